@@ -1,0 +1,280 @@
+"""The one cattrs converter that (de)serialises every model.
+
+* Primitives are checked, never coerced: ``"12"`` is not an int, ``1.5`` is not a str.
+* ``Literal`` enums accept any string, so a new enum value never breaks decoding.
+* Unions are tagged by ``type``; an unknown tag decodes to ``Unknown`` holding the raw dict.
+* Unknown fields are kept on the model and written back by ``to_dict()``.
+* Hooks are generated on first use of a class, so importing costs nothing per model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from types import UnionType
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
+
+from ._errors import ResponseValidationError
+from .models._base import REQUIRED_NULLABLE, UNIONS, Model, UnionSpec, Unknown
+
+__all__ = ["converter", "decode", "structure"]
+
+T = TypeVar("T")
+
+converter = cattrs.Converter(detailed_validation=True)
+
+
+# --- primitives: validate, do not coerce -------------------------------------------
+
+
+def _structure_str(value: Any, _: Any) -> str:
+    if type(value) is str:
+        return value
+    raise TypeError(f"expected a string, got {_json_type(value)}")
+
+
+def _structure_int(value: Any, _: Any) -> int:
+    if type(value) is int:
+        return value
+    raise TypeError(f"expected an integer, got {_json_type(value)}")
+
+
+def _structure_float(value: Any, _: Any) -> float:
+    if type(value) is float or type(value) is int:
+        return value  # type: ignore[no-any-return]
+    raise TypeError(f"expected a number, got {_json_type(value)}")
+
+
+def _structure_bool(value: Any, _: Any) -> bool:
+    if type(value) is bool:
+        return value
+    raise TypeError(f"expected a boolean, got {_json_type(value)}")
+
+
+def _structure_any(value: Any, _: Any) -> Any:
+    return value
+
+
+def _json_type(value: object) -> str:
+    names = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array"}
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "object"
+    return names.get(type(value), type(value).__name__)
+
+
+converter.register_structure_hook(str, _structure_str)
+converter.register_structure_hook(int, _structure_int)
+converter.register_structure_hook(float, _structure_float)
+converter.register_structure_hook(bool, _structure_bool)
+converter.register_structure_hook(Any, _structure_any)
+
+
+def _is_literal(tp: Any) -> bool:
+    return get_origin(tp) is Literal
+
+
+def _make_literal_hook(tp: Any) -> Callable[[Any, Any], Any]:
+    # Enum values are open-ended: the API adds statuses and kinds over time.
+    base = type(get_args(tp)[0])
+    if base is str:
+        return _structure_str
+    if base is int:
+        return _structure_int
+    return _structure_any
+
+
+converter.register_structure_hook_factory(_is_literal, _make_literal_hook)
+
+
+# --- models ------------------------------------------------------------------------
+
+
+def _model_class(tp: Any) -> type[Model] | None:
+    origin = get_origin(tp) or tp
+    if isinstance(origin, type) and issubclass(origin, Model):
+        return origin
+    return None
+
+
+def _make_model_structure(tp: Any) -> Callable[[Any, Any], Any]:
+    cls = _model_class(tp)
+    assert cls is not None
+    base = make_dict_structure_fn(
+        tp, converter, _extra=override(omit=True), _absent=override(omit=True)
+    )
+    known = frozenset(a.name for a in attrs.fields(cls) if not a.name.startswith("_"))
+    setattr_ = object.__setattr__
+
+    def structure_model(value: Any, _: Any) -> Any:
+        if type(value) is not dict:
+            raise TypeError(f"expected an object, got {_json_type(value)}")
+        obj = base(value, tp)
+        keys = value.keys()
+        if not keys <= known:
+            setattr_(obj, "_extra", {k: value[k] for k in keys - known})
+        setattr_(obj, "_absent", known - keys if not keys >= known else frozenset())
+        return obj
+
+    return structure_model
+
+
+def _make_model_unstructure(tp: Any) -> Callable[[Any], Any]:
+    cls = _model_class(tp)
+    assert cls is not None
+    # (name, default, omitted when None on a model built in Python)
+    fields = tuple(
+        (a.name, a.default, not a.metadata.get(REQUIRED_NULLABLE, False))
+        for a in attrs.fields(cls)
+        if not a.name.startswith("_")
+    )
+    plain = (str, int, float, bool)
+    unstructure = converter.unstructure
+
+    def unstructure_model(obj: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        absent = obj._absent
+        for name, default, optional in fields:
+            value = getattr(obj, name)
+            if absent is None:
+                if value is None and optional:
+                    continue
+            elif value is default and name in absent:
+                continue
+            out[name] = value if value is None or type(value) in plain else unstructure(value)
+        if obj._extra:
+            out.update(obj._extra)
+        return out
+
+    return unstructure_model
+
+
+converter.register_structure_hook_factory(
+    lambda tp: _model_class(tp) is not None, _make_model_structure
+)
+converter.register_unstructure_hook_factory(
+    lambda tp: _model_class(tp) is not None, _make_model_unstructure
+)
+converter.register_unstructure_hook(Unknown, lambda obj: dict(obj.raw))
+
+
+# --- tagged unions -------------------------------------------------------------------
+
+
+def _union_spec(tp: Any) -> tuple[UnionSpec, bool] | None:
+    """The registered union ``tp`` stands for, and whether it also admits None."""
+    args = get_args(tp)
+    if not args or get_origin(tp) not in (Union, UnionType):
+        return None
+    members = frozenset(args)
+    spec = UNIONS.get(members)
+    if spec is not None:
+        return spec, False
+    spec = UNIONS.get(members - {type(None)})
+    return (spec, True) if spec is not None else None
+
+
+def _make_union_structure(tp: Any) -> Callable[[Any, Any], Any]:
+    found = _union_spec(tp)
+    assert found is not None
+    spec, optional = found
+    tag, by_tag, allows_str, only = spec.tag, spec.by_tag, spec.allows_str, spec.only
+    hooks: dict[str | None, Callable[[Any, Any], Any]] = {}
+
+    def structure_union(value: Any, _: Any) -> Any:
+        if value is None and optional:
+            return None
+        if type(value) is dict:
+            if only is not None:
+                hook = hooks.get(None)
+                if hook is None:
+                    hook = hooks[None] = converter.get_structure_hook(only)
+                return hook(value, only)
+            kind = value.get(tag)
+            cls = by_tag.get(kind) if type(kind) is str else None
+            if cls is None:
+                if type(kind) is not str:
+                    raise ValueError(f"missing or non-string discriminator {tag!r}")
+                return Unknown(type=kind, raw=value)
+            hook = hooks.get(kind)
+            if hook is None:
+                hook = hooks[kind] = converter.get_structure_hook(cls)
+            return hook(value, cls)
+        if allows_str and type(value) is str:
+            return value
+        raise TypeError(f"expected an object, got {_json_type(value)}")
+
+    return structure_union
+
+
+converter.register_structure_hook_factory(
+    lambda tp: _union_spec(tp) is not None, _make_union_structure
+)
+
+
+# --- entry points ----------------------------------------------------------------------
+
+
+def _format_exception(exc: BaseException, _: Any) -> str:
+    if isinstance(exc, KeyError):
+        return "required field missing"
+    return str(exc) or type(exc).__name__
+
+
+def _error_path(exc: BaseException) -> tuple[str, str]:
+    """The first failure in a cattrs error tree, as (message, dotted path)."""
+    messages = cattrs.transform_error(
+        exc,  # type: ignore[arg-type]
+        path="$",
+        format_exception=_format_exception,
+    )
+    first = messages[0] if messages else str(exc)
+    message, _, path = first.partition(" @ ")
+    path = path.removeprefix("$").removeprefix(".")
+    return message, path
+
+
+def structure(data: Any, cls: type[T] | Any) -> T:
+    """Decode plain JSON data into ``cls``; failures become ``ResponseValidationError``."""
+    try:
+        result: T = converter.structure(data, cls)
+    except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as exc:
+        message, path = (
+            _error_path(exc)
+            if isinstance(exc, cattrs.BaseValidationError)
+            else (str(exc) or type(exc).__name__, "")
+        )
+        name = getattr(cls, "__name__", str(cls))
+        raise ResponseValidationError(
+            f"could not decode {name}: {message}", path=path, body=data
+        ) from None
+    return result
+
+
+def decode_json(raw: bytes | str) -> Any:
+    """Parse JSON text; malformed input becomes ``ResponseValidationError``."""
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise ResponseValidationError(f"response is not valid JSON: {exc}") from None
+
+
+def decode(raw: bytes | str, cls: type[T] | Any) -> T:
+    """Parse a JSON body and decode it into ``cls``."""
+    return structure(decode_json(raw), cls)
+
+
+def to_json_data(value: Any) -> Any:
+    """Turn a model, or plain data holding models anywhere inside, into JSON data."""
+    if isinstance(value, Model | Unknown):
+        return converter.unstructure(value)
+    if isinstance(value, Mapping):
+        return {k: to_json_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json_data(v) for v in value]
+    return value

@@ -1,0 +1,306 @@
+"""The error tree, and the pure function that builds an error from a response.
+
+Nothing here does I/O, so every mapping is unit-testable from (status, headers, body).
+Class names match the official SDK so that ``except`` clauses port unchanged.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from multidict import CIMultiDict, CIMultiDictProxy
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AssistantsError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "UnprocessableEntityError",
+    "error_from_response",
+]
+
+# An HTML error page can be large; a message is meant to be one readable line.
+_MAX_MESSAGE = 300
+
+
+class AssistantsError(Exception):
+    """Base of every error this library raises on purpose."""
+
+
+class APIError(AssistantsError):
+    """Something went wrong talking to the API (status, connection or decoding)."""
+
+    message: str
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class APIStatusError(APIError):
+    """The server answered with a non-2xx status."""
+
+    status_code: int
+    request_id: str | None
+    type: str | None
+    param: str | None
+    code: str | None
+    body: object
+    headers: Mapping[str, str]
+    retry_after: float | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        headers: Mapping[str, str] | None = None,
+        body: object = None,
+        type: str | None = None,  # noqa: A002 - the envelope's field name
+        param: str | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.headers = _ci(headers or {})
+        self.request_id = self.headers.get("x-request-id")
+        self.body = body
+        self.type = type
+        self.param = param
+        self.code = code
+        # Set when the server asked for a wait longer than the client will sleep.
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        parts = [f"{self.status_code}: {self.message}"]
+        detail = ", ".join(
+            f"{name}={value}"
+            for name, value in (("type", self.type), ("param", self.param), ("code", self.code))
+            if value is not None
+        )
+        if detail:
+            parts.append(f"[{detail}]")
+        if self.retry_after is not None:
+            parts.append(f"(retry after {self.retry_after:g} s)")
+        if self.request_id:
+            parts.append(f"(request_id={self.request_id})")
+        return " ".join(parts)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status_code={self.status_code}, message={self.message!r}, "
+            f"type={self.type!r}, param={self.param!r}, code={self.code!r}, "
+            f"request_id={self.request_id!r})"
+        )
+
+
+class BadRequestError(APIStatusError):
+    """400."""
+
+
+class AuthenticationError(APIStatusError):
+    """401."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403."""
+
+
+class NotFoundError(APIStatusError):
+    """404."""
+
+
+class ConflictError(APIStatusError):
+    """409."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422."""
+
+
+class RateLimitError(APIStatusError):
+    """429."""
+
+
+class InternalServerError(APIStatusError):
+    """Any 5xx."""
+
+
+class APIConnectionError(APIError):
+    """No usable response: the connection failed, was reset, or the body was cut off."""
+
+    def __init__(self, message: str = "Connection error.", *, method: str = "", url: str = ""):
+        super().__init__(message)
+        self.method = method
+        self.url = url
+
+    def __str__(self) -> str:
+        where = f" ({self.method} {self.url})" if self.method else ""
+        return f"{self.message}{where}"
+
+
+class APITimeoutError(APIConnectionError):
+    """The request did not complete within its timeout."""
+
+    def __init__(self, message: str = "Request timed out.", *, method: str = "", url: str = ""):
+        super().__init__(message, method=method, url=url)
+
+
+class ResponseValidationError(APIError):
+    """A response body did not match the shape the API promises.
+
+    ``path`` names the offending field (``data[3].created_at``); ``body`` is what was
+    received, when there is one.
+    """
+
+    def __init__(self, message: str, *, path: str = "", body: object = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.body = body
+
+    def __str__(self) -> str:
+        return f"{self.message} (at {self.path})" if self.path else self.message
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+_REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    408: "Request Timeout",
+    409: "Conflict",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+def _ci(headers: Mapping[str, str]) -> CIMultiDictProxy[str]:
+    if isinstance(headers, CIMultiDictProxy):
+        return headers
+    return CIMultiDictProxy(CIMultiDict(headers))
+
+
+def status_error_class(status: int) -> type[APIStatusError]:
+    if status in _STATUS_CLASSES:
+        return _STATUS_CLASSES[status]
+    if status >= 500:
+        return InternalServerError
+    return APIStatusError
+
+
+def _str_or_none(value: object) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAGS = re.compile(r"<[^>]+>")
+_NOISE = re.compile(r"<(script|style)\b.*?</\1>", re.IGNORECASE | re.DOTALL)
+_SPACE = re.compile(r"\s+")
+
+
+def _readable_text(text: str) -> str:
+    """One line of human text from a body that may be HTML, JSON or anything."""
+    match = _TITLE.search(text)
+    if match and match.group(1).strip():
+        text = match.group(1)
+    elif "<" in text:
+        text = _TAGS.sub(" ", _NOISE.sub(" ", text))
+    text = _SPACE.sub(" ", html.unescape(text)).strip()
+    if len(text) > _MAX_MESSAGE:
+        text = text[: _MAX_MESSAGE - 1] + "…"
+    return text
+
+
+def _decode_body(raw: bytes | str | object) -> object:
+    if isinstance(raw, bytes | bytearray):
+        raw = bytes(raw).decode("utf-8", errors="replace")
+    if isinstance(raw, str):
+        stripped = raw.strip()
+        if stripped[:1] in ("{", "["):
+            try:
+                return json.loads(stripped)
+            except ValueError:
+                return raw
+        return raw
+    return raw
+
+
+def error_from_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes | str | object,
+    *,
+    retry_after: float | None = None,
+) -> APIStatusError:
+    """Build the typed error for a non-2xx response. Pure: no I/O, never raises.
+
+    ``body`` may be the raw bytes, text, or already-decoded JSON.
+    """
+    decoded = _decode_body(body)
+    err_type = param = code = None
+    message = ""
+    envelope: object = decoded.get("error") if isinstance(decoded, dict) else None
+    if isinstance(envelope, dict):
+        message = _str_or_none(envelope.get("message")) or ""
+        err_type = _str_or_none(envelope.get("type"))
+        param = _str_or_none(envelope.get("param"))
+        code = _str_or_none(envelope.get("code"))
+    elif isinstance(envelope, str):
+        message = envelope
+    elif isinstance(decoded, dict) and isinstance(decoded.get("message"), str):
+        message = decoded["message"]
+    elif isinstance(decoded, str):
+        message = _readable_text(decoded)
+    elif decoded is not None:
+        message = _readable_text(json.dumps(decoded))
+    if not message:
+        message = _REASONS.get(status, "HTTP error")
+    cls = status_error_class(status)
+    return cls(
+        message,
+        status_code=status,
+        headers=headers,
+        body=decoded,
+        type=err_type,
+        param=param,
+        code=code,
+        retry_after=retry_after,
+    )
+
+
+def envelope(message: str, type: str, param: str | None = None, code: str | None = None) -> Any:  # noqa: A002
+    """The OpenAI error envelope, as the API (and our fake server) sends it."""
+    return {"error": {"message": message, "type": type, "param": param, "code": code}}

@@ -1,0 +1,116 @@
+"""Base of every model: frozen, slotted attrs classes with no I/O.
+
+Two private fields make ``to_dict()`` give back exactly the JSON the API sent:
+
+* ``_extra`` keeps fields this version does not know (the API grows);
+* ``_absent`` names known fields the payload left out, so that an absent field and an
+  explicit ``null`` stay distinct. It is ``None`` on models built in Python, where
+  ``None`` in an optional field simply means "not sent".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+import attrs
+
+__all__ = ["Model", "Unknown", "nullable", "register_union"]
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+# Marks a field the spec requires but allows to be null: a model built in Python sends
+# it as ``null`` rather than leaving it out.
+REQUIRED_NULLABLE = "assistants_async.required_nullable"
+
+M = TypeVar("M", bound="Model")
+
+
+def nullable() -> Any:
+    """A field the spec requires but lets be ``null``; defaults to None."""
+    return attrs.field(default=None, metadata={REQUIRED_NULLABLE: True})
+
+
+@attrs.define(frozen=True, kw_only=True)
+class Model:
+    """Base class of all API models."""
+
+    _extra: Mapping[str, Any] = attrs.field(default=_EMPTY, alias="_extra", repr=False)
+    _absent: frozenset[str] | None = attrs.field(
+        default=None, alias="_absent", repr=False, eq=False
+    )
+
+    @property
+    def model_extra(self) -> Mapping[str, Any]:
+        """Fields the server sent that this version of the library does not model."""
+        return self._extra
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object this model stands for (as the API sent it, for decoded ones)."""
+        from .._converter import converter
+
+        result: dict[str, Any] = converter.unstructure(self)
+        return result
+
+    @classmethod
+    def from_dict(cls: type[M], data: Mapping[str, Any]) -> M:
+        """Decode a JSON object; raises ``ResponseValidationError`` naming the field path."""
+        from .._converter import structure
+
+        return structure(data, cls)
+
+
+@attrs.define(frozen=True)
+class Unknown:
+    """A variant this library does not know (a new tool, content or event kind).
+
+    Decoding never fails on one: the raw JSON object stays reachable in ``raw``.
+    """
+
+    type: str
+    raw: Mapping[str, Any] = attrs.field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.raw)
+
+
+class UnionSpec:
+    """How to decode one union: by its ``tag`` field, or (``tag`` None) as ``only``."""
+
+    __slots__ = ("allows_str", "by_tag", "only", "tag")
+
+    def __init__(
+        self,
+        tag: str | None,
+        by_tag: dict[str, type[Model]],
+        allows_str: bool,
+        only: type[Model] | None,
+    ) -> None:
+        self.tag = tag
+        self.by_tag = by_tag
+        self.allows_str = allows_str
+        self.only = only
+
+
+# Keyed by the frozenset of member types, so ``Union[...]`` and ``A | B`` spellings agree.
+UNIONS: dict[frozenset[object], UnionSpec] = {}
+
+
+def register_union(union: object, *members: type[Model], tag: str | None = "type") -> None:
+    """Record how to decode ``union``; its string (``Literal``) members pass through as-is.
+
+    With ``tag=None`` the union is "a string, or else this one model".
+    """
+    by_tag: dict[str, type[Model]] = {}
+    if tag is not None:
+        for member in members:
+            default = attrs.fields_dict(member)[tag].default
+            if not isinstance(default, str):  # pragma: no cover - a bug in a model
+                raise TypeError(f"{member.__name__}.{tag} needs a literal default")
+            by_tag[default] = member
+    allows_str = any(
+        getattr(arg, "__origin__", None) is not None or arg is str
+        for arg in getattr(union, "__args__", ())
+        if not (isinstance(arg, type) and issubclass(arg, Model | Unknown))
+    )
+    UNIONS[frozenset(getattr(union, "__args__", ()))] = UnionSpec(tag, by_tag, allows_str, members[0] if tag is None else None)

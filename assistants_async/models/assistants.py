@@ -1,0 +1,38 @@
+"""Assistants."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+from ._base import Model, nullable
+from .shared import AssistantTool, Metadata, ResponseFormat, ToolResources
+
+__all__ = ["Assistant", "AssistantDeleted"]
+
+define = attrs.define(frozen=True, kw_only=True)
+
+
+@define
+class Assistant(Model):
+    id: str
+    created_at: int
+    model: str
+    object: Literal["assistant"] = "assistant"
+    name: str | None = nullable()
+    description: str | None = nullable()
+    instructions: str | None = nullable()
+    tools: list[AssistantTool] = attrs.field(factory=list)
+    tool_resources: ToolResources | None = None
+    metadata: Metadata | None = nullable()
+    temperature: float | None = None
+    top_p: float | None = None
+    response_format: ResponseFormat | None = None
+
+
+@define
+class AssistantDeleted(Model):
+    id: str
+    deleted: bool
+    object: Literal["assistant.deleted"] = "assistant.deleted"

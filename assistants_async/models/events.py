@@ -1,0 +1,288 @@
+"""Stream events (``AssistantStreamEvent`` in the spec), one class per event name.
+
+Class names follow the official SDK, so code written against it ports unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypeAlias
+
+import attrs
+
+from ._base import Model, register_union
+from .messages import Message, MessageDeltaEvent
+from .runs import Run
+from .shared import ErrorObject
+from .steps import RunStep, RunStepDeltaEvent
+from .threads import Thread
+
+__all__ = [
+    "AssistantStreamEvent",
+    "DoneEvent",
+    "EVENT_NAMES",
+    "ErrorEvent",
+    "ThreadCreated",
+    "ThreadMessageCompleted",
+    "ThreadMessageCreated",
+    "ThreadMessageDelta",
+    "ThreadMessageInProgress",
+    "ThreadMessageIncomplete",
+    "ThreadRunCancelled",
+    "ThreadRunCancelling",
+    "ThreadRunCompleted",
+    "ThreadRunCreated",
+    "ThreadRunExpired",
+    "ThreadRunFailed",
+    "ThreadRunInProgress",
+    "ThreadRunIncomplete",
+    "ThreadRunQueued",
+    "ThreadRunRequiresAction",
+    "ThreadRunStepCancelled",
+    "ThreadRunStepCompleted",
+    "ThreadRunStepCreated",
+    "ThreadRunStepDelta",
+    "ThreadRunStepExpired",
+    "ThreadRunStepFailed",
+    "ThreadRunStepInProgress",
+    "UnknownEvent",
+    "event_from_sse",
+]
+
+define = attrs.define(frozen=True, kw_only=True)
+
+
+@define
+class ThreadCreated(Model):
+    data: Thread
+    event: Literal["thread.created"] = "thread.created"
+
+
+@define
+class ThreadRunCreated(Model):
+    data: Run
+    event: Literal["thread.run.created"] = "thread.run.created"
+
+
+@define
+class ThreadRunQueued(Model):
+    data: Run
+    event: Literal["thread.run.queued"] = "thread.run.queued"
+
+
+@define
+class ThreadRunInProgress(Model):
+    data: Run
+    event: Literal["thread.run.in_progress"] = "thread.run.in_progress"
+
+
+@define
+class ThreadRunRequiresAction(Model):
+    data: Run
+    event: Literal["thread.run.requires_action"] = "thread.run.requires_action"
+
+
+@define
+class ThreadRunCompleted(Model):
+    data: Run
+    event: Literal["thread.run.completed"] = "thread.run.completed"
+
+
+@define
+class ThreadRunIncomplete(Model):
+    data: Run
+    event: Literal["thread.run.incomplete"] = "thread.run.incomplete"
+
+
+@define
+class ThreadRunFailed(Model):
+    data: Run
+    event: Literal["thread.run.failed"] = "thread.run.failed"
+
+
+@define
+class ThreadRunCancelling(Model):
+    data: Run
+    event: Literal["thread.run.cancelling"] = "thread.run.cancelling"
+
+
+@define
+class ThreadRunCancelled(Model):
+    data: Run
+    event: Literal["thread.run.cancelled"] = "thread.run.cancelled"
+
+
+@define
+class ThreadRunExpired(Model):
+    data: Run
+    event: Literal["thread.run.expired"] = "thread.run.expired"
+
+
+@define
+class ThreadRunStepCreated(Model):
+    data: RunStep
+    event: Literal["thread.run.step.created"] = "thread.run.step.created"
+
+
+@define
+class ThreadRunStepInProgress(Model):
+    data: RunStep
+    event: Literal["thread.run.step.in_progress"] = "thread.run.step.in_progress"
+
+
+@define
+class ThreadRunStepDelta(Model):
+    data: RunStepDeltaEvent
+    event: Literal["thread.run.step.delta"] = "thread.run.step.delta"
+
+
+@define
+class ThreadRunStepCompleted(Model):
+    data: RunStep
+    event: Literal["thread.run.step.completed"] = "thread.run.step.completed"
+
+
+@define
+class ThreadRunStepFailed(Model):
+    data: RunStep
+    event: Literal["thread.run.step.failed"] = "thread.run.step.failed"
+
+
+@define
+class ThreadRunStepCancelled(Model):
+    data: RunStep
+    event: Literal["thread.run.step.cancelled"] = "thread.run.step.cancelled"
+
+
+@define
+class ThreadRunStepExpired(Model):
+    data: RunStep
+    event: Literal["thread.run.step.expired"] = "thread.run.step.expired"
+
+
+@define
+class ThreadMessageCreated(Model):
+    data: Message
+    event: Literal["thread.message.created"] = "thread.message.created"
+
+
+@define
+class ThreadMessageInProgress(Model):
+    data: Message
+    event: Literal["thread.message.in_progress"] = "thread.message.in_progress"
+
+
+@define
+class ThreadMessageDelta(Model):
+    data: MessageDeltaEvent
+    event: Literal["thread.message.delta"] = "thread.message.delta"
+
+
+@define
+class ThreadMessageCompleted(Model):
+    data: Message
+    event: Literal["thread.message.completed"] = "thread.message.completed"
+
+
+@define
+class ThreadMessageIncomplete(Model):
+    data: Message
+    event: Literal["thread.message.incomplete"] = "thread.message.incomplete"
+
+
+@define
+class ErrorEvent(Model):
+    """The server reports a failure mid-stream."""
+
+    data: ErrorObject
+    event: Literal["error"] = "error"
+
+
+@define
+class DoneEvent(Model):
+    """The end of the stream."""
+
+    data: Literal["[DONE]"] = "[DONE]"
+    event: Literal["done"] = "done"
+
+
+@define
+class UnknownEvent(Model):
+    """An event name this version does not know; delivered, never dropped."""
+
+    event: str
+    data: Any = None
+
+
+AssistantStreamEvent: TypeAlias = (
+    ThreadCreated
+    | ThreadRunCreated
+    | ThreadRunQueued
+    | ThreadRunInProgress
+    | ThreadRunRequiresAction
+    | ThreadRunCompleted
+    | ThreadRunIncomplete
+    | ThreadRunFailed
+    | ThreadRunCancelling
+    | ThreadRunCancelled
+    | ThreadRunExpired
+    | ThreadRunStepCreated
+    | ThreadRunStepInProgress
+    | ThreadRunStepDelta
+    | ThreadRunStepCompleted
+    | ThreadRunStepFailed
+    | ThreadRunStepCancelled
+    | ThreadRunStepExpired
+    | ThreadMessageCreated
+    | ThreadMessageInProgress
+    | ThreadMessageDelta
+    | ThreadMessageCompleted
+    | ThreadMessageIncomplete
+    | ErrorEvent
+    | DoneEvent
+)
+_KNOWN_EVENTS = (
+    ThreadCreated, 
+    ThreadRunCreated, 
+    ThreadRunQueued, 
+    ThreadRunInProgress, 
+    ThreadRunRequiresAction, 
+    ThreadRunCompleted, 
+    ThreadRunIncomplete, 
+    ThreadRunFailed, 
+    ThreadRunCancelling, 
+    ThreadRunCancelled, 
+    ThreadRunExpired, 
+    ThreadRunStepCreated, 
+    ThreadRunStepInProgress, 
+    ThreadRunStepDelta, 
+    ThreadRunStepCompleted, 
+    ThreadRunStepFailed, 
+    ThreadRunStepCancelled, 
+    ThreadRunStepExpired, 
+    ThreadMessageCreated, 
+    ThreadMessageInProgress, 
+    ThreadMessageDelta, 
+    ThreadMessageCompleted, 
+    ThreadMessageIncomplete, 
+    ErrorEvent, 
+    DoneEvent,
+)
+register_union(AssistantStreamEvent, *_KNOWN_EVENTS, tag="event")
+EVENT_NAMES: frozenset[str] = frozenset(
+    attrs.fields_dict(cls)["event"].default for cls in _KNOWN_EVENTS
+)
+
+
+def event_from_sse(event: str, data: str) -> AssistantStreamEvent | UnknownEvent:
+    """Decode one server-sent event (its ``event`` name and raw ``data`` text)."""
+    from .._converter import decode_json, structure
+
+    if event == "done":
+        return DoneEvent()
+    payload = decode_json(data)
+    if event not in EVENT_NAMES:
+        return UnknownEvent(event=event, data=payload)
+    result: AssistantStreamEvent = structure(
+        {"event": event, "data": payload}, AssistantStreamEvent
+    )
+    return result

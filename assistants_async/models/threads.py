@@ -1,0 +1,30 @@
+"""Threads."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+from ._base import Model, nullable
+from .shared import Metadata, ToolResources
+
+__all__ = ["Thread", "ThreadDeleted"]
+
+define = attrs.define(frozen=True, kw_only=True)
+
+
+@define
+class Thread(Model):
+    id: str
+    created_at: int
+    object: Literal["thread"] = "thread"
+    tool_resources: ToolResources | None = nullable()
+    metadata: Metadata | None = nullable()
+
+
+@define
+class ThreadDeleted(Model):
+    id: str
+    deleted: bool
+    object: Literal["thread.deleted"] = "thread.deleted"
