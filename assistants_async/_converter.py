@@ -45,7 +45,7 @@ def _structure_int(value: Any, _: Any) -> int:
 
 def _structure_float(value: Any, _: Any) -> float:
     if type(value) is float or type(value) is int:
-        return value  # type: ignore[no-any-return]
+        return value
     raise TypeError(f"expected a number, got {_json_type(value)}")
 
 
@@ -229,7 +229,7 @@ def _format_exception(exc: BaseException, _: Any) -> str:
 def _error_path(exc: BaseException) -> tuple[str, str]:
     """The first failure in a cattrs error tree, as (message, dotted path)."""
     messages = cattrs.transform_error(
-        exc,  # type: ignore[arg-type]
+        exc,
         path="$",
         format_exception=_format_exception,
     )
@@ -266,7 +266,8 @@ def decode_json(raw: bytes | str) -> Any:
 
 def decode(raw: bytes | str, cls: type[T] | Any) -> T:
     """Parse a JSON body and decode it into ``cls``."""
-    return structure(decode_json(raw), cls)
+    result: T = structure(decode_json(raw), cls)
+    return result
 
 
 def to_json_data(value: Any) -> Any:

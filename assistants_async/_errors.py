@@ -72,7 +72,7 @@ class APIStatusError(APIError):
         status_code: int,
         headers: Mapping[str, str] | None = None,
         body: object = None,
-        type: str | None = None,  # noqa: A002 - the envelope's field name
+        type: str | None = None,
         param: str | None = None,
         code: str | None = None,
         retry_after: float | None = None,
@@ -301,6 +301,6 @@ def error_from_response(
     )
 
 
-def envelope(message: str, type: str, param: str | None = None, code: str | None = None) -> Any:  # noqa: A002
+def envelope(message: str, type: str, param: str | None = None, code: str | None = None) -> Any:
     """The OpenAI error envelope, as the API (and our fake server) sends it."""
     return {"error": {"message": message, "type": type, "param": param, "code": code}}

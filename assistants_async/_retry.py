@@ -10,6 +10,9 @@ import math
 import random
 from collections.abc import Callable, Mapping
 
+import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
+
 __all__ = [
     "INITIAL_BACKOFF",
     "MAX_BACKOFF",
@@ -30,9 +33,12 @@ RETRYABLE_STATUSES = frozenset({408, 409, 429})
 
 
 def _get(headers: Mapping[str, str], name: str) -> str | None:
+    """Case-insensitive lookup of a lower-case ``name`` in any header mapping."""
     value = headers.get(name)
-    if value is None and name != name.lower():
-        value = headers.get(name.lower())
+    if value is None and not isinstance(headers, CIMultiDictProxy | CIMultiDict):
+        for key, candidate in headers.items():
+            if key.lower() == name:
+                return candidate
     return value
 
 
@@ -87,21 +93,16 @@ def backoff_delay(retries_done: int, rand: Callable[[], float] = random.random) 
     return base * (1.0 - 0.25 * rand())
 
 
+@attrs.frozen
 class RetryDecision:
-    """What to do after a failed attempt: ``retry`` after ``delay`` seconds, or stop.
+    """Retry after ``delay`` seconds, or stop.
 
     ``retry_after`` is the server's requested wait when it exceeded the cap.
     """
 
-    __slots__ = ("delay", "retry", "retry_after")
-
-    def __init__(self, retry: bool, delay: float = 0.0, retry_after: float | None = None):
-        self.retry = retry
-        self.delay = delay
-        self.retry_after = retry_after
-
-    def __repr__(self) -> str:
-        return f"RetryDecision(retry={self.retry}, delay={self.delay!r}, retry_after={self.retry_after!r})"
+    retry: bool
+    delay: float = 0.0
+    retry_after: float | None = None
 
 
 def retry_decision(

@@ -21,7 +21,7 @@ from .steps import __all__ as _steps
 from .threads import *  # noqa: F403
 from .threads import __all__ as _threads
 
-__all__ = [  # noqa: PLE0604
+__all__ = [
     "Model",
     "Page",
     "Unknown",

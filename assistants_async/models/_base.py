@@ -31,7 +31,7 @@ def nullable() -> Any:
     return attrs.field(default=None, metadata={REQUIRED_NULLABLE: True})
 
 
-@attrs.define(frozen=True, kw_only=True)
+@attrs.frozen(kw_only=True)
 class Model:
     """Base class of all API models."""
 
@@ -113,4 +113,6 @@ def register_union(union: object, *members: type[Model], tag: str | None = "type
         for arg in getattr(union, "__args__", ())
         if not (isinstance(arg, type) and issubclass(arg, Model | Unknown))
     )
-    UNIONS[frozenset(getattr(union, "__args__", ()))] = UnionSpec(tag, by_tag, allows_str, members[0] if tag is None else None)
+    UNIONS[frozenset(getattr(union, "__args__", ()))] = UnionSpec(
+        tag, by_tag, allows_str, members[0] if tag is None else None
+    )

@@ -11,10 +11,8 @@ from .shared import AssistantTool, Metadata, ResponseFormat, ToolResources
 
 __all__ = ["Assistant", "AssistantDeleted"]
 
-define = attrs.define(frozen=True, kw_only=True)
 
-
-@define
+@attrs.frozen(kw_only=True)
 class Assistant(Model):
     id: str
     created_at: int
@@ -31,7 +29,7 @@ class Assistant(Model):
     response_format: ResponseFormat | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class AssistantDeleted(Model):
     id: str
     deleted: bool

@@ -48,148 +48,146 @@ __all__ = [
     "event_from_sse",
 ]
 
-define = attrs.define(frozen=True, kw_only=True)
 
-
-@define
+@attrs.frozen(kw_only=True)
 class ThreadCreated(Model):
     data: Thread
     event: Literal["thread.created"] = "thread.created"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadRunCreated(Model):
     data: Run
     event: Literal["thread.run.created"] = "thread.run.created"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadRunQueued(Model):
     data: Run
     event: Literal["thread.run.queued"] = "thread.run.queued"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadRunInProgress(Model):
     data: Run
     event: Literal["thread.run.in_progress"] = "thread.run.in_progress"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadRunRequiresAction(Model):
     data: Run
     event: Literal["thread.run.requires_action"] = "thread.run.requires_action"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadRunCompleted(Model):
     data: Run
     event: Literal["thread.run.completed"] = "thread.run.completed"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadRunIncomplete(Model):
     data: Run
     event: Literal["thread.run.incomplete"] = "thread.run.incomplete"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadRunFailed(Model):
     data: Run
     event: Literal["thread.run.failed"] = "thread.run.failed"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadRunCancelling(Model):
     data: Run
     event: Literal["thread.run.cancelling"] = "thread.run.cancelling"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadRunCancelled(Model):
     data: Run
     event: Literal["thread.run.cancelled"] = "thread.run.cancelled"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadRunExpired(Model):
     data: Run
     event: Literal["thread.run.expired"] = "thread.run.expired"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadRunStepCreated(Model):
     data: RunStep
     event: Literal["thread.run.step.created"] = "thread.run.step.created"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadRunStepInProgress(Model):
     data: RunStep
     event: Literal["thread.run.step.in_progress"] = "thread.run.step.in_progress"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadRunStepDelta(Model):
     data: RunStepDeltaEvent
     event: Literal["thread.run.step.delta"] = "thread.run.step.delta"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadRunStepCompleted(Model):
     data: RunStep
     event: Literal["thread.run.step.completed"] = "thread.run.step.completed"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadRunStepFailed(Model):
     data: RunStep
     event: Literal["thread.run.step.failed"] = "thread.run.step.failed"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadRunStepCancelled(Model):
     data: RunStep
     event: Literal["thread.run.step.cancelled"] = "thread.run.step.cancelled"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadRunStepExpired(Model):
     data: RunStep
     event: Literal["thread.run.step.expired"] = "thread.run.step.expired"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadMessageCreated(Model):
     data: Message
     event: Literal["thread.message.created"] = "thread.message.created"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadMessageInProgress(Model):
     data: Message
     event: Literal["thread.message.in_progress"] = "thread.message.in_progress"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadMessageDelta(Model):
     data: MessageDeltaEvent
     event: Literal["thread.message.delta"] = "thread.message.delta"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadMessageCompleted(Model):
     data: Message
     event: Literal["thread.message.completed"] = "thread.message.completed"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadMessageIncomplete(Model):
     data: Message
     event: Literal["thread.message.incomplete"] = "thread.message.incomplete"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ErrorEvent(Model):
     """The server reports a failure mid-stream."""
 
@@ -197,7 +195,7 @@ class ErrorEvent(Model):
     event: Literal["error"] = "error"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class DoneEvent(Model):
     """The end of the stream."""
 
@@ -205,7 +203,7 @@ class DoneEvent(Model):
     event: Literal["done"] = "done"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class UnknownEvent(Model):
     """An event name this version does not know; delivered, never dropped."""
 
@@ -241,35 +239,35 @@ AssistantStreamEvent: TypeAlias = (
     | DoneEvent
 )
 _KNOWN_EVENTS = (
-    ThreadCreated, 
-    ThreadRunCreated, 
-    ThreadRunQueued, 
-    ThreadRunInProgress, 
-    ThreadRunRequiresAction, 
-    ThreadRunCompleted, 
-    ThreadRunIncomplete, 
-    ThreadRunFailed, 
-    ThreadRunCancelling, 
-    ThreadRunCancelled, 
-    ThreadRunExpired, 
-    ThreadRunStepCreated, 
-    ThreadRunStepInProgress, 
-    ThreadRunStepDelta, 
-    ThreadRunStepCompleted, 
-    ThreadRunStepFailed, 
-    ThreadRunStepCancelled, 
-    ThreadRunStepExpired, 
-    ThreadMessageCreated, 
-    ThreadMessageInProgress, 
-    ThreadMessageDelta, 
-    ThreadMessageCompleted, 
-    ThreadMessageIncomplete, 
-    ErrorEvent, 
+    ThreadCreated,
+    ThreadRunCreated,
+    ThreadRunQueued,
+    ThreadRunInProgress,
+    ThreadRunRequiresAction,
+    ThreadRunCompleted,
+    ThreadRunIncomplete,
+    ThreadRunFailed,
+    ThreadRunCancelling,
+    ThreadRunCancelled,
+    ThreadRunExpired,
+    ThreadRunStepCreated,
+    ThreadRunStepInProgress,
+    ThreadRunStepDelta,
+    ThreadRunStepCompleted,
+    ThreadRunStepFailed,
+    ThreadRunStepCancelled,
+    ThreadRunStepExpired,
+    ThreadMessageCreated,
+    ThreadMessageInProgress,
+    ThreadMessageDelta,
+    ThreadMessageCompleted,
+    ThreadMessageIncomplete,
+    ErrorEvent,
     DoneEvent,
 )
 register_union(AssistantStreamEvent, *_KNOWN_EVENTS, tag="event")
 EVENT_NAMES: frozenset[str] = frozenset(
-    attrs.fields_dict(cls)["event"].default for cls in _KNOWN_EVENTS
+    str(attrs.fields_dict(cls)["event"].default) for cls in _KNOWN_EVENTS
 )
 
 

@@ -49,7 +49,6 @@ __all__ = [
     "TextDeltaBlock",
 ]
 
-define = attrs.define(frozen=True, kw_only=True)
 
 ImageDetail: TypeAlias = Literal["auto", "low", "high"]
 MessageRole: TypeAlias = Literal["user", "assistant"]
@@ -59,12 +58,12 @@ MessageStatus: TypeAlias = Literal["in_progress", "incomplete", "completed"]
 # --- annotations --------------------------------------------------------------------
 
 
-@define
+@attrs.frozen(kw_only=True)
 class FileCitation(Model):
     file_id: str
 
 
-@define
+@attrs.frozen(kw_only=True)
 class FileCitationAnnotation(Model):
     text: str
     file_citation: FileCitation
@@ -73,12 +72,12 @@ class FileCitationAnnotation(Model):
     type: Literal["file_citation"] = "file_citation"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class FilePath(Model):
     file_id: str
 
 
-@define
+@attrs.frozen(kw_only=True)
 class FilePathAnnotation(Model):
     text: str
     file_path: FilePath
@@ -94,43 +93,43 @@ register_union(Annotation, FileCitationAnnotation, FilePathAnnotation)
 # --- content parts ------------------------------------------------------------------
 
 
-@define
+@attrs.frozen(kw_only=True)
 class Text(Model):
     value: str
     annotations: list[Annotation] = attrs.field(factory=list)
 
 
-@define
+@attrs.frozen(kw_only=True)
 class TextContentBlock(Model):
     text: Text
     type: Literal["text"] = "text"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ImageFile(Model):
     file_id: str
     detail: ImageDetail | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ImageFileContentBlock(Model):
     image_file: ImageFile
     type: Literal["image_file"] = "image_file"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ImageURL(Model):
     url: str
     detail: ImageDetail | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ImageURLContentBlock(Model):
     image_url: ImageURL
     type: Literal["image_url"] = "image_url"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class RefusalContentBlock(Model):
     refusal: str
     type: Literal["refusal"] = "refusal"
@@ -140,11 +139,15 @@ MessageContent: TypeAlias = (
     ImageFileContentBlock | ImageURLContentBlock | TextContentBlock | RefusalContentBlock | Unknown
 )
 register_union(
-    MessageContent, ImageFileContentBlock, ImageURLContentBlock, TextContentBlock, RefusalContentBlock
+    MessageContent,
+    ImageFileContentBlock,
+    ImageURLContentBlock,
+    TextContentBlock,
+    RefusalContentBlock,
 )
 
 
-@define
+@attrs.frozen(kw_only=True)
 class TextContentBlockParam(Model):
     """A text part of a message you send (its ``text`` is a plain string)."""
 
@@ -165,18 +168,18 @@ AttachmentTool: TypeAlias = CodeInterpreterTool | FileSearchTool | Unknown
 register_union(AttachmentTool, CodeInterpreterTool, FileSearchTool)
 
 
-@define
+@attrs.frozen(kw_only=True)
 class Attachment(Model):
     file_id: str | None = None
     tools: list[AttachmentTool] | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class MessageIncompleteDetails(Model):
     reason: Literal["content_filter", "max_tokens", "run_cancelled", "run_expired", "run_failed"]
 
 
-@define
+@attrs.frozen(kw_only=True)
 class Message(Model):
     id: str
     created_at: int
@@ -194,7 +197,7 @@ class Message(Model):
     metadata: Metadata | None = nullable()
 
 
-@define
+@attrs.frozen(kw_only=True)
 class MessageDeleted(Model):
     id: str
     deleted: bool
@@ -204,13 +207,13 @@ class MessageDeleted(Model):
 # --- deltas (streaming) ---------------------------------------------------------------
 
 
-@define
+@attrs.frozen(kw_only=True)
 class FileCitationDelta(Model):
     file_id: str | None = None
     quote: str | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class FileCitationDeltaAnnotation(Model):
     index: int
     type: Literal["file_citation"] = "file_citation"
@@ -220,12 +223,12 @@ class FileCitationDeltaAnnotation(Model):
     end_index: int | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class FilePathDelta(Model):
     file_id: str | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class FilePathDeltaAnnotation(Model):
     index: int
     type: Literal["file_path"] = "file_path"
@@ -239,46 +242,46 @@ AnnotationDelta: TypeAlias = FileCitationDeltaAnnotation | FilePathDeltaAnnotati
 register_union(AnnotationDelta, FileCitationDeltaAnnotation, FilePathDeltaAnnotation)
 
 
-@define
+@attrs.frozen(kw_only=True)
 class TextDelta(Model):
     value: str | None = None
     annotations: list[AnnotationDelta] | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class TextDeltaBlock(Model):
     index: int
     type: Literal["text"] = "text"
     text: TextDelta | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ImageFileDelta(Model):
     file_id: str | None = None
     detail: ImageDetail | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ImageFileDeltaBlock(Model):
     index: int
     type: Literal["image_file"] = "image_file"
     image_file: ImageFileDelta | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ImageURLDelta(Model):
     url: str | None = None
     detail: ImageDetail | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ImageURLDeltaBlock(Model):
     index: int
     type: Literal["image_url"] = "image_url"
     image_url: ImageURLDelta | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class RefusalDeltaBlock(Model):
     index: int
     type: Literal["refusal"] = "refusal"
@@ -293,13 +296,13 @@ register_union(
 )
 
 
-@define
+@attrs.frozen(kw_only=True)
 class MessageDelta(Model):
     role: MessageRole | None = None
     content: list[MessageContentDelta] | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class MessageDeltaEvent(Model):
     """The data of a ``thread.message.delta`` stream event."""
 

@@ -13,7 +13,7 @@ __all__ = ["Page"]
 T = TypeVar("T")
 
 
-@attrs.define(frozen=True, kw_only=True)
+@attrs.frozen(kw_only=True)
 class Page(Model, Generic[T]):
     """One page of a list: ``data``, its cursors and whether more pages follow."""
 

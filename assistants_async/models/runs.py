@@ -29,7 +29,6 @@ __all__ = [
     "TERMINAL_RUN_STATUSES",
 ]
 
-define = attrs.define(frozen=True, kw_only=True)
 
 RunStatus: TypeAlias = Literal[
     "queued",
@@ -48,31 +47,31 @@ TERMINAL_RUN_STATUSES: frozenset[str] = frozenset(
 )
 
 
-@define
+@attrs.frozen(kw_only=True)
 class RequiredActionFunction(Model):
     name: str
     arguments: str
 
 
-@define
+@attrs.frozen(kw_only=True)
 class RequiredActionFunctionToolCall(Model):
     id: str
     function: RequiredActionFunction
     type: Literal["function"] = "function"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class RequiredActionSubmitToolOutputs(Model):
     tool_calls: list[RequiredActionFunctionToolCall]
 
 
-@define
+@attrs.frozen(kw_only=True)
 class RequiredAction(Model):
     submit_tool_outputs: RequiredActionSubmitToolOutputs
     type: Literal["submit_tool_outputs"] = "submit_tool_outputs"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class LastError(Model):
     """Why a run (or run step) failed."""
 
@@ -80,12 +79,12 @@ class LastError(Model):
     message: str
 
 
-@define
+@attrs.frozen(kw_only=True)
 class RunIncompleteDetails(Model):
     reason: Literal["max_completion_tokens", "max_prompt_tokens"] | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class Run(Model):
     id: str
     created_at: int

@@ -38,10 +38,8 @@ Metadata: TypeAlias = dict[str, str]
 ReasoningEffort: TypeAlias = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 FileSearchRanker: TypeAlias = Literal["auto", "default_2024_08_21"]
 
-define = attrs.define(frozen=True, kw_only=True)
 
-
-@define
+@attrs.frozen(kw_only=True)
 class FunctionDefinition(Model):
     name: str
     description: str | None = None
@@ -49,30 +47,30 @@ class FunctionDefinition(Model):
     strict: bool | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class CodeInterpreterTool(Model):
     type: Literal["code_interpreter"] = "code_interpreter"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class FileSearchRankingOptions(Model):
     score_threshold: float
     ranker: FileSearchRanker | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class FileSearchSettings(Model):
     max_num_results: int | None = None
     ranking_options: FileSearchRankingOptions | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class FileSearchTool(Model):
     type: Literal["file_search"] = "file_search"
     file_search: FileSearchSettings | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class FunctionTool(Model):
     function: FunctionDefinition
     type: Literal["function"] = "function"
@@ -82,17 +80,17 @@ AssistantTool: TypeAlias = CodeInterpreterTool | FileSearchTool | FunctionTool |
 register_union(AssistantTool, CodeInterpreterTool, FileSearchTool, FunctionTool)
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ResponseFormatText(Model):
     type: Literal["text"] = "text"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ResponseFormatJSONObject(Model):
     type: Literal["json_object"] = "json_object"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class JSONSchema(Model):
     name: str
     description: str | None = None
@@ -100,24 +98,30 @@ class JSONSchema(Model):
     strict: bool | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ResponseFormatJSONSchema(Model):
     json_schema: JSONSchema
     type: Literal["json_schema"] = "json_schema"
 
 
 ResponseFormat: TypeAlias = (
-    Literal["auto"] | ResponseFormatText | ResponseFormatJSONObject | ResponseFormatJSONSchema | Unknown
+    Literal["auto"]
+    | ResponseFormatText
+    | ResponseFormatJSONObject
+    | ResponseFormatJSONSchema
+    | Unknown
 )
-register_union(ResponseFormat, ResponseFormatText, ResponseFormatJSONObject, ResponseFormatJSONSchema)
+register_union(
+    ResponseFormat, ResponseFormatText, ResponseFormatJSONObject, ResponseFormatJSONSchema
+)
 
 
-@define
+@attrs.frozen(kw_only=True)
 class AssistantToolChoiceFunction(Model):
     name: str
 
 
-@define
+@attrs.frozen(kw_only=True)
 class AssistantToolChoice(Model):
     type: Literal["function", "code_interpreter", "file_search"]
     function: AssistantToolChoiceFunction | None = None
@@ -127,38 +131,38 @@ AssistantToolChoiceOption: TypeAlias = Literal["none", "auto", "required"] | Ass
 register_union(AssistantToolChoiceOption, AssistantToolChoice, tag=None)
 
 
-@define
+@attrs.frozen(kw_only=True)
 class TruncationStrategy(Model):
     type: Literal["auto", "last_messages"]
     last_messages: int | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class CodeInterpreterResources(Model):
     file_ids: list[str] | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class FileSearchResources(Model):
     vector_store_ids: list[str] | None = None
     # Request-only helper that creates a vector store on the fly.
     vector_stores: list[dict[str, Any]] | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ToolResources(Model):
     code_interpreter: CodeInterpreterResources | None = None
     file_search: FileSearchResources | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class Usage(Model):
     completion_tokens: int
     prompt_tokens: int
     total_tokens: int
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ErrorObject(Model):
     """The body of an ``error`` stream event (and of the error envelope)."""
 
@@ -166,4 +170,3 @@ class ErrorObject(Model):
     type: str
     code: str | None = nullable()
     param: str | None = nullable()
-

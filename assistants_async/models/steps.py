@@ -48,7 +48,6 @@ __all__ = [
     "ToolCallsStepDetails",
 ]
 
-define = attrs.define(frozen=True, kw_only=True)
 
 RunStepStatus: TypeAlias = Literal["in_progress", "cancelled", "failed", "completed", "expired"]
 
@@ -59,29 +58,29 @@ FILE_SEARCH_RESULT_CONTENT = "step_details.tool_calls[*].file_search.results[*].
 # --- step details ---------------------------------------------------------------------
 
 
-@define
+@attrs.frozen(kw_only=True)
 class MessageCreation(Model):
     message_id: str
 
 
-@define
+@attrs.frozen(kw_only=True)
 class MessageCreationStepDetails(Model):
     message_creation: MessageCreation
     type: Literal["message_creation"] = "message_creation"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class CodeInterpreterLogs(Model):
     logs: str
     type: Literal["logs"] = "logs"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class CodeInterpreterOutputImageFile(Model):
     file_id: str
 
 
-@define
+@attrs.frozen(kw_only=True)
 class CodeInterpreterOutputImage(Model):
     image: CodeInterpreterOutputImageFile
     type: Literal["image"] = "image"
@@ -91,26 +90,26 @@ CodeInterpreterOutput: TypeAlias = CodeInterpreterLogs | CodeInterpreterOutputIm
 register_union(CodeInterpreterOutput, CodeInterpreterLogs, CodeInterpreterOutputImage)
 
 
-@define
+@attrs.frozen(kw_only=True)
 class CodeInterpreter(Model):
     input: str
     outputs: list[CodeInterpreterOutput]
 
 
-@define
+@attrs.frozen(kw_only=True)
 class CodeInterpreterToolCall(Model):
     id: str
     code_interpreter: CodeInterpreter
     type: Literal["code_interpreter"] = "code_interpreter"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class FileSearchResultContent(Model):
     type: Literal["text"] | None = None
     text: str | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class FileSearchResult(Model):
     file_id: str
     file_name: str
@@ -118,27 +117,27 @@ class FileSearchResult(Model):
     content: list[FileSearchResultContent] | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class FileSearch(Model):
     ranking_options: FileSearchRankingOptions | None = None
     results: list[FileSearchResult] | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class FileSearchToolCall(Model):
     id: str
     file_search: FileSearch
     type: Literal["file_search"] = "file_search"
 
 
-@define
+@attrs.frozen(kw_only=True)
 class FunctionToolCallFunction(Model):
     name: str
     arguments: str
     output: str | None = nullable()
 
 
-@define
+@attrs.frozen(kw_only=True)
 class FunctionToolCall(Model):
     id: str
     function: FunctionToolCallFunction
@@ -149,7 +148,7 @@ ToolCall: TypeAlias = CodeInterpreterToolCall | FileSearchToolCall | FunctionToo
 register_union(ToolCall, CodeInterpreterToolCall, FileSearchToolCall, FunctionToolCall)
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ToolCallsStepDetails(Model):
     tool_calls: list[ToolCall]
     type: Literal["tool_calls"] = "tool_calls"
@@ -159,7 +158,7 @@ StepDetails: TypeAlias = MessageCreationStepDetails | ToolCallsStepDetails | Unk
 register_union(StepDetails, MessageCreationStepDetails, ToolCallsStepDetails)
 
 
-@define
+@attrs.frozen(kw_only=True)
 class RunStep(Model):
     id: str
     created_at: int
@@ -182,30 +181,30 @@ class RunStep(Model):
 # --- deltas (streaming) ---------------------------------------------------------------
 
 
-@define
+@attrs.frozen(kw_only=True)
 class MessageCreationDelta(Model):
     message_id: str | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class RunStepDeltaMessageDelta(Model):
     type: Literal["message_creation"] = "message_creation"
     message_creation: MessageCreationDelta | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class CodeInterpreterLogsDelta(Model):
     index: int
     type: Literal["logs"] = "logs"
     logs: str | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class CodeInterpreterOutputImageFileDelta(Model):
     file_id: str | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class CodeInterpreterOutputImageDelta(Model):
     index: int
     type: Literal["image"] = "image"
@@ -215,16 +214,18 @@ class CodeInterpreterOutputImageDelta(Model):
 CodeInterpreterOutputDelta: TypeAlias = (
     CodeInterpreterLogsDelta | CodeInterpreterOutputImageDelta | Unknown
 )
-register_union(CodeInterpreterOutputDelta, CodeInterpreterLogsDelta, CodeInterpreterOutputImageDelta)
+register_union(
+    CodeInterpreterOutputDelta, CodeInterpreterLogsDelta, CodeInterpreterOutputImageDelta
+)
 
 
-@define
+@attrs.frozen(kw_only=True)
 class CodeInterpreterDelta(Model):
     input: str | None = None
     outputs: list[CodeInterpreterOutputDelta] | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class CodeInterpreterToolCallDelta(Model):
     index: int
     type: Literal["code_interpreter"] = "code_interpreter"
@@ -232,7 +233,7 @@ class CodeInterpreterToolCallDelta(Model):
     code_interpreter: CodeInterpreterDelta | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class FileSearchToolCallDelta(Model):
     index: int
     # Always an empty object so far.
@@ -241,14 +242,14 @@ class FileSearchToolCallDelta(Model):
     id: str | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class FunctionToolCallDeltaFunction(Model):
     name: str | None = None
     arguments: str | None = None
     output: str | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class FunctionToolCallDelta(Model):
     index: int
     type: Literal["function"] = "function"
@@ -264,7 +265,7 @@ register_union(
 )
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ToolCallDeltaObject(Model):
     type: Literal["tool_calls"] = "tool_calls"
     tool_calls: list[ToolCallDelta] | None = None
@@ -274,12 +275,12 @@ RunStepDeltaStepDetails: TypeAlias = RunStepDeltaMessageDelta | ToolCallDeltaObj
 register_union(RunStepDeltaStepDetails, RunStepDeltaMessageDelta, ToolCallDeltaObject)
 
 
-@define
+@attrs.frozen(kw_only=True)
 class RunStepDelta(Model):
     step_details: RunStepDeltaStepDetails | None = None
 
 
-@define
+@attrs.frozen(kw_only=True)
 class RunStepDeltaEvent(Model):
     """The data of a ``thread.run.step.delta`` stream event."""
 

@@ -11,10 +11,8 @@ from .shared import Metadata, ToolResources
 
 __all__ = ["Thread", "ThreadDeleted"]
 
-define = attrs.define(frozen=True, kw_only=True)
 
-
-@define
+@attrs.frozen(kw_only=True)
 class Thread(Model):
     id: str
     created_at: int
@@ -23,7 +21,7 @@ class Thread(Model):
     metadata: Metadata | None = nullable()
 
 
-@define
+@attrs.frozen(kw_only=True)
 class ThreadDeleted(Model):
     id: str
     deleted: bool

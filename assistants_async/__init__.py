@@ -1,0 +1,50 @@
+"""assistants-async: an async-first client for the OpenAI Assistants API.
+
+    from assistants_async import AsyncClient
+    async with AsyncClient() as client:
+        ...
+
+The blocking client is ``assistants_async.sync.Client``; models live in
+``assistants_async.models``.
+"""
+
+from ._client import AsyncClient
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AssistantsError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseValidationError,
+    UnprocessableEntityError,
+)
+from ._transport import RawResponse, Timeout
+from ._version import __version__
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AssistantsError",
+    "AsyncClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RawResponse",
+    "ResponseValidationError",
+    "Timeout",
+    "UnprocessableEntityError",
+    "__version__",
+]

@@ -1,0 +1,251 @@
+"""AsyncClient: configuration, the session layer, and the resources hanging off it."""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, TypeVar, overload
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from ._converter import decode, to_json_data
+from ._transport import (
+    DEFAULT_TIMEOUT,
+    Headers,
+    Query,
+    RawResponse,
+    Timeout,
+    Transport,
+    coerce_timeout,
+)
+from ._version import __version__
+
+__all__ = ["DEFAULT_BASE_URL", "AsyncClient"]
+
+T = TypeVar("T")
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_MAX_RETRIES = 2
+USER_AGENT = (
+    f"assistants-async/{__version__} Python/{platform.python_version()} "
+    f"aiohttp/{aiohttp.__version__}"
+)
+
+
+def _check_header_value(name: str, value: str) -> None:
+    # A newline in a header value would let it inject other headers.
+    if any(ch in value for ch in "\r\n\0"):
+        raise ValueError(f"{name} contains a line break or NUL, which a header cannot hold")
+
+
+class AsyncClient:
+    """Async client for the Assistants API.
+
+    Use it as ``async with AsyncClient() as client:`` or call ``await client.close()``.
+    One client is safe to share between any number of concurrent tasks of one loop.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        organization: str | None = None,
+        project: str | None = None,
+        timeout: float | Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Headers | None = None,
+        max_connections: int = 100,
+        max_connections_per_host: int | None = None,
+    ) -> None:
+        if api_key is None:
+            api_key = os.environ.get("OPENAI_API_KEY")
+        if not api_key:
+            raise ValueError(
+                "no API key: pass api_key=... to the client "
+                "or set the OPENAI_API_KEY environment variable"
+            )
+        if not isinstance(api_key, str):
+            raise TypeError(f"api_key must be a string, not {type(api_key).__name__}")
+        _check_header_value("api_key", api_key)
+        if base_url is None:
+            base_url = os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"base_url must be an http(s) URL with a host, not {base_url!r}")
+        if organization is None:
+            organization = os.environ.get("OPENAI_ORG_ID") or None
+        if project is None:
+            project = os.environ.get("OPENAI_PROJECT_ID") or None
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries must be a whole number >= 0, not {max_retries!r}")
+        for name, limit in (
+            ("max_connections", max_connections),
+            ("max_connections_per_host", max_connections_per_host),
+        ):
+            if limit is None and name == "max_connections_per_host":
+                continue
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                raise ValueError(f"{name} must be a whole number >= 1, not {limit!r}")
+
+        headers = {
+            "Authorization": f"Bearer {api_key}",
+            "OpenAI-Beta": "assistants=v2",
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+        }
+        if organization:
+            _check_header_value("organization", organization)
+            headers["OpenAI-Organization"] = organization
+        if project:
+            _check_header_value("project", project)
+            headers["OpenAI-Project"] = project
+        for name, value in (default_headers or {}).items():
+            if value is None:
+                headers = {k: v for k, v in headers.items() if k.lower() != name.lower()}
+            else:
+                _check_header_value(f"default_headers[{name!r}]", value)
+                headers[name] = value
+
+        self.base_url = base_url.rstrip("/")
+        self.organization = organization
+        self.project = project
+        self.max_retries = max_retries
+        self.timeout = coerce_timeout(timeout)
+        self._transport = Transport(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=self.timeout,
+            max_retries=max_retries,
+            max_connections=max_connections,
+            max_connections_per_host=max_connections_per_host,
+        )
+
+    def __repr__(self) -> str:
+        # Never the API key.
+        return (
+            f"AsyncClient(base_url={self.base_url!r}, organization={self.organization!r}, "
+            f"project={self.project!r}, max_retries={self.max_retries})"
+        )
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connection pool. Safe to call twice; the client is unusable after."""
+        await self._transport.close()
+
+    @property
+    def is_closed(self) -> bool:
+        return self._transport.closed
+
+    # --- the low-level call every resource method goes through -------------------------
+
+    async def request_raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Query | None = None,
+        body: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> RawResponse:
+        """Send one request (with retries) and return the raw response.
+
+        ``path`` is relative to ``base_url``; a non-2xx answer raises ``APIStatusError``.
+        """
+        call_timeout = coerce_timeout(timeout) if timeout is not None else None
+        if extra_query:
+            query = [*_query_items(query), *extra_query.items()]
+        if extra_body:
+            body = {**(body or {}), **extra_body}
+        if body is not None:
+            body = to_json_data(body)
+        elif method == "POST":
+            body = {}
+        return await self._transport.request(
+            method, path, query=query, body=body, headers=extra_headers, timeout=call_timeout
+        )
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        cast_to: type[T],
+        query: Query | None = ...,
+        body: Mapping[str, Any] | None = ...,
+        timeout: float | Timeout | None = ...,
+        extra_headers: Headers | None = ...,
+        extra_query: Mapping[str, Any] | None = ...,
+        extra_body: Mapping[str, Any] | None = ...,
+    ) -> T: ...
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        cast_to: None = ...,
+        query: Query | None = ...,
+        body: Mapping[str, Any] | None = ...,
+        timeout: float | Timeout | None = ...,
+        extra_headers: Headers | None = ...,
+        extra_query: Mapping[str, Any] | None = ...,
+        extra_body: Mapping[str, Any] | None = ...,
+    ) -> Any: ...
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        cast_to: type[T] | None = None,
+        query: Query | None = None,
+        body: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> T | Any:
+        """Send a request and decode its JSON body into ``cast_to`` (plain JSON if None).
+
+        The escape hatch for endpoints a compatible server adds beyond the spec.
+        """
+        raw = await self.request_raw(
+            method,
+            path,
+            query=query,
+            body=body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        if cast_to is None:
+            return raw.json()
+        return decode(raw.content, cast_to)
+
+
+def _query_items(query: Query | None) -> list[tuple[str, Any]]:
+    if query is None:
+        return []
+    if isinstance(query, Mapping):
+        return list(query.items())
+    return list(query)

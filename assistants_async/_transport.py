@@ -1,0 +1,278 @@
+"""The one place that speaks HTTP: session, headers, timeouts and the retry loop.
+
+Retry and error decisions are pure functions in ``_retry`` and ``_errors``; this module
+only applies them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import aiohttp
+import attrs
+from multidict import CIMultiDictProxy
+
+from ._errors import APIConnectionError, APITimeoutError, error_from_response
+from ._retry import MAX_RETRY_AFTER, retry_decision
+
+__all__ = ["Headers", "Query", "RawResponse", "Timeout", "Transport"]
+
+log = logging.getLogger("assistants_async")
+
+# A header mapping where a None value removes the header.
+Headers = Mapping[str, str | None]
+Query = Mapping[str, Any] | Sequence[tuple[str, Any]]
+
+
+def _check_seconds(name: str, value: object, *, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive, finite number of seconds, not {value!r}")
+
+
+@attrs.frozen
+class Timeout:
+    """Per-attempt time limits in seconds (None: no limit).
+
+    ``total`` bounds a whole attempt; ``connect`` the TCP/TLS connect; ``read`` each read
+    of the socket; ``pool`` the wait for a free connection plus the connect.
+    """
+
+    total: float | None = 600.0
+    connect: float | None = 5.0
+    read: float | None = None
+    pool: float | None = None
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("total", "connect", "read", "pool"):
+            _check_seconds(f"timeout.{name}", getattr(self, name), allow_none=True)
+
+    def _aiohttp(self) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(
+            total=self.total, connect=self.pool, sock_connect=self.connect, sock_read=self.read
+        )
+
+
+DEFAULT_TIMEOUT = Timeout()
+
+
+def coerce_timeout(value: float | Timeout, name: str = "timeout") -> Timeout:
+    """A Timeout from a number of seconds (the total) or a Timeout; bad values raise."""
+    if isinstance(value, Timeout):
+        return value
+    _check_seconds(name, value)
+    return Timeout(total=float(value))
+
+
+@attrs.frozen(slots=True)
+class RawResponse:
+    """What came back for one call: status, headers and the body bytes."""
+
+    status_code: int
+    headers: CIMultiDictProxy[str] = attrs.field(repr=False)
+    content: bytes = attrs.field(repr=False)
+    method: str
+    url: str
+    retries: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def request_id(self) -> str | None:
+        return self.headers.get("x-request-id")
+
+    def json(self) -> Any:
+        from ._converter import decode_json
+
+        return decode_json(self.content)
+
+
+class Transport:
+    """Owns the aiohttp session (created lazily, in the loop that first uses it)."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        headers: Mapping[str, str],
+        timeout: Timeout,
+        max_retries: int,
+        max_connections: int,
+        max_connections_per_host: int | None,
+        max_retry_after: float = MAX_RETRY_AFTER,
+    ) -> None:
+        self.base_url = base_url
+        self.headers = dict(headers)
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.max_retry_after = max_retry_after
+        self._max_connections = max_connections
+        self._max_connections_per_host = max_connections_per_host
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+        # Injectable for tests; the retry loop sleeps only through this.
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self.rand: Callable[[], float] = random.random
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def session(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._closed:
+            raise RuntimeError("this client is closed; create a new one")
+        session = self._session
+        if session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections,
+                limit_per_host=self._max_connections_per_host or 0,
+            )
+            session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self.timeout._aiohttp(),
+                raise_for_status=False,
+                auto_decompress=True,
+            )
+            self._session, self._loop = session, loop
+        elif self._loop is not loop:
+            raise RuntimeError(
+                "this client was first used in another event loop; an aiohttp session "
+                "cannot move between loops, so create one client per loop "
+                "(or use assistants_async.sync.Client from threads)"
+            )
+        return session
+
+    async def close(self) -> None:
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()
+
+    def build_headers(self, method: str, extra: Headers | None) -> dict[str, str]:
+        headers = dict(self.headers)
+        if method == "POST":
+            # One key per call, reused by its retries: a retried create cannot run twice.
+            headers["Idempotency-Key"] = uuid.uuid4().hex
+        if extra:
+            lowered = {k.lower(): k for k in headers}
+            for name, value in extra.items():
+                existing = lowered.get(name.lower())
+                if existing is not None:
+                    del headers[existing]
+                if value is not None:
+                    headers[name] = value
+        return headers
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Query | None = None,
+        body: Any = None,
+        headers: Headers | None = None,
+        timeout: Timeout | None = None,
+    ) -> RawResponse:
+        session = self.session()
+        url = self.base_url + path
+        sent_headers = self.build_headers(method, headers)
+        data: bytes | None = None
+        if body is not None:
+            data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+            sent_headers.setdefault("Content-Type", "application/json")
+        options: dict[str, Any] = {"params": query, "data": data, "headers": sent_headers}
+        if timeout is not None:
+            options["timeout"] = timeout._aiohttp()
+        started = time.monotonic()
+        retries = 0
+        while True:
+            outcome = await self._attempt(session, method, url, options)
+            if isinstance(outcome, APIConnectionError):
+                decision = retry_decision(
+                    status=None,
+                    headers={},
+                    retries_done=retries,
+                    max_retries=self.max_retries,
+                    now=time.time(),
+                    rand=self.rand,
+                )
+                if not decision.retry:
+                    raise outcome from outcome.__cause__
+                reason = type(outcome).__name__
+            else:
+                status, resp_headers, content = outcome
+                if 200 <= status < 300:
+                    log.debug("%s %s -> %d", method, path, status)
+                    return RawResponse(
+                        status_code=status,
+                        headers=resp_headers,
+                        content=content,
+                        method=method,
+                        url=url,
+                        retries=retries,
+                        elapsed=time.monotonic() - started,
+                    )
+                decision = retry_decision(
+                    status=status,
+                    headers=resp_headers,
+                    retries_done=retries,
+                    max_retries=self.max_retries,
+                    now=time.time(),
+                    max_retry_after=self.max_retry_after,
+                    rand=self.rand,
+                )
+                if not decision.retry:
+                    log.debug("%s %s -> %d (not retried)", method, path, status)
+                    raise error_from_response(
+                        status, resp_headers, content, retry_after=decision.retry_after
+                    )
+                reason = f"status {status}"
+            retries += 1
+            log.info(
+                "retrying %s %s in %.2f s (retry %d of %d) after %s",
+                method,
+                path,
+                decision.delay,
+                retries,
+                self.max_retries,
+                reason,
+            )
+            await self.sleep(decision.delay)
+
+    @staticmethod
+    async def _attempt(
+        session: aiohttp.ClientSession, method: str, url: str, options: dict[str, Any]
+    ) -> tuple[int, CIMultiDictProxy[str], bytes] | APIConnectionError:
+        """One try: the response, or the connection failure (returned, not raised)."""
+        failure: APIConnectionError
+        try:
+            async with session.request(method, url, allow_redirects=False, **options) as resp:
+                return resp.status, resp.headers, await resp.read()
+        except asyncio.TimeoutError:  # the builtin only from 3.11 on
+            return APITimeoutError(method=method, url=url)
+        except aiohttp.ClientResponseError as exc:
+            # Its request_info holds our headers (the API key): never chain it.
+            return APIConnectionError(f"Connection error: {exc.message}", method=method, url=url)
+        except (aiohttp.ClientError, OSError) as exc:
+            failure = APIConnectionError(
+                f"Connection error: {_describe(exc)}", method=method, url=url
+            )
+            failure.__cause__ = exc
+            return failure
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
