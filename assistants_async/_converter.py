@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
+from cattrs.cols import list_structure_factory, mapping_structure_factory
 from cattrs.gen import make_dict_structure_fn, override
 
 from ._errors import ResponseValidationError
@@ -92,6 +93,41 @@ def _make_literal_hook(tp: Any) -> Callable[[Any, Any], Any]:
 converter.register_structure_hook_factory(_is_literal, _make_literal_hook)
 
 
+def _strict_container(
+    expected: type, make: Callable[[Any, cattrs.Converter], Callable[[Any, Any], Any]]
+) -> Callable[[Any], Callable[[Any, Any], Any]]:
+    """Wrap cattrs' own list/dict hook so a wrong JSON type fails instead of iterating."""
+
+    def factory(tp: Any) -> Callable[[Any, Any], Any]:
+        inner = make(tp, converter)
+
+        def structure_container(value: Any, cl: Any) -> Any:
+            if type(value) is not expected:
+                want = "an array" if expected is list else "an object"
+                raise TypeError(f"expected {want}, got {_json_type(value)}")
+            return inner(value, cl)
+
+        return structure_container
+
+    return factory
+
+
+def _origin_is(kind: type) -> Callable[[Any], bool]:
+    def predicate(tp: Any) -> bool:
+        origin: object = get_origin(tp)
+        return origin is kind
+
+    return predicate
+
+
+converter.register_structure_hook_factory(
+    _origin_is(list), _strict_container(list, list_structure_factory)
+)
+converter.register_structure_hook_factory(
+    _origin_is(dict), _strict_container(dict, mapping_structure_factory)
+)
+
+
 # --- models ------------------------------------------------------------------------
 
 
@@ -127,9 +163,14 @@ def _make_model_structure(tp: Any) -> Callable[[Any, Any], Any]:
 def _make_model_unstructure(tp: Any) -> Callable[[Any], Any]:
     cls = _model_class(tp)
     assert cls is not None
-    # (name, default, omitted when None on a model built in Python)
+    # (name, default, omitted when None on a model built in Python). A factory default
+    # is compared by value: an absent list decodes to a fresh empty one.
     fields = tuple(
-        (a.name, a.default, not a.metadata.get(REQUIRED_NULLABLE, False))
+        (
+            a.name,
+            a.default.factory() if isinstance(a.default, attrs.Factory) else a.default,  # type: ignore[arg-type]
+            not a.metadata.get(REQUIRED_NULLABLE, False),
+        )
         for a in attrs.fields(cls)
         if not a.name.startswith("_")
     )
@@ -144,7 +185,7 @@ def _make_model_unstructure(tp: Any) -> Callable[[Any], Any]:
             if absent is None:
                 if value is None and optional:
                     continue
-            elif value is default and name in absent:
+            elif name in absent and (value is default or value == default):
                 continue
             out[name] = value if value is None or type(value) in plain else unstructure(value)
         if obj._extra:

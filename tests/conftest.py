@@ -11,6 +11,7 @@ import attrs
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from multidict import CIMultiDict
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "spec" / "assistants-openapi.yaml"
 
@@ -33,7 +34,7 @@ class Seen:
     method: str
     path: str
     query: list[tuple[str, str]]
-    headers: dict[str, str]
+    headers: CIMultiDict[str]
     body: bytes
 
     def json(self) -> Any:
@@ -68,7 +69,7 @@ class ScriptedServer:
                 method=request.method,
                 path=request.path,
                 query=list(request.query.items()),
-                headers=dict(request.headers),
+                headers=CIMultiDict(request.headers),
                 body=await request.read(),
             )
         )
@@ -76,9 +77,7 @@ class ScriptedServer:
         if isinstance(reply, web.StreamResponse):
             # A Response object can be sent once; hand out a copy each time.
             if isinstance(reply, web.Response):
-                return web.Response(
-                    status=reply.status, body=reply.body, headers=reply.headers
-                )
+                return web.Response(status=reply.status, body=reply.body, headers=reply.headers)
             return reply
         result = reply(request)
         if hasattr(result, "__await__"):

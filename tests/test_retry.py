@@ -127,4 +127,7 @@ def test_connection_failures_are_retried_with_backoff() -> None:
         status=None, headers={}, retries_done=0, max_retries=2, now=NOW, rand=lambda: 0.0
     )
     assert (d.retry, d.delay) == (True, 0.5)
-    assert retry_decision(status=None, headers={}, retries_done=2, max_retries=2, now=NOW).retry is False
+    assert (
+        retry_decision(status=None, headers={}, retries_done=2, max_retries=2, now=NOW).retry
+        is False
+    )
