@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import platform
+import sys
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, TypeVar, overload
@@ -30,7 +30,8 @@ T = TypeVar("T")
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MAX_RETRIES = 2
 USER_AGENT = (
-    f"assistants-async/{__version__} Python/{platform.python_version()} "
+    f"assistants-async/{__version__} "
+    f"Python/{sys.version_info[0]}.{sys.version_info[1]}.{sys.version_info[2]} "
     f"aiohttp/{aiohttp.__version__}"
 )
 

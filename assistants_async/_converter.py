@@ -20,7 +20,7 @@ from cattrs.cols import list_structure_factory, mapping_structure_factory
 from cattrs.gen import make_dict_structure_fn, override
 
 from ._errors import ResponseValidationError
-from .models._base import REQUIRED_NULLABLE, UNIONS, Model, UnionSpec, Unknown
+from ._model import REQUIRED_NULLABLE, UNIONS, Model, UnionSpec, Unknown
 
 __all__ = ["converter", "decode", "structure"]
 

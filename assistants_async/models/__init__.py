@@ -4,7 +4,7 @@ Unknown fields are kept (``model_extra``), unknown variants decode to ``Unknown`
 ``to_dict()`` gives back the JSON the API sent.
 """
 
-from ._base import Model, Unknown
+from .._model import Model, Unknown
 from .assistants import *  # noqa: F403
 from .assistants import __all__ as _assistants
 from .events import *  # noqa: F403

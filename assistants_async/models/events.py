@@ -9,7 +9,7 @@ from typing import Any, Literal, TypeAlias
 
 import attrs
 
-from ._base import Model, register_union
+from .._model import Model, register_union
 from .messages import Message, MessageDeltaEvent
 from .runs import Run
 from .shared import ErrorObject

@@ -6,7 +6,7 @@ from typing import Literal, TypeAlias
 
 import attrs
 
-from ._base import Model, Unknown, nullable, register_union
+from .._model import Model, Unknown, nullable, register_union
 from .shared import CodeInterpreterTool, FileSearchTool, Metadata
 
 __all__ = [

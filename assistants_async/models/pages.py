@@ -6,7 +6,7 @@ from typing import Generic, Literal, TypeVar
 
 import attrs
 
-from ._base import Model, nullable
+from .._model import Model, nullable
 
 __all__ = ["Page"]
 

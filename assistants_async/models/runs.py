@@ -6,7 +6,7 @@ from typing import Literal, TypeAlias
 
 import attrs
 
-from ._base import Model, nullable
+from .._model import Model, nullable
 from .shared import (
     AssistantTool,
     AssistantToolChoiceOption,

@@ -6,7 +6,7 @@ from typing import Any, Literal, TypeAlias
 
 import attrs
 
-from ._base import Model, Unknown, nullable, register_union
+from .._model import Model, Unknown, nullable, register_union
 from .runs import LastError
 from .shared import FileSearchRankingOptions, Metadata, Usage
 

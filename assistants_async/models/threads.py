@@ -6,7 +6,7 @@ from typing import Literal
 
 import attrs
 
-from ._base import Model, nullable
+from .._model import Model, nullable
 from .shared import Metadata, ToolResources
 
 __all__ = ["Thread", "ThreadDeleted"]
