@@ -32,28 +32,19 @@ converter = cattrs.Converter(detailed_validation=True)
 # --- primitives: validate, do not coerce -------------------------------------------
 
 
-def _structure_str(value: Any, _: Any) -> str:
-    if type(value) is str:
-        return value
-    raise TypeError(f"expected a string, got {_json_type(value)}")
+def _exact(name: str, *types: type) -> Callable[[Any, Any], Any]:
+    """A hook accepting only values whose type is exactly one of ``types`` (no bool for int)."""
+
+    def structure_exact(value: Any, _: Any) -> Any:
+        if type(value) in types:
+            return value
+        raise TypeError(f"expected {name}, got {_json_type(value)}")
+
+    return structure_exact
 
 
-def _structure_int(value: Any, _: Any) -> int:
-    if type(value) is int:
-        return value
-    raise TypeError(f"expected an integer, got {_json_type(value)}")
-
-
-def _structure_float(value: Any, _: Any) -> float:
-    if type(value) is float or type(value) is int:
-        return value
-    raise TypeError(f"expected a number, got {_json_type(value)}")
-
-
-def _structure_bool(value: Any, _: Any) -> bool:
-    if type(value) is bool:
-        return value
-    raise TypeError(f"expected a boolean, got {_json_type(value)}")
+_structure_str = _exact("a string", str)
+_structure_int = _exact("an integer", int)
 
 
 def _structure_any(value: Any, _: Any) -> Any:
@@ -71,8 +62,8 @@ def _json_type(value: object) -> str:
 
 converter.register_structure_hook(str, _structure_str)
 converter.register_structure_hook(int, _structure_int)
-converter.register_structure_hook(float, _structure_float)
-converter.register_structure_hook(bool, _structure_bool)
+converter.register_structure_hook(float, _exact("a number", float, int))
+converter.register_structure_hook(bool, _exact("a boolean", bool))
 converter.register_structure_hook(Any, _structure_any)
 
 

@@ -41,6 +41,16 @@ ASSISTANT = {
 }
 
 
+def recording(client: AsyncClient, slept: list[float]) -> AsyncClient:
+    """Make the client's retry loop record its delays in ``slept`` instead of sleeping."""
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    client._transport.sleep = fake_sleep
+    return client
+
+
 def client_for(server: ScriptedServer, **kwargs: object) -> AsyncClient:
     return AsyncClient(api_key=KEY, base_url=server.url, **kwargs)  # type: ignore[arg-type]
 
@@ -125,12 +135,7 @@ async def test_the_retry_loop_sleeps_what_the_policy_says(server: ScriptedServer
         json_reply(body=ASSISTANT),
     )
     slept: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    async with client_for(server) as client:
-        client._transport.sleep = fake_sleep
+    async with recording(client_for(server), slept) as client:
         client._transport.rand = lambda: 0.0
         result = await client.request("GET", "/assistants/asst_1", cast_to=Assistant)
     assert result.id == "asst_1"
@@ -320,12 +325,8 @@ def _closed_port() -> int:
 
 async def test_connection_refused_is_retried_then_raised() -> None:
     slept: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    async with AsyncClient(api_key=KEY, base_url=f"http://127.0.0.1:{_closed_port()}/v1") as client:
-        client._transport.sleep = fake_sleep
+    client = AsyncClient(api_key=KEY, base_url=f"http://127.0.0.1:{_closed_port()}/v1")
+    async with recording(client, slept):
         with pytest.raises(APIConnectionError) as info:
             await client.request("GET", "/assistants")
     assert not isinstance(info.value, APITimeoutError)
@@ -357,12 +358,7 @@ async def test_a_timeout_is_retried_then_raised_as_api_timeout_error(
 
     server.reply(slow)
     slept: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    async with client_for(server, max_retries=1) as client:
-        client._transport.sleep = fake_sleep
+    async with recording(client_for(server, max_retries=1), slept) as client:
         with pytest.raises(APITimeoutError):
             await client.request("GET", "/assistants/asst_1", timeout=0.2)
     assert len(server.seen) == 2
