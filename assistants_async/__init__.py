@@ -8,7 +8,7 @@ The blocking client is ``assistants_async.sync.Client``; models live in
 ``assistants_async.models``.
 """
 
-from ._client import AsyncClient
+from ._client import APIResponse, AsyncClient
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -25,15 +25,18 @@ from ._errors import (
     ResponseValidationError,
     UnprocessableEntityError,
 )
+from ._pagination import AsyncPaginator
 from ._transport import RawResponse, Timeout
 from ._version import __version__
 
 __all__ = [
     "APIConnectionError",
+    "APIResponse",
     "APIError",
     "APIStatusError",
     "APITimeoutError",
     "AssistantsError",
+    "AsyncPaginator",
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",

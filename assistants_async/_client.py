@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from functools import cached_property
 from types import TracebackType
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 from urllib.parse import urlsplit
 
 import aiohttp
+import attrs
 
 from ._converter import decode, to_json_data
 from ._transport import (
     DEFAULT_TIMEOUT,
+    RAW_CAPTURE,
     Headers,
     Query,
     RawResponse,
@@ -23,9 +26,36 @@ from ._transport import (
 )
 from ._version import __version__
 
-__all__ = ["DEFAULT_BASE_URL", "AsyncClient"]
+if TYPE_CHECKING:
+    from multidict import CIMultiDictProxy
+
+    from .resources import AsyncAssistants, AsyncMessages, AsyncRuns, AsyncSteps, AsyncThreads
+
+__all__ = ["DEFAULT_BASE_URL", "APIResponse", "AsyncClient"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+
+@attrs.frozen
+class APIResponse(Generic[T]):
+    """A call's decoded result together with the raw response it came from."""
+
+    parsed: T
+    raw: RawResponse
+
+    @property
+    def status_code(self) -> int:
+        return self.raw.status_code
+
+    @property
+    def headers(self) -> CIMultiDictProxy[str]:
+        return self.raw.headers
+
+    @property
+    def request_id(self) -> str | None:
+        return self.raw.request_id
+
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MAX_RETRIES = 2
@@ -150,6 +180,57 @@ class AsyncClient:
     @property
     def is_closed(self) -> bool:
         return self._transport.closed
+
+    # --- resources (imported on first use: importing the package stays light) ---------
+
+    @cached_property
+    def assistants(self) -> AsyncAssistants:
+        from .resources import AsyncAssistants
+
+        return AsyncAssistants(self)
+
+    @cached_property
+    def threads(self) -> AsyncThreads:
+        from .resources import AsyncThreads
+
+        return AsyncThreads(self)
+
+    @cached_property
+    def messages(self) -> AsyncMessages:
+        from .resources import AsyncMessages
+
+        return AsyncMessages(self)
+
+    @cached_property
+    def runs(self) -> AsyncRuns:
+        from .resources import AsyncRuns
+
+        return AsyncRuns(self)
+
+    @cached_property
+    def steps(self) -> AsyncSteps:
+        from .resources import AsyncSteps
+
+        return AsyncSteps(self)
+
+    async def with_raw_response(
+        self, method: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> APIResponse[T]:
+        """Call ``method(*args, **kwargs)`` and return its result with the raw response.
+
+        ``await client.with_raw_response(client.runs.retrieve, thread_id, run_id)`` gives
+        ``.parsed`` (the Run), ``.status_code``, ``.headers`` and ``.request_id``. A list
+        method gives its first page. Safe with concurrent calls: each has its own context.
+        """
+        captured: list[RawResponse] = []
+        token = RAW_CAPTURE.set(captured)
+        try:
+            parsed = await method(*args, **kwargs)
+        finally:
+            RAW_CAPTURE.reset(token)
+        if not captured:
+            raise RuntimeError(f"{method!r} made no request through this client")
+        return APIResponse(parsed=parsed, raw=captured[-1])
 
     # --- the low-level call every resource method goes through -------------------------
 

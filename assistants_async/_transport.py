@@ -14,6 +14,7 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import aiohttp
@@ -23,7 +24,7 @@ from multidict import CIMultiDictProxy
 from ._errors import APIConnectionError, APITimeoutError, error_from_response
 from ._retry import MAX_RETRY_AFTER, retry_decision
 
-__all__ = ["Headers", "Query", "RawResponse", "Timeout", "Transport"]
+__all__ = ["RAW_CAPTURE", "Headers", "Query", "RawResponse", "Timeout", "Transport"]
 
 log = logging.getLogger("assistants_async")
 
@@ -73,6 +74,11 @@ def coerce_timeout(value: float | Timeout, name: str = "timeout") -> Timeout:
         return value
     _check_seconds(name, value)
     return Timeout(total=float(value))
+
+
+# Set by AsyncClient.with_raw_response: successful responses of the calls made in this
+# context are appended here. A context variable keeps concurrent tasks apart.
+RAW_CAPTURE: ContextVar[list[RawResponse] | None] = ContextVar("RAW_CAPTURE", default=None)
 
 
 @attrs.frozen(slots=True)
@@ -215,7 +221,7 @@ class Transport:
                 status, resp_headers, content = outcome
                 if 200 <= status < 300:
                     log.debug("%s %s -> %d", method, path, status)
-                    return RawResponse(
+                    raw = RawResponse(
                         status_code=status,
                         headers=resp_headers,
                         content=content,
@@ -224,6 +230,10 @@ class Transport:
                         retries=retries,
                         elapsed=time.monotonic() - started,
                     )
+                    capture = RAW_CAPTURE.get()
+                    if capture is not None:
+                        capture.append(raw)
+                    return raw
                 decision = retry_decision(
                     status=status,
                     headers=resp_headers,

@@ -38,6 +38,7 @@ __all__ = [
     "MessageDeltaEvent",
     "MessageDeleted",
     "MessageIncompleteDetails",
+    "MessageParam",
     "MessageRole",
     "MessageStatus",
     "RefusalContentBlock",
@@ -202,6 +203,17 @@ class MessageDeleted(Model):
     id: str
     deleted: bool
     object: Literal["thread.message.deleted"] = "thread.message.deleted"
+
+
+@attrs.frozen(kw_only=True)
+class MessageParam(Model):
+    """A message to send: to ``threads.create(messages=...)`` or a run's
+    ``additional_messages``. A plain dict of the same shape works too."""
+
+    role: MessageRole
+    content: str | list[MessageContentPartParam]
+    attachments: list[Attachment] | None = None
+    metadata: Metadata | None = None
 
 
 # --- deltas (streaming) ---------------------------------------------------------------

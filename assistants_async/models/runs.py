@@ -27,6 +27,7 @@ __all__ = [
     "RunIncompleteDetails",
     "RunStatus",
     "TERMINAL_RUN_STATUSES",
+    "ToolOutput",
 ]
 
 
@@ -120,3 +121,11 @@ class Run(Model):
     def is_terminal(self) -> bool:
         """True once the run waits on the caller or has ended."""
         return self.status in TERMINAL_RUN_STATUSES
+
+
+@attrs.frozen(kw_only=True)
+class ToolOutput(Model):
+    """The result of one tool call, for ``runs.submit_tool_outputs`` (or a plain dict)."""
+
+    tool_call_id: str
+    output: str

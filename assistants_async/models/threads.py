@@ -7,9 +7,10 @@ from typing import Literal
 import attrs
 
 from .._model import Model, nullable
+from .messages import MessageParam
 from .shared import Metadata, ToolResources
 
-__all__ = ["Thread", "ThreadDeleted"]
+__all__ = ["Thread", "ThreadDeleted", "ThreadParam"]
 
 
 @attrs.frozen(kw_only=True)
@@ -26,3 +27,12 @@ class ThreadDeleted(Model):
     id: str
     deleted: bool
     object: Literal["thread.deleted"] = "thread.deleted"
+
+
+@attrs.frozen(kw_only=True)
+class ThreadParam(Model):
+    """The thread to create in ``threads.create_and_run(thread=...)`` (or a plain dict)."""
+
+    messages: list[MessageParam] | None = None
+    tool_resources: ToolResources | None = None
+    metadata: Metadata | None = None

@@ -1,0 +1,115 @@
+"""Cursor pagination: a lazy paginator that walks pages with a loop, one page at a time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from ._client import AsyncClient
+    from ._transport import Headers, Timeout
+    from .models.pages import Page
+
+__all__ = ["AsyncPaginator"]
+
+T = TypeVar("T")
+
+
+class AsyncPaginator(Generic[T]):
+    """What ``list(...)`` returns, at once and without I/O.
+
+    - ``async for item in paginator``: every item, one request per page. Forward from
+      ``after`` (or the start) by ``after=<last_id>``; when only ``before`` was given,
+      backward by ``before=<first_id>``, yielding items nearest the cursor first.
+    - ``await paginator``: the first page.
+    - ``paginator.pages()``: the pages themselves, as the server sent them.
+
+    ``max_items`` stops the walk early, never fetching a page it does not need.
+    """
+
+    __slots__ = ("_client", "_options", "_page_type", "_path", "_query", "max_items")
+
+    def __init__(
+        self,
+        client: AsyncClient,
+        path: str,
+        page_type: type[Page[T]],
+        query: Mapping[str, Any],
+        *,
+        max_items: int | None,
+        timeout: float | Timeout | None,
+        extra_headers: Headers | None,
+        extra_query: Mapping[str, Any] | None,
+    ) -> None:
+        self._client = client
+        self._path = path
+        self._page_type = page_type
+        self._query = dict(query)
+        self.max_items = max_items
+        self._options: dict[str, Any] = {
+            "timeout": timeout,
+            "extra_headers": extra_headers,
+            "extra_query": extra_query,
+        }
+
+    @property
+    def backward(self) -> bool:
+        return self._query.get("before") is not None and self._query.get("after") is None
+
+    def __repr__(self) -> str:
+        return f"AsyncPaginator({self._path!r}, {self._query!r}, max_items={self.max_items})"
+
+    async def _fetch(self, cursor_name: str | None, cursor: str | None) -> Page[T]:
+        query: list[tuple[str, Any]] = []
+        for name, value in self._query.items():
+            if value is None or (cursor_name is not None and name in ("after", "before")):
+                continue  # never both cursors: the walk moves one way
+            if isinstance(value, list):
+                query.extend((name, item) for item in value)
+            else:
+                query.append((name, value))
+        if cursor_name is not None:
+            query.append((cursor_name, cursor))
+        return await self._client.request(
+            "GET", self._path, cast_to=self._page_type, query=query, **self._options
+        )
+
+    def __await__(self) -> Generator[Any, None, Page[T]]:
+        return self._fetch(None, None).__await__()
+
+    async def pages(self) -> AsyncGenerator[Page[T], None]:
+        """Each page in turn; stops when ``has_more`` is false or a page is empty."""
+        backward = self.backward
+        cursor_name = "before" if backward else "after"
+        cursor = self._query.get(cursor_name)
+        while True:
+            page = await self._fetch(cursor_name if cursor is not None else None, cursor)
+            yield page
+            if not page.has_more or not page.data:
+                return
+            next_cursor = page.first_id if backward else page.last_id
+            if next_cursor is None or next_cursor == cursor:
+                # A server that does not move the cursor would loop forever.
+                return
+            cursor = next_cursor
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._items()
+
+    async def _items(self) -> AsyncIterator[T]:
+        remaining = self.max_items
+        if remaining is not None and remaining <= 0:
+            return
+        backward = self.backward
+        pages = self.pages()
+        try:
+            async for page in pages:
+                data = reversed(page.data) if backward else page.data
+                for item in data:
+                    yield item
+                    if remaining is not None:
+                        remaining -= 1
+                        if remaining == 0:
+                            return
+        finally:
+            await pages.aclose()

@@ -1,0 +1,178 @@
+"""``client.assistants``: createAssistant, getAssistant, modifyAssistant, listAssistants,
+deleteAssistant."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from .._pagination import AsyncPaginator
+from .._transport import Headers
+from ..models.assistants import Assistant, AssistantDeleted
+from ..models.pages import Page
+from ..models.shared import AssistantTool, ReasoningEffort, ResponseFormat, ToolResources
+from ._base import AsyncResource, JSONObject, Timeout, list_of
+from ._validate import body, check_metadata, path_id
+
+__all__ = ["AsyncAssistants"]
+
+
+class AsyncAssistants(AsyncResource):
+    async def create(
+        self,
+        *,
+        model: str,
+        name: str | None = None,
+        description: str | None = None,
+        instructions: str | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        tools: Sequence[AssistantTool | JSONObject] | None = None,
+        tool_resources: ToolResources | JSONObject | None = None,
+        metadata: Mapping[str, str] | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        response_format: ResponseFormat | JSONObject | None = None,
+        timeout: float | Timeout | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> Assistant:
+        """Create an assistant (POST /assistants)."""
+        if not isinstance(model, str) or not model:
+            raise ValueError("model must be a non-empty string")
+        check_metadata(metadata)
+        return await self._client.request(
+            "POST",
+            "/assistants",
+            cast_to=Assistant,
+            body=body(
+                model=model,
+                name=name,
+                description=description,
+                instructions=instructions,
+                reasoning_effort=reasoning_effort,
+                tools=tools,
+                tool_resources=tool_resources,
+                metadata=metadata,
+                temperature=temperature,
+                top_p=top_p,
+                response_format=response_format,
+            ),
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+
+    async def retrieve(
+        self,
+        assistant_id: str,
+        *,
+        timeout: float | Timeout | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> Assistant:
+        """Get an assistant (GET /assistants/{assistant_id})."""
+        return await self._client.request(
+            "GET",
+            f"/assistants/{path_id('assistant_id', assistant_id)}",
+            cast_to=Assistant,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+
+    async def update(
+        self,
+        assistant_id: str,
+        *,
+        model: str | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        instructions: str | None = None,
+        tools: Sequence[AssistantTool | JSONObject] | None = None,
+        tool_resources: ToolResources | JSONObject | None = None,
+        metadata: Mapping[str, str] | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        response_format: ResponseFormat | JSONObject | None = None,
+        timeout: float | Timeout | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> Assistant:
+        """Modify an assistant (POST /assistants/{assistant_id})."""
+        path = f"/assistants/{path_id('assistant_id', assistant_id)}"
+        check_metadata(metadata)
+        return await self._client.request(
+            "POST",
+            path,
+            cast_to=Assistant,
+            body=body(
+                model=model,
+                reasoning_effort=reasoning_effort,
+                name=name,
+                description=description,
+                instructions=instructions,
+                tools=tools,
+                tool_resources=tool_resources,
+                metadata=metadata,
+                temperature=temperature,
+                top_p=top_p,
+                response_format=response_format,
+            ),
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+
+    async def delete(
+        self,
+        assistant_id: str,
+        *,
+        timeout: float | Timeout | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> AssistantDeleted:
+        """Delete an assistant (DELETE /assistants/{assistant_id})."""
+        return await self._client.request(
+            "DELETE",
+            f"/assistants/{path_id('assistant_id', assistant_id)}",
+            cast_to=AssistantDeleted,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        order: Literal["asc", "desc"] | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        max_items: int | None = None,
+        timeout: float | Timeout | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+    ) -> AsyncPaginator[Assistant]:
+        """List assistants (GET /assistants); see ``AsyncPaginator``."""
+        return list_of(
+            self,
+            "/assistants",
+            Page[Assistant],
+            limit=limit,
+            order=order,
+            after=after,
+            before=before,
+            max_items=max_items,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )

@@ -1,0 +1,155 @@
+"""``client.messages``: createMessage, getMessage, modifyMessage, listMessages,
+deleteMessage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from .._pagination import AsyncPaginator
+from .._transport import Headers
+from ..models.messages import Attachment, Message, MessageContentPartParam, MessageDeleted
+from ..models.pages import Page
+from ._base import AsyncResource, JSONObject, Timeout, list_of
+from ._validate import body, check_cursor, check_metadata, check_role, path_id
+
+__all__ = ["AsyncMessages"]
+
+
+class AsyncMessages(AsyncResource):
+    async def create(
+        self,
+        thread_id: str,
+        *,
+        role: Literal["user", "assistant"],
+        content: str | Sequence[MessageContentPartParam | JSONObject],
+        attachments: Sequence[Attachment | JSONObject] | None = None,
+        metadata: Mapping[str, str] | None = None,
+        timeout: float | Timeout | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> Message:
+        """Add a message to a thread (POST /threads/{thread_id}/messages)."""
+        path = f"/threads/{path_id('thread_id', thread_id)}/messages"
+        if role is None:
+            raise ValueError("role must be 'user' or 'assistant'")
+        check_role(role)
+        if content is None or (not isinstance(content, str) and not content):
+            raise ValueError("content must be a string or a non-empty list of content parts")
+        check_metadata(metadata)
+        return await self._client.request(
+            "POST",
+            path,
+            cast_to=Message,
+            body=body(role=role, content=content, attachments=attachments, metadata=metadata),
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+
+    async def retrieve(
+        self,
+        thread_id: str,
+        message_id: str,
+        *,
+        timeout: float | Timeout | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> Message:
+        """Get a message (GET /threads/{thread_id}/messages/{message_id})."""
+        return await self._client.request(
+            "GET",
+            _message_path(thread_id, message_id),
+            cast_to=Message,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+
+    async def update(
+        self,
+        thread_id: str,
+        message_id: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        timeout: float | Timeout | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> Message:
+        """Modify a message (POST /threads/{thread_id}/messages/{message_id})."""
+        path = _message_path(thread_id, message_id)
+        check_metadata(metadata)
+        return await self._client.request(
+            "POST",
+            path,
+            cast_to=Message,
+            body=body(metadata=metadata),
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+
+    async def delete(
+        self,
+        thread_id: str,
+        message_id: str,
+        *,
+        timeout: float | Timeout | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> MessageDeleted:
+        """Delete a message (DELETE /threads/{thread_id}/messages/{message_id})."""
+        return await self._client.request(
+            "DELETE",
+            _message_path(thread_id, message_id),
+            cast_to=MessageDeleted,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+
+    def list(
+        self,
+        thread_id: str,
+        *,
+        limit: int | None = None,
+        order: Literal["asc", "desc"] | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        run_id: str | None = None,
+        max_items: int | None = None,
+        timeout: float | Timeout | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+    ) -> AsyncPaginator[Message]:
+        """List a thread's messages (GET /threads/{thread_id}/messages)."""
+        path = f"/threads/{path_id('thread_id', thread_id)}/messages"
+        check_cursor("run_id", run_id)
+        return list_of(
+            self,
+            path,
+            Page[Message],
+            limit=limit,
+            order=order,
+            after=after,
+            before=before,
+            max_items=max_items,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            run_id=run_id,
+        )
+
+
+def _message_path(thread_id: str, message_id: str) -> str:
+    return (
+        f"/threads/{path_id('thread_id', thread_id)}/messages/{path_id('message_id', message_id)}"
+    )
