@@ -86,11 +86,13 @@ class ScriptedServer:
         return result
 
 
-def json_reply(status: int = 200, body: Any = None, **headers: str) -> web.Response:
+def json_reply(
+    status: int = 200, body: Any = None, *, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.Response(
         status=status,
         body=json.dumps(body if body is not None else {}).encode(),
-        headers={"Content-Type": "application/json", **headers},
+        headers={"Content-Type": "application/json", **(headers or {})},
     )
 
 

@@ -113,7 +113,7 @@ async def test_a_429_with_retry_after_ms_then_200_succeeds_after_the_delay(
         json_reply(
             429,
             {"error": {"message": "slow down", "type": "rate_limit"}},
-            **{"retry-after-ms": "300"},
+            headers={"retry-after-ms": "300"},
         ),
         json_reply(body=ASSISTANT),
     )
@@ -130,7 +130,7 @@ async def test_a_429_with_retry_after_ms_then_200_succeeds_after_the_delay(
 
 async def test_the_retry_loop_sleeps_what_the_policy_says(server: ScriptedServer) -> None:
     server.reply(
-        json_reply(503, {}, **{"retry-after": "2"}),
+        json_reply(503, {}, headers={"retry-after": "2"}),
         json_reply(500, {}),
         json_reply(body=ASSISTANT),
     )
@@ -144,7 +144,9 @@ async def test_the_retry_loop_sleeps_what_the_policy_says(server: ScriptedServer
 
 
 async def test_x_should_retry_false_stops_a_retry(server: ScriptedServer) -> None:
-    server.reply(json_reply(503, {}, **{"x-should-retry": "false"}), json_reply(body=ASSISTANT))
+    server.reply(
+        json_reply(503, {}, headers={"x-should-retry": "false"}), json_reply(body=ASSISTANT)
+    )
     async with client_for(server) as client:
         with pytest.raises(InternalServerError):
             await client.request("GET", "/assistants/asst_1")
@@ -153,7 +155,7 @@ async def test_x_should_retry_false_stops_a_retry(server: ScriptedServer) -> Non
 
 async def test_x_should_retry_true_retries_a_400(server: ScriptedServer) -> None:
     server.reply(
-        json_reply(400, {}, **{"x-should-retry": "true", "retry-after-ms": "1"}),
+        json_reply(400, {}, headers={"x-should-retry": "true", "retry-after-ms": "1"}),
         json_reply(body=ASSISTANT),
     )
     async with client_for(server) as client:
@@ -173,7 +175,7 @@ async def test_a_400_is_not_retried(server: ScriptedServer) -> None:
                     "code": "unknown_parameter",
                 }
             },
-            **{"x-request-id": "req_abc"},
+            headers={"x-request-id": "req_abc"},
         )
     )
     async with client_for(server) as client:
@@ -194,7 +196,9 @@ async def test_retries_give_up_after_max_retries_with_the_last_error(
 ) -> None:
     server.reply(
         json_reply(
-            500, {"error": {"message": "boom", "type": "server_error"}}, **{"retry-after-ms": "1"}
+            500,
+            {"error": {"message": "boom", "type": "server_error"}},
+            headers={"retry-after-ms": "1"},
         )
     )
     async with client_for(server, max_retries=3) as client:
@@ -216,7 +220,9 @@ async def test_a_retry_after_beyond_the_cap_raises_at_once_with_the_delay(
 ) -> None:
     server.reply(
         json_reply(
-            429, {"error": {"message": "quota", "type": "rate_limit"}}, **{"retry-after": "3600"}
+            429,
+            {"error": {"message": "quota", "type": "rate_limit"}},
+            headers={"retry-after": "3600"},
         )
     )
     async with client_for(server) as client:
@@ -227,7 +233,7 @@ async def test_a_retry_after_beyond_the_cap_raises_at_once_with_the_delay(
 
 
 async def test_a_post_retried_twice_carries_one_idempotency_key(server: ScriptedServer) -> None:
-    fail = json_reply(500, {}, **{"retry-after-ms": "1"})
+    fail = json_reply(500, {}, headers={"retry-after-ms": "1"})
     server.reply(fail, fail, json_reply(body=ASSISTANT), json_reply(body=ASSISTANT))
     async with client_for(server) as client:
         await client.request("POST", "/assistants", body={"model": "gpt-4o"})
@@ -381,7 +387,7 @@ async def test_the_client_timeout_applies_when_no_call_timeout_is_given(
 async def test_retries_are_logged_without_the_key(
     server: ScriptedServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server.reply(json_reply(503, {}, **{"retry-after-ms": "1"}), json_reply(body=ASSISTANT))
+    server.reply(json_reply(503, {}, headers={"retry-after-ms": "1"}), json_reply(body=ASSISTANT))
     with caplog.at_level(logging.DEBUG, logger="assistants_async"):
         async with client_for(server) as client:
             await client.request("GET", "/assistants/asst_1")
