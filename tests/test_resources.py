@@ -10,6 +10,7 @@ import pytest
 
 from assistants_async import APIResponse, AsyncClient, AsyncPaginator
 from assistants_async.models import (
+    FILE_SEARCH_RESULT_CONTENT,
     Assistant,
     AssistantDeleted,
     FunctionDefinition,
@@ -31,7 +32,7 @@ from assistants_async.models import (
 from .conftest import ScriptedServer, json_reply
 from .payloads import ASSISTANT, MESSAGE, RUN, STEP, THREAD, deleted, page
 
-INCLUDE = "step_details.tool_calls[*].file_search.results[*].content"
+INCLUDE = FILE_SEARCH_RESULT_CONTENT
 WEATHER = FunctionTool(
     function=FunctionDefinition(name="get_weather", parameters={"type": "object"})
 )

@@ -23,6 +23,7 @@ __all__ = [
     "CodeInterpreterOutputImageFileDelta",
     "CodeInterpreterToolCall",
     "CodeInterpreterToolCallDelta",
+    "FILE_SEARCH_RESULT_CONTENT",
     "FileSearch",
     "FileSearchResult",
     "FileSearchResultContent",
@@ -40,6 +41,7 @@ __all__ = [
     "RunStepDeltaEvent",
     "RunStepDeltaMessageDelta",
     "RunStepDeltaStepDetails",
+    "RunStepInclude",
     "RunStepStatus",
     "StepDetails",
     "ToolCall",
@@ -52,7 +54,10 @@ __all__ = [
 RunStepStatus: TypeAlias = Literal["in_progress", "cancelled", "failed", "completed", "expired"]
 
 # The only value the ``include`` query parameter accepts.
-FILE_SEARCH_RESULT_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
+RunStepInclude: TypeAlias = Literal["step_details.tool_calls[*].file_search.results[*].content"]
+FILE_SEARCH_RESULT_CONTENT: RunStepInclude = (
+    "step_details.tool_calls[*].file_search.results[*].content"
+)
 
 
 # --- step details ---------------------------------------------------------------------

@@ -18,6 +18,7 @@ from ..models.shared import (
     ResponseFormat,
     TruncationStrategy,
 )
+from ..models.steps import RunStepInclude
 from ._base import AsyncResource, JSONObject, Timeout, list_of
 from ._validate import (
     body,
@@ -41,7 +42,7 @@ class AsyncRuns(AsyncResource):
         thread_id: str,
         *,
         assistant_id: str,
-        include: Sequence[str] | None = None,
+        include: Sequence[RunStepInclude] | None = None,
         model: str | None = None,
         reasoning_effort: ReasoningEffort | None = None,
         instructions: str | None = None,

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from .._pagination import AsyncPaginator
 from .._transport import Headers
 from ..models.pages import Page
-from ..models.steps import RunStep
+from ..models.steps import RunStep, RunStepInclude
 from ._base import AsyncResource, Timeout, list_of
 from ._validate import check_include, path_id
 from .runs import run_path
@@ -23,7 +23,7 @@ class AsyncSteps(AsyncResource):
         run_id: str,
         step_id: str,
         *,
-        include: Sequence[str] | None = None,
+        include: Sequence[RunStepInclude] | None = None,
         timeout: float | Timeout | None = None,
         extra_headers: Headers | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -51,7 +51,7 @@ class AsyncSteps(AsyncResource):
         order: Literal["asc", "desc"] | None = None,
         after: str | None = None,
         before: str | None = None,
-        include: Sequence[str] | None = None,
+        include: Sequence[RunStepInclude] | None = None,
         max_items: int | None = None,
         timeout: float | Timeout | None = None,
         extra_headers: Headers | None = None,
