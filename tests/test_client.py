@@ -12,8 +12,9 @@ from aioresponses import aioresponses
 from assistants_async import AsyncClient, Timeout
 from assistants_async.models import Assistant
 
+from .payloads import ASSISTANT
+
 KEY = "sk-env-secret-9876543210"
-ASSISTANT = {"id": "asst_1", "object": "assistant", "created_at": 1, "model": "gpt-4o", "tools": []}
 
 
 @pytest.fixture(autouse=True)

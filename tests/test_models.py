@@ -39,6 +39,8 @@ from assistants_async.models import (
     event_from_sse,
 )
 
+from .payloads import STEP
+
 # What each operation returns, as the resources will declare it.
 RESPONSE_MODEL: dict[str, Any] = {
     "listAssistants": Page[Assistant],
@@ -158,23 +160,11 @@ def test_every_stream_example_decodes_event_by_event(spec: dict[str, Any]) -> No
     assert "done" in names_seen
 
 
-def test_tagged_unions_decode_to_the_right_class(spec: dict[str, Any]) -> None:
+def test_tagged_unions_decode_to_the_right_class() -> None:
     step = RunStep.from_dict(
         {
-            "id": "step_1",
-            "object": "thread.run.step",
-            "created_at": 1,
-            "run_id": "run_1",
-            "assistant_id": "asst_1",
-            "thread_id": "thread_1",
+            **STEP,
             "type": "tool_calls",
-            "status": "completed",
-            "cancelled_at": None,
-            "completed_at": 2,
-            "expired_at": None,
-            "failed_at": None,
-            "last_error": None,
-            "usage": None,
             "step_details": {
                 "type": "tool_calls",
                 "tool_calls": [

@@ -25,20 +25,9 @@ from assistants_async import (
 from assistants_async.models import Assistant
 
 from .conftest import ScriptedServer, json_reply
+from .payloads import ASSISTANT
 
 KEY = "sk-test-secret-key-0123456789"
-
-ASSISTANT = {
-    "id": "asst_1",
-    "object": "assistant",
-    "created_at": 1,
-    "name": "Weather",
-    "description": None,
-    "model": "gpt-4o",
-    "instructions": None,
-    "tools": [],
-    "metadata": {},
-}
 
 
 def recording(client: AsyncClient, slept: list[float]) -> AsyncClient:
