@@ -1,30 +1,32 @@
-"""``python -m assistants_async demo``: the client's session layer, offline.
+"""``python -m assistants_async demo``: the whole Assistants flow, offline by default.
 
-Until the fake Assistants server lands, the demo serves a few assistant routes from a
-small loopback server that rate-limits the first create, so that what it shows is real:
-the retry honouring ``retry-after-ms``, one idempotency key across the retry, typed
-models, and a typed 404. ``--base-url`` runs the same calls against a real server.
+It starts the bundled fake server on a free loopback port and walks through an assistant
+with a function tool, a thread with a question, a run that calls the tool, the tool's
+output submitted, the answer, the run steps and the messages. ``--base-url`` (or
+``OPENAI_BASE_URL``) runs the same flow against a real compatible server.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
-import logging
-import sys
-import time
+import json
+import os
 from collections.abc import Sequence
 from typing import Any
 
-from aiohttp import web
-
-from . import AsyncClient, NotFoundError
-from ._errors import envelope
-from .models import Assistant, AssistantDeleted, FunctionDefinition, FunctionTool
+from . import AsyncClient
+from .models import (
+    FunctionDefinition,
+    FunctionTool,
+    Run,
+    TextContentBlock,
+    ToolOutput,
+)
 
 __all__ = ["main"]
 
+QUESTION = "What is the weather in Paris right now?"
 WEATHER_TOOL = FunctionTool(
     function=FunctionDefinition(
         name="get_weather",
@@ -38,133 +40,113 @@ WEATHER_TOOL = FunctionTool(
 )
 
 
-def _demo_app() -> web.Application:
-    """Assistant create/retrieve/delete in memory; the first create answers 429."""
-    assistants: dict[str, dict[str, Any]] = {}
-    ids = itertools.count(1)
-    first_create = [True]
-    idempotency: dict[str, dict[str, Any]] = {}
+def get_weather(city: str) -> dict[str, Any]:
+    """The demo's tool: a canned forecast."""
+    return {"city": city, "temperature_c": 21, "conditions": "sunny"}
 
-    def error(status: int, message: str, kind: str, **headers: str) -> web.Response:
-        return web.json_response(
-            envelope(message, kind), status=status, headers={"x-request-id": "req_demo", **headers}
+
+def _fake_server() -> Any:
+    from .testing import FakeAssistantsServer, RunContext, ToolCall, call_tools_then_answer
+
+    def answer(ctx: RunContext) -> str:
+        weather = json.loads(ctx.tool_outputs[0].output)
+        return (
+            f"It is {weather['temperature_c']} degrees C and {weather['conditions']} "
+            f"in {weather['city']}."
         )
 
-    async def create(request: web.Request) -> web.Response:
-        key = request.headers.get("Idempotency-Key", "")
-        if first_create[0]:
-            first_create[0] = False
-            print(f"  server: 429 for create (Idempotency-Key {key[:8]}...), retry in 250 ms")
-            return error(429, "Rate limit reached", "rate_limit_error", **{"retry-after-ms": "250"})
-        if key in idempotency:
-            return web.json_response(idempotency[key])
-        body = await request.json()
-        print(f"  server: create accepted (same Idempotency-Key {key[:8]}...)")
-        asst = {
-            "id": f"asst_demo{next(ids)}",
-            "object": "assistant",
-            "created_at": int(time.time()),
-            "name": body.get("name"),
-            "description": None,
-            "model": body["model"],
-            "instructions": body.get("instructions"),
-            "tools": body.get("tools", []),
-            "metadata": body.get("metadata", {}),
-            "top_p": 1.0,
-            "temperature": 1.0,
-            "response_format": "auto",
-        }
-        assistants[asst["id"]] = idempotency[key] = asst
-        return web.json_response(asst)
+    return FakeAssistantsServer(
+        responder=call_tools_then_answer([ToolCall("get_weather", {"city": "Paris"})], answer),
+        progress="timer",
+        timer_interval=0.05,
+    )
 
-    async def retrieve(request: web.Request) -> web.Response:
-        asst = assistants.get(request.match_info["id"])
-        if asst is None:
-            return error(
-                404,
-                f"No assistant found with id '{request.match_info['id']}'.",
-                "invalid_request_error",
-            )
-        return web.json_response(asst)
 
-    async def delete(request: web.Request) -> web.Response:
-        asst_id = request.match_info["id"]
-        if assistants.pop(asst_id, None) is None:
-            return error(404, f"No assistant found with id '{asst_id}'.", "invalid_request_error")
-        return web.json_response({"id": asst_id, "object": "assistant.deleted", "deleted": True})
-
-    app = web.Application()
-    app.router.add_post("/v1/assistants", create)
-    app.router.add_get("/v1/assistants/{id}", retrieve)
-    app.router.add_delete("/v1/assistants/{id}", delete)
-    return app
+async def _wait(client: AsyncClient, run: Run) -> Run:
+    """Poll until the run rests, printing each status it passes through."""
+    seen = run.status
+    while not run.is_terminal:
+        await asyncio.sleep(0.05)
+        run = await client.runs.retrieve(run.thread_id, run.id)
+        if run.status != seen:
+            print(f"   run status: {seen} -> {run.status}")
+            seen = run.status
+    return run
 
 
 async def _flow(client: AsyncClient) -> None:
-    print("1. create an assistant with a function tool")
-    asst = await client.request(
-        "POST",
-        "/assistants",
-        cast_to=Assistant,
-        body={
-            "model": "gpt-4o",
-            "name": "Weather",
-            "instructions": "Answer with the weather.",
-            "tools": [WEATHER_TOOL],
-        },
+    print("1. Create an assistant with a function tool")
+    asst = await client.assistants.create(
+        model="gpt-4o",
+        name="Weather bot",
+        instructions="Answer weather questions with the get_weather tool.",
+        tools=[WEATHER_TOOL],
     )
-    tool = asst.tools[0]
-    tool_name = tool.function.name if isinstance(tool, FunctionTool) else tool.type
-    print(f"   -> {asst.id} {asst.name!r}, model {asst.model}, tool {tool_name}")
+    print(f"   {asst.id}: {asst.name!r} on {asst.model}")
 
-    print("2. retrieve it")
-    again = await client.request("GET", f"/assistants/{asst.id}", cast_to=Assistant)
-    print(f"   -> equal to the created one: {again == asst}")
+    print("2. Create a thread with a question")
+    thread = await client.threads.create(messages=[{"role": "user", "content": QUESTION}])
+    print(f"   {thread.id}: {QUESTION!r}")
 
-    print("3. delete it")
-    deleted = await client.request("DELETE", f"/assistants/{asst.id}", cast_to=AssistantDeleted)
-    print(f"   -> deleted: {deleted.deleted}")
+    print("3. Start a run")
+    run = await client.runs.create(thread.id, assistant_id=asst.id)
+    print(f"   {run.id}: {run.status}")
+    run = await _wait(client, run)
 
-    print("4. retrieve it again: a typed error")
-    try:
-        await client.request("GET", f"/assistants/{asst.id}", cast_to=Assistant)
-    except NotFoundError as exc:
-        print(f"   -> {type(exc).__name__}: {exc}")
-    else:  # pragma: no cover - a server that did not delete
-        raise SystemExit("expected a 404 after delete")
+    while run.status == "requires_action" and run.required_action is not None:
+        calls = run.required_action.submit_tool_outputs.tool_calls
+        outputs = []
+        for call in calls:
+            arguments = json.loads(call.function.arguments)
+            result = get_weather(**arguments)
+            print(f"4. The run calls {call.function.name}({arguments}) -> {result}")
+            outputs.append(ToolOutput(tool_call_id=call.id, output=json.dumps(result)))
+        print("5. Submit the tool output")
+        run = await client.runs.submit_tool_outputs(thread.id, run.id, tool_outputs=outputs)
+        run = await _wait(client, run)
+
+    if run.status != "completed":
+        raise SystemExit(f"the run ended {run.status}: {run.last_error}")
+    usage = run.usage
+    tokens = f" ({usage.total_tokens} tokens)" if usage else ""
+    print(f"6. The run completed{tokens}")
+
+    print("7. Run steps")
+    async for step in client.steps.list(thread.id, run.id, order="asc"):
+        print(f"   {step.id}: {step.type}, {step.status}")
+
+    print("8. Messages")
+    async for message in client.messages.list(thread.id, order="asc"):
+        text = " ".join(p.text.value for p in message.content if isinstance(p, TextContentBlock))
+        print(f"   {message.role}: {text}")
+
+    await client.threads.delete(thread.id)
+    await client.assistants.delete(asst.id)
 
 
 async def _demo(base_url: str | None, api_key: str | None) -> None:
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("  client: %(message)s"))
-    logger = logging.getLogger("assistants_async")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
     if base_url is not None:
         print(f"Running against {base_url}")
         async with AsyncClient(base_url=base_url, api_key=api_key) as client:
             await _flow(client)
         return
-    runner = web.AppRunner(_demo_app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        port = runner.addresses[0][1]
-        url = f"http://127.0.0.1:{port}/v1"
-        print(f"Demo server on {url} (offline; the full fake Assistants server is on its way)")
-        async with AsyncClient(base_url=url, api_key=api_key or "sk-demo") as client:
+    server = _fake_server()
+    async with server:
+        print(f"Fake Assistants server on {server.url} (offline)")
+        async with AsyncClient(base_url=server.url, api_key=api_key or "sk-demo") as client:
             await _flow(client)
-    finally:
-        await runner.cleanup()
     print("Done.")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m assistants_async")
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="run the demo flow (offline by default)")
-    demo.add_argument("--base-url", help="a compatible server to run against instead")
+    demo = commands.add_parser("demo", help="run the whole flow (offline by default)")
+    demo.add_argument(
+        "--base-url",
+        default=os.environ.get("OPENAI_BASE_URL"),
+        help="a compatible server to use instead of the bundled fake (default: OPENAI_BASE_URL)",
+    )
     demo.add_argument("--api-key", help="API key (default: OPENAI_API_KEY)")
     args = parser.parse_args(argv)
     if args.command == "demo":
