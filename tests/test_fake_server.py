@@ -559,3 +559,33 @@ async def test_the_pytest_plugin_fixtures(
     asst = await fake_assistants_client.assistants.create(model="gpt-4o")
     assert fake_assistants_server.requests[-1].operation == "createAssistant"
     assert (await fake_assistants_client.assistants.retrieve(asst.id)) == asst
+
+
+async def test_the_idempotency_cache_is_bounded(
+    http: aiohttp.ClientSession, server: FakeAssistantsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistants_async.testing import _server
+
+    monkeypatch.setattr(_server, "_IDEMPOTENCY_CACHE", 3)
+    for i in range(5):
+        headers = {**AUTH, "Idempotency-Key": f"k{i}"}
+        await call(http, server, "POST", "/assistants", json={"model": "m"}, headers=headers)
+    # the oldest key was forgotten: replaying it creates anew; the newest still replays
+    await call(
+        http,
+        server,
+        "POST",
+        "/assistants",
+        json={"model": "m"},
+        headers={**AUTH, "Idempotency-Key": "k0"},
+    )
+    await call(
+        http,
+        server,
+        "POST",
+        "/assistants",
+        json={"model": "m"},
+        headers={**AUTH, "Idempotency-Key": "k4"},
+    )
+    _, listing, _ = await call(http, server, "GET", "/assistants?limit=100")
+    assert len(listing["data"]) == 6

@@ -220,6 +220,7 @@ class FakeAssistantsServer:
         self._assistants.clear()
         self._threads.clear()
         self._idempotent.clear()
+        self._idempotency_locks.clear()
         self.requests.clear()
         self.faults.clear()
 
@@ -393,6 +394,11 @@ class FakeAssistantsServer:
             ):
                 body = response.body if isinstance(response.body, bytes) else b""
                 self._idempotent[scope] = (response.status, body)
+                # Our client sends a fresh key with every POST: keep only the newest.
+                while len(self._idempotent) > _IDEMPOTENCY_CACHE:
+                    oldest = next(iter(self._idempotent))
+                    del self._idempotent[oldest]
+                    self._idempotency_locks.pop(oldest, None)
             return response
 
     async def _unrouted(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -958,6 +964,7 @@ _OPERATIONS = frozenset(
 )
 # Assistant fields that stay as they were when a modify sends null.
 _NON_NULL = frozenset({"model", "tools", "metadata", "temperature", "top_p", "response_format"})
+_IDEMPOTENCY_CACHE = 10_000
 # The parsed JSON body of a POST, validated before its handler runs.
 _BODY = web.RequestKey("assistants_async.body", dict)
 _INCLUDE = "step_details.tool_calls[*].file_search.results[*].content"
