@@ -295,6 +295,7 @@ class FakeAssistantsServer:
         ]
         for method, path, name, handler in routes:
             app.router.add_route(method, path, handler, name=name)
+        self.operations = frozenset(name for _, _, name, _ in routes)
         return app
 
     def _error(
@@ -316,7 +317,7 @@ class FakeAssistantsServer:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         route = request.match_info.route
-        operation = route.name if route.name in _OPERATIONS else None
+        operation = route.name if route.name in self.operations else None
         raw = await request.read()
         headers = CIMultiDict(
             (k, "Bearer ***" if k.lower() == "authorization" else v)
@@ -935,33 +936,6 @@ class FakeAssistantsServer:
 
 # --- helpers -----------------------------------------------------------------------------
 
-_OPERATIONS = frozenset(
-    {
-        "listAssistants",
-        "createAssistant",
-        "getAssistant",
-        "modifyAssistant",
-        "deleteAssistant",
-        "createThread",
-        "createThreadAndRun",
-        "getThread",
-        "modifyThread",
-        "deleteThread",
-        "listMessages",
-        "createMessage",
-        "getMessage",
-        "modifyMessage",
-        "deleteMessage",
-        "listRuns",
-        "createRun",
-        "getRun",
-        "modifyRun",
-        "cancelRun",
-        "submitToolOuputsToRun",
-        "listRunSteps",
-        "getRunStep",
-    }
-)
 # Assistant fields that stay as they were when a modify sends null.
 _NON_NULL = frozenset({"model", "tools", "metadata", "temperature", "top_p", "response_format"})
 _IDEMPOTENCY_CACHE = 10_000
