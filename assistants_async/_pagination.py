@@ -74,8 +74,11 @@ class AsyncPaginator(Generic[T]):
             "GET", self._path, cast_to=self._page_type, query=query, **self._options
         )
 
+    async def _first_page(self) -> Page[T]:
+        return await self._fetch(None, None)
+
     def __await__(self) -> Generator[Any, None, Page[T]]:
-        return self._fetch(None, None).__await__()
+        return self._first_page().__await__()
 
     async def pages(self) -> AsyncGenerator[Page[T], None]:
         """Each page in turn; stops when ``has_more`` is false or a page is empty."""
@@ -97,6 +100,20 @@ class AsyncPaginator(Generic[T]):
         return self._items()
 
     async def _items(self) -> AsyncIterator[T]:
+        batches = self.batches()
+        try:
+            async for batch in batches:
+                for item in batch:
+                    yield item
+        finally:
+            await batches.aclose()
+
+    async def batches(self) -> AsyncGenerator[list[T], None]:
+        """The items of each page in walking order, ``max_items`` applied.
+
+        The one place the walk's item logic lives; the blocking shim steps through it a
+        page at a time.
+        """
         remaining = self.max_items
         if remaining is not None and remaining <= 0:
             return
@@ -104,12 +121,13 @@ class AsyncPaginator(Generic[T]):
         pages = self.pages()
         try:
             async for page in pages:
-                data = reversed(page.data) if backward else page.data
-                for item in data:
-                    yield item
-                    if remaining is not None:
-                        remaining -= 1
-                        if remaining == 0:
-                            return
+                batch = page.data[::-1] if backward else page.data
+                if remaining is not None:
+                    batch = batch[:remaining]
+                    remaining -= len(batch)
+                if batch:
+                    yield batch
+                if remaining == 0:
+                    return
         finally:
             await pages.aclose()

@@ -1,0 +1,10 @@
+"""The blocking client: ``from assistants_async.sync import Client``.
+
+Every method is derived from ``AsyncClient``'s, so the two have the same names,
+parameters and return types; paginators iterate with ``for``.
+"""
+
+from ._client import Client
+from ._paginator import SyncPaginator
+
+__all__ = ["Client", "SyncPaginator"]

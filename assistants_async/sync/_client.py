@@ -1,0 +1,173 @@
+"""Client: the blocking twin of AsyncClient."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cached_property, partial
+from types import TracebackType
+from typing import Any, ParamSpec, TypeVar, overload
+
+from .._client import DEFAULT_MAX_RETRIES, APIResponse, AsyncClient
+from .._transport import DEFAULT_TIMEOUT, Headers, Query, RawResponse, Timeout
+from ..models.pages import Page
+from ._paginator import SyncPaginator
+from ._portal import LoopThread, refuse_running_loop
+from ._resources import Assistants, Messages, Runs, Steps, Threads
+
+__all__ = ["Client"]
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+class Client:
+    """Blocking client for the Assistants API: ``AsyncClient``'s surface without ``await``.
+
+    Use it as ``with Client() as client:`` or call ``client.close()``. One client may be
+    shared by many threads: the calls run on one event loop in a daemon thread and share
+    its connection pool. Inside ``async`` code, use ``AsyncClient`` instead.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        organization: str | None = None,
+        project: str | None = None,
+        timeout: float | Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Headers | None = None,
+        max_connections: int = 100,
+        max_connections_per_host: int | None = None,
+    ) -> None:
+        # Checked first, so that bad settings start no thread.
+        self._async = AsyncClient(
+            api_key=api_key,
+            base_url=base_url,
+            organization=organization,
+            project=project,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            max_connections=max_connections,
+            max_connections_per_host=max_connections_per_host,
+        )
+        self._loop = LoopThread()
+        self._closed = False
+
+    @property
+    def base_url(self) -> str:
+        return self._async.base_url
+
+    def __repr__(self) -> str:
+        return repr(self._async).replace("AsyncClient", "Client", 1)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool and stop the client's thread. Safe to call twice."""
+        if self._closed:
+            return
+        refuse_running_loop("Client.close")
+        self._closed = True
+        try:
+            self._loop.call(self._async.close)
+        finally:
+            self._loop.stop()
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
+
+    @cached_property
+    def assistants(self) -> Assistants:
+        return Assistants(self._async.assistants, self._loop)
+
+    @cached_property
+    def threads(self) -> Threads:
+        return Threads(self._async.threads, self._loop)
+
+    @cached_property
+    def messages(self) -> Messages:
+        return Messages(self._async.messages, self._loop)
+
+    @cached_property
+    def runs(self) -> Runs:
+        return Runs(self._async.runs, self._loop)
+
+    @cached_property
+    def steps(self) -> Steps:
+        return Steps(self._async.steps, self._loop)
+
+    @overload
+    def with_raw_response(
+        self, method: Callable[P, SyncPaginator[T]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> APIResponse[Page[T]]: ...
+
+    @overload
+    def with_raw_response(
+        self, method: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> APIResponse[T]: ...
+
+    def with_raw_response(self, method: Any, /, *args: Any, **kwargs: Any) -> Any:
+        """Call a method of this client's resources; return its result with the raw response.
+
+        A list method gives its first page, as on ``AsyncClient``.
+        """
+        refuse_running_loop("Client.with_raw_response")
+        owner = getattr(method, "__self__", None)
+        name = getattr(method, "__async_method__", None)
+        if owner is None or name is None or getattr(owner, "_loop", None) is not self._loop:
+            raise TypeError("with_raw_response takes a method of this client's resources")
+        async_method = getattr(owner._async, name)
+        return self._loop.call(
+            partial(self._async.with_raw_response, _awaitable(async_method), *args, **kwargs)
+        )
+
+    def request_raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Query | None = None,
+        body: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> RawResponse:
+        """Blocking ``AsyncClient.request_raw``."""
+        refuse_running_loop("Client.request_raw")
+        response: RawResponse = self._loop.call(
+            partial(
+                self._async.request_raw,
+                method,
+                path,
+                query=query,
+                body=body,
+                timeout=timeout,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+        return response
+
+
+def _awaitable(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A list method gives a paginator, which is awaited for its first page."""
+
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        return await method(*args, **kwargs)
+
+    return call

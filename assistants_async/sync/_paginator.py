@@ -1,0 +1,61 @@
+"""The blocking paginator: the async walk, stepped through a page at a time."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncGenerator, Iterator
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from ._portal import LoopThread, refuse_running_loop
+
+if TYPE_CHECKING:
+    from .._pagination import AsyncPaginator
+    from ..models.pages import Page
+
+__all__ = ["SyncPaginator"]
+
+T = TypeVar("T")
+
+
+class SyncPaginator(Generic[T]):
+    """What the blocking ``list(...)`` returns, at once and without I/O.
+
+    ``for item in paginator`` walks every item (one request per page, as the async
+    paginator does); ``paginator.first_page()`` is one request; ``paginator.pages()``
+    walks pages. Leaving a loop early closes the walk.
+    """
+
+    __slots__ = ("_async", "_loop")
+
+    def __init__(self, paginator: AsyncPaginator[T], loop: LoopThread) -> None:
+        self._async = paginator
+        self._loop = loop
+
+    def __repr__(self) -> str:
+        return f"Sync{self._async!r}"
+
+    def first_page(self) -> Page[T]:
+        refuse_running_loop("SyncPaginator.first_page")
+        page: Page[T] = self._loop.call(self._async._first_page)
+        return page
+
+    def __iter__(self) -> Iterator[T]:
+        for batch in self._step(self._async.batches()):
+            yield from batch
+
+    def pages(self) -> Iterator[Page[T]]:
+        return self._step(self._async.pages())
+
+    def _step(self, walk: AsyncGenerator[Any, None]) -> Iterator[Any]:
+        refuse_running_loop("SyncPaginator")
+        try:
+            while True:
+                try:
+                    item = self._loop.call(walk.__anext__)
+                except StopAsyncIteration:
+                    return
+                yield item
+        finally:
+            # RuntimeError: the client was closed first; its loop, and the walk, are gone.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call(walk.aclose)

@@ -1,0 +1,75 @@
+"""One event loop in one daemon thread per client, reached through an anyio portal."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anyio
+from anyio.from_thread import BlockingPortal
+
+__all__ = ["LoopThread", "refuse_running_loop"]
+
+T = TypeVar("T")
+
+
+def refuse_running_loop(what: str) -> None:
+    """Blocking inside an event loop would stall (or deadlock) it: say so instead."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError(
+        f"{what} was called from inside a running event loop, where a blocking call would "
+        "stall the loop. Use assistants_async.AsyncClient and await its methods instead."
+    )
+
+
+class LoopThread:
+    """A daemon thread running an event loop, and the portal that calls into it.
+
+    Daemon, so that a client nobody closed does not hold the interpreter at exit.
+    """
+
+    def __init__(self, name: str = "assistants-async-portal") -> None:
+        ready = threading.Event()
+        failure: list[BaseException] = []
+        self._portal: BlockingPortal | None = None
+
+        async def serve() -> None:
+            async with BlockingPortal() as portal:
+                self._portal = portal
+                ready.set()
+                await portal.sleep_until_stopped()
+
+        def run() -> None:
+            try:
+                anyio.run(serve)
+            except BaseException as exc:  # pragma: no cover - reported to the starter
+                failure.append(exc)
+                ready.set()
+
+        self.thread = threading.Thread(target=run, name=name, daemon=True)
+        self.thread.start()
+        ready.wait()
+        if failure:  # pragma: no cover
+            raise RuntimeError("could not start the client's event loop") from failure[0]
+
+    @property
+    def portal(self) -> BlockingPortal:
+        if self._portal is None or not self.thread.is_alive():
+            raise RuntimeError("this client is closed; create a new one")
+        return self._portal
+
+    def call(self, func: Callable[[], Any]) -> Any:
+        """Run ``func()`` (sync, or async and awaited) in the loop; return its result."""
+        return self.portal.call(func)
+
+    def stop(self) -> None:
+        portal, self._portal = self._portal, None
+        if portal is not None and self.thread.is_alive():
+            portal.call(portal.stop)
+        if self.thread is not threading.current_thread():
+            self.thread.join()
