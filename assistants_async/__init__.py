@@ -21,8 +21,12 @@ from ._errors import (
     InternalServerError,
     NotFoundError,
     PermissionDeniedError,
+    PollTimeoutError,
     RateLimitError,
     ResponseValidationError,
+    StreamError,
+    ToolCallError,
+    ToolLoopLimitError,
     UnprocessableEntityError,
 )
 from ._pagination import AsyncPaginator
@@ -44,10 +48,14 @@ __all__ = [
     "InternalServerError",
     "NotFoundError",
     "PermissionDeniedError",
+    "PollTimeoutError",
     "RateLimitError",
     "RawResponse",
     "ResponseValidationError",
+    "StreamError",
     "Timeout",
+    "ToolCallError",
+    "ToolLoopLimitError",
     "UnprocessableEntityError",
     "__version__",
 ]

@@ -18,6 +18,7 @@ from ._transport import (
     DEFAULT_TIMEOUT,
     RAW_CAPTURE,
     Headers,
+    OpenStream,
     Query,
     RawResponse,
     Timeout,
@@ -234,6 +235,23 @@ class AsyncClient:
 
     # --- the low-level call every resource method goes through -------------------------
 
+    def _prepare(
+        self,
+        method: str,
+        query: Query | None,
+        body: Mapping[str, Any] | None,
+        timeout: float | Timeout | None,
+        extra_query: Mapping[str, Any] | None,
+        extra_body: Mapping[str, Any] | None,
+    ) -> tuple[Query | None, Any, Timeout | None]:
+        call_timeout = coerce_timeout(timeout) if timeout is not None else None
+        if extra_query:
+            query = [*_query_items(query), *extra_query.items()]
+        if extra_body:
+            body = {**(body or {}), **extra_body}
+        data: Any = to_json_data(body) if body is not None else ({} if method == "POST" else None)
+        return query, data, call_timeout
+
     async def request_raw(
         self,
         method: str,
@@ -250,17 +268,33 @@ class AsyncClient:
 
         ``path`` is relative to ``base_url``; a non-2xx answer raises ``APIStatusError``.
         """
-        call_timeout = coerce_timeout(timeout) if timeout is not None else None
-        if extra_query:
-            query = [*_query_items(query), *extra_query.items()]
-        if extra_body:
-            body = {**(body or {}), **extra_body}
-        if body is not None:
-            body = to_json_data(body)
-        elif method == "POST":
-            body = {}
+        query, data, call_timeout = self._prepare(
+            method, query, body, timeout, extra_query, extra_body
+        )
         return await self._transport.request(
-            method, path, query=query, body=body, headers=extra_headers, timeout=call_timeout
+            method, path, query=query, body=data, headers=extra_headers, timeout=call_timeout
+        )
+
+    async def open_stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Query | None = None,
+        body: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> OpenStream:
+        """Send a request whose 2xx answer is read as it arrives (server-sent events)."""
+        query, data, call_timeout = self._prepare(
+            method, query, body, timeout, extra_query, extra_body
+        )
+        headers: dict[str, str | None] = {"Accept": "text/event-stream"}
+        headers.update(extra_headers or {})
+        return await self._transport.open_stream(
+            method, path, query=query, body=data, headers=headers, timeout=call_timeout
         )
 
     @overload

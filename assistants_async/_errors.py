@@ -26,8 +26,12 @@ __all__ = [
     "InternalServerError",
     "NotFoundError",
     "PermissionDeniedError",
+    "PollTimeoutError",
     "RateLimitError",
     "ResponseValidationError",
+    "StreamError",
+    "ToolCallError",
+    "ToolLoopLimitError",
     "UnprocessableEntityError",
     "error_from_response",
 ]
@@ -177,6 +181,53 @@ class ResponseValidationError(APIError):
 
     def __str__(self) -> str:
         return f"{self.message} (at {self.path})" if self.path else self.message
+
+
+class StreamError(APIError):
+    """The server sent an ``error`` event in the middle of a stream."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        type: str | None = None,
+        code: str | None = None,
+        param: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.type, self.code, self.param = type, code, param
+
+    def __str__(self) -> str:
+        detail = ", ".join(
+            f"{k}={v}" for k, v in (("type", self.type), ("code", self.code)) if v is not None
+        )
+        return f"{self.message} [{detail}]" if detail else self.message
+
+
+class PollTimeoutError(AssistantsError):
+    """Polling a run passed its overall deadline; ``run`` is the last state seen."""
+
+    def __init__(self, run: Any, timeout: float) -> None:
+        super().__init__(f"run {run.id} was still {run.status} after polling for {timeout:g} s")
+        self.run = run
+        self.timeout = timeout
+
+
+class ToolCallError(AssistantsError):
+    """A tool the run asked for could not be run (unknown, bad arguments, or it raised)."""
+
+    def __init__(self, message: str, *, name: str, call_id: str, run: Any) -> None:
+        super().__init__(message)
+        self.name, self.call_id, self.run = name, call_id, run
+
+
+class ToolLoopLimitError(AssistantsError):
+    """The run still wanted tools after ``max_turns`` rounds; ``run`` is its last state."""
+
+    def __init__(self, run: Any, max_turns: int) -> None:
+        super().__init__(f"run {run.id} still requires action after {max_turns} tool turns")
+        self.run = run
+        self.max_turns = max_turns
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

@@ -13,7 +13,7 @@ import math
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -24,7 +24,15 @@ from multidict import CIMultiDictProxy
 from ._errors import APIConnectionError, APITimeoutError, error_from_response
 from ._retry import MAX_RETRY_AFTER, retry_decision
 
-__all__ = ["RAW_CAPTURE", "Headers", "Query", "RawResponse", "Timeout", "Transport"]
+__all__ = [
+    "RAW_CAPTURE",
+    "Headers",
+    "OpenStream",
+    "Query",
+    "RawResponse",
+    "Timeout",
+    "Transport",
+]
 
 log = logging.getLogger("assistants_async")
 
@@ -191,6 +199,39 @@ class Transport:
         headers: Headers | None = None,
         timeout: Timeout | None = None,
     ) -> RawResponse:
+        result = await self._send(method, path, query, body, headers, timeout, stream=False)
+        assert isinstance(result, RawResponse)
+        return result
+
+    async def open_stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Query | None = None,
+        body: Any = None,
+        headers: Headers | None = None,
+        timeout: Timeout | None = None,
+    ) -> OpenStream:
+        """Like ``request``, but a 2xx answer is returned open, to be read as it arrives.
+
+        Retries apply until a 2xx arrives; after that, nothing is retried.
+        """
+        result = await self._send(method, path, query, body, headers, timeout, stream=True)
+        assert isinstance(result, OpenStream)
+        return result
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        query: Query | None,
+        body: Any,
+        headers: Headers | None,
+        timeout: Timeout | None,
+        *,
+        stream: bool,
+    ) -> RawResponse | OpenStream:
         session = self.session()
         url = self.base_url + path
         sent_headers = self.build_headers(method, headers)
@@ -204,7 +245,10 @@ class Transport:
         started = time.monotonic()
         retries = 0
         while True:
-            outcome = await self._attempt(session, method, url, options)
+            outcome = await self._attempt(session, method, url, options, stream=stream)
+            if isinstance(outcome, OpenStream):
+                log.debug("%s %s -> %d (streaming)", method, path, outcome.status_code)
+                return outcome
             if isinstance(outcome, APIConnectionError):
                 decision = retry_decision(
                     status=None,
@@ -263,12 +307,20 @@ class Transport:
 
     @staticmethod
     async def _attempt(
-        session: aiohttp.ClientSession, method: str, url: str, options: dict[str, Any]
-    ) -> tuple[int, CIMultiDictProxy[str], bytes] | APIConnectionError:
+        session: aiohttp.ClientSession,
+        method: str,
+        url: str,
+        options: dict[str, Any],
+        *,
+        stream: bool = False,
+    ) -> tuple[int, CIMultiDictProxy[str], bytes] | OpenStream | APIConnectionError:
         """One try: the response, or the connection failure (returned, not raised)."""
         failure: APIConnectionError
         try:
-            async with session.request(method, url, allow_redirects=False, **options) as resp:
+            resp = await session.request(method, url, allow_redirects=False, **options)
+            if stream and 200 <= resp.status < 300:
+                return OpenStream(resp, method, url)
+            async with resp:
                 return resp.status, resp.headers, await resp.read()
         except asyncio.TimeoutError:  # the builtin only from 3.11 on
             return APITimeoutError(method=method, url=url)
@@ -281,6 +333,43 @@ class Transport:
             )
             failure.__cause__ = exc
             return failure
+
+
+class OpenStream:
+    """A 2xx response being read as it arrives. Close it when done (or on leaving early)."""
+
+    def __init__(self, response: aiohttp.ClientResponse, method: str, url: str) -> None:
+        self._response = response
+        self.status_code = response.status
+        self.headers = response.headers
+        self.method = method
+        self.url = url
+
+    @property
+    def request_id(self) -> str | None:
+        return self.headers.get("x-request-id")
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body's bytes as they come; a failure mid-body is ``APIConnectionError``."""
+        try:
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+        except asyncio.TimeoutError:
+            raise APITimeoutError(
+                "Stream read timed out.", method=self.method, url=self.url
+            ) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise APIConnectionError(
+                f"Connection lost mid-stream: {_describe(exc)}", method=self.method, url=self.url
+            ) from exc
+
+    def close(self) -> None:
+        """Drop the connection: an unread body cannot be reused."""
+        self._response.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._response.closed
 
 
 def _describe(exc: BaseException) -> str:

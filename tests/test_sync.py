@@ -88,7 +88,11 @@ def surface_differences(async_cls: type, sync_cls: type) -> list[str]:
         a, s = inspect.signature(async_methods[name]), inspect.signature(sync_methods[name])
         if list(a.parameters.values()) != list(s.parameters.values()):
             problems.append(f"{name}: parameters differ: {a} vs {s}")
-        expected = str(a.return_annotation).replace("AsyncPaginator", "SyncPaginator")
+        expected = (
+            str(a.return_annotation)
+            .replace("AsyncPaginator", "SyncPaginator")
+            .replace("AsyncAssistantStream", "SyncAssistantStream")
+        )
         if str(s.return_annotation) != expected:
             problems.append(f"{name}: returns {s.return_annotation}, expected {expected}")
     return problems

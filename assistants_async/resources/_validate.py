@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from .._transport import _check_seconds
 from ..models.steps import FILE_SEARCH_RESULT_CONTENT
 
 __all__ = [
@@ -148,3 +149,8 @@ def check_messages(name: str, messages: Sequence[Any] | None) -> None:
             raise ValueError(f"{name}[{index}] needs a role ('user' or 'assistant')")
         check_role(role, f"{name}[{index}].role")
         check_metadata(metadata, f"{name}[{index}].metadata")
+
+
+def check_seconds(name: str, value: float | None) -> None:
+    """A positive, finite number of seconds, or None."""
+    _check_seconds(name, value, allow_none=True)

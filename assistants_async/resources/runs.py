@@ -3,10 +3,15 @@ submitToolOuputsToRun."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
+from .._converter import decode
+from .._errors import PollTimeoutError, ToolLoopLimitError
 from .._pagination import AsyncPaginator
+from .._streaming import AsyncAssistantStream
+from .._tools import ToolFunction, run_tool_calls
 from .._transport import Headers
 from ..models.messages import MessageParam
 from ..models.pages import Page
@@ -22,18 +27,83 @@ from ..models.steps import RunStepInclude
 from ._base import AsyncResource, JSONObject, Timeout, list_of
 from ._validate import (
     body,
+    check_choice,
     check_include,
     check_messages,
     check_metadata,
+    check_seconds,
     check_tool_outputs,
     path_id,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["AsyncRuns"]
 
 
 def run_path(thread_id: str, run_id: str) -> str:
     return f"/threads/{path_id('thread_id', thread_id)}/runs/{path_id('run_id', run_id)}"
+
+
+class RunCreateParams(TypedDict, total=False):
+    """The keyword arguments of ``runs.create`` other than ``assistant_id``."""
+
+    include: Sequence[RunStepInclude] | None
+    model: str | None
+    reasoning_effort: ReasoningEffort | None
+    instructions: str | None
+    additional_instructions: str | None
+    additional_messages: Sequence[MessageParam | JSONObject] | None
+    tools: Sequence[AssistantTool | JSONObject] | None
+    metadata: Mapping[str, str] | None
+    temperature: float | None
+    top_p: float | None
+    max_prompt_tokens: int | None
+    max_completion_tokens: int | None
+    truncation_strategy: TruncationStrategy | JSONObject | None
+    tool_choice: AssistantToolChoiceOption | JSONObject | None
+    parallel_tool_calls: bool | None
+    response_format: ResponseFormat | JSONObject | None
+    timeout: float | Timeout | None
+    extra_headers: Headers | None
+    extra_query: Mapping[str, Any] | None
+    extra_body: Mapping[str, Any] | None
+
+
+_OPTIONS = ("timeout", "extra_headers", "extra_query", "extra_body")
+
+
+def _create_request(
+    thread_id: str, params: Mapping[str, Any], *, stream: bool = False
+) -> dict[str, Any]:
+    """The checked arguments of ``client.request`` for createRun."""
+    path = f"/threads/{path_id('thread_id', thread_id)}/runs"
+    unknown = set(params) - set(RunCreateParams.__annotations__) - {"assistant_id"}
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+    path_id("assistant_id", params.get("assistant_id"))
+    check_messages("additional_messages", params.get("additional_messages"))
+    check_metadata(params.get("metadata"))
+    fields = {k: v for k, v in params.items() if k not in _OPTIONS and k != "include"}
+    return {
+        "method": "POST",
+        "path": path,
+        "cast_to": Run,
+        "query": check_include(params.get("include")),
+        "body": body(**fields, stream=True if stream else None),
+        **{name: params.get(name) for name in _OPTIONS},
+    }
+
+
+def _poll_after(headers: Mapping[str, str]) -> float:
+    """The server's ``openai-poll-after-ms`` in seconds; 1 s when absent or unusable."""
+    raw = headers.get("openai-poll-after-ms")
+    try:
+        value = float(raw) / 1000.0 if raw is not None else 1.0
+    except ValueError:
+        return 1.0
+    return value if 0 <= value < 3600 else 1.0
 
 
 class AsyncRuns(AsyncResource):
@@ -64,39 +134,9 @@ class AsyncRuns(AsyncResource):
         extra_body: Mapping[str, Any] | None = None,
     ) -> Run:
         """Start a run on a thread (POST /threads/{thread_id}/runs)."""
-        path = f"/threads/{path_id('thread_id', thread_id)}/runs"
-        path_id("assistant_id", assistant_id)
-        query = check_include(include)
-        check_messages("additional_messages", additional_messages)
-        check_metadata(metadata)
-        return await self._client.request(
-            "POST",
-            path,
-            cast_to=Run,
-            query=query,
-            body=body(
-                assistant_id=assistant_id,
-                model=model,
-                reasoning_effort=reasoning_effort,
-                instructions=instructions,
-                additional_instructions=additional_instructions,
-                additional_messages=additional_messages,
-                tools=tools,
-                metadata=metadata,
-                temperature=temperature,
-                top_p=top_p,
-                max_prompt_tokens=max_prompt_tokens,
-                max_completion_tokens=max_completion_tokens,
-                truncation_strategy=truncation_strategy,
-                tool_choice=tool_choice,
-                parallel_tool_calls=parallel_tool_calls,
-                response_format=response_format,
-            ),
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-        )
+        params = {k: v for k, v in locals().items() if k not in ("self", "thread_id")}
+        run: Run = await self._client.request(**_create_request(thread_id, params))
+        return run
 
     async def retrieve(
         self,
@@ -189,6 +229,179 @@ class AsyncRuns(AsyncResource):
             extra_headers=extra_headers,
             extra_query=extra_query,
             extra_body=extra_body,
+        )
+
+    # --- helpers built on the operations ---------------------------------------------
+
+    async def poll(
+        self,
+        thread_id: str,
+        run_id: str,
+        *,
+        interval: float | None = None,
+        timeout: float | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+    ) -> Run:
+        """Retrieve the run until it rests (requires_action, completed, failed, cancelled,
+        expired or incomplete).
+
+        Waits what each response's ``openai-poll-after-ms`` asks (1 s without it), or
+        ``interval`` seconds when given. ``timeout`` bounds the whole wait: past it,
+        ``PollTimeoutError`` carries the last run seen.
+        """
+        check_seconds("interval", interval)
+        check_seconds("timeout", timeout)
+        path = run_path(thread_id, run_id)
+        transport = self._client._transport
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            remaining = None if deadline is None else max(deadline - loop.time(), 0.001)
+            raw = await self._client.request_raw(
+                "GET",
+                path,
+                timeout=remaining,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+            )
+            run: Run = decode(raw.content, Run)
+            if run.is_terminal:
+                return run
+            delay = interval if interval is not None else _poll_after(raw.headers)
+            if deadline is not None:
+                left = deadline - loop.time()
+                if left <= 0:
+                    raise PollTimeoutError(run, timeout or 0.0)
+                delay = min(delay, left)
+            await transport.sleep(delay)
+
+    async def create_and_poll(
+        self,
+        thread_id: str,
+        *,
+        assistant_id: str,
+        poll_interval: float | None = None,
+        poll_timeout: float | None = None,
+        **params: Unpack[RunCreateParams],
+    ) -> Run:
+        """``create``, then ``poll`` (``poll_interval``, ``poll_timeout``) until it rests."""
+        run = await self.create(thread_id, assistant_id=assistant_id, **params)
+        return await self.poll(thread_id, run.id, interval=poll_interval, timeout=poll_timeout)
+
+    async def submit_tool_outputs_and_poll(
+        self,
+        thread_id: str,
+        run_id: str,
+        *,
+        tool_outputs: Sequence[ToolOutput | JSONObject],
+        poll_interval: float | None = None,
+        poll_timeout: float | None = None,
+        timeout: float | Timeout | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> Run:
+        """``submit_tool_outputs``, then ``poll`` until the run rests again."""
+        run = await self.submit_tool_outputs(
+            thread_id,
+            run_id,
+            tool_outputs=tool_outputs,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        return await self.poll(thread_id, run.id, interval=poll_interval, timeout=poll_timeout)
+
+    async def create_and_run_tools(
+        self,
+        thread_id: str,
+        *,
+        assistant_id: str,
+        functions: Mapping[str, ToolFunction],
+        on_error: Literal["report", "raise"] = "report",
+        max_turns: int = 10,
+        poll_interval: float | None = None,
+        poll_timeout: float | None = None,
+        **params: Unpack[RunCreateParams],
+    ) -> Run:
+        """Start a run and answer its tool calls until it ends.
+
+        On each ``requires_action`` the requested functions run (sync ones in a worker
+        thread, async ones awaited; the calls of one turn concurrently) with the call's
+        JSON arguments as keyword arguments. Results are sent back JSON-encoded (a string
+        as it is), all of a turn's in one request. When a function raises, is unknown or
+        gets arguments that are not a JSON object: with ``on_error="report"`` (the default)
+        the model is told, as that call's output ``{"error": "..."}``; with
+        ``"raise"``, ``ToolCallError`` stops the loop (the run stays in requires_action).
+        More than ``max_turns`` rounds raise ``ToolLoopLimitError``. Returns the run in
+        its final status.
+        """
+        check_choice("on_error", on_error, ("report", "raise"))
+        if isinstance(max_turns, bool) or not isinstance(max_turns, int) or max_turns < 1:
+            raise ValueError(f"max_turns must be a whole number >= 1, not {max_turns!r}")
+        if not isinstance(functions, Mapping):
+            raise TypeError("functions must map tool names to callables")
+        run = await self.create_and_poll(
+            thread_id,
+            assistant_id=assistant_id,
+            poll_interval=poll_interval,
+            poll_timeout=poll_timeout,
+            **params,
+        )
+        turns = 0
+        while run.status == "requires_action" and run.required_action is not None:
+            if turns == max_turns:
+                raise ToolLoopLimitError(run, max_turns)
+            turns += 1
+            calls = run.required_action.submit_tool_outputs.tool_calls
+            outputs = await run_tool_calls(calls, functions, on_error=on_error, run=run)
+            run = await self.submit_tool_outputs_and_poll(
+                thread_id,
+                run.id,
+                tool_outputs=outputs,
+                poll_interval=poll_interval,
+                poll_timeout=poll_timeout,
+            )
+        return run
+
+    def stream(
+        self,
+        thread_id: str,
+        *,
+        assistant_id: str,
+        **params: Unpack[RunCreateParams],
+    ) -> AsyncAssistantStream:
+        """Start a run and stream its events: ``async with client.runs.stream(...) as s:``."""
+        request = _create_request(thread_id, {"assistant_id": assistant_id, **params}, stream=True)
+        request.pop("cast_to")
+        return AsyncAssistantStream(lambda: self._client.open_stream(**request))
+
+    def submit_tool_outputs_stream(
+        self,
+        thread_id: str,
+        run_id: str,
+        *,
+        tool_outputs: Sequence[ToolOutput | JSONObject],
+        timeout: float | Timeout | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> AsyncAssistantStream:
+        """Send tool outputs and stream the rest of the run."""
+        path = f"{run_path(thread_id, run_id)}/submit_tool_outputs"
+        check_tool_outputs(tool_outputs)
+        return AsyncAssistantStream(
+            lambda: self._client.open_stream(
+                "POST",
+                path,
+                body={"tool_outputs": tool_outputs, "stream": True},
+                timeout=timeout,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
         )
 
     def list(

@@ -4,8 +4,9 @@ createThreadAndRun."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
+from .._streaming import AsyncAssistantStream
 from .._transport import Headers
 from ..models.messages import MessageParam
 from ..models.runs import Run
@@ -19,6 +20,9 @@ from ..models.shared import (
 from ..models.threads import Thread, ThreadDeleted, ThreadParam
 from ._base import AsyncResource, JSONObject, Timeout
 from ._validate import body, check_messages, check_metadata, path_id
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["AsyncThreads"]
 
@@ -138,36 +142,80 @@ class AsyncThreads(AsyncResource):
         extra_body: Mapping[str, Any] | None = None,
     ) -> Run:
         """Create a thread and run it in one request (POST /threads/runs)."""
-        path_id("assistant_id", assistant_id)
-        check_metadata(metadata)
-        if isinstance(thread, Mapping):
-            check_messages("thread.messages", thread.get("messages"))
-            check_metadata(thread.get("metadata"), "thread.metadata")
-        elif thread is not None:
-            check_metadata(thread.metadata, "thread.metadata")
-        return await self._client.request(
-            "POST",
-            "/threads/runs",
-            cast_to=Run,
-            body=body(
-                assistant_id=assistant_id,
-                thread=thread,
-                model=model,
-                instructions=instructions,
-                tools=tools,
-                tool_resources=tool_resources,
-                metadata=metadata,
-                temperature=temperature,
-                top_p=top_p,
-                max_prompt_tokens=max_prompt_tokens,
-                max_completion_tokens=max_completion_tokens,
-                truncation_strategy=truncation_strategy,
-                tool_choice=tool_choice,
-                parallel_tool_calls=parallel_tool_calls,
-                response_format=response_format,
-            ),
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+        params = {k: v for k, v in locals().items() if k != "self"}
+        run: Run = await self._client.request(**_create_and_run_request(params))
+        return run
+
+    async def create_and_run_poll(
+        self,
+        *,
+        assistant_id: str,
+        poll_interval: float | None = None,
+        poll_timeout: float | None = None,
+        **params: Unpack[ThreadCreateAndRunParams],
+    ) -> Run:
+        """``create_and_run``, then poll the run until it rests (see ``runs.poll``)."""
+        run = await self.create_and_run(assistant_id=assistant_id, **params)
+        return await self._client.runs.poll(
+            run.thread_id, run.id, interval=poll_interval, timeout=poll_timeout
         )
+
+    def create_and_run_stream(
+        self,
+        *,
+        assistant_id: str,
+        **params: Unpack[ThreadCreateAndRunParams],
+    ) -> AsyncAssistantStream:
+        """Create a thread, run it, and stream the events (``thread.created`` first)."""
+        request = _create_and_run_request({"assistant_id": assistant_id, **params}, stream=True)
+        request.pop("cast_to")
+        return AsyncAssistantStream(lambda: self._client.open_stream(**request))
+
+
+class ThreadCreateAndRunParams(TypedDict, total=False):
+    """The keyword arguments of ``threads.create_and_run`` other than ``assistant_id``."""
+
+    thread: ThreadParam | JSONObject | None
+    model: str | None
+    instructions: str | None
+    tools: Sequence[AssistantTool | JSONObject] | None
+    tool_resources: ToolResources | JSONObject | None
+    metadata: Mapping[str, str] | None
+    temperature: float | None
+    top_p: float | None
+    max_prompt_tokens: int | None
+    max_completion_tokens: int | None
+    truncation_strategy: TruncationStrategy | JSONObject | None
+    tool_choice: AssistantToolChoiceOption | JSONObject | None
+    parallel_tool_calls: bool | None
+    response_format: ResponseFormat | JSONObject | None
+    timeout: float | Timeout | None
+    extra_headers: Headers | None
+    extra_query: Mapping[str, Any] | None
+    extra_body: Mapping[str, Any] | None
+
+
+_OPTIONS = ("timeout", "extra_headers", "extra_query", "extra_body")
+
+
+def _create_and_run_request(params: Mapping[str, Any], *, stream: bool = False) -> dict[str, Any]:
+    """The checked arguments of ``client.request`` for createThreadAndRun."""
+    unknown = set(params) - set(ThreadCreateAndRunParams.__annotations__) - {"assistant_id"}
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+    path_id("assistant_id", params.get("assistant_id"))
+    check_metadata(params.get("metadata"))
+    thread = params.get("thread")
+    if isinstance(thread, Mapping):
+        check_messages("thread.messages", thread.get("messages"))
+        check_metadata(thread.get("metadata"), "thread.metadata")
+    elif thread is not None:
+        check_metadata(thread.metadata, "thread.metadata")
+    fields = {k: v for k, v in params.items() if k not in _OPTIONS}
+    return {
+        "method": "POST",
+        "path": "/threads/runs",
+        "cast_to": Run,
+        "body": body(**fields, stream=True if stream else None),
+        **{name: params.get(name) for name in _OPTIONS},
+    }

@@ -6,5 +6,6 @@ parameters and return types; paginators iterate with ``for``.
 
 from ._client import Client
 from ._paginator import SyncPaginator
+from ._stream import SyncAssistantStream
 
-__all__ = ["Client", "SyncPaginator"]
+__all__ = ["Client", "SyncAssistantStream", "SyncPaginator"]

@@ -13,13 +13,15 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from .._pagination import AsyncPaginator
+from .._streaming import AsyncAssistantStream
 from ._paginator import SyncPaginator
 from ._portal import LoopThread, refuse_running_loop
+from ._stream import SyncAssistantStream
 
 if TYPE_CHECKING:
     from ..resources._base import AsyncResource
 
-__all__ = ["SyncResource", "blocking", "paginated"]
+__all__ = ["SyncResource", "blocking", "paginated", "streaming"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -68,4 +70,15 @@ def paginated(
         "AsyncPaginator", "SyncPaginator"
     )
     _mirror(method, source, returns)
+    return method
+
+
+def streaming(
+    source: Callable[Concatenate[A, P], AsyncAssistantStream],
+) -> Callable[Concatenate[SyncResource[A], P], SyncAssistantStream]:
+    def method(self: SyncResource[A], /, *args: P.args, **kwargs: P.kwargs) -> SyncAssistantStream:
+        # Nothing is sent until the stream is entered: its checks run here.
+        return SyncAssistantStream(source(self._async, *args, **kwargs), self._loop)
+
+    _mirror(method, source, "SyncAssistantStream")
     return method

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncGenerator, Iterator
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-from ._portal import LoopThread, refuse_running_loop
+from ._portal import LoopThread, refuse_running_loop, step_through
 
 if TYPE_CHECKING:
     from .._pagination import AsyncPaginator
@@ -40,22 +39,10 @@ class SyncPaginator(Generic[T]):
         return page
 
     def __iter__(self) -> Iterator[T]:
-        for batch in self._step(self._async.batches()):
+        refuse_running_loop("SyncPaginator")
+        for batch in step_through(self._loop, self._async.batches()):
             yield from batch
 
     def pages(self) -> Iterator[Page[T]]:
-        return self._step(self._async.pages())
-
-    def _step(self, walk: AsyncGenerator[Any, None]) -> Iterator[Any]:
-        refuse_running_loop("SyncPaginator")
-        try:
-            while True:
-                try:
-                    item = self._loop.call(walk.__anext__)
-                except StopAsyncIteration:
-                    return
-                yield item
-        finally:
-            # RuntimeError: the client was closed first; its loop, and the walk, are gone.
-            with contextlib.suppress(RuntimeError):
-                self._loop.call(walk.aclose)
+        refuse_running_loop("SyncPaginator.pages")
+        return step_through(self._loop, self._async.pages())

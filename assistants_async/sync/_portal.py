@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
 
 import anyio
 from anyio.from_thread import BlockingPortal
 
-__all__ = ["LoopThread", "refuse_running_loop"]
+__all__ = ["LoopThread", "refuse_running_loop", "step_through"]
 
 T = TypeVar("T")
 
@@ -73,3 +74,23 @@ class LoopThread:
             portal.call(portal.stop)
         if self.thread is not threading.current_thread():
             self.thread.join()
+
+
+def step_through(loop: LoopThread, walk: AsyncIterator[T]) -> Iterator[T]:
+    """Iterate an async generator from a blocking caller, one portal hop per item.
+
+    Leaving early closes the generator (and so whatever it holds open).
+    """
+    try:
+        while True:
+            try:
+                item: T = loop.call(walk.__anext__)
+            except StopAsyncIteration:
+                return
+            yield item
+    finally:
+        # RuntimeError: the client was closed first; its loop, and the walk, are gone.
+        close = getattr(walk, "aclose", None)
+        if close is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call(close)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..resources import AsyncAssistants, AsyncMessages, AsyncRuns, AsyncSteps, AsyncThreads
-from ._derive import SyncResource, blocking, paginated
+from ._derive import SyncResource, blocking, paginated, streaming
 
 __all__ = ["Assistants", "Messages", "Runs", "Steps", "Threads"]
 
@@ -22,6 +22,8 @@ class Threads(SyncResource[AsyncThreads]):
     update = blocking(AsyncThreads.update)
     delete = blocking(AsyncThreads.delete)
     create_and_run = blocking(AsyncThreads.create_and_run)
+    create_and_run_poll = blocking(AsyncThreads.create_and_run_poll)
+    create_and_run_stream = streaming(AsyncThreads.create_and_run_stream)
 
 
 class Messages(SyncResource[AsyncMessages]):
@@ -38,6 +40,12 @@ class Runs(SyncResource[AsyncRuns]):
     update = blocking(AsyncRuns.update)
     cancel = blocking(AsyncRuns.cancel)
     submit_tool_outputs = blocking(AsyncRuns.submit_tool_outputs)
+    poll = blocking(AsyncRuns.poll)
+    create_and_poll = blocking(AsyncRuns.create_and_poll)
+    submit_tool_outputs_and_poll = blocking(AsyncRuns.submit_tool_outputs_and_poll)
+    create_and_run_tools = blocking(AsyncRuns.create_and_run_tools)
+    stream = streaming(AsyncRuns.stream)
+    submit_tool_outputs_stream = streaming(AsyncRuns.submit_tool_outputs_stream)
     list = paginated(AsyncRuns.list)
 
 

@@ -19,6 +19,8 @@ class Fault:
     body: Any = None
     headers: Mapping[str, str] = attrs.field(factory=dict)
     seconds: float = 0.0
+    after_events: int = 0
+    message: str = "The fake server was told to fail this stream."
 
 
 class Faults:
@@ -59,6 +61,23 @@ class Faults:
     def delay(self, operation: str = "*", seconds: float = 0.1, times: int | None = None) -> None:
         """Wait ``seconds`` before handling matching requests (all of them by default)."""
         self._faults.append(Fault(operation, "delay", times, seconds=seconds))
+
+    def error_in_stream(
+        self,
+        operation: str = "*",
+        *,
+        after_events: int = 0,
+        message: str = "The fake server was told to fail this stream.",
+        times: int = 1,
+    ) -> None:
+        """In the next streamed answer, send an ``error`` event after ``after_events`` events."""
+        self._faults.append(
+            Fault(operation, "stream_error", times, after_events=after_events, message=message)
+        )
+
+    def cut_stream(self, operation: str = "*", *, after_events: int = 0, times: int = 1) -> None:
+        """In the next streamed answer, drop the connection in the middle of an event."""
+        self._faults.append(Fault(operation, "stream_cut", times, after_events=after_events))
 
     def clear(self) -> None:
         self._faults.clear()

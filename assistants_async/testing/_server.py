@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 import string
 import time
@@ -17,7 +18,7 @@ from multidict import CIMultiDict
 from .._client import AsyncClient
 from .._errors import envelope
 from ..models import Assistant, Message, Run
-from ._faults import Faults
+from ._faults import Fault, Faults
 from ._responders import (
     CallTools,
     Fail,
@@ -135,6 +136,8 @@ class _Thread:
 
 
 Handler: TypeAlias = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Hears each stream event of a run's life: (event name, data).
+Emit: TypeAlias = Callable[[str, JSON], Awaitable[None]]
 
 
 class FakeAssistantsServer:
@@ -158,6 +161,7 @@ class FakeAssistantsServer:
         ids: Callable[[str], str] | None = None,
         api_key: str | None = None,
         run_ttl: int = 600,
+        poll_after_ms: int | None = 100,
     ) -> None:
         if progress not in ("immediate", "per_retrieve", "timer"):
             raise ValueError(
@@ -169,6 +173,7 @@ class FakeAssistantsServer:
         self.clock: Callable[[], int] = clock or (lambda: int(time.time()))
         self.ids: Callable[[str], str] = ids or random_ids
         self.run_ttl = run_ttl
+        self.poll_after_ms = poll_after_ms
         self._api_key = api_key
         self.faults = Faults()
         self.requests: list[LoggedRequest] = []
@@ -333,7 +338,8 @@ class FakeAssistantsServer:
         )
         self.requests.append(entry)
         response = await self._respond(request, handler, operation, raw)
-        response.headers.setdefault("x-request-id", self.ids("req"))
+        if not response.prepared:
+            response.headers.setdefault("x-request-id", self.ids("req"))
         entry.status = response.status
         return response
 
@@ -341,7 +347,9 @@ class FakeAssistantsServer:
         self, request: web.Request, handler: Handler, operation: str | None, raw: bytes
     ) -> web.StreamResponse:
         for fault in self.faults.take(operation):
-            if fault.kind == "delay":
+            if fault.kind in ("stream_error", "stream_cut"):
+                request[_STREAM_FAULT] = fault
+            elif fault.kind == "delay":
                 await asyncio.sleep(fault.seconds)
             elif fault.kind == "drop":
                 if request.transport is not None:
@@ -632,23 +640,24 @@ class FakeAssistantsServer:
 
     # --- runs --------------------------------------------------------------------------
 
-    async def _create_run(self, request: web.Request) -> web.Response:
+    async def _create_run(self, request: web.Request) -> web.StreamResponse:
         thread = self._thread(request)
         _check_include(request)
-        return await self._start_run(thread, request[_BODY])
+        return await self._start_run(request, thread, [])
 
-    async def _create_thread_and_run(self, request: web.Request) -> web.Response:
+    async def _create_thread_and_run(self, request: web.Request) -> web.StreamResponse:
         body: JSON = request[_BODY]
         self._assistant(body["assistant_id"])
-        _refuse_stream(body)
         thread = self._new_thread(body.get("thread") or {})
         if "tool_resources" in body:
             thread.obj["tool_resources"] = self._tool_resources(body["tool_resources"])
-        return await self._start_run(thread, body)
+        return await self._start_run(request, thread, [("thread.created", thread.obj)])
 
-    async def _start_run(self, thread: _Thread, body: JSON) -> web.Response:
+    async def _start_run(
+        self, request: web.Request, thread: _Thread, prelude: list[tuple[str, JSON]]
+    ) -> web.StreamResponse:
+        body: JSON = request[_BODY]
         assistant = self._assistant(body["assistant_id"])
-        _refuse_stream(body)
         active = thread.active_run()
         if active is not None:
             raise ApiError(
@@ -692,11 +701,20 @@ class FakeAssistantsServer:
         for message in body.get("additional_messages") or []:
             self._add_message(thread, message)
         thread.runs[obj["id"]] = run
-        return await self._after_change(thread, run)
+        prelude += [("thread.run.created", obj), ("thread.run.queued", obj)]
+        return await self._after_change(request, thread, run, prelude)
 
-    async def _after_change(self, thread: _Thread, run: _Run) -> web.Response:
-        """Answer with the run as it is now, then let it move by the progress policy."""
-        snapshot = _json(run.obj)
+    async def _after_change(
+        self,
+        request: web.Request,
+        thread: _Thread,
+        run: _Run,
+        prelude: list[tuple[str, JSON]],
+    ) -> web.StreamResponse:
+        """Answer with the run as it is now (or stream its life), then let it move."""
+        if request.method == "POST" and request[_BODY].get("stream"):
+            return await self._stream_run(request, thread, run, prelude)
+        snapshot = self._run_response(run.obj)
         if self.progress == "immediate":
             await self._settle(thread, run)
         elif self.progress == "timer" and run.timer is None:
@@ -707,7 +725,67 @@ class FakeAssistantsServer:
         thread, run = self._run(request)
         if self.progress == "per_retrieve":
             await self._advance(thread, run)
-        return _json(run.obj)
+        return self._run_response(run.obj)
+
+    def _run_response(self, obj: JSON) -> web.Response:
+        """A run, with the polling hint the service sent while a run was still moving."""
+        response = _json(obj)
+        if self.poll_after_ms is not None and obj["status"] in (
+            "queued",
+            "in_progress",
+            "cancelling",
+        ):
+            response.headers["openai-poll-after-ms"] = str(self.poll_after_ms)
+        return response
+
+    async def _stream_run(
+        self,
+        request: web.Request,
+        thread: _Thread,
+        run: _Run,
+        prelude: list[tuple[str, JSON]],
+    ) -> web.StreamResponse:
+        """Server-sent events for the run's life until it rests, then ``done``."""
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream; charset=utf-8",
+                "Cache-Control": "no-cache",
+                "x-request-id": self.ids("req"),
+            }
+        )
+        await response.prepare(request)
+        fault = request.get(_STREAM_FAULT)
+        state = {"sent": 0, "open": True}
+
+        async def emit(name: str, data: JSON) -> None:
+            if not state["open"]:
+                return  # the client left, or a fault ended the stream: the run goes on
+            try:
+                if fault is not None and state["sent"] == fault.after_events:
+                    state["open"] = False
+                    if fault.kind == "stream_error":
+                        error = envelope(fault.message, "server_error")["error"]
+                        await response.write(_sse("error", error))
+                    else:
+                        await response.write(_sse(name, data)[:20])
+                        if request.transport is not None:
+                            request.transport.close()
+                    return
+                await response.write(_sse(name, data))
+                state["sent"] += 1
+            except (ConnectionError, RuntimeError):
+                state["open"] = False
+
+        for name, data in prelude:
+            await emit(name, data)
+        await self._settle(thread, run, emit)
+        if state["open"]:
+            try:
+                await response.write(b"event: done\ndata: [DONE]\n\n")
+                await response.write_eof()
+            except (ConnectionError, RuntimeError):
+                pass
+        return response
 
     async def _modify_run(self, request: web.Request) -> web.Response:
         _, run = self._run(request)
@@ -721,18 +799,17 @@ class FakeAssistantsServer:
             self._expire(run)
         return _json(_page([r.obj for r in thread.runs.values()], request))
 
-    async def _cancel_run(self, request: web.Request) -> web.Response:
+    async def _cancel_run(self, request: web.Request) -> web.StreamResponse:
         thread, run = self._run(request)
         status = run.obj["status"]
         if status not in ("queued", "in_progress", "requires_action"):
             raise ApiError(400, f"Cannot cancel run with status '{status}'.")
         run.obj["status"] = "cancelling"
-        return await self._after_change(thread, run)
+        return await self._after_change(request, thread, run, [])
 
-    async def _submit_tool_outputs(self, request: web.Request) -> web.Response:
+    async def _submit_tool_outputs(self, request: web.Request) -> web.StreamResponse:
         thread, run = self._run(request)
         body: JSON = request[_BODY]
-        _refuse_stream(body)
         status = run.obj["status"]
         if status != "requires_action":
             raise ApiError(400, f'Runs in status "{status}" do not accept tool outputs.')
@@ -755,12 +832,15 @@ class FakeAssistantsServer:
                 for call in step["step_details"]["tool_calls"]:
                     if call["id"] == call_id:
                         call["function"]["output"] = outputs[call_id]
+        prelude: list[tuple[str, JSON]] = []
         if step is not None:
             step.update(status="completed", completed_at=now)
+            prelude.append(("thread.run.step.completed", step))
         run.open_calls.clear()
         run.tool_step = None
         run.obj.update(status="queued", required_action=None)
-        return await self._after_change(thread, run)
+        prelude.append(("thread.run.queued", run.obj))
+        return await self._after_change(request, thread, run, prelude)
 
     async def _list_steps(self, request: web.Request) -> web.Response:
         _, run = self._run(request)
@@ -797,12 +877,13 @@ class FakeAssistantsServer:
         finally:
             run.timer = None
 
-    async def _settle(self, thread: _Thread, run: _Run) -> None:
+    async def _settle(self, thread: _Thread, run: _Run, emit: Emit | None = None) -> None:
         while run.obj["status"] in ("queued", "in_progress", "cancelling"):
-            await self._advance(thread, run)
+            await self._advance(thread, run, emit)
 
-    async def _advance(self, thread: _Thread, run: _Run) -> None:
-        """One step of the run's life."""
+    async def _advance(self, thread: _Thread, run: _Run, emit: Emit | None = None) -> None:
+        """One step of the run's life; ``emit`` hears each event of it (when streaming)."""
+        emit = emit or _silent
         async with run.lock:
             self._expire(run)
             obj = run.obj
@@ -810,8 +891,9 @@ class FakeAssistantsServer:
             now = self.clock()
             if status == "queued":
                 obj.update(status="in_progress", started_at=obj["started_at"] or now)
+                await emit("thread.run.in_progress", obj)
             elif status == "in_progress":
-                await self._turn(thread, run)
+                await self._turn(thread, run, emit)
             elif status == "cancelling":
                 obj.update(
                     status="cancelled", cancelled_at=now, expires_at=None, required_action=None
@@ -820,8 +902,9 @@ class FakeAssistantsServer:
                     if step["status"] == "in_progress":
                         step.update(status="cancelled", cancelled_at=now)
                 run.open_calls.clear()
+                await emit("thread.run.cancelled", obj)
 
-    async def _turn(self, thread: _Thread, run: _Run) -> None:
+    async def _turn(self, thread: _Thread, run: _Run, emit: Emit) -> None:
         context = RunContext(
             assistant=Assistant.from_dict(run.assistant),
             run=Run.from_dict(run.obj),
@@ -838,53 +921,49 @@ class FakeAssistantsServer:
         now = self.clock()
         obj = run.obj
         if isinstance(reply, Text):
-            message = self._add_message(
-                thread, {"role": "assistant", "content": reply.text}, run=run
-            )
             usage = _usage(prompt, len(reply.text.split()))
-            self._add_step(
-                run,
-                "message_creation",
-                "completed",
-                {"type": "message_creation", "message_creation": {"message_id": message["id"]}},
-                usage,
-            )
+            await self._say(thread, run, reply.text, emit, usage=usage)
             obj.update(status="completed", completed_at=now, expires_at=None)
             self._add_usage(run, usage)
+            await emit("thread.run.completed", obj)
         elif isinstance(reply, CallTools):
             calls: list[JSON] = []
             for call in reply.calls:
                 call_id = self.ids("call")
                 run.open_calls[call_id] = (call.name, call.arguments_json)
-                calls.append(
-                    {
-                        "id": call_id,
-                        "type": "function",
-                        "function": {"name": call.name, "arguments": call.arguments_json},
-                    }
-                )
+                function = {"name": call.name, "arguments": call.arguments_json}
+                calls.append({"id": call_id, "type": "function", "function": function})
             usage = _usage(prompt, sum(len(c["function"]["arguments"].split()) for c in calls))
-            step = self._add_step(
-                run,
-                "tool_calls",
-                "in_progress",
+            step_calls: list[JSON] = [
+                {**c, "function": {**c["function"], "output": None}} for c in calls
+            ]
+            details = {"type": "tool_calls", "tool_calls": step_calls}
+            step = self._add_step(run, "tool_calls", "in_progress", details, usage)
+            await emit("thread.run.step.created", step)
+            await emit("thread.run.step.in_progress", step)
+            await emit(
+                "thread.run.step.delta",
                 {
-                    "type": "tool_calls",
-                    "tool_calls": [
-                        {**c, "function": {**c["function"], "output": None}} for c in calls
-                    ],
+                    "id": step["id"],
+                    "object": "thread.run.step.delta",
+                    "delta": {
+                        "step_details": {
+                            "type": "tool_calls",
+                            "tool_calls": [
+                                {"index": i, **call} for i, call in enumerate(step_calls)
+                            ],
+                        }
+                    },
                 },
-                usage,
             )
             run.tool_step = step["id"]
+            submit = {"tool_calls": calls}
             obj.update(
                 status="requires_action",
-                required_action={
-                    "type": "submit_tool_outputs",
-                    "submit_tool_outputs": {"tool_calls": calls},
-                },
+                required_action={"type": "submit_tool_outputs", "submit_tool_outputs": submit},
             )
             self._add_usage(run, usage)
+            await emit("thread.run.requires_action", obj)
         elif isinstance(reply, Fail):
             obj.update(
                 status="failed",
@@ -892,18 +971,70 @@ class FakeAssistantsServer:
                 expires_at=None,
                 last_error={"code": reply.code, "message": reply.message},
             )
+            await emit("thread.run.failed", obj)
         elif isinstance(reply, Incomplete):
             if reply.partial_text:
-                message = self._add_message(
-                    thread,
-                    {"role": "assistant", "content": reply.partial_text},
-                    run=run,
-                    status="incomplete",
-                )
-                message["incomplete_details"] = {"reason": "max_tokens"}
+                await self._say(thread, run, reply.partial_text, emit, incomplete=True)
             obj.update(
                 status="incomplete", expires_at=None, incomplete_details={"reason": reply.reason}
             )
+            await emit("thread.run.incomplete", obj)
+
+    async def _say(
+        self,
+        thread: _Thread,
+        run: _Run,
+        text: str,
+        emit: Emit,
+        *,
+        usage: JSON | None = None,
+        incomplete: bool = False,
+    ) -> None:
+        """The assistant's message, created empty and filled by deltas as it was streamed."""
+        message = self._add_message(
+            thread, {"role": "assistant", "content": []}, run=run, status="in_progress"
+        )
+        step = None
+        if not incomplete:
+            details = {
+                "type": "message_creation",
+                "message_creation": {"message_id": message["id"]},
+            }
+            step = self._add_step(run, "message_creation", "in_progress", details, usage or {})
+            await emit("thread.run.step.created", step)
+            await emit("thread.run.step.in_progress", step)
+        await emit("thread.message.created", message)
+        await emit("thread.message.in_progress", message)
+        for piece in _pieces(text):
+            await emit(
+                "thread.message.delta",
+                {
+                    "id": message["id"],
+                    "object": "thread.message.delta",
+                    "delta": {
+                        "content": [
+                            {
+                                "index": 0,
+                                "type": "text",
+                                "text": {"value": piece, "annotations": []},
+                            }
+                        ]
+                    },
+                },
+            )
+        now = self.clock()
+        message["content"] = [_text_part(text)]
+        if incomplete:
+            message.update(
+                status="incomplete", incomplete_at=now, incomplete_details={"reason": "max_tokens"}
+            )
+            await emit("thread.message.incomplete", message)
+            return
+        message.update(status="completed", completed_at=now)
+        await emit("thread.message.completed", message)
+        if step is not None:
+            step.update(status="completed", completed_at=now)
+            await emit("thread.run.step.completed", step)
 
     def _add_step(self, run: _Run, kind: str, status: str, details: JSON, usage: JSON) -> JSON:
         now = self.clock()
@@ -941,6 +1072,7 @@ _NON_NULL = frozenset({"model", "tools", "metadata", "temperature", "top_p", "re
 _IDEMPOTENCY_CACHE = 10_000
 # The parsed JSON body of a POST, validated before its handler runs.
 _BODY = web.RequestKey("assistants_async.body", dict)
+_STREAM_FAULT = web.RequestKey("assistants_async.stream_fault", Fault)
 _INCLUDE = "step_details.tool_calls[*].file_search.results[*].content"
 
 
@@ -978,9 +1110,17 @@ def _parse_body(raw: bytes) -> JSON:
     return body
 
 
-def _refuse_stream(body: JSON) -> None:
-    if body.get("stream"):
-        raise ApiError(400, "This fake server does not stream yet; send stream=false.", "stream")
+def _sse(name: str, data: Any) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+def _pieces(text: str) -> list[str]:
+    """Text in the small pieces a stream would carry (a word and its space each)."""
+    return re.findall(r"\S+\s*|\s+", text) or [text]
+
+
+async def _silent(name: str, data: JSON) -> None:
+    """The emitter when nobody listens (not streaming)."""
 
 
 def _given(body: JSON, name: str, default: Any) -> Any:

@@ -1,0 +1,204 @@
+"""Run streams: server-sent events decoded into typed events, with deltas accumulated."""
+
+from __future__ import annotations
+
+import codecs
+import copy
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from types import TracebackType
+from typing import Any
+
+from ._errors import APIConnectionError, StreamError
+from ._sse import SSEDecoder
+from ._transport import OpenStream
+from .models.events import (
+    AssistantStreamEvent,
+    DoneEvent,
+    ErrorEvent,
+    ThreadMessageCompleted,
+    ThreadMessageCreated,
+    ThreadMessageDelta,
+    ThreadMessageIncomplete,
+    ThreadMessageInProgress,
+    ThreadRunStepCompleted,
+    ThreadRunStepCreated,
+    ThreadRunStepDelta,
+    UnknownEvent,
+    event_from_sse,
+)
+from .models.messages import Message, TextDeltaBlock
+from .models.runs import Run
+from .models.steps import RunStep
+
+__all__ = ["AsyncAssistantStream", "accumulate_delta"]
+
+# Keys whose string values are identities, never pieces to concatenate.
+_REPLACE = frozenset({"index", "type", "id"})
+
+
+def accumulate_delta(acc: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
+    """Merge a streamed delta into a snapshot: strings append, indexed lists merge by index."""
+    for key, value in delta.items():
+        current = acc.get(key)
+        if current is None or key in _REPLACE:
+            acc[key] = copy.deepcopy(value)
+        elif isinstance(current, str) and isinstance(value, str):
+            acc[key] = current + value
+        elif isinstance(current, dict) and isinstance(value, dict):
+            accumulate_delta(current, value)
+        elif isinstance(current, list) and isinstance(value, list):
+            for item in value:
+                index = item.get("index") if isinstance(item, dict) else None
+                target = (
+                    next(
+                        (c for c in current if isinstance(c, dict) and c.get("index") == index),
+                        None,
+                    )
+                    if index is not None
+                    else None
+                )
+                if target is None:
+                    current.append(copy.deepcopy(item))
+                else:
+                    accumulate_delta(target, item)
+        else:
+            acc[key] = copy.deepcopy(value)
+    return acc
+
+
+def _without_index(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_index(v) for k, v in value.items() if k != "index"}
+    if isinstance(value, list):
+        return [_without_index(v) for v in value]
+    return value
+
+
+Event = AssistantStreamEvent | UnknownEvent
+
+
+class AsyncAssistantStream:
+    """A run's events as they happen: ``async with ... as stream: async for event in stream``.
+
+    Every event of the spec's ``AssistantStreamEvent`` arrives typed; an unknown event name
+    arrives as ``UnknownEvent``. An ``error`` event raises ``StreamError``; a connection
+    lost mid-stream raises ``APIConnectionError``. Leaving the block early closes the
+    connection. Message and step deltas are accumulated: ``message_snapshot(id)`` and
+    ``step_snapshot(id)`` give the full objects so far.
+    """
+
+    def __init__(self, opener: Callable[[], Awaitable[OpenStream]]) -> None:
+        self._opener = opener
+        self._response: OpenStream | None = None
+        self._events: AsyncGenerator[Event, None] | None = None
+        self._messages: dict[str, dict[str, Any]] = {}
+        self._steps: dict[str, dict[str, Any]] = {}
+        self._completed: list[Message] = []
+        self._last_run: Run | None = None
+        self.done = False
+
+    async def __aenter__(self) -> AsyncAssistantStream:
+        self._response = await self._opener()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._events is not None:
+            await self._events.aclose()
+        if self._response is not None:
+            self._response.close()
+
+    @property
+    def request_id(self) -> str | None:
+        return self._response.request_id if self._response is not None else None
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        if self._events is None:
+            self._events = self._read()
+        return self._events
+
+    async def _read(self) -> AsyncGenerator[Event, None]:
+        if self._response is None:
+            raise RuntimeError("use the stream in 'async with' first")
+        utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        decoder = SSEDecoder()
+        async for chunk in self._response.chunks():
+            for sse in decoder.feed(utf8.decode(chunk)):
+                event = event_from_sse(sse.event, sse.data)
+                self._track(event)
+                if isinstance(event, ErrorEvent):
+                    error = event.data
+                    raise StreamError(
+                        error.message, type=error.type, code=error.code, param=error.param
+                    )
+                yield event
+                if isinstance(event, DoneEvent):
+                    self.done = True
+                    return
+        raise APIConnectionError(
+            "The stream ended before its 'done' event.",
+            method=self._response.method,
+            url=self._response.url,
+        )
+
+    def _track(self, event: Event) -> None:
+        data = getattr(event, "data", None)
+        if isinstance(data, Run):
+            self._last_run = data
+        if isinstance(event, ThreadMessageCreated | ThreadMessageInProgress):
+            self._messages[event.data.id] = event.data.to_dict()
+        elif isinstance(event, ThreadMessageDelta):
+            snapshot = self._messages.setdefault(event.data.id, {"content": []})
+            accumulate_delta(snapshot, event.data.delta.to_dict())
+        elif isinstance(event, ThreadMessageCompleted | ThreadMessageIncomplete):
+            self._messages[event.data.id] = event.data.to_dict()
+            self._completed.append(event.data)
+        elif isinstance(event, ThreadRunStepCreated):
+            self._steps[event.data.id] = event.data.to_dict()
+        elif isinstance(event, ThreadRunStepDelta):
+            snapshot = self._steps.setdefault(event.data.id, {})
+            accumulate_delta(snapshot, event.data.delta.to_dict())
+        elif isinstance(event, ThreadRunStepCompleted):
+            self._steps[event.data.id] = event.data.to_dict()
+
+    # --- helpers -------------------------------------------------------------------------
+
+    async def text_deltas(self) -> AsyncIterator[str]:
+        """Each piece of message text as it arrives."""
+        async for event in self:
+            if isinstance(event, ThreadMessageDelta):
+                for part in event.data.delta.content or ():
+                    if isinstance(part, TextDeltaBlock) and part.text and part.text.value:
+                        yield part.text.value
+
+    async def until_done(self) -> None:
+        """Read the stream to its end."""
+        async for _ in self:
+            pass
+
+    async def final_run(self) -> Run:
+        """The run as the last run event left it (requires_action, completed, ...)."""
+        await self.until_done()
+        if self._last_run is None:
+            raise StreamError("the stream carried no run event")
+        return self._last_run
+
+    async def final_messages(self) -> list[Message]:
+        """The messages the stream completed, in order."""
+        await self.until_done()
+        return list(self._completed)
+
+    def message_snapshot(self, message_id: str) -> Message:
+        """The message as its events and deltas have built it so far."""
+        return Message.from_dict(_without_index(self._messages[message_id]))
+
+    def step_snapshot(self, step_id: str) -> RunStep:
+        """The run step as its events and deltas have built it so far."""
+        return RunStep.from_dict(_without_index(self._steps[step_id]))
