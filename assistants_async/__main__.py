@@ -101,9 +101,15 @@ async def _flow(client: AsyncClient) -> None:
             result = get_weather(**arguments)
             print(f"4. The run calls {call.function.name}({arguments}) -> {result}")
             outputs.append(ToolOutput(tool_call_id=call.id, output=json.dumps(result)))
-        print("5. Submit the tool output")
-        run = await client.runs.submit_tool_outputs(thread.id, run.id, tool_outputs=outputs)
-        run = await _wait(client, run)
+        print("5. Submit the tool output; the answer streams in:")
+        async with client.runs.submit_tool_outputs_stream(
+            thread.id, run.id, tool_outputs=outputs
+        ) as stream:
+            print("   ", end="", flush=True)
+            async for piece in stream.text_deltas():
+                print(piece, end="", flush=True)
+            print()
+            run = await stream.final_run()
 
     if run.status != "completed":
         raise SystemExit(f"the run ended {run.status}: {run.last_error}")

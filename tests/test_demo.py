@@ -35,8 +35,8 @@ def test_the_demo_runs_offline_and_prints_the_transcript() -> None:
         "3. Start a run",
         "-> requires_action",
         "4. The run calls get_weather({'city': 'Paris'})",
-        "5. Submit the tool output",
-        "-> completed",
+        "5. Submit the tool output; the answer streams in:\n"
+        "   It is 21 degrees C and sunny in Paris.\n6. The run completed",
         "tool_calls, completed",
         "message_creation, completed",
         "user: What is the weather in Paris right now?",

@@ -7,6 +7,7 @@ signatures, types, control flow), not what a real server would reply.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import sys
@@ -59,12 +60,51 @@ ROUTES: list[tuple[str, str, Any]] = [
 ]
 
 
-async def canned(request: web.Request) -> web.Response:
-    path = request.path.removeprefix("/v1")
-    for method, pattern, body in ROUTES:
-        if method in ("*", request.method) and re.fullmatch(pattern, path):
-            return web.json_response(body)
-    return web.json_response({"error": {"message": f"no route {path}"}}, status=404)
+COMPLETED = {**RUN, "status": "completed"}
+STREAM = (
+    b"".join(
+        f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+        for name, data in [
+            ("thread.run.created", RUN),
+            (
+                "thread.message.delta",
+                {
+                    "id": "msg_1",
+                    "object": "thread.message.delta",
+                    "delta": {
+                        "content": [{"index": 0, "type": "text", "text": {"value": "Hello"}}]
+                    },
+                },
+            ),
+            ("thread.run.completed", COMPLETED),
+        ]
+    )
+    + b"event: done\ndata: [DONE]\n\n"
+)
+
+
+def canned_app() -> web.Application:
+    """Fixed answers, except that a run stops requiring action once outputs are in."""
+    submitted = False
+
+    async def canned(request: web.Request) -> web.StreamResponse:
+        nonlocal submitted
+        path = request.path.removeprefix("/v1")
+        body = await request.json() if request.can_read_body else {}
+        if body.get("stream"):
+            return web.Response(body=STREAM, content_type="text/event-stream")
+        if path.endswith("/submit_tool_outputs"):
+            submitted = True
+        if request.method == "GET" and re.fullmatch(f"/threads/{ID}/runs/{ID}", path) and submitted:
+            return web.json_response(COMPLETED)
+        for method, pattern, answer in ROUTES:
+            if method in ("*", request.method) and re.fullmatch(pattern, path):
+                return web.json_response(answer)
+        return web.json_response({"error": {"message": f"no route {path}"}}, status=404)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", canned)
+    return app
 
 
 def test_the_readme_has_the_examples_it_promises() -> None:
@@ -77,9 +117,7 @@ def test_the_readme_has_the_examples_it_promises() -> None:
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
 async def test_each_readme_example_runs(code: str, tmp_path: Path) -> None:
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", canned)
-    server = TestServer(app, host="127.0.0.1")
+    server = TestServer(canned_app(), host="127.0.0.1")
     await server.start_server()
     script = tmp_path / "example.py"
     script.write_text(code, encoding="utf-8")
