@@ -249,6 +249,52 @@ converter.register_structure_hook_factory(
 )
 
 
+# --- optional values -----------------------------------------------------------------
+# cattrs' own Optional handling looks the inner hook up on every call; a hot path in
+# decoding (most fields are optional), so resolve it once per type instead.
+
+_PRIMITIVES = {str: "a string", int: "an integer", bool: "a boolean"}
+
+
+def _optional_inner(tp: Any) -> Any:
+    if get_origin(tp) not in (Union, UnionType):
+        return None
+    args = get_args(tp)
+    if len(args) != 2 or type(None) not in args:
+        return None
+    return args[0] if args[1] is type(None) else args[1]
+
+
+def _make_optional_structure(tp: Any) -> Callable[[Any, Any], Any]:
+    inner_type = _optional_inner(tp)
+    name = _PRIMITIVES.get(inner_type)
+    if name is not None:
+        exact = inner_type
+
+        def structure_optional_primitive(value: Any, _: Any) -> Any:
+            if value is None or type(value) is exact:
+                return value
+            raise TypeError(f"expected {name} or null, got {_json_type(value)}")
+
+        return structure_optional_primitive
+    inner = converter.get_structure_hook(inner_type)
+
+    def structure_optional(value: Any, _: Any) -> Any:
+        return None if value is None else inner(value, inner_type)
+
+    return structure_optional
+
+
+converter.register_structure_hook_factory(
+    lambda tp: _optional_inner(tp) is not None and not _is_registered_union(tp),
+    _make_optional_structure,
+)
+
+
+def _is_registered_union(tp: Any) -> bool:
+    return _union_spec(tp) is not None
+
+
 # --- entry points ----------------------------------------------------------------------
 
 
