@@ -129,6 +129,9 @@ def _model_class(tp: Any) -> type[Model] | None:
     return None
 
 
+_NOTHING_ABSENT: frozenset[str] = frozenset()
+
+
 def _make_model_structure(tp: Any) -> Callable[[Any, Any], Any]:
     cls = _model_class(tp)
     assert cls is not None
@@ -136,6 +139,7 @@ def _make_model_structure(tp: Any) -> Callable[[Any, Any], Any]:
         tp, converter, _extra=override(omit=True), _absent=override(omit=True)
     )
     known = frozenset(a.name for a in attrs.fields(cls) if not a.name.startswith("_"))
+    n_known = len(known)
     setattr_ = object.__setattr__
 
     def structure_model(value: Any, _: Any) -> Any:
@@ -143,9 +147,13 @@ def _make_model_structure(tp: Any) -> Callable[[Any, Any], Any]:
             raise TypeError(f"expected an object, got {_json_type(value)}")
         obj = base(value, tp)
         keys = value.keys()
+        if len(value) == n_known and keys <= known:
+            # Every known field and nothing else: the common case, one set check.
+            setattr_(obj, "_absent", _NOTHING_ABSENT)
+            return obj
         if not keys <= known:
             setattr_(obj, "_extra", {k: value[k] for k in keys - known})
-        setattr_(obj, "_absent", known - keys if not keys >= known else frozenset())
+        setattr_(obj, "_absent", known - keys if not keys >= known else _NOTHING_ABSENT)
         return obj
 
     return structure_model

@@ -8,6 +8,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
+from ._converter import decode_json
 from ._errors import APIConnectionError, StreamError
 from ._sse import SSEDecoder
 from ._transport import OpenStream
@@ -24,7 +25,7 @@ from .models.events import (
     ThreadRunStepCreated,
     ThreadRunStepDelta,
     UnknownEvent,
-    event_from_sse,
+    event_from_payload,
 )
 from .models.messages import Message, TextDeltaBlock
 from .models.runs import Run
@@ -131,8 +132,9 @@ class AsyncAssistantStream:
         decoder = SSEDecoder()
         async for chunk in self._response.chunks():
             for sse in decoder.feed(utf8.decode(chunk)):
-                event = event_from_sse(sse.event, sse.data)
-                self._track(event)
+                payload = None if sse.event == "done" else decode_json(sse.data)
+                event = event_from_payload(sse.event, payload)
+                self._track(event, payload)
                 if isinstance(event, ErrorEvent):
                     error = event.data
                     raise StreamError(
@@ -148,25 +150,26 @@ class AsyncAssistantStream:
             url=self._response.url,
         )
 
-    def _track(self, event: Event) -> None:
+    def _track(self, event: Event, payload: Any) -> None:
+        """Keep the run, and build messages and steps from their events' JSON."""
         data = getattr(event, "data", None)
         if isinstance(data, Run):
             self._last_run = data
         if isinstance(event, ThreadMessageCreated | ThreadMessageInProgress):
-            self._messages[event.data.id] = event.data.to_dict()
+            self._messages[event.data.id] = copy.deepcopy(payload)
         elif isinstance(event, ThreadMessageDelta):
             snapshot = self._messages.setdefault(event.data.id, {"content": []})
-            accumulate_delta(snapshot, event.data.delta.to_dict())
+            accumulate_delta(snapshot, payload["delta"])
         elif isinstance(event, ThreadMessageCompleted | ThreadMessageIncomplete):
-            self._messages[event.data.id] = event.data.to_dict()
+            self._messages[event.data.id] = payload
             self._completed.append(event.data)
         elif isinstance(event, ThreadRunStepCreated):
-            self._steps[event.data.id] = event.data.to_dict()
+            self._steps[event.data.id] = copy.deepcopy(payload)
         elif isinstance(event, ThreadRunStepDelta):
             snapshot = self._steps.setdefault(event.data.id, {})
-            accumulate_delta(snapshot, event.data.delta.to_dict())
+            accumulate_delta(snapshot, payload["delta"])
         elif isinstance(event, ThreadRunStepCompleted):
-            self._steps[event.data.id] = event.data.to_dict()
+            self._steps[event.data.id] = payload
 
     # --- helpers -------------------------------------------------------------------------
 

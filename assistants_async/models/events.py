@@ -45,6 +45,7 @@ __all__ = [
     "ThreadRunStepFailed",
     "ThreadRunStepInProgress",
     "UnknownEvent",
+    "event_from_payload",
     "event_from_sse",
 ]
 
@@ -273,11 +274,19 @@ EVENT_NAMES: frozenset[str] = frozenset(
 
 def event_from_sse(event: str, data: str) -> AssistantStreamEvent | UnknownEvent:
     """Decode one server-sent event (its ``event`` name and raw ``data`` text)."""
-    from .._converter import decode_json, structure
+    from .._converter import decode_json
 
     if event == "done":
         return DoneEvent()
-    payload = decode_json(data)
+    return event_from_payload(event, decode_json(data))
+
+
+def event_from_payload(event: str, payload: Any) -> AssistantStreamEvent | UnknownEvent:
+    """Decode one event from its name and its already-parsed ``data``."""
+    from .._converter import structure
+
+    if event == "done":
+        return DoneEvent()
     if event not in EVENT_NAMES:
         return UnknownEvent(event=event, data=payload)
     result: AssistantStreamEvent = structure(
