@@ -329,6 +329,10 @@ def structure(data: Any, cls: type[T] | Any) -> T:
     """Decode plain JSON data into ``cls``; failures become ``ResponseValidationError``."""
     try:
         result: T = converter.structure(data, cls)
+    except RecursionError:
+        raise ResponseValidationError(
+            f"could not decode {getattr(cls, '__name__', cls)}: nested too deeply", body=None
+        ) from None
     except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as exc:
         message, path = (
             _error_path(exc)
@@ -348,6 +352,8 @@ def decode_json(raw: bytes | str) -> Any:
         return json.loads(raw)
     except ValueError as exc:
         raise ResponseValidationError(f"response is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ResponseValidationError("response JSON is nested too deeply to decode") from None
 
 
 def decode(raw: bytes | str, cls: type[T] | Any) -> T:

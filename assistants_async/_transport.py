@@ -7,6 +7,7 @@ only applies them.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import math
@@ -35,6 +36,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("assistants_async")
+
+# Bodies above this go as a stream (aiohttp's threshold for its large-body warning).
+_LARGE_BODY = 1024 * 1024
 
 # A header mapping where a None value removes the header.
 Headers = Mapping[str, str | None]
@@ -245,6 +249,9 @@ class Transport:
         started = time.monotonic()
         retries = 0
         while True:
+            if data is not None and len(data) > _LARGE_BODY:
+                # aiohttp warns on big raw bytes; a fresh stream each attempt resends it all.
+                options["data"] = io.BytesIO(data)
             outcome = await self._attempt(session, method, url, options, stream=stream)
             if isinstance(outcome, OpenStream):
                 log.debug("%s %s -> %d (streaming)", method, path, outcome.status_code)

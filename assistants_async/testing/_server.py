@@ -189,7 +189,8 @@ class FakeAssistantsServer:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on ``host:port`` (0: a free port); returns the base URL, ending in /v1."""
-        runner = web.AppRunner(self.app, access_log=None)
+        # No lingering close: draining an upload we refused would outlive stop().
+        runner = web.AppRunner(self.app, access_log=None, lingering_time=0)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()
@@ -323,7 +324,10 @@ class FakeAssistantsServer:
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         route = request.match_info.route
         operation = route.name if route.name in self.operations else None
-        raw = await request.read()
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge as exc:
+            return self._error(413, f"Request body too large: {exc.text}", code="body_too_large")
         headers = CIMultiDict(
             (k, "Bearer ***" if k.lower() == "authorization" else v)
             for k, v in request.headers.items()
@@ -1089,7 +1093,7 @@ def _loads_or_text(raw: bytes) -> Any:
         return None
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return raw.decode("utf-8", errors="replace")
 
 
@@ -1098,7 +1102,7 @@ def _parse_body(raw: bytes) -> JSON:
         return {}
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError(
             400,
             "We could not parse the JSON body of your request. (HINT: This likely means you "
