@@ -230,3 +230,25 @@ async def test_a_slow_drip_body(faulty: tuple[Faulty, str]) -> None:
         with pytest.raises(APITimeoutError):
             await client.assistants.retrieve("asst_1")
         await still_usable(client, state)
+
+
+async def test_a_stream_cut_mid_event() -> None:
+    from assistants_async.testing import FakeAssistantsServer, Text, scripted
+
+    server = FakeAssistantsServer(responder=scripted([Text("a b c d e f g h")] * 2))
+    async with server, server.client(max_connections=1) as client:
+        asst = await client.assistants.create(model="gpt-4o")
+        thread = await client.threads.create()
+        server.faults.cut_stream("createRun", after_events=8)
+        seen = []
+
+        async def read() -> None:
+            async with client.runs.stream(thread.id, assistant_id=asst.id) as stream:
+                async for event in stream:
+                    seen.append(event.event)
+
+        with pytest.raises(APIConnectionError):
+            await read()
+        assert len(seen) == 8
+        # usable, and its one connection was given back
+        assert (await client.threads.retrieve(thread.id, timeout=5)).id == thread.id
