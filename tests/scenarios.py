@@ -49,15 +49,22 @@ async def _resolve_async(item: Any) -> Any:
     return item
 
 
+_DONE = object()
+
+
+def _advance(scenario: Scenario, value: Any, error: BaseException | None) -> Any:
+    """The scenario's next call, fed the last result or error; ``_DONE`` at its end."""
+    try:
+        return scenario.throw(error) if error is not None else scenario.send(value)
+    except StopIteration:
+        return _DONE
+
+
 def drive_sync(scenario: Scenario) -> None:
     value: Any = None
     error: BaseException | None = None
-    while True:
-        try:
-            item = scenario.throw(error) if error is not None else scenario.send(value)
-        except StopIteration:
-            return
-        error = None
+    while (item := _advance(scenario, value, error)) is not _DONE:
+        value, error = None, None
         try:
             value = _resolve_sync(item)
         except Exception as exc:
@@ -67,12 +74,8 @@ def drive_sync(scenario: Scenario) -> None:
 async def drive_async(scenario: Scenario) -> None:
     value: Any = None
     error: BaseException | None = None
-    while True:
-        try:
-            item = scenario.throw(error) if error is not None else scenario.send(value)
-        except StopIteration:
-            return
-        error = None
+    while (item := _advance(scenario, value, error)) is not _DONE:
+        value, error = None, None
         try:
             value = await _resolve_async(item)
         except Exception as exc:
