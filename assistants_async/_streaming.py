@@ -49,15 +49,7 @@ def accumulate_delta(acc: dict[str, Any], delta: dict[str, Any]) -> dict[str, An
             accumulate_delta(current, value)
         elif isinstance(current, list) and isinstance(value, list):
             for item in value:
-                index = item.get("index") if isinstance(item, dict) else None
-                target = (
-                    next(
-                        (c for c in current if isinstance(c, dict) and c.get("index") == index),
-                        None,
-                    )
-                    if index is not None
-                    else None
-                )
+                target = _indexed(current, item.get("index") if isinstance(item, dict) else None)
                 if target is None:
                     current.append(copy.deepcopy(item))
                 else:
@@ -65,6 +57,21 @@ def accumulate_delta(acc: dict[str, Any], delta: dict[str, Any]) -> dict[str, An
         else:
             acc[key] = copy.deepcopy(value)
     return acc
+
+
+def _indexed(items: list[Any], index: Any) -> dict[str, Any] | None:
+    """The item a delta with this ``index`` updates: the one carrying that index, else
+    the one at that position (a snapshot from a created event carries no indexes)."""
+    if not isinstance(index, int):
+        return None
+    for item in items:
+        if isinstance(item, dict) and item.get("index") == index:
+            return item
+    if 0 <= index < len(items):
+        item = items[index]
+        if isinstance(item, dict) and "index" not in item:
+            return item
+    return None
 
 
 def _without_index(value: Any) -> Any:

@@ -22,10 +22,13 @@ from assistants_async import (
     ToolCallError,
     ToolLoopLimitError,
 )
+from assistants_async._streaming import accumulate_delta
 from assistants_async.models import (
     DoneEvent,
     ThreadCreated,
     ThreadMessageDelta,
+    ThreadRunStepDelta,
+    ToolCallsStepDetails,
     UnknownEvent,
 )
 from assistants_async.resources.runs import AsyncRuns, RunCreateParams
@@ -280,14 +283,20 @@ async def test_a_stream_through_a_tool_call_continues_with_submit_tool_outputs_s
 ) -> None:
     asst, thread = await setup(client)
     async with client.runs.stream(thread, assistant_id=asst) as stream:
+        events = [event async for event in stream]
         run = await stream.final_run()
-        events = stream
+        (step_event,) = [e for e in events if isinstance(e, ThreadRunStepDelta)]
+        step = stream.step_snapshot(step_event.data.id)
     assert run.status == "requires_action"
     assert run.required_action is not None
     calls = run.required_action.submit_tool_outputs.tool_calls
     assert [c.function.name for c in calls] == ["get_weather", "get_time"]
-    step = events.step_snapshot(next(iter(events._steps)))
-    assert step.type == "tool_calls"
+    # the streamed step deltas add up to the calls the run asks for
+    assert isinstance(step.step_details, ToolCallsStepDetails)
+    streamed = step.step_details.tool_calls
+    assert [(c.id, c.function.name, c.function.arguments) for c in streamed] == [  # type: ignore[union-attr]
+        (c.id, c.function.name, c.function.arguments) for c in calls
+    ]
     outputs = [{"tool_call_id": c.id, "output": "ok"} for c in calls]
     async with client.runs.submit_tool_outputs_stream(thread, run.id, tool_outputs=outputs) as s:
         text = "".join([piece async for piece in s.text_deltas()])
@@ -448,3 +457,32 @@ async def test_a_wrong_keyword_to_a_helper_is_a_type_error(client: AsyncClient) 
         client.runs.stream("thread_1", assistant_id="a", colour="red")  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="colour"):
         client.threads.create_and_run_stream(assistant_id="a", colour="red")  # type: ignore[call-arg]
+
+
+def test_deltas_merge_by_index_or_by_position() -> None:
+    # a snapshot from a created event carries no indexes; deltas do
+    snapshot: dict[str, Any] = {
+        "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a"'}}
+        ]
+    }
+    accumulate_delta(
+        snapshot,
+        {
+            "tool_calls": [
+                {"index": 0, "function": {"arguments": ": 1}"}},
+                {
+                    "index": 1,
+                    "id": "c2",
+                    "type": "function",
+                    "function": {"name": "g", "arguments": ""},
+                },
+            ]
+        },
+    )
+    accumulate_delta(snapshot, {"tool_calls": [{"index": 1, "function": {"arguments": "{}"}}]})
+    calls = snapshot["tool_calls"]
+    assert [(c["id"], c["function"]["name"], c["function"]["arguments"]) for c in calls] == [
+        ("c1", "f", '{"a": 1}'),
+        ("c2", "g", "{}"),
+    ]

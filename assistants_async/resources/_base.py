@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from .._pagination import AsyncPaginator
+from .._streaming import AsyncAssistantStream
 from .._transport import Headers, Timeout
-from ._validate import check_choice, check_cursor, check_limit, check_max_items
+from ..models.runs import Run
+from ._validate import body, check_choice, check_cursor, check_limit, check_max_items, path_id
 
 if TYPE_CHECKING:
     from .._client import AsyncClient
@@ -15,7 +17,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-__all__ = ["AsyncResource", "JSONObject", "Timeout", "list_of"]
+__all__ = ["OPTIONS", "AsyncResource", "JSONObject", "Timeout", "list_of", "run_request"]
+
+# The per-call request options every method takes besides the spec's fields.
+OPTIONS = ("timeout", "extra_headers", "extra_query", "extra_body")
 
 JSONObject: TypeAlias = Mapping[str, Any]
 
@@ -27,6 +32,40 @@ class AsyncResource:
 
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
+
+    def _stream(self, request: Mapping[str, Any]) -> AsyncAssistantStream:
+        """A stream that sends ``request`` (``client.request`` arguments) when entered."""
+        arguments = {k: v for k, v in request.items() if k != "cast_to"}
+        return AsyncAssistantStream(lambda: self._client.open_stream(**arguments))
+
+
+def run_request(
+    path: str,
+    params: Mapping[str, Any],
+    allowed: Mapping[str, Any],
+    *,
+    stream: bool,
+    query: Any = None,
+    not_body: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The ``client.request`` arguments of a run-starting POST, from its keyword arguments.
+
+    ``allowed`` is the TypedDict of the operation's optional keywords: the helpers pass
+    them through ``**params``, so an unknown one is refused here, as Python would.
+    """
+    unknown = set(params) - set(allowed) - {"assistant_id"}
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+    path_id("assistant_id", params.get("assistant_id"))
+    fields = {k: v for k, v in params.items() if k not in OPTIONS and k not in not_body}
+    return {
+        "method": "POST",
+        "path": path,
+        "cast_to": Run,
+        "query": query,
+        "body": body(**fields, stream=True if stream else None),
+        **{name: params.get(name) for name in OPTIONS},
+    }
 
 
 def list_of(

@@ -24,7 +24,7 @@ from ..models.shared import (
     TruncationStrategy,
 )
 from ..models.steps import RunStepInclude
-from ._base import AsyncResource, JSONObject, Timeout, list_of
+from ._base import AsyncResource, JSONObject, Timeout, list_of, run_request
 from ._validate import (
     body,
     check_choice,
@@ -71,29 +71,21 @@ class RunCreateParams(TypedDict, total=False):
     extra_body: Mapping[str, Any] | None
 
 
-_OPTIONS = ("timeout", "extra_headers", "extra_query", "extra_body")
-
-
 def _create_request(
     thread_id: str, params: Mapping[str, Any], *, stream: bool = False
 ) -> dict[str, Any]:
     """The checked arguments of ``client.request`` for createRun."""
     path = f"/threads/{path_id('thread_id', thread_id)}/runs"
-    unknown = set(params) - set(RunCreateParams.__annotations__) - {"assistant_id"}
-    if unknown:
-        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
-    path_id("assistant_id", params.get("assistant_id"))
     check_messages("additional_messages", params.get("additional_messages"))
     check_metadata(params.get("metadata"))
-    fields = {k: v for k, v in params.items() if k not in _OPTIONS and k != "include"}
-    return {
-        "method": "POST",
-        "path": path,
-        "cast_to": Run,
-        "query": check_include(params.get("include")),
-        "body": body(**fields, stream=True if stream else None),
-        **{name: params.get(name) for name in _OPTIONS},
-    }
+    return run_request(
+        path,
+        params,
+        RunCreateParams.__annotations__,
+        stream=stream,
+        query=check_include(params.get("include")),
+        not_body=("include",),
+    )
 
 
 def _poll_after(headers: Mapping[str, str]) -> float:
@@ -374,9 +366,8 @@ class AsyncRuns(AsyncResource):
         **params: Unpack[RunCreateParams],
     ) -> AsyncAssistantStream:
         """Start a run and stream its events: ``async with client.runs.stream(...) as s:``."""
-        request = _create_request(thread_id, {"assistant_id": assistant_id, **params}, stream=True)
-        request.pop("cast_to")
-        return AsyncAssistantStream(lambda: self._client.open_stream(**request))
+        arguments: dict[str, Any] = {"assistant_id": assistant_id, **params}
+        return self._stream(_create_request(thread_id, arguments, stream=True))
 
     def submit_tool_outputs_stream(
         self,
@@ -392,16 +383,16 @@ class AsyncRuns(AsyncResource):
         """Send tool outputs and stream the rest of the run."""
         path = f"{run_path(thread_id, run_id)}/submit_tool_outputs"
         check_tool_outputs(tool_outputs)
-        return AsyncAssistantStream(
-            lambda: self._client.open_stream(
-                "POST",
-                path,
-                body={"tool_outputs": tool_outputs, "stream": True},
-                timeout=timeout,
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-            )
+        return self._stream(
+            {
+                "method": "POST",
+                "path": path,
+                "body": {"tool_outputs": tool_outputs, "stream": True},
+                "timeout": timeout,
+                "extra_headers": extra_headers,
+                "extra_query": extra_query,
+                "extra_body": extra_body,
+            }
         )
 
     def list(

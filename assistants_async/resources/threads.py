@@ -18,7 +18,7 @@ from ..models.shared import (
     TruncationStrategy,
 )
 from ..models.threads import Thread, ThreadDeleted, ThreadParam
-from ._base import AsyncResource, JSONObject, Timeout
+from ._base import AsyncResource, JSONObject, Timeout, run_request
 from ._validate import body, check_messages, check_metadata, path_id
 
 if TYPE_CHECKING:
@@ -167,9 +167,8 @@ class AsyncThreads(AsyncResource):
         **params: Unpack[ThreadCreateAndRunParams],
     ) -> AsyncAssistantStream:
         """Create a thread, run it, and stream the events (``thread.created`` first)."""
-        request = _create_and_run_request({"assistant_id": assistant_id, **params}, stream=True)
-        request.pop("cast_to")
-        return AsyncAssistantStream(lambda: self._client.open_stream(**request))
+        arguments: dict[str, Any] = {"assistant_id": assistant_id, **params}
+        return self._stream(_create_and_run_request(arguments, stream=True))
 
 
 class ThreadCreateAndRunParams(TypedDict, total=False):
@@ -195,15 +194,8 @@ class ThreadCreateAndRunParams(TypedDict, total=False):
     extra_body: Mapping[str, Any] | None
 
 
-_OPTIONS = ("timeout", "extra_headers", "extra_query", "extra_body")
-
-
 def _create_and_run_request(params: Mapping[str, Any], *, stream: bool = False) -> dict[str, Any]:
     """The checked arguments of ``client.request`` for createThreadAndRun."""
-    unknown = set(params) - set(ThreadCreateAndRunParams.__annotations__) - {"assistant_id"}
-    if unknown:
-        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
-    path_id("assistant_id", params.get("assistant_id"))
     check_metadata(params.get("metadata"))
     thread = params.get("thread")
     if isinstance(thread, Mapping):
@@ -211,11 +203,6 @@ def _create_and_run_request(params: Mapping[str, Any], *, stream: bool = False) 
         check_metadata(thread.get("metadata"), "thread.metadata")
     elif thread is not None:
         check_metadata(thread.metadata, "thread.metadata")
-    fields = {k: v for k, v in params.items() if k not in _OPTIONS}
-    return {
-        "method": "POST",
-        "path": "/threads/runs",
-        "cast_to": Run,
-        "body": body(**fields, stream=True if stream else None),
-        **{name: params.get(name) for name in _OPTIONS},
-    }
+    return run_request(
+        "/threads/runs", params, ThreadCreateAndRunParams.__annotations__, stream=stream
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from types import TracebackType
-from typing import Any
 
 from .._streaming import AsyncAssistantStream, Event
 from ..models.messages import Message
@@ -70,6 +69,3 @@ class SyncAssistantStream:
 
     def step_snapshot(self, step_id: str) -> RunStep:
         return self._async.step_snapshot(step_id)
-
-    def __getattr__(self, name: str) -> Any:  # pragma: no cover - a clear message
-        raise AttributeError(f"SyncAssistantStream has no attribute {name!r}")

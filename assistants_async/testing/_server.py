@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import secrets
 import string
@@ -18,6 +19,7 @@ from multidict import CIMultiDict
 from .._client import AsyncClient
 from .._errors import envelope
 from ..models import Assistant, Message, Run
+from ..models.steps import FILE_SEARCH_RESULT_CONTENT
 from ._faults import Fault, Faults
 from ._responders import (
     CallTools,
@@ -40,6 +42,8 @@ __all__ = [
     "SequentialIds",
     "random_ids",
 ]
+
+log = logging.getLogger("assistants_async.testing")
 
 Progress: TypeAlias = Literal["immediate", "per_retrieve", "timer"]
 JSON: TypeAlias = dict[str, Any]
@@ -878,6 +882,15 @@ class FakeAssistantsServer:
             while run.obj["status"] in ("queued", "in_progress", "cancelling"):
                 await asyncio.sleep(self.timer_interval)
                 await self._advance(thread, run)
+        except Exception as exc:
+            # Nobody awaits this task: fail the run visibly rather than leave it moving.
+            log.exception("the fake server's run %s stopped", run.obj["id"])
+            run.obj.update(
+                status="failed",
+                failed_at=self.clock(),
+                expires_at=None,
+                last_error={"code": "server_error", "message": f"{type(exc).__name__}: {exc}"},
+            )
         finally:
             run.timer = None
 
@@ -943,8 +956,10 @@ class FakeAssistantsServer:
             ]
             details = {"type": "tool_calls", "tool_calls": step_calls}
             step = self._add_step(run, "tool_calls", "in_progress", details, usage)
-            await emit("thread.run.step.created", step)
-            await emit("thread.run.step.in_progress", step)
+            # As the service did: the step starts empty and the deltas bring the calls.
+            empty = {**step, "step_details": {"type": "tool_calls", "tool_calls": []}}
+            await emit("thread.run.step.created", empty)
+            await emit("thread.run.step.in_progress", empty)
             await emit(
                 "thread.run.step.delta",
                 {
@@ -1077,7 +1092,6 @@ _IDEMPOTENCY_CACHE = 10_000
 # The parsed JSON body of a POST, validated before its handler runs.
 _BODY = web.RequestKey("assistants_async.body", dict)
 _STREAM_FAULT = web.RequestKey("assistants_async.stream_fault", Fault)
-_INCLUDE = "step_details.tool_calls[*].file_search.results[*].content"
 
 
 def _dumps(value: Any) -> bytes:
@@ -1151,9 +1165,9 @@ def _usage(prompt: int, completion: int) -> JSON:
 
 def _check_include(request: web.Request) -> None:
     for value in request.query.getall("include[]", []):
-        if value != _INCLUDE:
+        if value != FILE_SEARCH_RESULT_CONTENT:
             raise Invalid(
-                f"Invalid value: '{value}'. Supported values are: '{_INCLUDE}'.",
+                f"Invalid value: '{value}'. Supported values are: '{FILE_SEARCH_RESULT_CONTENT}'.",
                 "include[]",
                 "invalid_value",
             )
