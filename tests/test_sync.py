@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from typing_extensions import assert_type
 
-from assistants_async import AsyncClient, NotFoundError
+from assistants_async import APIConnectionError, AsyncClient, NotFoundError
 from assistants_async.models import Assistant, Page, Run
 from assistants_async.resources import (
     AsyncAssistants,
@@ -262,3 +262,52 @@ def test_an_unclosed_client_does_not_hold_the_interpreter_at_exit() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "refused, as expected" in done.stdout
+
+
+async def test_closing_while_other_threads_wait_ends_their_calls_at_once() -> None:
+    # One caller is mid-request, one is sleeping between polls: close() ends both.
+    async with FakeAssistantsServer(progress="per_retrieve", poll_after_ms=None) as fake:
+        assert fake.url is not None
+        url = fake.url
+        # Short, since stopping the server waits for its handler.
+        fake.faults.delay("getAssistant", seconds=2)
+        before = len(portal_threads())
+
+        def race() -> list[BaseException]:
+            client = Client(api_key="sk-fake", base_url=url, max_retries=0)
+            asst = client.assistants.create(model="m")
+            thread = client.threads.create()
+            run = client.runs.create(thread.id, assistant_id=asst.id)
+            caught: list[BaseException] = []
+
+            def call(func: Callable[[], object]) -> None:
+                try:
+                    func()
+                except BaseException as exc:  # what the waiting caller sees
+                    caught.append(exc)
+
+            waiters = [
+                threading.Thread(target=call, args=(lambda: client.assistants.retrieve(asst.id),)),
+                threading.Thread(
+                    target=call, args=(lambda: client.runs.poll(thread.id, run.id, interval=30),)
+                ),
+            ]
+            for waiter in waiters:
+                waiter.start()
+            operations = ("getAssistant", "getRun")
+            while {r.operation for r in fake.requests} & set(operations) != set(operations):
+                threading.Event().wait(0.01)
+            closer = threading.Thread(target=client.close)
+            closer.start()
+            for thread_ in (closer, *waiters):
+                thread_.join(10)  # far less than the 30 s poll interval
+                assert not thread_.is_alive()
+            return caught
+
+        errors = await asyncio.to_thread(race)
+        assert len(errors) == 2
+        # Never a bare CancelledError: ours, saying why.
+        for error in errors:
+            assert isinstance(error, APIConnectionError | RuntimeError), repr(error)
+        assert any(isinstance(e, RuntimeError) and "closed" in str(e) for e in errors)
+        assert len(portal_threads()) == before
