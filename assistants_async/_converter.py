@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from types import UnionType
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import Any, Literal, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
@@ -20,7 +19,8 @@ from cattrs.cols import list_structure_factory, mapping_structure_factory
 from cattrs.gen import make_dict_structure_fn, override
 
 from ._errors import ResponseValidationError
-from ._model import REQUIRED_NULLABLE, UNIONS, Model, UnionSpec, Unknown
+from ._fastpath import NOTHING_ABSENT, fast_decoder, optional_inner, union_spec
+from ._model import REQUIRED_NULLABLE, Model, Unknown
 
 __all__ = ["converter", "decode", "structure"]
 
@@ -129,9 +129,6 @@ def _model_class(tp: Any) -> type[Model] | None:
     return None
 
 
-_NOTHING_ABSENT: frozenset[str] = frozenset()
-
-
 def _make_model_structure(tp: Any) -> Callable[[Any, Any], Any]:
     cls = _model_class(tp)
     assert cls is not None
@@ -149,11 +146,11 @@ def _make_model_structure(tp: Any) -> Callable[[Any, Any], Any]:
         keys = value.keys()
         if len(value) == n_known and keys <= known:
             # Every known field and nothing else: the common case, one set check.
-            setattr_(obj, "_absent", _NOTHING_ABSENT)
+            setattr_(obj, "_absent", NOTHING_ABSENT)
             return obj
         if not keys <= known:
             setattr_(obj, "_extra", {k: value[k] for k in keys - known})
-        setattr_(obj, "_absent", known - keys if not keys >= known else _NOTHING_ABSENT)
+        setattr_(obj, "_absent", known.difference(keys) if not keys >= known else NOTHING_ABSENT)
         return obj
 
     return structure_model
@@ -206,21 +203,8 @@ converter.register_unstructure_hook(Unknown, lambda obj: dict(obj.raw))
 # --- tagged unions -------------------------------------------------------------------
 
 
-def _union_spec(tp: Any) -> tuple[UnionSpec, bool] | None:
-    """The registered union ``tp`` stands for, and whether it also admits None."""
-    args = get_args(tp)
-    if not args or get_origin(tp) not in (Union, UnionType):
-        return None
-    members = frozenset(args)
-    spec = UNIONS.get(members)
-    if spec is not None:
-        return spec, False
-    spec = UNIONS.get(members - {type(None)})
-    return (spec, True) if spec is not None else None
-
-
 def _make_union_structure(tp: Any) -> Callable[[Any, Any], Any]:
-    found = _union_spec(tp)
+    found = union_spec(tp)
     assert found is not None
     spec, optional = found
     tag, by_tag, allows_str, only = spec.tag, spec.by_tag, spec.allows_str, spec.only
@@ -253,7 +237,7 @@ def _make_union_structure(tp: Any) -> Callable[[Any, Any], Any]:
 
 
 converter.register_structure_hook_factory(
-    lambda tp: _union_spec(tp) is not None, _make_union_structure
+    lambda tp: union_spec(tp) is not None, _make_union_structure
 )
 
 
@@ -264,17 +248,8 @@ converter.register_structure_hook_factory(
 _PRIMITIVES = {str: "a string", int: "an integer", bool: "a boolean"}
 
 
-def _optional_inner(tp: Any) -> Any:
-    if get_origin(tp) not in (Union, UnionType):
-        return None
-    args = get_args(tp)
-    if len(args) != 2 or type(None) not in args:
-        return None
-    return args[0] if args[1] is type(None) else args[1]
-
-
 def _make_optional_structure(tp: Any) -> Callable[[Any, Any], Any]:
-    inner_type = _optional_inner(tp)
+    inner_type = optional_inner(tp)
     name = _PRIMITIVES.get(inner_type)
     if name is not None:
         exact = inner_type
@@ -294,13 +269,13 @@ def _make_optional_structure(tp: Any) -> Callable[[Any, Any], Any]:
 
 
 converter.register_structure_hook_factory(
-    lambda tp: _optional_inner(tp) is not None and not _is_registered_union(tp),
+    lambda tp: optional_inner(tp) is not None and not _is_registered_union(tp),
     _make_optional_structure,
 )
 
 
 def _is_registered_union(tp: Any) -> bool:
-    return _union_spec(tp) is not None
+    return union_spec(tp) is not None
 
 
 # --- entry points ----------------------------------------------------------------------
@@ -327,6 +302,12 @@ def _error_path(exc: BaseException) -> tuple[str, str]:
 
 def structure(data: Any, cls: type[T] | Any) -> T:
     """Decode plain JSON data into ``cls``; failures become ``ResponseValidationError``."""
+    try:
+        fast: T = fast_decoder(cls)(data)
+    except Exception:  # noqa: S110 - the converter below decides, and names the field
+        pass
+    else:
+        return fast
     try:
         result: T = converter.structure(data, cls)
     except RecursionError:

@@ -1,0 +1,163 @@
+"""The generated decoders agree with the cattrs converter on everything it decodes.
+
+Responses decode through a straight-line decoder per model and fall back to the converter
+(which names the failing field) when it refuses. So on any input the fast decoder must
+give exactly the converter's result, or refuse: never accept what the converter rejects.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from assistants_async._converter import converter, structure
+from assistants_async._fastpath import fast_decoder
+from assistants_async._model import Model, Unknown
+from assistants_async.models import Assistant, Page
+from assistants_async.models.events import AssistantStreamEvent
+
+from ..test_models import RESPONSE_MODEL
+from .test_fuzz import SchemaStrategies, json_value, response_schema
+
+FAILED = object()
+
+
+def outcome(decode: Any, data: Any) -> Any:
+    try:
+        return decode(data)
+    except Exception:
+        return FAILED
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal values of the same types all the way down, absent and unknown fields too."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, Model):
+        return (
+            a._absent == b._absent
+            and dict(a._extra) == dict(b._extra)
+            and all(same(getattr(a, f.name), getattr(b, f.name)) for f in attrs.fields(type(a)))
+        )
+    if isinstance(a, Unknown):
+        return bool(a.type == b.type and a.raw == b.raw)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+def check_agreement(data: Any, tp: Any) -> Any:
+    slow = outcome(lambda d: converter.structure(d, tp), data)
+    fast = outcome(fast_decoder(tp), data)
+    if slow is FAILED:
+        assert fast is FAILED, f"fast decoder accepted what the converter rejects: {data!r}"
+    elif fast is not FAILED:
+        assert same(fast, slow), f"{fast!r} != {slow!r}"
+    return fast
+
+
+def corrupt(data: Any, path: list[int], replacement: Any) -> Any:
+    """``data`` with the value at a pseudo-random position (chosen by ``path``) replaced."""
+    if not path or not isinstance(data, dict | list) or not data:
+        return replacement
+    keys = list(data) if isinstance(data, dict) else list(range(len(data)))
+    key = keys[path[0] % len(keys)]
+    copy: Any = dict(data) if isinstance(data, dict) else list(data)
+    copy[key] = corrupt(data[key], path[1:], replacement)
+    return copy
+
+
+@pytest.mark.parametrize("operation", sorted(RESPONSE_MODEL))
+def test_generated_responses_decode_exactly_as_the_converter_does(
+    spec: dict[str, Any], operation: str
+) -> None:
+    strategy = SchemaStrategies(spec).for_ref(response_schema(spec, operation))
+    model_type = RESPONSE_MODEL[operation]
+    fast_hits = 0
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(data=strategy)
+    def check(data: Any) -> None:
+        nonlocal fast_hits
+        if check_agreement(data, model_type) is not FAILED:
+            fast_hits += 1
+
+    check()
+    # The fast decoder is in use on valid responses, not refusing them all.
+    assert fast_hits > 0
+
+
+@pytest.mark.parametrize("operation", sorted(RESPONSE_MODEL))
+def test_corrupted_responses_are_never_accepted_by_the_fast_decoder_alone(
+    spec: dict[str, Any], operation: str
+) -> None:
+    strategy = SchemaStrategies(spec).for_ref(response_schema(spec, operation))
+    model_type = RESPONSE_MODEL[operation]
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        data=strategy,
+        path=st.lists(st.integers(0, 50), min_size=1, max_size=6),
+        replacement=json_value | st.floats(allow_nan=False) | st.just(True),
+    )
+    def check(data: Any, path: list[int], replacement: Any) -> None:
+        check_agreement(corrupt(data, path, replacement), model_type)
+
+    check()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    event=st.sampled_from(
+        [
+            "thread.created",
+            "thread.run.created",
+            "thread.run.step.delta",
+            "thread.message.delta",
+            "thread.message.completed",
+            "error",
+            "done",
+            "new.event",
+        ]
+    ),
+    data=json_value,
+)
+def test_stream_events_agree_on_arbitrary_payloads(event: str, data: Any) -> None:
+    check_agreement({"event": event, "data": data}, AssistantStreamEvent)
+
+
+def test_the_fast_path_is_what_decodes_a_valid_page() -> None:
+    page = {
+        "object": "list",
+        "data": [
+            {
+                "id": f"asst_{i}",
+                "object": "assistant",
+                "created_at": i,
+                "model": "gpt-4o",
+                "name": None,
+                "description": None,
+                "instructions": None,
+                "tools": [{"type": "function", "function": {"name": "f"}}, {"type": "new"}],
+                "metadata": {"k": "v"},
+                "x_new": [1],
+            }
+            for i in range(3)
+        ],
+        "first_id": "asst_0",
+        "last_id": "asst_2",
+        "has_more": False,
+    }
+    fast = fast_decoder(Page[Assistant])(json.loads(json.dumps(page)))
+    assert same(fast, structure(page, Page[Assistant]))
+    first = fast.data[0]
+    assert first.model_extra == {"x_new": [1]}
+    assert isinstance(first.tools[1], Unknown)
+    assert first.to_dict() == page["data"][0]  # type: ignore[index]
