@@ -344,15 +344,12 @@ class AsyncClient:
 
         The escape hatch for endpoints a compatible server adds beyond the spec.
         """
-        raw = await self.request_raw(
-            method,
-            path,
-            query=query,
-            body=body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+        # request_raw's body, inline: one coroutine less on the path of every call.
+        query, data, call_timeout = self._prepare(
+            method, query, body, timeout, extra_query, extra_body
+        )
+        raw = await self._transport.request(
+            method, path, query=query, body=data, headers=extra_headers, timeout=call_timeout
         )
         if cast_to is None:
             return raw.json()

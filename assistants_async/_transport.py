@@ -14,7 +14,7 @@ import math
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -193,7 +193,7 @@ class Transport:
                     headers[name] = value
         return headers
 
-    async def request(
+    def request(
         self,
         method: str,
         path: str,
@@ -202,12 +202,14 @@ class Transport:
         body: Any = None,
         headers: Headers | None = None,
         timeout: Timeout | None = None,
-    ) -> RawResponse:
-        result = await self._send(method, path, query, body, headers, timeout, stream=False)
-        assert isinstance(result, RawResponse)
-        return result
+    ) -> Coroutine[Any, Any, RawResponse]:
+        """Send one request, with retries; a non-2xx answer raises ``APIStatusError``."""
+        # A plain function handing back the coroutine: one frame less on every call.
+        return self._send(  # type: ignore[return-value]
+            method, path, query, body, headers, timeout, stream=False
+        )
 
-    async def open_stream(
+    def open_stream(
         self,
         method: str,
         path: str,
@@ -216,14 +218,14 @@ class Transport:
         body: Any = None,
         headers: Headers | None = None,
         timeout: Timeout | None = None,
-    ) -> OpenStream:
+    ) -> Coroutine[Any, Any, OpenStream]:
         """Like ``request``, but a 2xx answer is returned open, to be read as it arrives.
 
         Retries apply until a 2xx arrives; after that, nothing is retried.
         """
-        result = await self._send(method, path, query, body, headers, timeout, stream=True)
-        assert isinstance(result, OpenStream)
-        return result
+        return self._send(  # type: ignore[return-value]
+            method, path, query, body, headers, timeout, stream=True
+        )
 
     async def _send(
         self,
@@ -243,7 +245,11 @@ class Transport:
         if body is not None:
             data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
             sent_headers.setdefault("Content-Type", "application/json")
-        options: dict[str, Any] = {"params": query, "data": data, "headers": sent_headers}
+        options: dict[str, Any] = {"headers": sent_headers}
+        if query:
+            options["params"] = query
+        if data is not None:
+            options["data"] = data
         if timeout is not None:
             options["timeout"] = timeout._aiohttp()
         started = time.monotonic()
@@ -252,11 +258,28 @@ class Transport:
             if data is not None and len(data) > _LARGE_BODY:
                 # aiohttp warns on big raw bytes; a fresh stream each attempt resends it all.
                 options["data"] = io.BytesIO(data)
-            outcome = await self._attempt(session, method, url, options, stream=stream)
-            if isinstance(outcome, OpenStream):
-                log.debug("%s %s -> %d (streaming)", method, path, outcome.status_code)
-                return outcome
-            if isinstance(outcome, APIConnectionError):
+            # One attempt, inline (this loop is the hot path of every call).
+            failure: APIConnectionError | None = None
+            try:
+                resp = await session.request(method, url, allow_redirects=False, **options)
+                if stream and 200 <= resp.status < 300:
+                    log.debug("%s %s -> %d (streaming)", method, path, resp.status)
+                    return OpenStream(resp, method, url)
+                async with resp:
+                    status, resp_headers, content = resp.status, resp.headers, await resp.read()
+            except asyncio.TimeoutError:  # the builtin only from 3.11 on
+                failure = APITimeoutError(method=method, url=url)
+            except aiohttp.ClientResponseError as exc:
+                # Its request_info holds our headers (the API key): never chain it.
+                failure = APIConnectionError(
+                    f"Connection error: {exc.message}", method=method, url=url
+                )
+            except (aiohttp.ClientError, OSError) as exc:
+                failure = APIConnectionError(
+                    f"Connection error: {_describe(exc)}", method=method, url=url
+                )
+                failure.__cause__ = exc
+            if failure is not None:
                 decision = retry_decision(
                     status=None,
                     headers={},
@@ -266,25 +289,18 @@ class Transport:
                     rand=self.rand,
                 )
                 if not decision.retry:
-                    raise outcome from outcome.__cause__
-                reason = type(outcome).__name__
+                    raise failure from failure.__cause__
+                reason = type(failure).__name__
+            elif 200 <= status < 300:
+                log.debug("%s %s -> %d", method, path, status)
+                raw = RawResponse(
+                    status, resp_headers, content, method, url, retries, time.monotonic() - started
+                )
+                capture = RAW_CAPTURE.get()
+                if capture is not None:
+                    capture.append(raw)
+                return raw
             else:
-                status, resp_headers, content = outcome
-                if 200 <= status < 300:
-                    log.debug("%s %s -> %d", method, path, status)
-                    raw = RawResponse(
-                        status_code=status,
-                        headers=resp_headers,
-                        content=content,
-                        method=method,
-                        url=url,
-                        retries=retries,
-                        elapsed=time.monotonic() - started,
-                    )
-                    capture = RAW_CAPTURE.get()
-                    if capture is not None:
-                        capture.append(raw)
-                    return raw
                 decision = retry_decision(
                     status=status,
                     headers=resp_headers,
@@ -311,35 +327,6 @@ class Transport:
                 reason,
             )
             await self.sleep(decision.delay)
-
-    @staticmethod
-    async def _attempt(
-        session: aiohttp.ClientSession,
-        method: str,
-        url: str,
-        options: dict[str, Any],
-        *,
-        stream: bool = False,
-    ) -> tuple[int, CIMultiDictProxy[str], bytes] | OpenStream | APIConnectionError:
-        """One try: the response, or the connection failure (returned, not raised)."""
-        failure: APIConnectionError
-        try:
-            resp = await session.request(method, url, allow_redirects=False, **options)
-            if stream and 200 <= resp.status < 300:
-                return OpenStream(resp, method, url)
-            async with resp:
-                return resp.status, resp.headers, await resp.read()
-        except asyncio.TimeoutError:  # the builtin only from 3.11 on
-            return APITimeoutError(method=method, url=url)
-        except aiohttp.ClientResponseError as exc:
-            # Its request_info holds our headers (the API key): never chain it.
-            return APIConnectionError(f"Connection error: {exc.message}", method=method, url=url)
-        except (aiohttp.ClientError, OSError) as exc:
-            failure = APIConnectionError(
-                f"Connection error: {_describe(exc)}", method=method, url=url
-            )
-            failure.__cause__ = exc
-            return failure
 
 
 class OpenStream:
