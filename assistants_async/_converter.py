@@ -343,8 +343,13 @@ def decode(raw: bytes | str, cls: type[T] | Any) -> T:
     return result
 
 
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def to_json_data(value: Any) -> Any:
     """Turn a model, or plain data holding models anywhere inside, into JSON data."""
+    if type(value) in _JSON_SCALARS:
+        return value
     if isinstance(value, Model | Unknown):
         return converter.unstructure(value)
     if isinstance(value, Mapping):

@@ -13,7 +13,7 @@ import logging
 import math
 import random
 import time
-import uuid
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
@@ -39,6 +39,9 @@ log = logging.getLogger("assistants_async")
 
 # Bodies above this go as a stream (aiohttp's threshold for its large-body warning).
 _LARGE_BODY = 1024 * 1024
+
+# Built once: json.dumps with any option makes a new encoder on every call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 # A header mapping where a None value removes the header.
 Headers = Mapping[str, str | None]
@@ -182,7 +185,8 @@ class Transport:
         headers = dict(self.headers)
         if method == "POST":
             # One key per call, reused by its retries: a retried create cannot run twice.
-            headers["Idempotency-Key"] = uuid.uuid4().hex
+            # 128 random bits, as uuid4 has, without building a UUID object.
+            headers["Idempotency-Key"] = os.urandom(16).hex()
         if extra:
             lowered = {k.lower(): k for k in headers}
             for name, value in extra.items():
@@ -243,7 +247,7 @@ class Transport:
         sent_headers = self.build_headers(method, headers)
         data: bytes | None = None
         if body is not None:
-            data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+            data = _ENCODER.encode(body).encode()
             sent_headers.setdefault("Content-Type", "application/json")
         options: dict[str, Any] = {"headers": sent_headers}
         if query:
