@@ -11,9 +11,9 @@ import io
 import json
 import logging
 import math
+import os
 import random
 import time
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
