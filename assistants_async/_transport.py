@@ -139,7 +139,11 @@ class Transport:
         self.max_retry_after = max_retry_after
         self._max_connections = max_connections
         self._max_connections_per_host = max_connections_per_host
+        self._default_names = frozenset(name.lower() for name in self.headers)
         self._session: aiohttp.ClientSession | None = None
+        # Shares the session's pool, without its default headers: for the rare call
+        # whose extra_headers remove one (aiohttp cannot drop a session default).
+        self._plain: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         # Injectable for tests; the retry loop sleeps only through this.
@@ -162,6 +166,9 @@ class Transport:
             )
             session = aiohttp.ClientSession(
                 connector=connector,
+                # Defaults on the session: aiohttp copies them in C, where per-request
+                # headers go through a Python loop on every call.
+                headers=self.headers,
                 timeout=self.timeout._aiohttp(),
                 raise_for_status=False,
                 auto_decompress=True,
@@ -175,27 +182,41 @@ class Transport:
             )
         return session
 
+    def _plain_session(self, session: aiohttp.ClientSession) -> aiohttp.ClientSession:
+        if self._plain is None:
+            self._plain = aiohttp.ClientSession(
+                connector=session.connector,
+                connector_owner=False,
+                timeout=session.timeout,
+                raise_for_status=False,
+            )
+        return self._plain
+
     async def close(self) -> None:
         self._closed = True
+        plain, self._plain = self._plain, None
+        if plain is not None and not plain.closed:
+            await plain.close()
         session, self._session = self._session, None
         if session is not None and not session.closed:
             await session.close()
 
     def build_headers(self, method: str, extra: Headers | None) -> dict[str, str]:
-        headers = dict(self.headers)
-        if method == "POST":
-            # One key per call, reused by its retries: a retried create cannot run twice.
-            # 128 random bits, as uuid4 has, without building a UUID object.
-            headers["Idempotency-Key"] = os.urandom(16).hex()
-        if extra:
-            lowered = {k.lower(): k for k in headers}
-            for name, value in extra.items():
-                existing = lowered.get(name.lower())
-                if existing is not None:
-                    del headers[existing]
-                if value is not None:
-                    headers[name] = value
-        return headers
+        """Every header a call sends: the defaults, its idempotency key and ``extra``."""
+        return _merge_headers(dict(self.headers), method, extra)
+
+    def _call_headers(
+        self, method: str, extra: Headers | None
+    ) -> tuple[dict[str, str] | None, bool]:
+        """The headers to send besides the session's defaults, and whether the call must
+        go without those defaults (``extra`` removes one of them)."""
+        if extra and any(
+            value is None and name.lower() in self._default_names for name, value in extra.items()
+        ):
+            return self.build_headers(method, extra), True
+        if method != "POST" and not extra:
+            return None, False
+        return _merge_headers({}, method, extra), False
 
     def request(
         self,
@@ -244,11 +265,16 @@ class Transport:
     ) -> RawResponse | OpenStream:
         session = self.session()
         url = self.base_url + path
-        sent_headers = self.build_headers(method, headers)
+        sent_headers, without_defaults = self._call_headers(method, headers)
+        if without_defaults:
+            session = self._plain_session(session)
         data: bytes | None = None
         if body is not None:
             data = _ENCODER.encode(body).encode()
-            sent_headers.setdefault("Content-Type", "application/json")
+            if "content-type" not in self._default_names and not any(
+                name.lower() == "content-type" for name in sent_headers or ()
+            ):
+                sent_headers = {**(sent_headers or {}), "Content-Type": "application/json"}
         options: dict[str, Any] = {"headers": sent_headers}
         if query:
             options["params"] = query
@@ -368,6 +394,24 @@ class OpenStream:
     @property
     def closed(self) -> bool:
         return self._response.closed
+
+
+def _merge_headers(headers: dict[str, str], method: str, extra: Headers | None) -> dict[str, str]:
+    if method == "POST":
+        # One key per call, reused by its retries: a retried create cannot run twice.
+        # 128 random bits, as uuid4 has, without building a UUID object.
+        headers["Idempotency-Key"] = os.urandom(16).hex()
+    if extra:
+        # Header names are case-insensitive: a name given in any case replaces the old one.
+        lowered = {k.lower(): k for k in headers}
+        for name, value in extra.items():
+            existing = lowered.pop(name.lower(), None)
+            if existing is not None:
+                del headers[existing]
+            if value is not None:
+                headers[name] = value
+                lowered[name.lower()] = name
+    return headers
 
 
 def _describe(exc: BaseException) -> str:

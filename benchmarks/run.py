@@ -1,6 +1,6 @@
 """Benchmarks: assistants-async against bare aiohttp and the official openai SDK.
 
-    make bench        (or: .venv/bin/python benchmarks/run.py [--rounds 3] [--quick])
+    make bench        (or: .venv/bin/python benchmarks/run.py [--rounds 5] [--quick])
 
 Everything is measured in one run on this machine, the server in a separate process on
 127.0.0.1 answering from canned bytes. Each figure is the median of ``--rounds`` rounds,
@@ -175,7 +175,7 @@ NAMES = ("ours", "bare", "sdk")
 
 
 async def one_round(c: Contenders, quick: bool) -> dict[str, dict[str, dict[str, float]]]:
-    n1, n64 = (300, 1280) if quick else (1500, 6400)
+    n1, n64 = (300, 1280) if quick else (1000, 3840)
     results: dict[str, dict[str, dict[str, float]]] = {}
     for label, conc, n in (("retrieve_c1", 1, n1), ("retrieve_c64", 64, n64)):
         results[label] = {
@@ -187,7 +187,7 @@ async def one_round(c: Contenders, quick: bool) -> dict[str, dict[str, dict[str,
         }
     results["list"] = {name: await timed_items(getattr(c, f"{name}_list")) for name in NAMES}
     results["stream"] = {name: await timed_items(getattr(c, f"{name}_stream")) for name in NAMES}
-    n_sync = 300 if quick else 1500
+    n_sync = 300 if quick else 1000
     results["sync"] = {
         "ours": await asyncio.to_thread(
             timed_sync, n_sync, lambda: c.ours_sync.assistants.retrieve("asst_000001")
@@ -354,7 +354,7 @@ async def main(rounds: int, quick: bool) -> dict[str, Any]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="fewer requests, for a smoke test")
     parser.add_argument("--out", default=str(HERE / "results.json"))
     args = parser.parse_args()

@@ -95,6 +95,41 @@ async def test_extra_headers_override_and_none_removes(server: ScriptedServer) -
     assert not h.get("User-Agent", "").startswith("assistants-async")
 
 
+async def test_each_call_sends_the_defaults_once_with_its_own_headers(
+    server: ScriptedServer,
+) -> None:
+    for _ in range(4):
+        server.reply(json_reply(body=ASSISTANT))
+    async with client_for(server, default_headers={"X-Team": "blue"}) as client:
+        await client.request("GET", "/assistants/asst_1")
+        await client.request("POST", "/assistants", body={"model": "m"})
+        await client.request(
+            "POST",
+            "/assistants",
+            body={"model": "m"},
+            extra_headers={"idempotency-key": "mine", "x-team": "red", "X-Other": "1"},
+        )
+        # Removing a default goes through a session without defaults, on the same pool.
+        await client.request("GET", "/assistants/asst_1", extra_headers={"X-Team": None})
+        connector = client._transport.session().connector
+        assert connector is not None
+        assert sum(len(c) for c in connector._conns.values()) == 1  # one pooled connection
+    get, post, custom, removed = (r.headers for r in server.seen)
+    for h in (get, post, custom):
+        assert h.getall("Authorization") == [f"Bearer {KEY}"]
+        assert h.getall("OpenAI-Beta") == ["assistants=v2"]
+    assert get.getall("X-Team") == ["blue"]
+    assert "Idempotency-Key" not in get
+    assert "Content-Type" not in get
+    assert len(post.getall("Idempotency-Key")[0]) == 32
+    assert post.getall("Content-Type") == ["application/json"]
+    assert custom.getall("Idempotency-Key") == ["mine"]
+    assert custom.getall("X-Team") == ["red"]
+    assert custom.getall("X-Other") == ["1"]
+    assert "X-Team" not in removed
+    assert removed.getall("Authorization") == [f"Bearer {KEY}"]
+
+
 async def test_a_429_with_retry_after_ms_then_200_succeeds_after_the_delay(
     server: ScriptedServer,
 ) -> None:
