@@ -42,7 +42,11 @@ def fast_decoder(tp: Any) -> Decoder:
     """A one-argument decoder for ``tp``, built on first use and cached."""
     decoder = _CACHE.get(tp)
     if decoder is None:
-        decoder = _build(tp)
+        try:
+            decoder = _build(tp)
+        except BaseException:
+            _CACHE.pop(tp, None)  # no stand-in left behind
+            raise
         _CACHE[tp] = decoder
     return decoder
 
@@ -112,9 +116,12 @@ def _converter_hook(tp: Any) -> Decoder:
     """No fast form: the converter's own hook, so the result is the same."""
     from ._converter import converter
 
-    hook = converter.get_structure_hook(tp)
+    hook: Callable[[Any, Any], Any] | None = None
 
     def convert(value: Any) -> Any:
+        nonlocal hook
+        if hook is None:  # looked up on first use: request-only types may have none
+            hook = converter.get_structure_hook(tp)
         return hook(value, tp)
 
     return convert
@@ -313,8 +320,18 @@ def _build_model(tp: Any, cls: type[Model]) -> Decoder:
         "    set_extra(o, {k: d[k] for k in d.keys() - known} if extra else EMPTY_EXTRA)",
         "    return o",
     ]
+    shared_empty = all(
+        field.default is None or type(field.default) in (str, int, bool) for field in fields
+    )
+    if shared_empty:
+        # An empty object (``"tool_resources": {}`` on most assistants) decodes to one
+        # shared instance: the model is frozen and holds nothing mutable.
+        lines[3:3] = ["    if not d and EMPTY_MODEL is not None:", "        return EMPTY_MODEL"]
+        ns["EMPTY_MODEL"] = None
     exec(compile("\n".join(lines), f"<fast decoder for {cls.__name__}>", "exec"), ns)  # noqa: S102
     decoder: Decoder = ns["decode_model"]
+    if shared_empty:
+        ns["EMPTY_MODEL"] = decoder({})
     return decoder
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 import pytest
+from cattrs.errors import StructureHandlerNotFoundError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -54,8 +55,12 @@ def same(a: Any, b: Any) -> bool:
 
 
 def check_agreement(data: Any, tp: Any) -> Any:
+    try:
+        converter.get_structure_hook(tp)
+    except StructureHandlerNotFoundError:
+        return FAILED  # request-only models: the converter cannot decode them at all
     slow = outcome(lambda d: converter.structure(d, tp), data)
-    fast = outcome(fast_decoder(tp), data)
+    fast = outcome(lambda d: fast_decoder(tp)(d), data)
     if slow is FAILED:
         assert fast is FAILED, f"fast decoder accepted what the converter rejects: {data!r}"
     elif fast is not FAILED:
@@ -161,3 +166,31 @@ def test_the_fast_path_is_what_decodes_a_valid_page() -> None:
     assert first.model_extra == {"x_new": [1]}
     assert isinstance(first.tools[1], Unknown)
     assert first.to_dict() == page["data"][0]  # type: ignore[index]
+
+
+def all_models() -> list[type[Model]]:
+    found: list[type[Model]] = []
+    stack: list[type[Model]] = [Model]
+    while stack:
+        cls = stack.pop()
+        for sub in cls.__subclasses__():
+            stack.append(sub)
+            if sub.__module__.startswith("assistants_async.models"):
+                found.append(sub)
+    return found
+
+
+def test_only_models_with_nothing_mutable_share_their_empty_instance() -> None:
+    shared = 0
+    for cls in all_models():
+        first = check_agreement({}, cls)
+        if first is FAILED:
+            continue  # a required field: {} is not a valid one
+        second = fast_decoder(cls)({})
+        if first is second:
+            shared += 1
+            values = [getattr(first, f.name) for f in attrs.fields(cls)]
+            assert not any(isinstance(v, list | dict) for v in values), cls
+        # Decoding {} never hands out a model a later decode could have changed.
+        assert first.to_dict() == {}
+    assert shared >= 1  # ToolResources, on most assistants as {}
