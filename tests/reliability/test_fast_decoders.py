@@ -79,12 +79,20 @@ def corrupt(data: Any, path: list[int], replacement: Any) -> Any:
     return copy
 
 
-@pytest.mark.parametrize("operation", sorted(RESPONSE_MODEL))
-def test_generated_responses_decode_exactly_as_the_converter_does(
-    spec: dict[str, Any], operation: str
-) -> None:
+@pytest.fixture(params=sorted(RESPONSE_MODEL))
+def response(
+    request: pytest.FixtureRequest, spec: dict[str, Any]
+) -> tuple[st.SearchStrategy[Any], Any]:
+    """Generated responses of one operation, and the model they decode into."""
+    operation: str = request.param
     strategy = SchemaStrategies(spec).for_ref(response_schema(spec, operation))
-    model_type = RESPONSE_MODEL[operation]
+    return strategy, RESPONSE_MODEL[operation]
+
+
+def test_generated_responses_decode_exactly_as_the_converter_does(
+    response: tuple[st.SearchStrategy[Any], Any],
+) -> None:
+    strategy, model_type = response
     fast_hits = 0
 
     @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
@@ -99,12 +107,10 @@ def test_generated_responses_decode_exactly_as_the_converter_does(
     assert fast_hits > 0
 
 
-@pytest.mark.parametrize("operation", sorted(RESPONSE_MODEL))
 def test_corrupted_responses_are_never_accepted_by_the_fast_decoder_alone(
-    spec: dict[str, Any], operation: str
+    response: tuple[st.SearchStrategy[Any], Any],
 ) -> None:
-    strategy = SchemaStrategies(spec).for_ref(response_schema(spec, operation))
-    model_type = RESPONSE_MODEL[operation]
+    strategy, model_type = response
 
     @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
     @given(
