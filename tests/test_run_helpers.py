@@ -215,6 +215,27 @@ async def test_polling_times_out_with_the_last_run() -> None:
     assert "still queued after polling for 0.3 s" in str(info.value)
 
 
+async def test_a_look_cut_short_by_the_deadline_ends_in_poll_timeout() -> None:
+    server = FakeAssistantsServer(progress="timer", timer_interval=60, poll_after_ms=None)
+    async with server, server.client(max_retries=0) as client:
+        asst = await client.assistants.create(model="gpt-4o")
+        run = await client.threads.create_and_run(assistant_id=asst.id)
+        real_sleep = client._transport.sleep
+
+        async def sleep_then_slow_server(seconds: float) -> None:
+            # The second look will outlast the poll's deadline.
+            server.faults.delay("getRun", seconds=1)
+            await real_sleep(seconds)
+
+        client._transport.sleep = sleep_then_slow_server
+        with pytest.raises(PollTimeoutError) as info:
+            await client.runs.poll(run.thread_id, run.id, interval=0.1, timeout=0.25)
+    assert info.value.run.id == run.id
+    assert info.value.run.status == "queued"
+    looks = [r for r in server.requests if r.operation == "getRun"]
+    assert len(looks) == 2
+
+
 async def test_submit_tool_outputs_and_poll(client: AsyncClient) -> None:
     asst, thread = await setup(client)
     run = await client.runs.create_and_poll(thread, assistant_id=asst)

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from .._converter import decode
-from .._errors import PollTimeoutError, ToolLoopLimitError
+from .._errors import APITimeoutError, PollTimeoutError, ToolLoopLimitError
 from .._pagination import AsyncPaginator
 from .._streaming import AsyncAssistantStream
 from .._tools import ToolFunction, run_tool_calls
@@ -248,24 +248,35 @@ class AsyncRuns(AsyncResource):
         transport = self._client._transport
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
+        last: Run | None = None
         while True:
             remaining = None if deadline is None else max(deadline - loop.time(), 0.001)
-            raw = await self._client.request_raw(
-                "GET",
-                path,
-                timeout=remaining,
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-            )
+            try:
+                raw = await self._client.request_raw(
+                    "GET",
+                    path,
+                    timeout=remaining,
+                    extra_headers=extra_headers,
+                    extra_query=extra_query,
+                )
+            except APITimeoutError:
+                # Cut short by the deadline itself: the poll timed out, not the server.
+                if last is not None and deadline is not None and loop.time() >= deadline:
+                    raise PollTimeoutError(last, timeout or 0.0) from None
+                raise
             run: Run = decode(raw.content, Run)
+            last = run
             if run.is_terminal:
                 return run
             delay = interval if interval is not None else _poll_after(raw.headers)
             if deadline is not None:
                 left = deadline - loop.time()
-                if left <= 0:
+                if left <= delay:
+                    # The next look would come past the deadline: a request made then
+                    # would only time out, so wait out the deadline and say so.
+                    if left > 0:
+                        await transport.sleep(left)
                     raise PollTimeoutError(run, timeout or 0.0)
-                delay = min(delay, left)
             await transport.sleep(delay)
 
     async def create_and_poll(
