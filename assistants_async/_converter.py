@@ -19,8 +19,14 @@ from cattrs.cols import list_structure_factory, mapping_structure_factory
 from cattrs.gen import make_dict_structure_fn, override
 
 from ._errors import ResponseValidationError
-from ._fastpath import NOTHING_ABSENT, fast_decoder, optional_inner, union_spec
-from ._model import REQUIRED_NULLABLE, Model, Unknown
+from ._model import (
+    NOTHING_ABSENT,
+    REQUIRED_NULLABLE,
+    Model,
+    Unknown,
+    optional_inner,
+    union_spec,
+)
 
 __all__ = ["converter", "decode", "structure"]
 
@@ -300,10 +306,22 @@ def _error_path(exc: BaseException) -> tuple[str, str]:
     return message, path
 
 
+def _load_fast_decoder(tp: Any) -> Callable[[Any], Any]:
+    # The generator loads on the first decode, not with the package.
+    global _fast_decoder
+    from ._fastpath import fast_decoder
+
+    _fast_decoder = fast_decoder
+    return fast_decoder(tp)
+
+
+_fast_decoder: Callable[[Any], Callable[[Any], Any]] = _load_fast_decoder
+
+
 def structure(data: Any, cls: type[T] | Any) -> T:
     """Decode plain JSON data into ``cls``; failures become ``ResponseValidationError``."""
     try:
-        fast: T = fast_decoder(cls)(data)
+        fast: T = _fast_decoder(cls)(data)
     except Exception:  # noqa: S110 - the converter below decides, and names the field
         pass
     else:

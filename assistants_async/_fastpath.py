@@ -12,19 +12,17 @@ which bounded listing and added most of the client's per-request overhead.
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import UnionType
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import Any, Literal, TypeVar, get_args, get_origin
 
 import attrs
 
-from ._model import _EMPTY, UNIONS, Model, UnionSpec, Unknown
+from ._model import _EMPTY, NOTHING_ABSENT, Model, UnionSpec, Unknown, optional_inner, union_spec
 
-__all__ = ["NOTHING_ABSENT", "fast_decoder", "optional_inner", "union_spec"]
+__all__ = ["fast_decoder"]
 
 Decoder = Callable[[Any], Any]
 
 _CACHE: dict[Any, Decoder] = {}
-NOTHING_ABSENT: frozenset[str] = frozenset()
 # Types checked inline by exact type, as the converter's primitive hooks check them.
 _EXACT: dict[Any, tuple[type, ...]] = {
     str: (str,),
@@ -61,28 +59,6 @@ def _exact_types(tp: Any) -> tuple[type, ...] | None:
         if base is str or base is int:
             return (base,)
     return None
-
-
-def optional_inner(tp: Any) -> Any:
-    """``X`` for ``X | None`` (None for any other type)."""
-    if get_origin(tp) not in (Union, UnionType):
-        return None
-    args = get_args(tp)
-    if len(args) != 2 or type(None) not in args:
-        return None
-    return args[0] if args[1] is type(None) else args[1]
-
-
-def union_spec(tp: Any) -> tuple[UnionSpec, bool] | None:
-    """The registered union ``tp`` stands for, and whether it also admits None."""
-    if get_origin(tp) not in (Union, UnionType):
-        return None
-    members = frozenset(get_args(tp))
-    spec = UNIONS.get(members)
-    if spec is not None:
-        return spec, False
-    spec = UNIONS.get(members - {type(None)})
-    return (spec, True) if spec is not None else None
 
 
 def _build(tp: Any) -> Decoder:

@@ -11,8 +11,8 @@ Two private fields make ``to_dict()`` give back exactly the JSON the API sent:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Any, TypeVar
+from types import MappingProxyType, UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
 
@@ -92,6 +92,9 @@ class UnionSpec:
         self.only = only
 
 
+# The ``_absent`` of a model that got every known field.
+NOTHING_ABSENT: frozenset[str] = frozenset()
+
 # Keyed by the frozenset of member types, so ``Union[...]`` and ``A | B`` spellings agree.
 UNIONS: dict[frozenset[object], UnionSpec] = {}
 
@@ -116,3 +119,25 @@ def register_union(union: object, *members: type[Model], tag: str | None = "type
     UNIONS[frozenset(getattr(union, "__args__", ()))] = UnionSpec(
         tag, by_tag, allows_str, members[0] if tag is None else None
     )
+
+
+def optional_inner(tp: Any) -> Any:
+    """``X`` for ``X | None`` (None for any other type)."""
+    if get_origin(tp) not in (Union, UnionType):
+        return None
+    args = get_args(tp)
+    if len(args) != 2 or type(None) not in args:
+        return None
+    return args[0] if args[1] is type(None) else args[1]
+
+
+def union_spec(tp: Any) -> tuple[UnionSpec, bool] | None:
+    """The registered union ``tp`` stands for, and whether it also admits None."""
+    if get_origin(tp) not in (Union, UnionType):
+        return None
+    members = frozenset(get_args(tp))
+    spec = UNIONS.get(members)
+    if spec is not None:
+        return spec, False
+    spec = UNIONS.get(members - {type(None)})
+    return (spec, True) if spec is not None else None
