@@ -108,22 +108,12 @@ def _identity(value: Any) -> Any:
 
 
 def _check_exact(types: tuple[type, ...]) -> Decoder:
-    if len(types) == 1:
-        (only,) = types
-
-        def exact(value: Any) -> Any:
-            if type(value) is not only:
-                raise _Reject
-            return value
-
-        return exact
-
-    def exact_any(value: Any) -> Any:
+    def exact(value: Any) -> Any:
         if type(value) not in types:
             raise _Reject
         return value
 
-    return exact_any
+    return exact
 
 
 def _build_list(item_type: Any) -> Decoder:
@@ -197,7 +187,10 @@ def _build_union(spec: UnionSpec, optional: bool) -> Decoder:
     def union(value: Any) -> Any:
         if type(value) is dict:
             if only is not None:
-                return fast_decoder(only)(value)
+                decode = decoders.get("")
+                if decode is None:  # resolved on first use: ``only`` may still be building
+                    decode = decoders[""] = fast_decoder(only)
+                return decode(value)
             kind = value.get(tag)
             decode = decoders.get(kind) if type(kind) is str else None
             if decode is None:

@@ -69,12 +69,6 @@ class LoopThread:
         if failure:  # pragma: no cover
             raise RuntimeError("could not start the client's event loop") from failure[0]
 
-    @property
-    def portal(self) -> BlockingPortal:
-        if self._portal is None or not self.thread.is_alive():
-            raise RuntimeError("this client is closed; create a new one")
-        return self._portal
-
     def call(self, func: Callable[[], Any]) -> Any:
         """Run ``func()`` (sync, or async and awaited) in the loop; return its result.
 

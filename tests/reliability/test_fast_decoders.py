@@ -63,7 +63,9 @@ def check_agreement(data: Any, tp: Any) -> Any:
     fast = outcome(lambda d: fast_decoder(tp)(d), data)
     if slow is FAILED:
         assert fast is FAILED, f"fast decoder accepted what the converter rejects: {data!r}"
-    elif fast is not FAILED:
+    else:
+        # A refusal would be correct but slow: every call would fall back to cattrs.
+        assert fast is not FAILED, f"fast decoder refused what the converter takes: {data!r}"
         assert same(fast, slow), f"{fast!r} != {slow!r}"
     return fast
 
@@ -103,7 +105,7 @@ def test_generated_responses_decode_exactly_as_the_converter_does(
             fast_hits += 1
 
     check()
-    # The fast decoder is in use on valid responses, not refusing them all.
+    # Valid responses were among those generated: the agreement was not only on refusals.
     assert fast_hits > 0
 
 
