@@ -70,7 +70,8 @@ converter.register_structure_hook(str, _structure_str)
 converter.register_structure_hook(int, _structure_int)
 converter.register_structure_hook(float, _exact("a number", float, int))
 converter.register_structure_hook(bool, _exact("a boolean", bool))
-converter.register_structure_hook(Any, _structure_any)
+# A predicate, not a type: singledispatch on 3.10 refuses typing.Any ("not a class").
+converter.register_structure_hook_func(lambda tp: tp is Any, _structure_any)
 
 
 def _is_literal(tp: Any) -> bool:

@@ -7,6 +7,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import anyio
 import pytest
 
 from assistants_async import AsyncClient
@@ -105,18 +106,22 @@ async def test_wait_for_around_a_call(setup: Any) -> None:
     await next_call_works(client, thread)
 
 
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.timeout() is new in 3.11")
 async def test_asyncio_timeout_around_a_stream(setup: Any) -> None:
     _, client, asst, thread = setup
 
     async def slow_reader() -> None:
-        async with (
-            asyncio.timeout(0.3),  # type: ignore[attr-defined,unused-ignore]
-            client.runs.stream(thread, assistant_id=asst) as stream,
-        ):
+        async with client.runs.stream(thread, assistant_id=asst) as stream:
             async for _ in stream:
                 await asyncio.sleep(0.05)
 
+    async def bounded() -> None:
+        if sys.version_info >= (3, 11):
+            async with asyncio.timeout(0.3):  # type: ignore[attr-defined,unused-ignore]
+                await slow_reader()
+        else:  # asyncio.timeout() is new in 3.11; anyio's fail_after cancels alike
+            with anyio.fail_after(0.3):
+                await slow_reader()
+
     with pytest.raises(TimeoutError):
-        await slow_reader()
+        await bounded()
     await next_call_works(client, thread)
