@@ -7,7 +7,7 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, overload
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -19,11 +19,14 @@ from ._transport import (
     RAW_CAPTURE,
     Headers,
     OpenStream,
+    Pool,
     Query,
     RawResponse,
     Timeout,
     Transport,
     coerce_timeout,
+    resolve_proxy,
+    split_base_url,
 )
 from ._version import __version__
 
@@ -32,7 +35,7 @@ if TYPE_CHECKING:
 
     from .resources import AsyncAssistants, AsyncMessages, AsyncRuns, AsyncSteps, AsyncThreads
 
-__all__ = ["DEFAULT_BASE_URL", "APIResponse", "AsyncClient"]
+__all__ = ["DEFAULT_BASE_URL", "APIResponse", "AsyncClient", "Auth"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -73,6 +76,38 @@ def _check_header_value(name: str, value: str) -> None:
         raise ValueError(f"{name} contains a line break or NUL, which a header cannot hold")
 
 
+def _apply_header_overrides(
+    headers: dict[str, str], overrides: Headers | None, what: str
+) -> dict[str, str]:
+    for name, value in (overrides or {}).items():
+        if value is None:
+            headers = {k: v for k, v in headers.items() if k.lower() != name.lower()}
+        else:
+            _check_header_value(f"{what}[{name!r}]", value)
+            headers = {k: v for k, v in headers.items() if k.lower() != name.lower()}
+            headers[name] = value
+    return headers
+
+
+def _check_default_query(query: Mapping[str, str] | None) -> list[tuple[str, str]]:
+    if query is None:
+        return []
+    if not isinstance(query, Mapping):
+        raise TypeError(f"default_query must be a mapping, not {type(query).__name__}")
+    for name, value in query.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(f"default_query[{name!r}] must map a string to a string")
+    return list(query.items())
+
+
+# Made anew for each with_options copy: the copy's own transport and resources.
+_PER_CLIENT_ATTRS = frozenset({"_transport", "assistants", "threads", "messages", "runs", "steps"})
+
+
+Auth = Literal["bearer", "api-key", "none"]
+_AUTH_CHOICES = ("bearer", "api-key", "none")
+
+
 class AsyncClient:
     """Async client for the Assistants API.
 
@@ -90,21 +125,34 @@ class AsyncClient:
         timeout: float | Timeout = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Headers | None = None,
+        default_query: Mapping[str, str] | None = None,
+        auth: Auth = "bearer",
+        proxy: str | None = None,
+        trust_env: bool = True,
+        session: aiohttp.ClientSession | None = None,
         max_connections: int = 100,
         max_connections_per_host: int | None = None,
     ) -> None:
-        if api_key is None:
-            api_key = os.environ.get("OPENAI_API_KEY")
-        if not api_key:
-            raise ValueError(
-                "no API key: pass api_key=... to the client "
-                "or set the OPENAI_API_KEY environment variable"
-            )
-        if not isinstance(api_key, str):
-            raise TypeError(f"api_key must be a string, not {type(api_key).__name__}")
-        _check_header_value("api_key", api_key)
+        if auth not in _AUTH_CHOICES:
+            raise ValueError(f"auth must be 'bearer', 'api-key' or 'none', not {auth!r}")
+        if auth == "none":
+            if api_key is not None:
+                raise ValueError("auth='none' sends no key: do not pass api_key with it")
+        else:
+            if api_key is None:
+                api_key = os.environ.get("OPENAI_API_KEY")
+            if not api_key:
+                raise ValueError(
+                    "no API key: pass api_key=... to the client or set the OPENAI_API_KEY "
+                    "environment variable (for a server that needs no key, pass auth='none')"
+                )
+            if not isinstance(api_key, str):
+                raise TypeError(f"api_key must be a string, not {type(api_key).__name__}")
+            _check_header_value("api_key", api_key)
         if base_url is None:
             base_url = os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        if not isinstance(base_url, str):
+            raise TypeError(f"base_url must be a string, not {type(base_url).__name__}")
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"base_url must be an http(s) URL with a host, not {base_url!r}")
@@ -122,39 +170,101 @@ class AsyncClient:
                 continue
             if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
                 raise ValueError(f"{name} must be a whole number >= 1, not {limit!r}")
+        if not isinstance(trust_env, bool):
+            raise TypeError(f"trust_env must be True or False, not {type(trust_env).__name__}")
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise TypeError(
+                f"session must be an aiohttp.ClientSession, not {type(session).__name__}"
+            )
+        query_items = _check_default_query(default_query)
 
         headers = {
-            "Authorization": f"Bearer {api_key}",
             "OpenAI-Beta": "assistants=v2",
             "User-Agent": USER_AGENT,
             "Accept": "application/json",
         }
+        if auth == "bearer":
+            headers["Authorization"] = f"Bearer {api_key}"
+        elif auth == "api-key":
+            headers["api-key"] = f"{api_key}"
         if organization:
             _check_header_value("organization", organization)
             headers["OpenAI-Organization"] = organization
         if project:
             _check_header_value("project", project)
             headers["OpenAI-Project"] = project
-        for name, value in (default_headers or {}).items():
-            if value is None:
-                headers = {k: v for k, v in headers.items() if k.lower() != name.lower()}
-            else:
-                _check_header_value(f"default_headers[{name!r}]", value)
-                headers[name] = value
+        headers = _apply_header_overrides(headers, default_headers, "default_headers")
 
+        bare_url, url_query = split_base_url(base_url)
+        proxy_url, proxy_headers = resolve_proxy(proxy, trust_env, bare_url)
         self.base_url = base_url.rstrip("/")
         self.organization = organization
         self.project = project
         self.max_retries = max_retries
         self.timeout = coerce_timeout(timeout)
+        self.auth: Auth = auth
+        self.trust_env = trust_env
+        self._url_query = url_query
+        self._headers = headers
+        self._default_query = query_items
         self._transport = Transport(
-            base_url=self.base_url,
+            base_url=bare_url,
             headers=headers,
             timeout=self.timeout,
             max_retries=max_retries,
-            max_connections=max_connections,
-            max_connections_per_host=max_connections_per_host,
+            pool=Pool(
+                max_connections=max_connections,
+                max_connections_per_host=max_connections_per_host,
+                session=session,
+            ),
+            default_query=[*url_query, *query_items],
+            proxy=proxy_url,
+            proxy_headers=proxy_headers,
         )
+
+    def with_options(
+        self,
+        *,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        default_headers: Headers | None = None,
+        default_query: Mapping[str, str] | None = None,
+    ) -> AsyncClient:
+        """A copy of this client with other settings, sharing its connection pool.
+
+        ``default_headers`` and ``default_query`` are merged over this client's (a
+        ``None`` header value removes one). The copy and the original work concurrently;
+        closing the copy closes only the copy, closing the original ends the shared pool
+        for both.
+        """
+        clone = AsyncClient.__new__(AsyncClient)
+        clone.__dict__.update(
+            {k: v for k, v in self.__dict__.items() if k not in _PER_CLIENT_ATTRS}
+        )
+        clone.timeout = self.timeout if timeout is None else coerce_timeout(timeout)
+        if max_retries is not None:
+            if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+                raise ValueError(f"max_retries must be a whole number >= 0, not {max_retries!r}")
+            clone.max_retries = max_retries
+        clone._headers = _apply_header_overrides(
+            dict(self._headers), default_headers, "default_headers"
+        )
+        merged = dict(self._default_query)
+        merged.update(_check_default_query(default_query))
+        clone._default_query = list(merged.items())
+        old = self._transport
+        clone._transport = Transport(
+            base_url=old.base_url,
+            headers=clone._headers,
+            timeout=clone.timeout,
+            max_retries=clone.max_retries,
+            pool=old.pool,
+            owns_pool=False,
+            default_query=[*self._url_query, *clone._default_query],
+            proxy=old._base_options.get("proxy"),
+            proxy_headers=old._base_options.get("proxy_headers"),
+        )
+        return clone
 
     def __repr__(self) -> str:
         # Never the API key.

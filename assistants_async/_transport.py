@@ -17,10 +17,12 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import aiohttp
 import attrs
 from multidict import CIMultiDictProxy
+from yarl import URL
 
 from ._errors import APIConnectionError, APITimeoutError, error_from_response
 from ._retry import MAX_RETRY_AFTER, retry_decision
@@ -29,10 +31,13 @@ __all__ = [
     "RAW_CAPTURE",
     "Headers",
     "OpenStream",
+    "Pool",
     "Query",
     "RawResponse",
     "Timeout",
     "Transport",
+    "resolve_proxy",
+    "split_base_url",
 ]
 
 log = logging.getLogger("assistants_async")
@@ -42,6 +47,9 @@ _LARGE_BODY = 1024 * 1024
 
 # Built once: json.dumps with any option makes a new encoder on every call.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+# Keeps tasks started in the background alive until they end.
+_background: set[asyncio.Task[None]] = set()
 
 # A header mapping where a None value removes the header.
 Headers = Mapping[str, str | None]
@@ -118,8 +126,106 @@ class RawResponse:
         return decode_json(self.content)
 
 
+def split_base_url(base_url: str) -> tuple[str, list[tuple[str, str]]]:
+    """``base_url`` without its query (no trailing slash), and that query's items.
+
+    A gateway's ``?api-version=...`` belongs after the path of every call, not before it.
+    """
+    parts = urlsplit(base_url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    bare = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+    return bare, query
+
+
+def resolve_proxy(
+    proxy: str | None, trust_env: bool, base_url: str
+) -> tuple[str | None, dict[str, str] | None]:
+    """The proxy for calls to ``base_url`` and its ``Proxy-Authorization`` header, if any.
+
+    Resolved once per client: the client talks to one host, so the environment
+    (``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY``) is read at construction, not on every
+    call (aiohttp's own ``trust_env`` costs two thread hops a request and would also send
+    ``~/.netrc`` credentials, clashing with the API key's ``Authorization``).
+    """
+    url: URL | None = None
+    auth: str | None = None
+    if proxy is not None:
+        if not isinstance(proxy, str):
+            raise TypeError(f"proxy must be a URL string, not {type(proxy).__name__}")
+        try:
+            url = URL(proxy)
+        except ValueError:
+            url = None
+        if url is None or url.scheme not in ("http", "https") or not url.host:
+            raise ValueError("proxy must be an http(s) URL with a host, e.g. http://proxy:3128")
+    elif trust_env:
+        from aiohttp.helpers import get_env_proxy_for_url
+
+        try:
+            url, basic = get_env_proxy_for_url(URL(base_url))
+        except LookupError:
+            return None, None
+        if basic is not None:
+            auth = aiohttp.encode_basic_auth(basic.login, basic.password)
+    if url is None:
+        return None, None
+    if url.user is not None:
+        auth = aiohttp.encode_basic_auth(url.user, url.password or "")
+        url = url.with_user(None)
+    return str(url), ({"Proxy-Authorization": auth} if auth else None)
+
+
+class Pool:
+    """The connection pool that a client and its ``with_options`` copies share.
+
+    Either the client's own connector (created lazily, in the loop that first uses it,
+    and closed with the client that made it) or a caller's session, never closed here.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_connections: int,
+        max_connections_per_host: int | None,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self._max_connections = max_connections
+        self._max_connections_per_host = max_connections_per_host
+        self.external = session
+        self._connector: aiohttp.BaseConnector | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.closed = False
+
+    def check(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.closed:
+            raise RuntimeError("this client is closed; create a new one")
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise RuntimeError(
+                "this client was first used in another event loop; an aiohttp session "
+                "cannot move between loops, so create one client per loop "
+                "(or use assistants_async.sync.Client from threads)"
+            )
+
+    def connector(self) -> aiohttp.BaseConnector:
+        if self._connector is None:
+            self._connector = aiohttp.TCPConnector(
+                limit=self._max_connections,
+                limit_per_host=self._max_connections_per_host or 0,
+            )
+        return self._connector
+
+    async def close(self) -> None:
+        self.closed = True
+        connector, self._connector = self._connector, None
+        if connector is not None and not connector.closed:
+            await connector.close()
+
+
 class Transport:
-    """Owns the aiohttp session (created lazily, in the loop that first uses it)."""
+    """Sends calls through an aiohttp session on its pool (made lazily, in the loop that
+    first uses it), or through the caller's own session."""
 
     def __init__(
         self,
@@ -128,8 +234,11 @@ class Transport:
         headers: Mapping[str, str],
         timeout: Timeout,
         max_retries: int,
-        max_connections: int,
-        max_connections_per_host: int | None,
+        pool: Pool,
+        owns_pool: bool = True,
+        default_query: Sequence[tuple[str, Any]] = (),
+        proxy: str | None = None,
+        proxy_headers: Mapping[str, str] | None = None,
         max_retry_after: float = MAX_RETRY_AFTER,
     ) -> None:
         self.base_url = base_url
@@ -137,49 +246,68 @@ class Transport:
         self.timeout = timeout
         self.max_retries = max_retries
         self.max_retry_after = max_retry_after
-        self._max_connections = max_connections
-        self._max_connections_per_host = max_connections_per_host
+        self.pool = pool
+        self.owns_pool = owns_pool
+        self.default_query = list(default_query)
+        self._default_query_names = frozenset(name for name, _ in self.default_query)
+        # Options every request carries; a caller's session has its own defaults, so the
+        # client's headers and timeout go with each request instead.
+        self._base_options: dict[str, Any] = {}
+        if proxy is not None:
+            self._base_options["proxy"] = proxy
+            if proxy_headers and base_url.startswith("http://"):
+                # A plain-HTTP call goes to the proxy as it is: its credentials go with it.
+                self.headers.update(proxy_headers)
+            elif proxy_headers:  # an https call: only the CONNECT carries them
+                self._base_options["proxy_headers"] = dict(proxy_headers)
+        if pool.external is not None:
+            self._base_options["timeout"] = timeout._aiohttp()
+        # A caller's session has defaults of its own; and aiohttp copies a session's
+        # default headers into a proxy's CONNECT, which would show the API key to the
+        # proxy. In both cases the client's headers go with each request instead.
+        self._per_request_defaults = pool.external is not None or proxy is not None
         self._default_names = frozenset(name.lower() for name in self.headers)
         self._session: aiohttp.ClientSession | None = None
         # Shares the session's pool, without its default headers: for the rare call
         # whose extra_headers remove one (aiohttp cannot drop a session default).
         self._plain: aiohttp.ClientSession | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._inflight = 0
         # Injectable for tests; the retry loop sleeps only through this.
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self.rand: Callable[[], float] = random.random
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._closed or self.pool.closed
 
     def session(self) -> aiohttp.ClientSession:
-        loop = asyncio.get_running_loop()
         if self._closed:
             raise RuntimeError("this client is closed; create a new one")
         session = self._session
         if session is None:
-            connector = aiohttp.TCPConnector(
-                limit=self._max_connections,
-                limit_per_host=self._max_connections_per_host or 0,
-            )
-            session = aiohttp.ClientSession(
-                connector=connector,
-                # Defaults on the session: aiohttp copies them in C, where per-request
-                # headers go through a Python loop on every call.
-                headers=self.headers,
-                timeout=self.timeout._aiohttp(),
-                raise_for_status=False,
-                auto_decompress=True,
-            )
-            self._session, self._loop = session, loop
-        elif self._loop is not loop:
-            raise RuntimeError(
-                "this client was first used in another event loop; an aiohttp session "
-                "cannot move between loops, so create one client per loop "
-                "(or use assistants_async.sync.Client from threads)"
-            )
+            self.pool.check(asyncio.get_running_loop())
+            external = self.pool.external
+            if external is not None:
+                if external.closed:
+                    raise RuntimeError("the aiohttp session given to this client is closed")
+                session = external
+            else:
+                session = aiohttp.ClientSession(
+                    connector=self.pool.connector(),
+                    connector_owner=False,
+                    # Defaults on the session: aiohttp copies them in C, where per-request
+                    # headers go through a Python loop on every call.
+                    headers=None if self._per_request_defaults else self.headers,
+                    timeout=self.timeout._aiohttp(),
+                    raise_for_status=False,
+                    auto_decompress=True,
+                )
+            self._session = session
+        elif self.pool.closed:
+            raise RuntimeError("this client is closed; create a new one")
+        else:
+            self.pool.check(asyncio.get_running_loop())
         return session
 
     def _plain_session(self, session: aiohttp.ClientSession) -> aiohttp.ClientSession:
@@ -193,13 +321,30 @@ class Transport:
         return self._plain
 
     async def close(self) -> None:
+        """Close this client's sessions, and the pool if this client made it.
+
+        The pool goes first: calls in flight then fail as connection errors. A copy
+        (``with_options``) leaves the pool open; its calls in flight finish, and its
+        session is closed after the last one (aiohttp fails a call whose session
+        closes under it on a connector it does not own).
+        """
         self._closed = True
-        plain, self._plain = self._plain, None
-        if plain is not None and not plain.closed:
-            await plain.close()
-        session, self._session = self._session, None
-        if session is not None and not session.closed:
-            await session.close()
+        if self.owns_pool:
+            await self.pool.close()
+        if not self._inflight:
+            await self._close_sessions()
+
+    async def _close_sessions(self) -> None:
+        for session in (self._plain, self._session):
+            if session is not None and session is not self.pool.external and not session.closed:
+                await session.close()
+        self._plain = self._session = None
+
+    def _close_later(self) -> None:
+        if self._session is not None or self._plain is not None:
+            task = asyncio.get_running_loop().create_task(self._close_sessions())
+            _background.add(task)
+            task.add_done_callback(_background.discard)
 
     def build_headers(self, method: str, extra: Headers | None) -> dict[str, str]:
         """Every header a call sends: the defaults, its idempotency key and ``extra``."""
@@ -210,6 +355,8 @@ class Transport:
     ) -> tuple[dict[str, str] | None, bool]:
         """The headers to send besides the session's defaults, and whether the call must
         go without those defaults (``extra`` removes one of them)."""
+        if self._per_request_defaults:
+            return self.build_headers(method, extra), False
         if extra and any(
             value is None and name.lower() in self._default_names for name, value in extra.items()
         ):
@@ -275,7 +422,9 @@ class Transport:
                 name.lower() == "content-type" for name in sent_headers or ()
             ):
                 sent_headers = {**(sent_headers or {}), "Content-Type": "application/json"}
-        options: dict[str, Any] = {"headers": sent_headers}
+        options: dict[str, Any] = {**self._base_options, "headers": sent_headers}
+        if self.default_query:
+            query = self._with_default_query(query)
         if query:
             options["params"] = query
         if data is not None:
@@ -284,79 +433,93 @@ class Transport:
             options["timeout"] = timeout._aiohttp()
         started = time.monotonic()
         retries = 0
-        while True:
-            if data is not None and len(data) > _LARGE_BODY:
-                # aiohttp warns on big raw bytes; a fresh stream each attempt resends it all.
-                options["data"] = io.BytesIO(data)
-            # One attempt, inline (this loop is the hot path of every call).
-            failure: APIConnectionError | None = None
-            try:
-                resp = await session.request(method, url, allow_redirects=False, **options)
-                if stream and 200 <= resp.status < 300:
-                    log.debug("%s %s -> %d (streaming)", method, path, resp.status)
-                    return OpenStream(resp, method, url)
-                async with resp:
-                    status, resp_headers, content = resp.status, resp.headers, await resp.read()
-            except asyncio.TimeoutError:  # the builtin only from 3.11 on
-                failure = APITimeoutError(method=method, url=url)
-            except aiohttp.ClientResponseError as exc:
-                # Its request_info holds our headers (the API key): never chain it.
-                failure = APIConnectionError(
-                    f"Connection error: {exc.message}", method=method, url=url
-                )
-            except (aiohttp.ClientError, OSError) as exc:
-                failure = APIConnectionError(
-                    f"Connection error: {_describe(exc)}", method=method, url=url
-                )
-                failure.__cause__ = exc
-            if failure is not None:
-                decision = retry_decision(
-                    status=None,
-                    headers={},
-                    retries_done=retries,
-                    max_retries=self.max_retries,
-                    now=time.time(),
-                    rand=self.rand,
-                )
-                if not decision.retry:
-                    raise failure from failure.__cause__
-                reason = type(failure).__name__
-            elif 200 <= status < 300:
-                log.debug("%s %s -> %d", method, path, status)
-                raw = RawResponse(
-                    status, resp_headers, content, method, url, retries, time.monotonic() - started
-                )
-                capture = RAW_CAPTURE.get()
-                if capture is not None:
-                    capture.append(raw)
-                return raw
-            else:
-                decision = retry_decision(
-                    status=status,
-                    headers=resp_headers,
-                    retries_done=retries,
-                    max_retries=self.max_retries,
-                    now=time.time(),
-                    max_retry_after=self.max_retry_after,
-                    rand=self.rand,
-                )
-                if not decision.retry:
-                    log.debug("%s %s -> %d (not retried)", method, path, status)
-                    raise error_from_response(
-                        status, resp_headers, content, retry_after=decision.retry_after
+        self._inflight += 1
+        try:
+            while True:
+                if data is not None and len(data) > _LARGE_BODY:
+                    # aiohttp warns on big raw bytes; a fresh stream each attempt resends it all.
+                    options["data"] = io.BytesIO(data)
+                # One attempt, inline (this loop is the hot path of every call).
+                failure: APIConnectionError | None = None
+                try:
+                    resp = await session.request(method, url, allow_redirects=False, **options)
+                    if stream and 200 <= resp.status < 300:
+                        log.debug("%s %s -> %d (streaming)", method, path, resp.status)
+                        return OpenStream(resp, method, url)
+                    async with resp:
+                        status, resp_headers, content = resp.status, resp.headers, await resp.read()
+                except asyncio.TimeoutError:  # the builtin only from 3.11 on
+                    failure = APITimeoutError(method=method, url=url)
+                except aiohttp.ClientResponseError as exc:
+                    # Its request_info holds our headers (the API key): never chain it.
+                    failure = APIConnectionError(
+                        f"Connection error: {exc.message}", method=method, url=url
                     )
-                reason = f"status {status}"
-            retries += 1
-            log.info(
-                "retrying %s %s in %.2f s (retry %d of %d) after %s",
-                method,
-                path,
-                decision.delay,
-                retries,
-                self.max_retries,
-                reason,
-            )
-            await self.sleep(decision.delay)
+                except (aiohttp.ClientError, OSError) as exc:
+                    failure = APIConnectionError(
+                        f"Connection error: {_describe(exc)}", method=method, url=url
+                    )
+                    failure.__cause__ = exc
+                if failure is not None:
+                    decision = retry_decision(
+                        status=None,
+                        headers={},
+                        retries_done=retries,
+                        max_retries=self.max_retries,
+                        now=time.time(),
+                        rand=self.rand,
+                    )
+                    if not decision.retry:
+                        raise failure from failure.__cause__
+                    reason = type(failure).__name__
+                elif 200 <= status < 300:
+                    log.debug("%s %s -> %d", method, path, status)
+                    elapsed = time.monotonic() - started
+                    raw = RawResponse(status, resp_headers, content, method, url, retries, elapsed)
+                    capture = RAW_CAPTURE.get()
+                    if capture is not None:
+                        capture.append(raw)
+                    return raw
+                else:
+                    decision = retry_decision(
+                        status=status,
+                        headers=resp_headers,
+                        retries_done=retries,
+                        max_retries=self.max_retries,
+                        now=time.time(),
+                        max_retry_after=self.max_retry_after,
+                        rand=self.rand,
+                    )
+                    if not decision.retry:
+                        log.debug("%s %s -> %d (not retried)", method, path, status)
+                        raise error_from_response(
+                            status, resp_headers, content, retry_after=decision.retry_after
+                        )
+                    reason = f"status {status}"
+                retries += 1
+                log.info(
+                    "retrying %s %s in %.2f s (retry %d of %d) after %s",
+                    method,
+                    path,
+                    decision.delay,
+                    retries,
+                    self.max_retries,
+                    reason,
+                )
+                await self.sleep(decision.delay)
+        finally:
+            self._inflight -= 1
+            if self._closed and not self._inflight:
+                self._close_later()
+
+    def _with_default_query(self, query: Query | None) -> list[tuple[str, Any]]:
+        if not query:
+            return self.default_query
+        items = list(query.items()) if isinstance(query, Mapping) else list(query)
+        # A call's own value for a name replaces the default one.
+        names = {name for name, _ in items} & self._default_query_names
+        defaults = [kv for kv in self.default_query if kv[0] not in names]
+        return [*defaults, *items]
 
 
 class OpenStream:

@@ -17,6 +17,20 @@ from multidict import CIMultiDict
 SPEC_PATH = Path(__file__).resolve().parent / "spec" / "assistants-openapi.yaml"
 
 
+PROXY_VARIABLES = tuple(
+    name
+    for base in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+    for name in (base, base.lower())
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clients honour proxy variables by default: tests talk to loopback directly."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="session")
 def spec() -> dict[str, Any]:
     """The OpenAPI spec the client and the fake server are held to."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from functools import cached_property, partial
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, overload
 
-from .._client import DEFAULT_MAX_RETRIES, APIResponse, AsyncClient
+from .._client import DEFAULT_MAX_RETRIES, APIResponse, AsyncClient, Auth
 from .._transport import DEFAULT_TIMEOUT, Headers, Query, RawResponse, Timeout
 from ..models.pages import Page
 from ._paginator import SyncPaginator
@@ -38,6 +39,10 @@ class Client:
         timeout: float | Timeout = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Headers | None = None,
+        default_query: Mapping[str, str] | None = None,
+        auth: Auth = "bearer",
+        proxy: str | None = None,
+        trust_env: bool = True,
         max_connections: int = 100,
         max_connections_per_host: int | None = None,
     ) -> None:
@@ -50,11 +55,43 @@ class Client:
             timeout=timeout,
             max_retries=max_retries,
             default_headers=default_headers,
+            default_query=default_query,
+            auth=auth,
+            proxy=proxy,
+            trust_env=trust_env,
             max_connections=max_connections,
             max_connections_per_host=max_connections_per_host,
         )
         self._loop = LoopThread()
+        self._owns_loop = True
         self._closed = False
+
+    def with_options(
+        self,
+        *,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        default_headers: Headers | None = None,
+        default_query: Mapping[str, str] | None = None,
+    ) -> Client:
+        """A copy with other settings, sharing this client's thread and connection pool.
+
+        As ``AsyncClient.with_options``: closing the copy closes only the copy; closing
+        the original ends the thread and the pool for both.
+        """
+        if self._closed:
+            raise RuntimeError("this client is closed; create a new one")
+        clone = Client.__new__(Client)
+        clone._async = self._async.with_options(
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            default_query=default_query,
+        )
+        clone._loop = self._loop
+        clone._owns_loop = False
+        clone._closed = False
+        return clone
 
     @property
     def base_url(self) -> str:
@@ -80,6 +117,11 @@ class Client:
             return
         refuse_running_loop("Client.close")
         self._closed = True
+        if not self._owns_loop:
+            # A with_options copy: the original's loop may be gone already.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call(self._async.close)
+            return
         try:
             self._loop.call(self._async.close)
         finally:

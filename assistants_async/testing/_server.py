@@ -84,7 +84,7 @@ class FakeClock:
 
 @attrs.define
 class LoggedRequest:
-    """One request as the server received it (the Authorization header redacted)."""
+    """One request as the server received it (the headers carrying a key masked)."""
 
     method: str
     path: str
@@ -93,6 +93,10 @@ class LoggedRequest:
     headers: CIMultiDict[str]
     body: Any
     status: int = 0
+
+
+# Headers that carry a key, as the request log shows them.
+_MASKED = {"authorization": "Bearer ***", "api-key": "***"}
 
 
 class ApiError(Exception):
@@ -152,7 +156,9 @@ class FakeAssistantsServer:
     response shows the state at creation, as the real service did), ``"per_retrieve"``
     (one step each time the run is retrieved) or ``"timer"`` (one step every
     ``timer_interval`` seconds). ``clock`` and ``ids`` make times and ids predictable.
-    ``api_key``, when set, is the only key accepted; otherwise any bearer token is.
+    ``api_key``, when set, is the only key accepted; otherwise any key is. ``auth`` says
+    where the key is expected, as a gateway would: ``"bearer"`` (``Authorization:
+    Bearer``), ``"api-key"`` (an ``api-key`` header) or ``"none"`` (no key checked).
     """
 
     def __init__(
@@ -164,6 +170,7 @@ class FakeAssistantsServer:
         clock: Callable[[], int] | None = None,
         ids: Callable[[str], str] | None = None,
         api_key: str | None = None,
+        auth: Literal["bearer", "api-key", "none"] = "bearer",
         run_ttl: int = 600,
         poll_after_ms: int | None = 100,
     ) -> None:
@@ -171,6 +178,9 @@ class FakeAssistantsServer:
             raise ValueError(
                 f"progress must be 'immediate', 'per_retrieve' or 'timer', not {progress!r}"
             )
+        if auth not in ("bearer", "api-key", "none"):
+            raise ValueError(f"auth must be 'bearer', 'api-key' or 'none', not {auth!r}")
+        self.auth = auth
         self.responder: Responder = responder or echo()
         self.progress: Progress = progress
         self.timer_interval = timer_interval
@@ -220,8 +230,10 @@ class FakeAssistantsServer:
         """An AsyncClient pointed at this server (started first)."""
         if self.url is None:
             raise RuntimeError("start the server before asking for a client")
-        kwargs.setdefault("api_key", self._api_key or "sk-fake")
         kwargs.setdefault("base_url", self.url)
+        kwargs.setdefault("auth", self.auth)
+        if kwargs["auth"] != "none":
+            kwargs.setdefault("api_key", self._api_key or "sk-fake")
         return AsyncClient(**kwargs)
 
     def reset(self) -> None:
@@ -332,10 +344,7 @@ class FakeAssistantsServer:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge as exc:
             return self._error(413, f"Request body too large: {exc.text}", code="body_too_large")
-        headers = CIMultiDict(
-            (k, "Bearer ***" if k.lower() == "authorization" else v)
-            for k, v in request.headers.items()
-        )
+        headers = CIMultiDict((k, _MASKED.get(k.lower(), v)) for k, v in request.headers.items())
         entry = LoggedRequest(
             method=request.method,
             path=request.path,
@@ -350,6 +359,30 @@ class FakeAssistantsServer:
             response.headers.setdefault("x-request-id", self.ids("req"))
         entry.status = response.status
         return response
+
+    def _check_key(self, request: web.Request) -> web.Response | None:
+        if self.auth == "none":
+            return None
+        if self.auth == "api-key":
+            token = request.headers.get("api-key", "")
+            if not token.strip():
+                return self._error(
+                    401, "You didn't provide an API key. Send it in an api-key header."
+                )
+        else:
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return self._error(
+                    401,
+                    "You didn't provide an API key. You need to provide your API key in an "
+                    "Authorization header using Bearer auth "
+                    "(i.e. Authorization: Bearer YOUR_KEY).",
+                )
+        if self._api_key is not None and not secrets.compare_digest(
+            token.strip().encode(), self._api_key.encode()
+        ):
+            return self._error(401, "Incorrect API key provided.", code="invalid_api_key")
+        return None
 
     async def _respond(
         self, request: web.Request, handler: Handler, operation: str | None, raw: bytes
@@ -377,16 +410,9 @@ class FakeAssistantsServer:
                     kind="server_error",
                     headers=fault.headers,
                 )
-        auth = request.headers.get("Authorization", "")
-        scheme, _, token = auth.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return self._error(
-                401,
-                "You didn't provide an API key. You need to provide your API key in an "
-                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-            )
-        if self._api_key is not None and not secrets.compare_digest(token.strip(), self._api_key):
-            return self._error(401, "Incorrect API key provided.", code="invalid_api_key")
+        refused = self._check_key(request)
+        if refused is not None:
+            return refused
         if operation is None:
             return await self._unrouted(request, handler)
         key = request.headers.get("Idempotency-Key")
