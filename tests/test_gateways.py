@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import attrs
 import pytest
 from aiohttp import web
 
@@ -27,71 +26,13 @@ from assistants_async.testing import FakeAssistantsServer
 
 from .conftest import ScriptedServer, json_reply
 from .payloads import ASSISTANT, page
-
-
-@attrs.define
-class CountingProxy:
-    """An HTTP proxy on loopback: absolute-form requests and CONNECT tunnels.
-
-    It records the head of the first request on each connection it accepts.
-    """
-
-    heads: list[str] = attrs.field(factory=list)
-    server: asyncio.Server | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        port = self.server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    @property
-    def request_lines(self) -> list[str]:
-        return [head.split("\r\n", 1)[0] for head in self.heads]
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-        except (asyncio.IncompleteReadError, ConnectionError):
-            writer.close()
-            return
-        self.heads.append(head)
-        method, target, _ = head.split(" ", 2)
-        if method == "CONNECT":
-            host, port = target.rsplit(":", 1)
-            up_reader, up_writer = await asyncio.open_connection(host, int(port))
-            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        else:  # absolute form, which an HTTP/1.1 server must accept as it is
-            hostport = target.split("/", 3)[2]
-            host, port = hostport.rsplit(":", 1)
-            up_reader, up_writer = await asyncio.open_connection(host, int(port))
-            # As a real proxy does: its own credentials stop here.
-            kept = [h for h in head.split("\r\n") if not h.lower().startswith("proxy-")]
-            up_writer.write("\r\n".join(kept).encode("latin-1"))
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while chunk := await reader.read(65536):
-            writer.write(chunk)
-            await writer.drain()
-    except ConnectionError:
-        pass
-    finally:
-        writer.close()
+from .proxy import CountingProxy, counting_proxy
 
 
 @pytest.fixture
 async def proxy() -> AsyncIterator[CountingProxy]:
-    counting = CountingProxy()
-    counting.server = await asyncio.start_server(counting.handle, "127.0.0.1", 0)
-    try:
+    async with counting_proxy() as counting:
         yield counting
-    finally:
-        counting.server.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(counting.server.wait_closed(), 2)
 
 
 @pytest.fixture

@@ -1,143 +1,270 @@
-"""Every Python example in the README runs, against a loopback server with canned answers.
+"""Every code block of the README runs, against a live fake server over loopback.
 
-The answers are fixed objects, so this proves the examples call the API as it is (names,
-signatures, types, control flow), not what a real server would reply.
+Each Python block is run as its own script in a fresh interpreter (warnings are errors),
+with ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` pointing at a ``FakeAssistantsServer``
+started for it. An HTML comment just above a block tunes how it runs:
+
+    <!-- readme-test: auth=api-key driver=fastapi expect="-> 200" -->
+
+* ``auth``: the scheme the fake server expects (a gateway's ``api-key``, or ``none``);
+* ``driver``: how the block is used: ``notebook`` (top-level ``await``, as Jupyter runs
+  a cell), ``fastapi`` (its ASGI ``app`` driven through lifespan and requests, as an
+  ASGI server does), ``aiohttp`` (its ``web.Application`` served on loopback);
+* ``expect``: text the block's output must contain;
+* ``own-server``: the block starts its own fake server (the env is not used).
+
+A counting proxy runs beside the server (``PROXY_URL``); a block that uses it must have
+sent its calls through it.
+
+The ``sh`` blocks are the set-up commands (``make ...``, which are what runs this very
+suite) and the fake server's command line, which is run here with a free port.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
-from .payloads import ASSISTANT, MESSAGE, RUN, STEP, THREAD, deleted, page
+from assistants_async.testing import (
+    CallTools,
+    FakeAssistantsServer,
+    Reply,
+    RunContext,
+    Text,
+    ToolCall,
+)
+
+from .proxy import counting_proxy
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
-
-ID = r"[^/]+"
-REQUIRES_ACTION = {
-    **RUN,
-    "status": "requires_action",
-    "required_action": {
-        "type": "submit_tool_outputs",
-        "submit_tool_outputs": {
-            "tool_calls": [
-                {
-                    "id": "call_1",
-                    "type": "function",
-                    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
-                }
-            ]
-        },
-    },
-}
-ROUTES: list[tuple[str, str, Any]] = [
-    ("GET", "/assistants", page(ASSISTANT)),
-    ("POST", "/assistants", ASSISTANT),
-    ("DELETE", f"/assistants/{ID}", deleted("asst_1", "assistant")),
-    ("*", f"/assistants/{ID}", ASSISTANT),
-    ("POST", "/threads/runs", REQUIRES_ACTION),
-    ("POST", "/threads", THREAD),
-    ("GET", f"/threads/{ID}/messages", page(MESSAGE)),
-    ("DELETE", f"/threads/{ID}/messages/{ID}", deleted("msg_1", "thread.message")),
-    ("*", f"/threads/{ID}/messages(/{ID})?", MESSAGE),
-    ("GET", f"/threads/{ID}/runs/{ID}/steps", page(STEP)),
-    ("GET", f"/threads/{ID}/runs/{ID}/steps/{ID}", STEP),
-    ("GET", f"/threads/{ID}/runs", page(RUN)),
-    ("GET", f"/threads/{ID}/runs/{ID}", REQUIRES_ACTION),
-    ("POST", f"/threads/{ID}/runs.*", RUN),
-    ("DELETE", f"/threads/{ID}", deleted("thread_1", "thread")),
-    ("*", f"/threads/{ID}", THREAD),
-]
-
-
-COMPLETED = {**RUN, "status": "completed"}
-STREAM = (
-    b"".join(
-        f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
-        for name, data in [
-            ("thread.run.created", RUN),
-            (
-                "thread.message.delta",
-                {
-                    "id": "msg_1",
-                    "object": "thread.message.delta",
-                    "delta": {
-                        "content": [{"index": 0, "type": "text", "text": {"value": "Hello"}}]
-                    },
-                },
-            ),
-            ("thread.run.completed", COMPLETED),
-        ]
-    )
-    + b"event: done\ndata: [DONE]\n\n"
+TEXT = README.read_text(encoding="utf-8")
+FENCE = re.compile(
+    r"(?:<!-- readme-test: (?P<directive>[^\n]*?) -->\n)?```(?P<lang>\w+)\n(?P<code>.*?)```",
+    re.DOTALL,
 )
 
 
-def canned_app() -> web.Application:
-    """Fixed answers, except that a run stops requiring action once outputs are in."""
-    submitted = False
+@attrs.frozen
+class Block:
+    lang: str
+    code: str
+    options: dict[str, str]
+    line: int
 
-    async def canned(request: web.Request) -> web.StreamResponse:
-        nonlocal submitted
-        path = request.path.removeprefix("/v1")
-        body = await request.json() if request.can_read_body else {}
-        if body.get("stream"):
-            return web.Response(body=STREAM, content_type="text/event-stream")
-        if path.endswith("/submit_tool_outputs"):
-            submitted = True
-        if request.method == "GET" and re.fullmatch(f"/threads/{ID}/runs/{ID}", path) and submitted:
-            return web.json_response(COMPLETED)
-        for method, pattern, answer in ROUTES:
-            if method in ("*", request.method) and re.fullmatch(pattern, path):
-                return web.json_response(answer)
-        return web.json_response({"error": {"message": f"no route {path}"}}, status=404)
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", canned)
-    return app
+BLOCKS = [
+    Block(
+        lang=m["lang"],
+        code=m["code"],
+        options=dict(item.partition("=")[::2] for item in shlex.split(m["directive"] or "")),
+        line=TEXT.count("\n", 0, m.start("code")) + 1,
+    )
+    for m in FENCE.finditer(TEXT)
+]
+PYTHON = [b for b in BLOCKS if b.lang == "python"]
+
+
+async def assistant_with_tools(ctx: RunContext) -> Reply:
+    """Calls the assistant's first function tool once per run, then answers: so every
+    branch of the examples (requires_action, outputs, completion) is taken for real."""
+    functions = [t.function.name for t in ctx.assistant.tools if t.type == "function"]  # type: ignore[union-attr]
+    if functions and not ctx.tool_outputs:
+        return CallTools([ToolCall(functions[0], {"city": "Paris"})])
+    return Text(f"Answer to: {ctx.last_user_text or 'nothing'}")
+
+
+NOTEBOOK = """
+import ast, asyncio, sys
+
+source = open(sys.argv[1], encoding="utf-8").read()
+cell = compile(source, "<cell>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+
+
+async def run_cell() -> None:  # as IPython runs a cell in the kernel's loop
+    result = eval(cell, {"__name__": "__main__"})
+    if result is not None:
+        await result
+
+
+asyncio.run(run_cell())
+"""
+
+FASTAPI = """
+import asyncio, json, runpy, sys
+
+app = runpy.run_path(sys.argv[1], run_name="recipe")["app"]
+
+
+async def serve() -> None:  # what an ASGI server does: lifespan, requests, shutdown
+    inbox: asyncio.Queue = asyncio.Queue()
+    outbox: asyncio.Queue = asyncio.Queue()
+    lifespan = asyncio.ensure_future(
+        app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, inbox.get, outbox.put)
+    )
+    await inbox.put({"type": "lifespan.startup"})
+    assert (await outbox.get())["type"] == "lifespan.startup.complete"
+
+    async def call(method: str, path: str, body: bytes) -> tuple[int, object]:
+        sent: list = []
+
+        async def receive() -> dict:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+            "root_path": "", "query_string": b"", "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000), "state": {},
+            "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")],
+        }
+        await app(scope, receive, send)
+        payload = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+        return sent[0]["status"], json.loads(payload)
+
+    body = json.dumps({"question": "Weather in Paris?"}).encode()
+    answers = await asyncio.gather(*(call("POST", "/ask", body) for _ in range(3)))
+    for status, answer in answers:
+        assert status == 200, answer
+        print(answer)
+    await inbox.put({"type": "lifespan.shutdown"})
+    assert (await outbox.get())["type"] == "lifespan.shutdown.complete"
+    await lifespan
+
+
+asyncio.run(serve())
+"""
+
+AIOHTTP = """
+import asyncio, runpy, sys
+
+from aiohttp.test_utils import TestClient, TestServer
+
+app = runpy.run_path(sys.argv[1], run_name="recipe")["app"]
+
+
+async def serve() -> None:  # the app on loopback: startup, requests, cleanup
+    async with TestClient(TestServer(app, host="127.0.0.1")) as http:
+        responses = await asyncio.gather(
+            *(http.post("/ask", json={"question": "Weather in Paris?"}) for _ in range(3))
+        )
+        for response in responses:
+            assert response.status == 200, await response.text()
+            print(await response.json())
+
+
+asyncio.run(serve())
+"""
+
+DRIVERS = {"notebook": NOTEBOOK, "fastapi": FASTAPI, "aiohttp": AIOHTTP}
 
 
 def test_the_readme_has_the_examples_it_promises() -> None:
-    text = "\n".join(BLOCKS)
+    text = "\n".join(b.code for b in PYTHON)
     for resource in ("assistants", "threads", "messages", "runs", "steps"):
         assert f"client.{resource}." in text
-    assert "before=" in text
-    assert "after=" in text
+    for needle in ("before=", "after=", "with_options(", "proxy=", "auth=", "default_query="):
+        assert needle in text, needle
+    assert {b.options.get("driver") for b in PYTHON} >= set(DRIVERS)
+    for block in BLOCKS:
+        assert block.lang in ("python", "sh", "text"), f"README line {block.line}: {block.lang}"
 
 
-@pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
-async def test_each_readme_example_runs(code: str, tmp_path: Path) -> None:
-    server = TestServer(canned_app(), host="127.0.0.1")
-    await server.start_server()
-    script = tmp_path / "example.py"
-    script.write_text(code, encoding="utf-8")
-    env = {
-        **os.environ,
-        "OPENAI_API_KEY": "sk-readme",
-        "OPENAI_BASE_URL": str(server.make_url("/v1")),
-    }
+async def run_script(
+    args: list[str], env: dict[str, str], timeout: float = 90
+) -> tuple[int | None, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-W",
+        "error",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-W",
-            "error",
-            str(script),
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=timeout)
+    except asyncio.TimeoutError:  # pragma: no cover - the failure message says what hung
+        proc.kill()
+        out, err = await proc.communicate()
+    return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.mark.parametrize("block", PYTHON, ids=[f"line{b.line}" for b in PYTHON])
+async def test_each_python_block_runs_against_the_fake_server(block: Block, tmp_path: Path) -> None:
+    options = block.options
+    auth: Any = options.get("auth", "bearer")
+    server = FakeAssistantsServer(responder=assistant_with_tools, auth=auth)
+    script = tmp_path / "block.py"
+    script.write_text(block.code, encoding="utf-8")
+    args = [str(script)]
+    driver = options.get("driver")
+    if driver is not None:
+        runner = tmp_path / "driver.py"
+        runner.write_text(DRIVERS[driver], encoding="utf-8")
+        args = [str(runner), str(script)]
+    async with server, counting_proxy() as proxy:
+        assert server.url is not None
+        env = {
+            **os.environ,
+            "OPENAI_API_KEY": "sk-readme",
+            "OPENAI_BASE_URL": server.url,
+            # The gateway examples read where the gateway is and its key.
+            "GATEWAY_URL": server.url,
+            "GATEWAY_KEY": "sk-gateway",
+            "PROXY_URL": proxy.url.replace("http://", "http://user:secret@"),
+        }
+        code, out, err = await run_script(args, env)
+    where = f"README line {block.line}"
+    assert code == 0, f"{where}:\n{err}"
+    assert out.strip(), f"{where}: an example should print what it did"
+    if "expect" in options:
+        assert options["expect"] in out + err, f"{where}: {options['expect']!r} not in output"
+    if "own-server" not in options:
+        assert server.requests, f"{where}: the block never reached the fake server"
+        assert all(r.status < 500 for r in server.requests), where
+    if "PROXY_URL" in block.code:
+        assert proxy.heads, f"{where}: nothing went through the proxy"
+
+
+def test_the_cli_block_tells_how_to_reach_the_fake_server() -> None:
+    commands = next(b.code for b in BLOCKS if "python -m assistants_async.testing" in b.code)
+    assert "/v1" in commands  # the base URL ends in /v1, or every call is a 404
+
+
+async def test_the_fake_servers_command_line_serves_the_client(tmp_path: Path) -> None:
+    """The README's recipe: start the CLI server, point the client at .../v1."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "assistants_async.testing",
+        "--port",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+        url = re.search(r"http://127\.0\.0\.1:\d+/v1", banner)
+        assert url is not None, banner
+        quickstart = next(b for b in PYTHON if "asyncio.run(main())" in b.code)
+        script = tmp_path / "quickstart.py"
+        script.write_text(quickstart.code, encoding="utf-8")
+        env = {**os.environ, "OPENAI_API_KEY": "sk-any", "OPENAI_BASE_URL": url.group(0)}
+        code, out, err = await run_script([str(script)], env)
+        assert code == 0, err
+        assert "asst_" in out
     finally:
-        await server.close()
-    assert proc.returncode == 0, err.decode()
-    assert out.strip(), "an example should print what it did"
+        proc.terminate()
+        await proc.wait()

@@ -195,11 +195,22 @@ async def test_a_call_inside_a_running_loop_is_a_clear_error_not_a_deadlock() ->
             client.assistants.retrieve("asst_1")
         with pytest.raises(RuntimeError, match="AsyncClient"):
             list(client.assistants.list())
-        with pytest.raises(RuntimeError, match="AsyncClient"):
-            client.close()
     finally:
-        await asyncio.to_thread(client.close)
+        client.close()  # allowed here: it only winds the client's own thread down
     assert client.is_closed
+
+
+async def test_with_client_inside_a_running_loop_leaves_no_thread() -> None:
+    """A notebook cell's ``with Client()``: the call is refused, the thread still ends."""
+    before = len(portal_threads())
+    for _ in range(5):
+        with (
+            pytest.raises(RuntimeError, match="running event loop"),
+            Client(api_key="sk-test", base_url="http://127.0.0.1:1/v1") as client,
+        ):
+            client.assistants.retrieve("asst_1")
+        assert client.is_closed
+    assert len(portal_threads()) == before
 
 
 def test_bad_settings_start_no_thread() -> None:

@@ -112,10 +112,13 @@ class Client:
         self.close()
 
     def close(self) -> None:
-        """Close the connection pool and stop the client's thread. Safe to call twice."""
+        """Close the connection pool and stop the client's thread. Safe to call twice.
+
+        Allowed inside a running event loop (a notebook cell's ``with Client()``): it
+        blocks only while the client's own thread winds down, and leaves no thread behind.
+        """
         if self._closed:
             return
-        refuse_running_loop("Client.close")
         self._closed = True
         if not self._owns_loop:
             # A with_options copy: the original's loop may be gone already.
