@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
+import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from functools import cached_property
 from types import TracebackType
@@ -15,6 +17,7 @@ import attrs
 
 from ._converter import decode, to_json_data
 from ._transport import (
+    DEFAULT_MAX_RESPONSE_SIZE,
     DEFAULT_TIMEOUT,
     RAW_CAPTURE,
     Headers,
@@ -24,6 +27,7 @@ from ._transport import (
     RawResponse,
     Timeout,
     Transport,
+    check_header,
     coerce_timeout,
     resolve_proxy,
     split_base_url,
@@ -76,10 +80,21 @@ def _check_header_value(name: str, value: str) -> None:
         raise ValueError(f"{name} contains a line break or NUL, which a header cannot hold")
 
 
+_METHOD = re.compile(r"[A-Za-z]+")
+_UPPER_METHODS = frozenset({"GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"})
+
+
+def _normal_method(method: object) -> str:
+    if not isinstance(method, str) or not _METHOD.fullmatch(method):
+        raise ValueError(f"method must be an HTTP method name such as 'POST', not {method!r}")
+    return method.upper()
+
+
 def _apply_header_overrides(
     headers: dict[str, str], overrides: Headers | None, what: str
 ) -> dict[str, str]:
     for name, value in (overrides or {}).items():
+        check_header(name, value, what)
         if value is None:
             headers = {k: v for k, v in headers.items() if k.lower() != name.lower()}
         else:
@@ -132,6 +147,7 @@ class AsyncClient:
         session: aiohttp.ClientSession | None = None,
         max_connections: int = 100,
         max_connections_per_host: int | None = None,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         if auth not in _AUTH_CHOICES:
             raise ValueError(f"auth must be 'bearer', 'api-key' or 'none', not {auth!r}")
@@ -154,6 +170,12 @@ class AsyncClient:
         if not isinstance(base_url, str):
             raise TypeError(f"base_url must be a string, not {type(base_url).__name__}")
         parts = urlsplit(base_url)
+        if parts.username is not None or parts.password is not None:
+            # Never echoed: the error would show the password.
+            raise ValueError(
+                "base_url must not hold credentials (user:password@); pass the key as "
+                "api_key=..., or other auth through default_headers"
+            )
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"base_url must be an http(s) URL with a host, not {base_url!r}")
         if organization is None:
@@ -170,6 +192,14 @@ class AsyncClient:
                 continue
             if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
                 raise ValueError(f"{name} must be a whole number >= 1, not {limit!r}")
+        if (
+            isinstance(max_response_size, bool)
+            or not isinstance(max_response_size, int)
+            or max_response_size < 1
+        ):
+            raise ValueError(
+                f"max_response_size must be a whole number of bytes >= 1, not {max_response_size!r}"
+            )
         if not isinstance(trust_env, bool):
             raise TypeError(f"trust_env must be True or False, not {type(trust_env).__name__}")
         if session is not None and not isinstance(session, aiohttp.ClientSession):
@@ -220,7 +250,20 @@ class AsyncClient:
             default_query=[*url_query, *query_items],
             proxy=proxy_url,
             proxy_headers=proxy_headers,
+            max_response_size=max_response_size,
         )
+
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        # Never closes (that is where "Event loop is closed" comes from); it says how.
+        transport = self.__dict__.get("_transport")
+        if transport is not None and transport.opened and not transport.closed:
+            _warn(
+                f"{self!r} was never closed: use 'async with AsyncClient() as client:' or "
+                "'await client.close()' to release its connections",
+                ResourceWarning,
+                source=self,
+                stacklevel=2,
+            )
 
     def with_options(
         self,
@@ -263,6 +306,7 @@ class AsyncClient:
             default_query=[*self._url_query, *clone._default_query],
             proxy=old._base_options.get("proxy"),
             proxy_headers=old._base_options.get("proxy_headers"),
+            max_response_size=old.max_response_size,
         )
         return clone
 
@@ -353,14 +397,17 @@ class AsyncClient:
         timeout: float | Timeout | None,
         extra_query: Mapping[str, Any] | None,
         extra_body: Mapping[str, Any] | None,
-    ) -> tuple[Query | None, Any, Timeout | None]:
+    ) -> tuple[str, Query | None, Any, Timeout | None]:
+        if method not in _UPPER_METHODS:
+            # "post" must be a POST everywhere: its idempotency key, its retries.
+            method = _normal_method(method)
         call_timeout = coerce_timeout(timeout) if timeout is not None else None
         if extra_query:
             query = [*_query_items(query), *extra_query.items()]
         if extra_body:
             body = {**(body or {}), **extra_body}
         data: Any = to_json_data(body) if body is not None else ({} if method == "POST" else None)
-        return query, data, call_timeout
+        return method, query, data, call_timeout
 
     async def request_raw(
         self,
@@ -378,7 +425,7 @@ class AsyncClient:
 
         ``path`` is relative to ``base_url``; a non-2xx answer raises ``APIStatusError``.
         """
-        query, data, call_timeout = self._prepare(
+        method, query, data, call_timeout = self._prepare(
             method, query, body, timeout, extra_query, extra_body
         )
         return await self._transport.request(
@@ -398,7 +445,7 @@ class AsyncClient:
         extra_body: Mapping[str, Any] | None = None,
     ) -> OpenStream:
         """Send a request whose 2xx answer is read as it arrives (server-sent events)."""
-        query, data, call_timeout = self._prepare(
+        method, query, data, call_timeout = self._prepare(
             method, query, body, timeout, extra_query, extra_body
         )
         headers: dict[str, str | None] = {"Accept": "text/event-stream"}
@@ -455,7 +502,7 @@ class AsyncClient:
         The escape hatch for endpoints a compatible server adds beyond the spec.
         """
         # request_raw's body, inline: one coroutine less on the path of every call.
-        query, data, call_timeout = self._prepare(
+        method, query, data, call_timeout = self._prepare(
             method, query, body, timeout, extra_query, extra_body
         )
         raw = await self._transport.request(

@@ -346,10 +346,20 @@ def structure(data: Any, cls: type[T] | Any) -> T:
     return result
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+# NaN and Infinity are not JSON: refused, not turned into floats nobody can send back.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def decode_json(raw: bytes | str) -> Any:
     """Parse JSON text; malformed input becomes ``ResponseValidationError``."""
     try:
-        return json.loads(raw)
+        if type(raw) is bytes:
+            raw = raw.decode(json.detect_encoding(raw), "surrogatepass")
+        return _DECODER.decode(raw)  # type: ignore[arg-type]
     except ValueError as exc:
         raise ResponseValidationError(f"response is not valid JSON: {exc}") from None
     except RecursionError:

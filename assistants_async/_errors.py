@@ -28,6 +28,8 @@ __all__ = [
     "PermissionDeniedError",
     "PollTimeoutError",
     "RateLimitError",
+    "ClientClosedError",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "StreamError",
     "ToolCallError",
@@ -183,6 +185,25 @@ class ResponseValidationError(APIError):
         return f"{self.message} (at {self.path})" if self.path else self.message
 
 
+class ResponseTooLargeError(APIError):
+    """A response body, or one event of a stream, passed the client's size limit."""
+
+    def __init__(self, what: str, limit: int) -> None:
+        super().__init__(
+            f"{what} is larger than the client's max_response_size of {limit:,} bytes; "
+            "if the server is right to send that much, raise the limit: "
+            "AsyncClient(max_response_size=...)"
+        )
+        self.limit = limit
+
+
+class ClientClosedError(AssistantsError, RuntimeError):
+    """The client was closed: before this call, or while it was in flight."""
+
+    def __init__(self, message: str = "the client was closed; create a new one") -> None:
+        super().__init__(message)
+
+
 class StreamError(APIError):
     """The server sent an ``error`` event in the middle of a stream."""
 
@@ -205,10 +226,15 @@ class StreamError(APIError):
 
 
 class PollTimeoutError(AssistantsError):
-    """Polling a run passed its overall deadline; ``run`` is the last state seen."""
+    """Polling a run passed its overall deadline; ``run`` is the last state seen (None if
+    no look at the run succeeded in time)."""
 
-    def __init__(self, run: Any, timeout: float) -> None:
-        super().__init__(f"run {run.id} was still {run.status} after polling for {timeout:g} s")
+    def __init__(self, run: Any, timeout: float, *, run_id: str = "") -> None:
+        if run is not None:
+            message = f"run {run.id} was still {run.status} after polling for {timeout:g} s"
+        else:
+            message = f"no look at run {run_id} succeeded within the {timeout:g} s of polling"
+        super().__init__(message)
         self.run = run
         self.timeout = timeout
 
@@ -276,19 +302,64 @@ def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-_TAGS = re.compile(r"<[^>]+>")
-_NOISE = re.compile(r"<(script|style)\b.*?</\1>", re.IGNORECASE | re.DOTALL)
+# Only this much of an error body is scanned for its message: a hostile or broken
+# server's megabytes never cost more than this, and the scan below is linear in it.
+_SCAN_LIMIT = 64 * 1024
 _SPACE = re.compile(r"\s+")
+_SKIPPED_ELEMENTS = ("script", "style")
+
+
+def _title(text: str, lower: str) -> str | None:
+    start = lower.find("<title")
+    if start < 0:
+        return None
+    open_end = lower.find(">", start)
+    if open_end < 0:
+        return None
+    close = lower.find("</title", open_end)
+    return text[open_end + 1 : close] if close >= 0 else None
+
+
+def _strip_tags(text: str, lower: str) -> str:
+    """The text outside tags, script and style elements dropped; one pass, every search
+    starting where the last one ended (so no input can make it quadratic)."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        lt = text.find("<", i)
+        if lt < 0:
+            out.append(text[i:])
+            break
+        out.append(text[i:lt])
+        out.append(" ")
+        skipped = next(
+            (
+                name
+                for name in _SKIPPED_ELEMENTS
+                if lower.startswith(name, lt + 1)
+                and not lower[lt + 1 + len(name) : lt + 2 + len(name)].isalnum()
+            ),
+            None,
+        )
+        if skipped is not None:
+            close = lower.find(f"</{skipped}", lt)
+            if close < 0:
+                break  # an unclosed script runs to the end: nothing readable after it
+            lt = close
+        gt = text.find(">", lt)
+        if gt < 0:
+            break  # an unclosed tag runs to the end
+        i = gt + 1
+    return "".join(out)
 
 
 def _readable_text(text: str) -> str:
     """One line of human text from a body that may be HTML, JSON or anything."""
-    match = _TITLE.search(text)
-    if match and match.group(1).strip():
-        text = match.group(1)
-    elif "<" in text:
-        text = _TAGS.sub(" ", _NOISE.sub(" ", text))
+    text = text[:_SCAN_LIMIT]
+    if "<" in text:
+        lower = text.lower()
+        title = _title(text, lower)
+        text = title if title is not None and title.strip() else _strip_tags(text, lower)
     text = _SPACE.sub(" ", html.unescape(text)).strip()
     if len(text) > _MAX_MESSAGE:
         text = text[: _MAX_MESSAGE - 1] + "…"
@@ -303,7 +374,8 @@ def _decode_body(raw: bytes | str | object) -> object:
         if stripped[:1] in ("{", "["):
             try:
                 return json.loads(stripped)
-            except ValueError:
+            except (ValueError, RecursionError):
+                # Not JSON, or nested beyond what the parser takes: kept as text.
                 return raw
         return raw
     return raw

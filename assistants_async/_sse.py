@@ -10,6 +10,8 @@ from collections.abc import Iterable, Iterator
 
 import attrs
 
+from ._errors import ResponseTooLargeError
+
 __all__ = ["SSEDecoder", "ServerSentEvent", "parse_sse"]
 
 
@@ -22,48 +24,70 @@ class ServerSentEvent:
 
 
 class SSEDecoder:
-    """Turns a stream of text chunks into ``ServerSentEvent``s."""
+    """Turns a stream of text chunks into ``ServerSentEvent``s.
 
-    __slots__ = ("_buffer", "_data", "_event", "_id", "_pending_cr", "_retry")
+    Linear in what it is fed: an open line is kept in pieces and joined once, when its
+    end arrives. ``max_size`` bounds one line and one event's data (characters):
+    passing it raises ``ResponseTooLargeError`` instead of growing without end.
+    """
 
-    def __init__(self) -> None:
-        self._buffer = ""
+    __slots__ = (
+        "_data",
+        "_data_size",
+        "_event",
+        "_id",
+        "_max_size",
+        "_open",
+        "_open_size",
+        "_pending_cr",
+        "_retry",
+        "_started",
+    )
+
+    def __init__(self, max_size: int | None = None) -> None:
+        self._max_size = max_size
+        self._open: list[str] = []  # the line still open, in pieces
+        self._open_size = 0
         self._pending_cr = False
+        self._started = False
         self._event = ""
         self._data: list[str] = []
+        self._data_size = 0
         self._id: str | None = None
         self._retry: int | None = None
 
     def feed(self, chunk: str) -> Iterator[ServerSentEvent]:
+        if not chunk:
+            return  # nothing to do, and a pending CR stays pending
+        if not self._started:
+            self._started = True
+            chunk = chunk.removeprefix("\ufeff")  # the standard drops one leading BOM
         if self._pending_cr and chunk.startswith("\n"):
             chunk = chunk[1:]  # the LF of a CRLF split across chunks
         self._pending_cr = False
-        text = self._buffer + chunk
-        start = 0
-        length = len(text)
-        while True:
-            cr = text.find("\r", start)
-            lf = text.find("\n", start)
-            if cr == -1 and lf == -1:
-                break
-            end = lf if cr == -1 else cr if lf == -1 else min(cr, lf)
-            line = text[start:end]
-            if text[end] == "\r":
-                if end + 1 < length:
-                    start = end + 2 if text[end + 1] == "\n" else end + 1
-                else:
-                    self._pending_cr = True
-                    start = end + 1
-            else:
-                start = end + 1
+        if "\n" not in chunk and "\r" not in chunk:
+            self._open.append(chunk)
+            self._open_size += len(chunk)
+            if self._max_size is not None and self._open_size > self._max_size:
+                raise ResponseTooLargeError("a line of the event stream", self._max_size)
+            return
+        text = "".join(self._open) + chunk if self._open else chunk
+        if "\r" in text:
+            self._pending_cr = text.endswith("\r")
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        rest = lines.pop()
+        self._open = [rest] if rest else []
+        self._open_size = len(rest)
+        for line in lines:
             event = self._line(line)
             if event is not None:
                 yield event
-        self._buffer = text[start:]
 
     def _reset(self) -> None:
         self._event = ""
         self._data = []
+        self._data_size = 0
 
     def _line(self, line: str) -> ServerSentEvent | None:
         if not line:
@@ -87,6 +111,9 @@ class SSEDecoder:
             self._event = value
         elif name == "data":
             self._data.append(value)
+            self._data_size += len(value) + 1
+            if self._max_size is not None and self._data_size > self._max_size:
+                raise ResponseTooLargeError("an event of the stream", self._max_size)
         elif name == "id":
             if "\0" not in value:
                 self._id = value

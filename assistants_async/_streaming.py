@@ -9,10 +9,11 @@ from types import TracebackType
 from typing import Any
 
 from ._converter import decode_json
-from ._errors import APIConnectionError, StreamError
+from ._errors import APIConnectionError, ResponseValidationError, StreamError
 from ._sse import SSEDecoder
 from ._transport import OpenStream
 from .models.events import (
+    EVENT_NAMES,
     AssistantStreamEvent,
     DoneEvent,
     ErrorEvent,
@@ -103,6 +104,7 @@ class AsyncAssistantStream:
         self._steps: dict[str, dict[str, Any]] = {}
         self._completed: list[Message] = []
         self._last_run: Run | None = None
+        self._closing = False
         self.done = False
 
     async def __aenter__(self) -> AsyncAssistantStream:
@@ -118,10 +120,14 @@ class AsyncAssistantStream:
         await self.close()
 
     async def close(self) -> None:
-        if self._events is not None:
-            await self._events.aclose()
+        """Drop the connection and end the stream; safe while another task reads it
+        (that reader's loop then ends at once, as if the stream were over)."""
+        self._closing = True
         if self._response is not None:
             self._response.close()
+        events = self._events
+        if events is not None and not getattr(events, "ag_running", False):
+            await events.aclose()
 
     @property
     def request_id(self) -> str | None:
@@ -133,29 +139,56 @@ class AsyncAssistantStream:
         return self._events
 
     async def _read(self) -> AsyncGenerator[Event, None]:
-        if self._response is None:
+        response = self._response
+        if response is None:
             raise RuntimeError("use the stream in 'async with' first")
         utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        decoder = SSEDecoder()
-        async for chunk in self._response.chunks():
-            for sse in decoder.feed(utf8.decode(chunk)):
-                payload = None if sse.event == "done" else decode_json(sse.data)
-                event = event_from_payload(sse.event, payload)
-                self._track(event, payload)
-                if isinstance(event, ErrorEvent):
-                    error = event.data
-                    raise StreamError(
-                        error.message, type=error.type, code=error.code, param=error.param
-                    )
-                yield event
-                if isinstance(event, DoneEvent):
-                    self.done = True
-                    return
+        decoder = SSEDecoder(max_size=response.max_event_size)
+        try:
+            async for chunk in response.chunks():
+                for sse in decoder.feed(utf8.decode(chunk)):
+                    event = self._decode(sse.event, sse.data)
+                    if isinstance(event, ErrorEvent):
+                        error = event.data
+                        raise StreamError(
+                            error.message, type=error.type, code=error.code, param=error.param
+                        )
+                    yield event
+                    if isinstance(event, DoneEvent):
+                        self.done = True
+                        return
+        except APIConnectionError:
+            if self._closing:
+                return  # closed on purpose, maybe from another task: the end
+            raise
+        if self._closing:
+            return
         raise APIConnectionError(
             "The stream ended before its 'done' event.",
-            method=self._response.method,
-            url=self._response.url,
+            method=response.method,
+            url=response.url,
         )
+
+    def _decode(self, name: str, data: str) -> Event:
+        try:
+            if name == "done":
+                payload = None
+            elif name in EVENT_NAMES:
+                payload = decode_json(data)
+            else:
+                # An event this version does not know (a keep-alive "ping", say) is
+                # delivered as it came: its data need not be JSON.
+                try:
+                    payload = decode_json(data)
+                except ResponseValidationError:
+                    payload = data
+            event = event_from_payload(name, payload)
+            self._track(event, payload)
+        except RecursionError:
+            raise ResponseValidationError(
+                f"a {name!r} event is nested too deeply to decode"
+            ) from None
+        return event
 
     def _track(self, event: Event, payload: Any) -> None:
         """Keep the run, and build messages and steps from their events' JSON."""

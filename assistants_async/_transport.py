@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextvars import ContextVar
@@ -24,7 +25,13 @@ import attrs
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from ._errors import APIConnectionError, APITimeoutError, error_from_response
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ClientClosedError,
+    ResponseTooLargeError,
+    error_from_response,
+)
 from ._retry import MAX_RETRY_AFTER, retry_decision
 
 __all__ = [
@@ -45,8 +52,21 @@ log = logging.getLogger("assistants_async")
 # Bodies above this go as a stream (aiohttp's threshold for its large-body warning).
 _LARGE_BODY = 1024 * 1024
 
-# Built once: json.dumps with any option makes a new encoder on every call.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+# Built once: json.dumps with any option makes a new encoder on every call. NaN and
+# Infinity are refused: they are not JSON, and a strict server would reject the body.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _encode_body(body: Any) -> bytes:
+    try:
+        return _ENCODER.encode(body).encode()
+    except ValueError as exc:
+        if "Out of range float" in str(exc):
+            raise ValueError(
+                "the request body holds NaN or Infinity, which JSON cannot carry"
+            ) from None
+        raise
+
 
 # Keeps tasks started in the background alive until they end.
 _background: set[asyncio.Task[None]] = set()
@@ -67,36 +87,67 @@ def _check_seconds(name: str, value: object, *, allow_none: bool = False) -> Non
 
 @attrs.frozen
 class Timeout:
-    """Per-attempt time limits in seconds (None: no limit).
+    """Time limits in seconds (None: no limit); the README's "Timeouts" table in full.
 
-    ``total`` bounds a whole attempt; ``connect`` the TCP/TLS connect; ``read`` each read
-    of the socket; ``pool`` the wait for a free connection plus the connect.
+    ``connect``: per attempt, opening a connection (TCP and TLS). ``read``: the longest
+    silence between two reads of an answer, headers or body, streams included.
+    ``total``: per attempt, a whole answer that is not a stream (a stream lives while its
+    events keep coming, bounded by ``read``). ``pool``: per attempt, waiting for a free
+    connection plus connecting. ``deadline``: the whole call, retries and their waits
+    included (for a stream, until it opens).
     """
 
     total: float | None = 600.0
     connect: float | None = 5.0
-    read: float | None = None
+    read: float | None = 600.0
     pool: float | None = None
+    deadline: float | None = None
 
     def __attrs_post_init__(self) -> None:
-        for name in ("total", "connect", "read", "pool"):
+        for name in ("total", "connect", "read", "pool", "deadline"):
             _check_seconds(f"timeout.{name}", getattr(self, name), allow_none=True)
 
-    def _aiohttp(self) -> aiohttp.ClientTimeout:
+    def _aiohttp(self, *, stream: bool = False, cap: float | None = None) -> aiohttp.ClientTimeout:
+        total = None if stream else self.total
+        if cap is not None:  # what is left of the deadline bounds every phase
+            total = cap if total is None else min(total, cap)
+            return aiohttp.ClientTimeout(
+                total=total,
+                connect=_least(self.pool, cap),
+                sock_connect=_least(self.connect, cap),
+                sock_read=_least(self.read, cap),
+                ceil_threshold=math.inf,  # aiohttp would round a long one up to the second
+            )
         return aiohttp.ClientTimeout(
-            total=self.total, connect=self.pool, sock_connect=self.connect, sock_read=self.read
+            total=total, connect=self.pool, sock_connect=self.connect, sock_read=self.read
         )
+
+
+def _least(value: float | None, cap: float) -> float:
+    return cap if value is None else min(value, cap)
 
 
 DEFAULT_TIMEOUT = Timeout()
 
 
 def coerce_timeout(value: float | Timeout, name: str = "timeout") -> Timeout:
-    """A Timeout from a number of seconds (the total) or a Timeout; bad values raise."""
+    """A Timeout from a Timeout, or from a number of seconds: the number bounds each
+    attempt, and each silence while reading (streams included); connecting keeps its
+    5 s unless the number is smaller."""
     if isinstance(value, Timeout):
         return value
     _check_seconds(name, value)
-    return Timeout(total=float(value))
+    seconds = float(value)
+    return Timeout(total=seconds, read=seconds, connect=min(seconds, 5.0))
+
+
+# Bodies larger than this are refused (ResponseTooLargeError) unless the client says
+# otherwise: far above any Assistants response (a full page of 100 messages of the
+# largest size is about 25 MB), far below what hurts a service.
+DEFAULT_MAX_RESPONSE_SIZE = 64 * 1024 * 1024
+# An error's body is read this far, then the connection is dropped: enough for any
+# message, and a hostile server's endless error page costs nothing.
+_ERROR_BODY_LIMIT = 1024 * 1024
 
 
 # Set by AsyncClient.with_raw_response: successful responses of the calls made in this
@@ -195,10 +246,12 @@ class Pool:
         self._connector: aiohttp.BaseConnector | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.closed = False
+        # Calls waiting out a retry's backoff: closing wakes them, to fail at once.
+        self.sleepers: set[asyncio.Future[None]] = set()
 
     def check(self, loop: asyncio.AbstractEventLoop) -> None:
         if self.closed:
-            raise RuntimeError("this client is closed; create a new one")
+            raise ClientClosedError()
         if self._loop is None:
             self._loop = loop
         elif self._loop is not loop:
@@ -218,6 +271,9 @@ class Pool:
 
     async def close(self) -> None:
         self.closed = True
+        for sleeper in self.sleepers:
+            if not sleeper.done():
+                sleeper.set_result(None)
         connector, self._connector = self._connector, None
         if connector is not None and not connector.closed:
             await connector.close()
@@ -239,9 +295,11 @@ class Transport:
         default_query: Sequence[tuple[str, Any]] = (),
         proxy: str | None = None,
         proxy_headers: Mapping[str, str] | None = None,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         max_retry_after: float = MAX_RETRY_AFTER,
     ) -> None:
         self.base_url = base_url
+        self.max_response_size = max_response_size
         self.headers = dict(headers)
         self.timeout = timeout
         self.max_retries = max_retries
@@ -273,17 +331,35 @@ class Transport:
         self._plain: aiohttp.ClientSession | None = None
         self._closed = False
         self._inflight = 0
+        self._stream_timeout = timeout._aiohttp(stream=True)
         # Injectable for tests; the retry loop sleeps only through this.
-        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self.sleep: Callable[[float], Awaitable[None]] = self._backoff
         self.rand: Callable[[], float] = random.random
 
     @property
     def closed(self) -> bool:
         return self._closed or self.pool.closed
 
+    @property
+    def opened(self) -> bool:
+        """Whether a session was made (and so there is something to close)."""
+        return self._session is not None
+
+    async def _backoff(self, delay: float) -> None:
+        """Sleep before a retry; the client's close() ends the wait at once."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        timer = loop.call_later(delay, _wake, waiter)
+        self.pool.sleepers.add(waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self.pool.sleepers.discard(waiter)
+
     def session(self) -> aiohttp.ClientSession:
         if self._closed:
-            raise RuntimeError("this client is closed; create a new one")
+            raise ClientClosedError()
         session = self._session
         if session is None:
             self.pool.check(asyncio.get_running_loop())
@@ -305,7 +381,7 @@ class Transport:
                 )
             self._session = session
         elif self.pool.closed:
-            raise RuntimeError("this client is closed; create a new one")
+            raise ClientClosedError()
         else:
             self.pool.check(asyncio.get_running_loop())
         return session
@@ -361,7 +437,7 @@ class Transport:
             value is None and name.lower() in self._default_names for name, value in extra.items()
         ):
             return self.build_headers(method, extra), True
-        if method != "POST" and not extra:
+        if method not in NON_IDEMPOTENT and not extra:
             return None, False
         return _merge_headers({}, method, extra), False
 
@@ -417,7 +493,7 @@ class Transport:
             session = self._plain_session(session)
         data: bytes | None = None
         if body is not None:
-            data = _ENCODER.encode(body).encode()
+            data = _encode_body(body)
             if "content-type" not in self._default_names and not any(
                 name.lower() == "content-type" for name in sent_headers or ()
             ):
@@ -429,25 +505,48 @@ class Transport:
             options["params"] = query
         if data is not None:
             options["data"] = data
-        if timeout is not None:
+        limits = self.timeout if timeout is None else timeout
+        if stream:
+            options["timeout"] = (
+                self._stream_timeout if timeout is None else timeout._aiohttp(stream=True)
+            )
+        elif timeout is not None:
             options["timeout"] = timeout._aiohttp()
         started = time.monotonic()
+        deadline = None if limits.deadline is None else started + limits.deadline
+        remaining: float | None = None
         retries = 0
         self._inflight += 1
         try:
             while True:
+                if deadline is not None:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise _deadline_error(limits, method, url)
+                    options["timeout"] = limits._aiohttp(stream=stream, cap=remaining)
                 if data is not None and len(data) > _LARGE_BODY:
                     # aiohttp warns on big raw bytes; a fresh stream each attempt resends it all.
                     options["data"] = io.BytesIO(data)
                 # One attempt, inline (this loop is the hot path of every call).
                 failure: APIConnectionError | None = None
                 try:
-                    resp = await session.request(method, url, allow_redirects=False, **options)
-                    if stream and 200 <= resp.status < 300:
-                        log.debug("%s %s -> %d (streaming)", method, path, resp.status)
-                        return OpenStream(resp, method, url)
+                    request = session.request(method, url, allow_redirects=False, **options)
+                    if stream and remaining is not None:
+                        # A stream's timeout has no total, so the deadline bounds its opening.
+                        resp = await asyncio.wait_for(request, remaining)
+                    else:
+                        resp = await request
+                    status = resp.status
+                    if stream and 200 <= status < 300:
+                        log.debug("%s %s -> %d (streaming)", method, path, status)
+                        return OpenStream(resp, method, url, self)
                     async with resp:
-                        status, resp_headers, content = resp.status, resp.headers, await resp.read()
+                        resp_headers = resp.headers
+                        content = await _read_body(
+                            resp,
+                            self.max_response_size if 200 <= status < 300 else _ERROR_BODY_LIMIT,
+                            fail=200 <= status < 300,
+                        )
                 except asyncio.TimeoutError:  # the builtin only from 3.11 on
                     failure = APITimeoutError(method=method, url=url)
                 except aiohttp.ClientResponseError as exc:
@@ -459,8 +558,16 @@ class Transport:
                     failure = APIConnectionError(
                         f"Connection error: {_describe(exc)}", method=method, url=url
                     )
-                    failure.__cause__ = exc
+                    failure.__cause__ = _scrubbed(exc)
+                except RuntimeError:
+                    if not self.closed:  # "Session is closed" when the close came first
+                        raise
+                    failure = APIConnectionError("closed", method=method, url=url)
                 if failure is not None:
+                    if self.closed:
+                        raise ClientClosedError(
+                            "the client was closed while this call was in flight"
+                        ) from None
                     decision = retry_decision(
                         status=None,
                         headers={},
@@ -471,6 +578,8 @@ class Transport:
                     )
                     if not decision.retry:
                         raise failure from failure.__cause__
+                    if _past(deadline, decision.delay):
+                        raise _deadline_error(limits, method, url) from failure
                     reason = type(failure).__name__
                 elif 200 <= status < 300:
                     log.debug("%s %s -> %d", method, path, status)
@@ -490,11 +599,14 @@ class Transport:
                         max_retry_after=self.max_retry_after,
                         rand=self.rand,
                     )
-                    if not decision.retry:
+                    if not decision.retry or _past(deadline, decision.delay):
                         log.debug("%s %s -> %d (not retried)", method, path, status)
-                        raise error_from_response(
+                        error = error_from_response(
                             status, resp_headers, content, retry_after=decision.retry_after
                         )
+                        if decision.retry:  # only the deadline stopped it
+                            raise _deadline_error(limits, method, url) from error
+                        raise error
                     reason = f"status {status}"
                 retries += 1
                 log.info(
@@ -507,7 +619,12 @@ class Transport:
                     reason,
                 )
                 await self.sleep(decision.delay)
+                if self.closed:
+                    raise ClientClosedError("the client was closed while this call was waiting")
         finally:
+            # Whatever leaves this frame (an error's traceback keeps it) must not carry
+            # the key: tools that print local variables would show these.
+            sent_headers = options = headers = session = request = resp = None  # type: ignore[assignment]
             self._inflight -= 1
             if self._closed and not self._inflight:
                 self._close_later()
@@ -525,12 +642,16 @@ class Transport:
 class OpenStream:
     """A 2xx response being read as it arrives. Close it when done (or on leaving early)."""
 
-    def __init__(self, response: aiohttp.ClientResponse, method: str, url: str) -> None:
+    def __init__(
+        self, response: aiohttp.ClientResponse, method: str, url: str, transport: Transport
+    ) -> None:
         self._response = response
+        self._transport = transport
         self.status_code = response.status
         self.headers = response.headers
         self.method = method
         self.url = url
+        self.max_event_size = transport.max_response_size
 
     @property
     def request_id(self) -> str | None:
@@ -546,9 +667,13 @@ class OpenStream:
                 "Stream read timed out.", method=self.method, url=self.url
             ) from None
         except (aiohttp.ClientError, OSError) as exc:
+            if self._transport.closed:
+                raise ClientClosedError(
+                    "the client was closed while this stream was being read"
+                ) from None
             raise APIConnectionError(
                 f"Connection lost mid-stream: {_describe(exc)}", method=self.method, url=self.url
-            ) from exc
+            ) from _scrubbed(exc)
 
     def close(self) -> None:
         """Drop the connection: an unread body cannot be reused."""
@@ -559,8 +684,83 @@ class OpenStream:
         return self._response.closed
 
 
+async def _read_body(resp: aiohttp.ClientResponse, limit: int, *, fail: bool) -> bytes:
+    """The (decompressed) body, holding at most about ``limit`` bytes.
+
+    Past the limit: ``ResponseTooLargeError`` if ``fail``, else the body cut at the limit
+    (an error's body, whose start says all). Either way the connection is dropped.
+    """
+    length = resp.content_length
+    if length is not None and length <= limit and "Content-Encoding" not in resp.headers:
+        return await resp.read()  # the common case: the parser stops at the length
+    if length is not None and length > limit and fail:
+        resp.close()
+        raise ResponseTooLargeError("the response body", limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            resp.close()
+            if fail:
+                raise ResponseTooLargeError("the response body", limit)
+            chunks.append(chunk[: limit - (size - len(chunk))])
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _scrubbed(exc: BaseException) -> BaseException:
+    """``exc`` and what it chains, without tracebacks: their frames' locals hold our
+    headers, the API key among them, and tools that print locals would show it."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        item = stack.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        item.__traceback__ = None
+        stack.extend((item.__cause__, item.__context__))
+    return exc
+
+
+def _deadline_error(limits: Timeout, method: str, url: str) -> APITimeoutError:
+    return APITimeoutError(
+        f"The call's deadline of {limits.deadline:g} s passed (retries included).",
+        method=method,
+        url=url,
+    )
+
+
+def _past(deadline: float | None, delay: float) -> bool:
+    return deadline is not None and time.monotonic() + delay >= deadline
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+# RFC 9110 token characters: anything else in a name (":", spaces, line breaks) would
+# let a header smuggle another, or fail on the wire.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# Methods that may change state: each call gets its own Idempotency-Key.
+NON_IDEMPOTENT = frozenset({"POST", "PATCH"})
+
+
+def check_header(name: object, value: object, what: str) -> None:
+    """Refuse a header that is not a token name with a single-line string value."""
+    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+        raise ValueError(f"{what}: {name!r} is not a valid header name")
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{what}[{name!r}] must be a string or None, not {type(value).__name__}")
+    if value is not None and any(ch in value for ch in "\r\n\0"):
+        raise ValueError(f"{what}[{name!r}] contains a line break or NUL")
+
+
 def _merge_headers(headers: dict[str, str], method: str, extra: Headers | None) -> dict[str, str]:
-    if method == "POST":
+    if method in NON_IDEMPOTENT:
         # One key per call, reused by its retries: a retried create cannot run twice.
         # 128 random bits, as uuid4 has, without building a UUID object.
         headers["Idempotency-Key"] = os.urandom(16).hex()
@@ -568,6 +768,7 @@ def _merge_headers(headers: dict[str, str], method: str, extra: Headers | None) 
         # Header names are case-insensitive: a name given in any case replaces the old one.
         lowered = {k.lower(): k for k in headers}
         for name, value in extra.items():
+            check_header(name, value, "extra_headers")
             existing = lowered.pop(name.lower(), None)
             if existing is not None:
                 del headers[existing]

@@ -7,6 +7,8 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
+import attrs
+
 from .._converter import decode
 from .._errors import APITimeoutError, PollTimeoutError, ToolLoopLimitError
 from .._pagination import AsyncPaginator
@@ -250,19 +252,24 @@ class AsyncRuns(AsyncResource):
         deadline = None if timeout is None else loop.time() + timeout
         last: Run | None = None
         while True:
-            remaining = None if deadline is None else max(deadline - loop.time(), 0.001)
+            limits = None
+            if deadline is not None:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise PollTimeoutError(last, timeout or 0.0, run_id=run_id)
+                # Each look, its retries included, ends by the poll's deadline.
+                limits = attrs.evolve(self._client.timeout, deadline=remaining)
             try:
                 raw = await self._client.request_raw(
                     "GET",
                     path,
-                    timeout=remaining,
+                    timeout=limits,
                     extra_headers=extra_headers,
                     extra_query=extra_query,
                 )
-            except APITimeoutError:
-                # Cut short by the deadline itself: the poll timed out, not the server.
-                if last is not None and deadline is not None and loop.time() >= deadline:
-                    raise PollTimeoutError(last, timeout or 0.0) from None
+            except APITimeoutError as exc:
+                if deadline is not None:  # cut short by the poll's own deadline
+                    raise PollTimeoutError(last, timeout or 0.0, run_id=run_id) from exc
                 raise
             run: Run = decode(raw.content, Run)
             last = run

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Callable, Mapping
 from functools import cached_property, partial
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, overload
 
 from .._client import DEFAULT_MAX_RETRIES, APIResponse, AsyncClient, Auth
-from .._transport import DEFAULT_TIMEOUT, Headers, Query, RawResponse, Timeout
+from .._transport import (
+    DEFAULT_MAX_RESPONSE_SIZE,
+    DEFAULT_TIMEOUT,
+    Headers,
+    Query,
+    RawResponse,
+    Timeout,
+)
 from ..models.pages import Page
 from ._paginator import SyncPaginator
 from ._portal import LoopThread, refuse_running_loop
@@ -45,6 +53,7 @@ class Client:
         trust_env: bool = True,
         max_connections: int = 100,
         max_connections_per_host: int | None = None,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         # Checked first, so that bad settings start no thread.
         self._async = AsyncClient(
@@ -61,10 +70,17 @@ class Client:
             trust_env=trust_env,
             max_connections=max_connections,
             max_connections_per_host=max_connections_per_host,
+            max_response_size=max_response_size,
         )
         self._loop = LoopThread()
         self._owns_loop = True
         self._closed = False
+        # A client dropped without close() still ends its thread and connections; the
+        # callback holds what it closes, never the client itself.
+        self._finalizer: weakref.finalize[Any, Any] | None = weakref.finalize(
+            self, _shut, self._loop, self._async
+        )
+        self._parent: Client | None = None
 
     def with_options(
         self,
@@ -91,6 +107,8 @@ class Client:
         clone._loop = self._loop
         clone._owns_loop = False
         clone._closed = False
+        clone._finalizer = None
+        clone._parent = self  # the original's thread must outlive the copy
         return clone
 
     @property
@@ -125,10 +143,8 @@ class Client:
             with contextlib.suppress(RuntimeError):
                 self._loop.call(self._async.close)
             return
-        try:
-            self._loop.call(self._async.close)
-        finally:
-            self._loop.stop()
+        if self._finalizer is not None:
+            self._finalizer()
 
     @property
     def is_closed(self) -> bool:
@@ -207,6 +223,15 @@ class Client:
             )
         )
         return response
+
+
+def _shut(loop: LoopThread, client: AsyncClient) -> None:
+    try:
+        loop.call(client.close)
+    except RuntimeError:  # the loop is gone already (interpreter exit)
+        pass
+    finally:
+        loop.stop()
 
 
 def _awaitable(method: Callable[..., Any]) -> Callable[..., Any]:

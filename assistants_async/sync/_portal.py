@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import inspect
 import threading
@@ -10,9 +11,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
 
 import anyio
-import anyio.from_thread
-import anyio.lowlevel
 from anyio.from_thread import BlockingPortal
+
+from .._errors import ClientClosedError
 
 __all__ = ["LoopThread", "refuse_running_loop", "step_through"]
 
@@ -41,13 +42,13 @@ class LoopThread:
         ready = threading.Event()
         failure: list[BaseException] = []
         self._portal: BlockingPortal | None = None
-        self._token: anyio.lowlevel.EventLoopToken | None = None
+        self._event_loop: asyncio.AbstractEventLoop | None = None
         # Calls in flight: stopping ends them with a clear error rather than abandoning them.
         self._running: set[asyncio.Task[Any]] = set()
 
         async def serve() -> None:
             async with BlockingPortal() as portal:
-                self._token = anyio.lowlevel.current_token()
+                self._event_loop = asyncio.get_running_loop()
                 self._portal = portal
                 ready.set()
                 await portal.sleep_until_stopped()
@@ -72,14 +73,36 @@ class LoopThread:
     def call(self, func: Callable[[], Any]) -> Any:
         """Run ``func()`` (sync, or async and awaited) in the loop; return its result.
 
-        ``portal.call`` would cost two thread hand-offs (one to spawn the task in the
-        portal's task group, one for the result); ``from_thread.run`` with the portal
-        loop's token costs one, which is most of a blocking call's overhead.
+        One thread hand-off per call (``portal.call`` costs two). If the waiting thread
+        is interrupted (Ctrl-C's KeyboardInterrupt, or any exception raised in it), the
+        call is cancelled on the loop, not abandoned, and the interruption goes on up:
+        a request cut short this way releases its connection and is never retried.
         """
-        token = self._token
-        if token is None or self._portal is None or not self.thread.is_alive():
-            raise RuntimeError("this client is closed; create a new one")
-        return anyio.from_thread.run(self._run, func, token=token)
+        loop = self._event_loop
+        if loop is None or self._portal is None or not self.thread.is_alive():
+            raise ClientClosedError()
+        result: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        tasks: list[asyncio.Task[Any]] = []
+
+        def start() -> None:
+            if not result.set_running_or_notify_cancel():
+                return  # the caller gave up before the loop got here
+            task = loop.create_task(self._run(func))
+            tasks.append(task)
+            task.add_done_callback(lambda done: _settle(done, result))
+
+        loop.call_soon_threadsafe(start)
+        try:
+            return result.result()
+        except BaseException:
+            # Not started yet: cancelled here. Running on the loop: cancelled there, and
+            # given a moment to let go of its connection before the error goes on up.
+            if not result.done() and not result.cancel():
+                with contextlib.suppress(RuntimeError):  # the loop is gone
+                    loop.call_soon_threadsafe(_cancel_all, tasks)
+                with contextlib.suppress(BaseException):
+                    concurrent.futures.wait([result], timeout=_UNWIND_SECONDS)
+            raise
 
     async def _run(self, func: Callable[[], Any]) -> Any:
         task = asyncio.current_task()
@@ -92,7 +115,9 @@ class LoopThread:
             return result
         except asyncio.CancelledError:
             if self._portal is None:  # stopped by close() from another thread
-                raise RuntimeError("the client was closed while this call was waiting") from None
+                raise ClientClosedError(
+                    "the client was closed while this call was waiting"
+                ) from None
             raise
         finally:
             self._running.discard(task)
@@ -103,6 +128,28 @@ class LoopThread:
             portal.call(portal.stop)
         if self.thread is not threading.current_thread():
             self.thread.join()
+
+
+# How long an interrupted caller waits for its cancelled call to unwind.
+_UNWIND_SECONDS = 2.0
+
+
+def _settle(task: asyncio.Task[Any], result: concurrent.futures.Future[Any]) -> None:
+    if result.done():
+        return
+    if task.cancelled():
+        result.set_exception(ClientClosedError("the call was cancelled"))
+        return
+    error = task.exception()
+    if error is not None:
+        result.set_exception(error)
+    else:
+        result.set_result(task.result())
+
+
+def _cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
+    for task in tasks:
+        task.cancel()
 
 
 def step_through(loop: LoopThread, walk: AsyncIterator[T]) -> Iterator[T]:
