@@ -233,7 +233,13 @@ def test_the_default_limit_is_tens_of_megabytes() -> None:
 
 async def test_a_large_legitimate_body_under_the_limit_is_read(hostile: str) -> None:
     app = web.Application()
-    page = {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
+    page: dict[str, object] = {
+        "object": "list",
+        "data": [],
+        "first_id": None,
+        "last_id": None,
+        "has_more": False,
+    }
     padded = json.dumps({**page, "pad": "y" * (3 * MB)}).encode()
 
     async def handler(request: web.Request) -> web.Response:

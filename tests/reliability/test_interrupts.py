@@ -1,0 +1,191 @@
+"""Closing and interrupting release the connection: a stream closed under its reader,
+Ctrl-C in a blocking call or stream, calls in flight at close(), clients dropped open."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from assistants_async import AsyncClient, ClientClosedError
+from assistants_async.sync import Client
+from assistants_async.testing import FakeAssistantsServer, Text, scripted
+
+
+async def test_closing_a_stream_under_its_reader_ends_the_reader_and_frees_the_slot() -> None:
+    server = FakeAssistantsServer(responder=scripted([Text("word " * 400)]))
+    async with server, server.client(max_connections=1) as client:
+        asst = await client.assistants.create(model="m")
+        thread = await client.threads.create()
+        server.faults.delay("*", seconds=0.02)  # events trickle: the reader is mid-stream
+        stream = client.runs.stream(thread.id, assistant_id=asst.id)
+        await stream.__aenter__()
+        seen: list[object] = []
+
+        async def reader() -> None:
+            async for event in stream:
+                seen.append(event)
+
+        task = asyncio.ensure_future(reader())
+        while not seen:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+        await stream.close()  # from another task, while the reader waits for bytes
+        await asyncio.wait_for(task, 2)  # ended at once, without an error
+        server.faults.clear()
+        # The pool's one connection is free again.
+        assert (await asyncio.wait_for(client.assistants.retrieve(asst.id), 5)).id == asst.id
+
+
+async def first_page(client: AsyncClient) -> object:
+    return await client.assistants.list()
+
+
+async def test_calls_in_flight_fail_at_once_when_the_client_closes() -> None:
+    async with FakeAssistantsServer() as server:
+        client = server.client(max_retries=3)
+        asst = await client.assistants.create(model="m")
+        server.faults.delay("getAssistant", seconds=2.5)  # one call waits for an answer
+        server.faults.fail_next("listAssistants", status=503, retry_after=5)  # one backs off
+        waiting = asyncio.ensure_future(client.assistants.retrieve(asst.id))
+        backing_off = asyncio.ensure_future(first_page(client))
+        while len(server.requests) < 3:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        started = time.monotonic()
+        await client.close()
+        results = await asyncio.gather(waiting, backing_off, return_exceptions=True)
+        assert time.monotonic() - started < 1
+        for result in results:
+            assert isinstance(result, ClientClosedError), repr(result)
+            assert "closed" in str(result)
+        with pytest.raises(ClientClosedError):
+            await client.assistants.retrieve(asst.id)
+
+
+def portal_threads() -> int:
+    return sum(t.name == "assistants-async-portal" for t in threading.enumerate())
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def test_blocking_clients_dropped_open_are_finalised() -> None:
+    async with FakeAssistantsServer() as server:
+        url = server.url
+
+        def drop_many() -> tuple[int, int, int]:
+            threads, fds = portal_threads(), open_fds()
+            for _ in range(50):
+                client = Client(api_key="sk-1", base_url=url)
+                client.assistants.create(model="m")
+                del client  # never closed
+            gc.collect()
+            return portal_threads() - threads, open_fds() - fds, len(server.requests)
+
+        extra_threads, extra_fds, calls = await asyncio.to_thread(drop_many)
+    assert calls == 50
+    assert extra_threads == 0
+    assert extra_fds <= 2
+
+
+async def test_an_async_client_left_open_says_how_to_close_it() -> None:
+    async with FakeAssistantsServer() as server:
+        client = server.client()
+        await client.assistants.create(model="m")
+        # What aiohttp would warn about on its own is closed by hand: ours is the one tested.
+        connector = client._transport.pool.connector()
+        session = client._transport._session
+        assert session is not None
+        await session.close()
+        with pytest.warns(ResourceWarning, match=r"async with AsyncClient\(\)"):  # noqa: PT031
+            del client
+            gc.collect()
+        await connector.close()
+
+
+SCRIPT = """
+import signal, sys, time
+
+from assistants_async.sync import Client
+
+client = Client(api_key="sk-1", base_url=sys.argv[1], max_retries=2)
+mode = sys.argv[2]
+print("ready", flush=True)
+try:
+    if mode == "call":
+        client.assistants.create(model="m")
+    else:
+        asst = client.assistants.create(model="m")
+        thread = client.threads.create()
+        with client.runs.stream(thread.id, assistant_id=asst.id) as stream:
+            for event in stream:
+                print("event", flush=True)
+    print("finished", flush=True)
+except KeyboardInterrupt:
+    print("KeyboardInterrupt", flush=True)
+except BaseException as exc:
+    print(type(exc).__name__, exc, flush=True)
+time.sleep(2.5)  # a call left running would land in this time
+client.close()
+print("exit", flush=True)
+"""
+
+
+async def run_and_interrupt(tmp_path: Path, url: str, mode: str, when: object) -> list[str]:
+    script = tmp_path / "interrupted.py"
+    script.write_text(SCRIPT, encoding="utf-8")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(script),
+        url,
+        mode,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    lines = [(await proc.stdout.readline()).decode().strip()]
+    assert lines == ["ready"]
+    while not when():  # type: ignore[operator]  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    return lines + out.decode().split("\n")
+
+
+async def test_ctrl_c_in_a_blocking_call_cancels_it(tmp_path: Path) -> None:
+    async with FakeAssistantsServer() as server:
+        assert server.url is not None
+        # The first try fails; the client waits 1 s before retrying: Ctrl-C comes then.
+        server.faults.fail_next("createAssistant", status=503, retry_after=1)
+        lines = await run_and_interrupt(
+            tmp_path, server.url, "call", lambda: len(server.requests) >= 1
+        )
+        await asyncio.sleep(0.2)
+        operations = [r.operation for r in server.requests]
+    assert "KeyboardInterrupt" in lines
+    assert "exit" in lines
+    # The retry never went out, though the process lived on for 2.5 s after Ctrl-C.
+    assert operations == ["createAssistant"]
+
+
+async def test_ctrl_c_in_a_blocking_stream_is_a_keyboard_interrupt(tmp_path: Path) -> None:
+    server = FakeAssistantsServer(responder=scripted([Text("word " * 2000)]))
+    async with server:
+        assert server.url is not None
+        server.faults.delay("createRun", seconds=0.01, times=None)
+        lines = await run_and_interrupt(
+            tmp_path,
+            server.url,
+            "stream",
+            lambda: any(r.operation == "createRun" for r in server.requests),
+        )
+    assert "KeyboardInterrupt" in lines, lines
+    assert "exit" in lines
