@@ -16,16 +16,17 @@ import pytest
 
 from assistants_async import AsyncClient, ClientClosedError
 from assistants_async.sync import Client
-from assistants_async.testing import FakeAssistantsServer, Text, scripted
+from assistants_async.testing import FakeAssistantsServer
+
+from .streams import ticking_server
 
 
 async def test_closing_a_stream_under_its_reader_ends_the_reader_and_frees_the_slot() -> None:
-    server = FakeAssistantsServer(responder=scripted([Text("word " * 400)]))
-    async with server, server.client(max_connections=1) as client:
-        asst = await client.assistants.create(model="m")
-        thread = await client.threads.create()
-        server.faults.delay("*", seconds=0.02)  # events trickle: the reader is mid-stream
-        stream = client.runs.stream(thread.id, assistant_id=asst.id)
+    async with (
+        ticking_server() as url,
+        AsyncClient(api_key="sk-1", base_url=url, max_connections=1) as client,
+    ):
+        stream = client.runs.stream("thread_1", assistant_id="asst_1")
         await stream.__aenter__()
         seen: list[object] = []
 
@@ -36,11 +37,14 @@ async def test_closing_a_stream_under_its_reader_ends_the_reader_and_frees_the_s
         task = asyncio.ensure_future(reader())
         while not seen:  # noqa: ASYNC110
             await asyncio.sleep(0.005)
-        await stream.close()  # from another task, while the reader waits for bytes
-        await asyncio.wait_for(task, 2)  # ended at once, without an error
-        server.faults.clear()
-        # The pool's one connection is free again.
-        assert (await asyncio.wait_for(client.assistants.retrieve(asst.id), 5)).id == asst.id
+        await asyncio.sleep(0.05)  # the reader now waits for the next event's bytes
+        await stream.close()  # from another task
+        await asyncio.wait_for(task, 1)  # ended at once, without an error
+        assert len(seen) < 10
+        # The pool's one connection is free again: a new stream gets it at once.
+        async with client.runs.stream("thread_1", assistant_id="asst_1") as again:
+            first = await asyncio.wait_for(again.__aiter__().__anext__(), 1)
+        assert first.event == "thread.run.in_progress"
 
 
 async def first_page(client: AsyncClient) -> object:
@@ -122,9 +126,7 @@ try:
     if mode == "call":
         client.assistants.create(model="m")
     else:
-        asst = client.assistants.create(model="m")
-        thread = client.threads.create()
-        with client.runs.stream(thread.id, assistant_id=asst.id) as stream:
+        with client.runs.stream("thread_1", assistant_id="asst_1") as stream:
             for event in stream:
                 print("event", flush=True)
     print("finished", flush=True)
@@ -177,15 +179,13 @@ async def test_ctrl_c_in_a_blocking_call_cancels_it(tmp_path: Path) -> None:
 
 
 async def test_ctrl_c_in_a_blocking_stream_is_a_keyboard_interrupt(tmp_path: Path) -> None:
-    server = FakeAssistantsServer(responder=scripted([Text("word " * 2000)]))
-    async with server:
-        assert server.url is not None
-        server.faults.delay("createRun", seconds=0.01, times=None)
+    async with ticking_server() as url:
+        started = time.monotonic()
+        # Ctrl-C while the stream waits for its next event (one every 0.2 s, for 2 s).
         lines = await run_and_interrupt(
-            tmp_path,
-            server.url,
-            "stream",
-            lambda: any(r.operation == "createRun" for r in server.requests),
+            tmp_path, url, "stream", lambda: time.monotonic() - started > 1.2
         )
+    assert "event" in lines
+    assert "finished" not in lines
     assert "KeyboardInterrupt" in lines, lines
     assert "exit" in lines

@@ -4,7 +4,6 @@ call deadline and the poll deadline."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
 
@@ -21,36 +20,9 @@ from assistants_async import (
 )
 from assistants_async.testing import FakeAssistantsServer
 
-from ..payloads import RUN
+from .streams import stalled_body, ticking_stream
 
-EVENT = (
-    "event: thread.run.in_progress\ndata: " + json.dumps({**RUN, "status": "in_progress"}) + "\n\n"
-).encode()
-DONE = b"event: done\ndata: [DONE]\n\n"
 ATTEMPTS = web.AppKey("attempts", list[str])
-
-
-async def stalled_body(request: web.Request) -> web.StreamResponse:
-    response = web.StreamResponse(headers={"Content-Type": "application/json"})
-    response.content_length = 10_000
-    await response.prepare(request)
-    await response.write(b'{"id": "asst_1", ')
-    await asyncio.sleep(30)  # then nothing: the body stalls
-    return response
-
-
-async def ticking_stream(request: web.Request) -> web.StreamResponse:
-    """An event every 0.2 s for 2 s (``?stall=1``: one event, then silence)."""
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-    await response.prepare(request)
-    if request.query.get("stall"):
-        await response.write(EVENT)
-        await asyncio.sleep(30)
-    for _ in range(10):
-        await response.write(EVENT)
-        await asyncio.sleep(0.2)
-    await response.write(DONE)
-    return response
 
 
 async def always_busy(request: web.Request) -> web.Response:
