@@ -406,7 +406,9 @@ class AsyncClient:
             query = [*_query_items(query), *extra_query.items()]
         if extra_body:
             body = {**(body or {}), **extra_body}
-        data: Any = to_json_data(body) if body is not None else ({} if method == "POST" else None)
+        # No body means none is sent (no JSON content type either): an operation without a
+        # request body, such as cancelRun, gets exactly that.
+        data: Any = to_json_data(body) if body is not None else None
         return method, query, data, call_timeout
 
     async def request_raw(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import attrs
+
 if TYPE_CHECKING:
     from ._client import AsyncClient
     from ._transport import Headers, Timeout
@@ -74,19 +76,29 @@ class AsyncPaginator(Generic[T]):
             "GET", self._path, cast_to=self._page_type, query=query, **self._options
         )
 
-    async def _first_page(self) -> Page[T]:
-        return await self._fetch(None, None)
-
     def __await__(self) -> Generator[Any, None, Page[T]]:
-        return self._first_page().__await__()
+        return self.first_page().__await__()
 
     async def pages(self) -> AsyncGenerator[Page[T], None]:
-        """Each page in turn; stops when ``has_more`` is false or a page is empty."""
+        """Each page in turn; stops when ``has_more`` is false or a page is empty.
+
+        With ``max_items``, no page is fetched once that many items were seen, and the
+        last page is cut to the items within it (walking backward, the ones nearest the
+        cursor), its ``first_id`` and ``last_id`` following the cut.
+        """
+        remaining = self.max_items
+        if remaining is not None and remaining <= 0:
+            return
         backward = self.backward
         cursor_name = "before" if backward else "after"
         cursor = self._query.get(cursor_name)
         while True:
             page = await self._fetch(cursor_name if cursor is not None else None, cursor)
+            if remaining is not None:
+                if len(page.data) >= remaining:
+                    yield _cut(page, remaining, backward)
+                    return
+                remaining -= len(page.data)
             yield page
             if not page.has_more or not page.data:
                 return
@@ -114,20 +126,28 @@ class AsyncPaginator(Generic[T]):
         The one place the walk's item logic lives; the blocking shim steps through it a
         page at a time.
         """
-        remaining = self.max_items
-        if remaining is not None and remaining <= 0:
-            return
         backward = self.backward
         pages = self.pages()
         try:
             async for page in pages:
                 batch = page.data[::-1] if backward else page.data
-                if remaining is not None:
-                    batch = batch[:remaining]
-                    remaining -= len(batch)
                 if batch:
                     yield batch
-                if remaining == 0:
-                    return
         finally:
             await pages.aclose()
+
+    async def first_page(self) -> Page[T]:
+        """The first page (as ``await paginator``)."""
+        return await self._fetch(None, None)
+
+
+def _cut(page: Page[T], keep: int, backward: bool) -> Page[T]:
+    if len(page.data) == keep:
+        return page
+    data = page.data[-keep:] if backward else page.data[:keep]
+    return attrs.evolve(
+        page,
+        data=data,
+        first_id=getattr(data[0], "id", None) if data else None,
+        last_id=getattr(data[-1], "id", None) if data else None,
+    )

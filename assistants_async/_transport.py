@@ -505,6 +505,10 @@ class Transport:
             options["params"] = query
         if data is not None:
             options["data"] = data
+        elif method in NON_IDEMPOTENT:
+            # aiohttp would label an empty POST application/octet-stream; a strict server
+            # checks the type of a body the operation does not have.
+            options["skip_auto_headers"] = _NO_CONTENT_TYPE
         limits = self.timeout if timeout is None else timeout
         if stream:
             options["timeout"] = (
@@ -745,6 +749,7 @@ def _wake(waiter: asyncio.Future[None]) -> None:
 # RFC 9110 token characters: anything else in a name (":", spaces, line breaks) would
 # let a header smuggle another, or fail on the wire.
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_NO_CONTENT_TYPE = ("Content-Type",)
 # Methods that may change state: each call gets its own Idempotency-Key.
 NON_IDEMPOTENT = frozenset({"POST", "PATCH"})
 

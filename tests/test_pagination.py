@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import weakref
 from collections.abc import AsyncIterator
@@ -13,6 +14,7 @@ from aiohttp.test_utils import TestServer
 
 from assistants_async import AsyncClient
 from assistants_async.models import Assistant, Page
+from assistants_async.sync import Client
 
 
 class ListServer:
@@ -160,6 +162,47 @@ async def test_awaiting_a_list_gives_the_first_page_in_one_request(
 async def test_pages_walks_pages(client: AsyncClient, items250: ListServer) -> None:
     sizes = [len(p.data) async for p in client.assistants.list(order="asc", limit=100).pages()]
     assert sizes == [100, 100, 50]
+
+
+async def test_pages_honour_max_items_and_cut_the_last_page(
+    client: AsyncClient, items250: ListServer
+) -> None:
+    pages = [p async for p in client.assistants.list(order="asc", limit=20, max_items=30).pages()]
+    assert [len(p.data) for p in pages] == [20, 10]
+    assert len(items250.queries) == 2  # not 13 pages, 250 items
+    assert (pages[1].first_id, pages[1].last_id) == ("asst_00020", "asst_00029")
+    assert [a.id for p in pages for a in p.data] == ids(30)
+
+
+async def test_pages_walking_backward_keep_the_items_nearest_the_cursor(
+    client: AsyncClient, items250: ListServer
+) -> None:
+    walk = client.assistants.list(order="asc", limit=20, before="asst_00100", max_items=25)
+    pages = [p async for p in walk.pages()]
+    assert [[a.id for a in p.data] for p in pages] == [ids(20, 80), ids(5, 75)]
+    assert len(items250.queries) == 2
+    assert [a.id async for a in walk] == ids(25, 75)[::-1]
+
+
+async def test_blocking_pages_honour_max_items_too(items250: ListServer) -> None:
+    app = web.Application()
+    app.router.add_get("/v1/assistants", items250.handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+
+    def walk() -> list[int]:
+        with Client(api_key="sk-test", base_url=str(server.make_url("/v1"))) as blocking:
+            paginator = blocking.assistants.list(order="asc", limit=20, max_items=30)
+            assert paginator.max_items == 30
+            assert [len(b) for b in paginator.batches()] == [20, 10]
+            return [len(p.data) for p in paginator.pages()]
+
+    try:
+        sizes = await asyncio.to_thread(walk)
+    finally:
+        await server.close()
+    assert sizes == [20, 10]
+    assert len(items250.queries) == 4  # two walks of two pages each
 
 
 async def test_an_empty_list_makes_one_request() -> None:

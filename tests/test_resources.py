@@ -298,7 +298,7 @@ CASES = [
         "/v1/threads/thread_1/runs/run_1/cancel",
         RUN,
         Run,
-        body={},
+        body=None,  # cancelRun defines no request body: none is sent
     ),
     Case(
         "runs.submit_tool_outputs",
@@ -362,6 +362,7 @@ async def test_each_method_sends_the_right_request_and_returns_its_model(
     assert seen.query == case.query
     if case.body is None:
         assert seen.body == b""
+        assert "Content-Type" not in seen.headers
     else:
         assert seen.json() == case.body
         assert seen.headers["Content-Type"] == "application/json"
@@ -423,3 +424,14 @@ async def test_raw_response_of_a_list_is_its_first_page(server: ScriptedServer) 
     assert [a.id for a in first.data] == ["asst_1"]
     assert response.request_id == "req_p"
     assert len(server.seen) == 1
+
+
+async def test_a_bodiless_post_sends_a_body_only_when_extra_body_is_given(
+    server: ScriptedServer,
+) -> None:
+    server.reply(json_reply(body=RUN))
+    async with AsyncClient(api_key="sk-test", base_url=server.url) as client:
+        await client.runs.cancel("thread_1", "run_1", extra_body={"reason": "user"})
+    (seen,) = server.seen
+    assert seen.json() == {"reason": "user"}
+    assert seen.headers["Content-Type"] == "application/json"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import subprocess
 import sys
 import threading
@@ -16,26 +15,10 @@ from typing_extensions import assert_type
 
 from assistants_async import APIConnectionError, AsyncClient, NotFoundError
 from assistants_async.models import Assistant, Page, Run
-from assistants_async.resources import (
-    AsyncAssistants,
-    AsyncMessages,
-    AsyncRuns,
-    AsyncSteps,
-    AsyncThreads,
-)
 from assistants_async.sync import Client, SyncPaginator
-from assistants_async.sync import _resources as sync_resources
 from assistants_async.testing import FakeAssistantsServer, ToolCall, call_tools_then_answer
 
 from .scenarios import SCENARIOS, Scenario, run_scenario
-
-PAIRS = [
-    (AsyncAssistants, sync_resources.Assistants),
-    (AsyncThreads, sync_resources.Threads),
-    (AsyncMessages, sync_resources.Messages),
-    (AsyncRuns, sync_resources.Runs),
-    (AsyncSteps, sync_resources.Steps),
-]
 
 
 @pytest.fixture
@@ -62,74 +45,7 @@ async def test_end_to_end_scenarios_with_both_clients(
     await run_scenario(flavour, server, scenario)
 
 
-# --- the surface ----------------------------------------------------------------------------
-
-
-def public_methods(cls: type) -> dict[str, Any]:
-    return {
-        name: member
-        for name, member in inspect.getmembers(cls)
-        if not name.startswith("_") and callable(member)
-    }
-
-
-def surface_differences(async_cls: type, sync_cls: type) -> list[str]:
-    """What differs between an async resource and its blocking twin (empty when equal)."""
-    problems = []
-    async_methods = public_methods(async_cls)
-    sync_methods = public_methods(sync_cls)
-    for name in sorted(set(async_methods) | set(sync_methods)):
-        if name not in sync_methods:
-            problems.append(f"{sync_cls.__name__} lacks {name}")
-            continue
-        if name not in async_methods:
-            problems.append(f"{sync_cls.__name__}.{name} has no async twin")
-            continue
-        a, s = inspect.signature(async_methods[name]), inspect.signature(sync_methods[name])
-        if list(a.parameters.values()) != list(s.parameters.values()):
-            problems.append(f"{name}: parameters differ: {a} vs {s}")
-        expected = (
-            str(a.return_annotation)
-            .replace("AsyncPaginator", "SyncPaginator")
-            .replace("AsyncAssistantStream", "SyncAssistantStream")
-        )
-        if str(s.return_annotation) != expected:
-            problems.append(f"{name}: returns {s.return_annotation}, expected {expected}")
-    return problems
-
-
-@pytest.mark.parametrize(("async_cls", "sync_cls"), PAIRS, ids=lambda c: c.__name__)
-def test_every_async_method_has_a_sync_twin_with_the_same_signature(
-    async_cls: type, sync_cls: type
-) -> None:
-    assert surface_differences(async_cls, sync_cls) == []
-
-
-def test_the_surface_check_catches_a_missing_twin() -> None:
-    class Grown(AsyncAssistants):
-        async def archive(self, assistant_id: str) -> Assistant:  # pragma: no cover
-            raise NotImplementedError
-
-    assert surface_differences(Grown, sync_resources.Assistants) == ["Assistants lacks archive"]
-
-
-# Intended: an aiohttp session belongs to one event loop, and Client's loop is its own.
-ASYNC_ONLY_SETTINGS = {"session"}
-
-
-def test_the_constructors_match() -> None:
-    a = inspect.signature(AsyncClient.__init__).parameters
-    s = inspect.signature(Client.__init__).parameters
-    assert [
-        (p.name, p.kind, p.default, p.annotation)
-        for p in a.values()
-        if p.name not in ASYNC_ONLY_SETTINGS
-    ] == [(p.name, p.kind, p.default, p.annotation) for p in s.values()]
-    a_copy = inspect.signature(AsyncClient.with_options).parameters
-    s_copy = inspect.signature(Client.with_options).parameters
-    assert [(p.name, p.default, p.annotation) for p in a_copy.values()] == [
-        (p.name, p.default, p.annotation) for p in s_copy.values()
-    ]
+# --- the surface (tests/test_surface.py compares every member) --------------------------
 
 
 def test_the_clients_expose_the_same_resources() -> None:

@@ -14,6 +14,7 @@ from .._transport import (
     DEFAULT_MAX_RESPONSE_SIZE,
     DEFAULT_TIMEOUT,
     Headers,
+    OpenStream,
     Query,
     RawResponse,
     Timeout,
@@ -22,6 +23,7 @@ from ..models.pages import Page
 from ._paginator import SyncPaginator
 from ._portal import LoopThread, refuse_running_loop
 from ._resources import Assistants, Messages, Runs, Steps, Threads
+from ._stream import SyncOpenStream
 
 __all__ = ["Client"]
 
@@ -114,6 +116,30 @@ class Client:
     @property
     def base_url(self) -> str:
         return self._async.base_url
+
+    @property
+    def organization(self) -> str | None:
+        return self._async.organization
+
+    @property
+    def project(self) -> str | None:
+        return self._async.project
+
+    @property
+    def timeout(self) -> Timeout:
+        return self._async.timeout
+
+    @property
+    def max_retries(self) -> int:
+        return self._async.max_retries
+
+    @property
+    def auth(self) -> Auth:
+        return self._async.auth
+
+    @property
+    def trust_env(self) -> bool:
+        return self._async.trust_env
 
     def __repr__(self) -> str:
         return repr(self._async).replace("AsyncClient", "Client", 1)
@@ -223,6 +249,95 @@ class Client:
             )
         )
         return response
+
+    def open_stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Query | None = None,
+        body: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> SyncOpenStream:
+        """Blocking ``AsyncClient.open_stream``: iterate ``.chunks()``, then ``.close()``."""
+        refuse_running_loop("Client.open_stream")
+        stream: OpenStream = self._loop.call(
+            partial(
+                self._async.open_stream,
+                method,
+                path,
+                query=query,
+                body=body,
+                timeout=timeout,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
+        return SyncOpenStream(stream, self._loop)
+
+    @overload
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        cast_to: type[T],
+        query: Query | None = ...,
+        body: Mapping[str, Any] | None = ...,
+        timeout: float | Timeout | None = ...,
+        extra_headers: Headers | None = ...,
+        extra_query: Mapping[str, Any] | None = ...,
+        extra_body: Mapping[str, Any] | None = ...,
+    ) -> T: ...
+
+    @overload
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        cast_to: None = ...,
+        query: Query | None = ...,
+        body: Mapping[str, Any] | None = ...,
+        timeout: float | Timeout | None = ...,
+        extra_headers: Headers | None = ...,
+        extra_query: Mapping[str, Any] | None = ...,
+        extra_body: Mapping[str, Any] | None = ...,
+    ) -> Any: ...
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        cast_to: type[T] | None = None,
+        query: Query | None = None,
+        body: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> T | Any:
+        """Blocking ``AsyncClient.request``: the escape hatch for endpoints beyond the spec."""
+        refuse_running_loop("Client.request")
+        return self._loop.call(
+            partial(
+                self._async.request,
+                method,
+                path,
+                cast_to=cast_to,
+                query=query,
+                body=body,
+                timeout=timeout,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+        )
 
 
 def _shut(loop: LoopThread, client: AsyncClient) -> None:

@@ -33,9 +33,18 @@ class SyncPaginator(Generic[T]):
     def __repr__(self) -> str:
         return f"Sync{self._async!r}"
 
+    @property
+    def max_items(self) -> int | None:
+        return self._async.max_items
+
+    @property
+    def backward(self) -> bool:
+        return self._async.backward
+
     def first_page(self) -> Page[T]:
+        """The first page: one request."""
         refuse_running_loop("SyncPaginator.first_page")
-        page: Page[T] = self._loop.call(self._async._first_page)
+        page: Page[T] = self._loop.call(self._async.first_page)
         return page
 
     def __iter__(self) -> Iterator[T]:
@@ -44,5 +53,11 @@ class SyncPaginator(Generic[T]):
             yield from batch
 
     def pages(self) -> Iterator[Page[T]]:
+        """Each page in turn, ``max_items`` applied (the last page cut)."""
         refuse_running_loop("SyncPaginator.pages")
         return step_through(self._loop, self._async.pages())
+
+    def batches(self) -> Iterator[list[T]]:
+        """The items of each page in walking order, ``max_items`` applied."""
+        refuse_running_loop("SyncPaginator.batches")
+        return step_through(self._loop, self._async.batches())

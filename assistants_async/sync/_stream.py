@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from types import TracebackType
 
 from .._streaming import AsyncAssistantStream, Event
+from .._transport import OpenStream
 from ..models.messages import Message
 from ..models.runs import Run
 from ..models.steps import RunStep
 from ._portal import LoopThread, refuse_running_loop, step_through
 
-__all__ = ["SyncAssistantStream"]
+__all__ = ["SyncAssistantStream", "SyncOpenStream"]
 
 
 class SyncAssistantStream:
@@ -32,6 +33,10 @@ class SyncAssistantStream:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Drop the connection and end the stream (safe to call twice)."""
         self._loop.call(self._async.close)
 
     @property
@@ -69,3 +74,33 @@ class SyncAssistantStream:
 
     def step_snapshot(self, step_id: str) -> RunStep:
         return self._async.step_snapshot(step_id)
+
+
+class SyncOpenStream:
+    """``OpenStream`` for blocking code: a 2xx answer read as it arrives."""
+
+    def __init__(self, stream: OpenStream, loop: LoopThread) -> None:
+        self._async = stream
+        self._loop = loop
+        self.status_code = stream.status_code
+        self.headers = stream.headers
+        self.method = stream.method
+        self.url = stream.url
+        self.max_event_size = stream.max_event_size
+
+    @property
+    def request_id(self) -> str | None:
+        return self._async.request_id
+
+    @property
+    def closed(self) -> bool:
+        return self._async.closed
+
+    def chunks(self) -> Iterator[bytes]:
+        """The body's bytes as they come."""
+        refuse_running_loop("the stream")
+        return step_through(self._loop, self._async.chunks())
+
+    def close(self) -> None:
+        """Drop the connection: an unread body cannot be reused."""
+        self._loop.call(self._async.close)
