@@ -33,6 +33,10 @@ class AsyncResource:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
+    async def _sleep(self, seconds: float) -> None:
+        """The one way helpers wait: the transport's sleep, which close() cuts short."""
+        await self._client._transport.sleep(seconds)
+
     def _stream(self, request: Mapping[str, Any]) -> AsyncAssistantStream:
         """A stream that sends ``request`` (``client.request`` arguments) when entered."""
         arguments = {k: v for k, v in request.items() if k != "cast_to"}

@@ -3,17 +3,13 @@ submitToolOuputsToRun."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
-import attrs
-
-from .._converter import decode
-from .._errors import APITimeoutError, PollTimeoutError, ToolLoopLimitError
 from .._pagination import AsyncPaginator
+from .._polling import poll_run, run_tools
 from .._streaming import AsyncAssistantStream
-from .._tools import ToolFunction, run_tool_calls
+from .._tools import ToolFunction
 from .._transport import Headers
 from ..models.messages import MessageParam
 from ..models.pages import Page
@@ -29,11 +25,9 @@ from ..models.steps import RunStepInclude
 from ._base import AsyncResource, JSONObject, Timeout, list_of, run_request
 from ._validate import (
     body,
-    check_choice,
     check_include,
     check_messages,
     check_metadata,
-    check_seconds,
     check_tool_outputs,
     path_id,
 )
@@ -88,16 +82,6 @@ def _create_request(
         query=check_include(params.get("include")),
         not_body=("include",),
     )
-
-
-def _poll_after(headers: Mapping[str, str]) -> float:
-    """The server's ``openai-poll-after-ms`` in seconds; 1 s when absent or unusable."""
-    raw = headers.get("openai-poll-after-ms")
-    try:
-        value = float(raw) / 1000.0 if raw is not None else 1.0
-    except ValueError:
-        return 1.0
-    return value if 0 <= value < 3600 else 1.0
 
 
 class AsyncRuns(AsyncResource):
@@ -241,50 +225,18 @@ class AsyncRuns(AsyncResource):
         expired or incomplete).
 
         Waits what each response's ``openai-poll-after-ms`` asks (1 s without it), or
-        ``interval`` seconds when given. ``timeout`` bounds the whole wait: past it,
-        ``PollTimeoutError`` carries the last run seen.
+        ``interval`` seconds when given. ``timeout`` bounds the whole wait: by then,
+        ``PollTimeoutError`` carries the last run seen (None if no look succeeded).
         """
-        check_seconds("interval", interval)
-        check_seconds("timeout", timeout)
-        path = run_path(thread_id, run_id)
-        transport = self._client._transport
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        last: Run | None = None
-        while True:
-            limits = None
-            if deadline is not None:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    raise PollTimeoutError(last, timeout or 0.0, run_id=run_id)
-                # Each look, its retries included, ends by the poll's deadline.
-                limits = attrs.evolve(self._client.timeout, deadline=remaining)
-            try:
-                raw = await self._client.request_raw(
-                    "GET",
-                    path,
-                    timeout=limits,
-                    extra_headers=extra_headers,
-                    extra_query=extra_query,
-                )
-            except APITimeoutError as exc:
-                if deadline is not None:  # cut short by the poll's own deadline
-                    raise PollTimeoutError(last, timeout or 0.0, run_id=run_id) from exc
-                raise
-            run: Run = decode(raw.content, Run)
-            last = run
-            if run.is_terminal:
-                return run
-            delay = interval if interval is not None else _poll_after(raw.headers)
-            if deadline is not None:
-                left = deadline - loop.time()
-                if left <= delay:
-                    # The next look would come past the deadline: a request made then
-                    # would only time out, so wait out the deadline and say so.
-                    if left > 0:
-                        await transport.sleep(left)
-                    raise PollTimeoutError(run, timeout or 0.0)
-            await transport.sleep(delay)
+        return await poll_run(
+            self,
+            thread_id,
+            run_id,
+            interval=interval,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
     async def create_and_poll(
         self,
@@ -297,7 +249,7 @@ class AsyncRuns(AsyncResource):
     ) -> Run:
         """``create``, then ``poll`` (``poll_interval``, ``poll_timeout``) until it rests."""
         run = await self.create(thread_id, assistant_id=assistant_id, **params)
-        return await self.poll(thread_id, run.id, interval=poll_interval, timeout=poll_timeout)
+        return await poll_run(self, thread_id, run.id, interval=poll_interval, timeout=poll_timeout)
 
     async def submit_tool_outputs_and_poll(
         self,
@@ -322,7 +274,7 @@ class AsyncRuns(AsyncResource):
             extra_query=extra_query,
             extra_body=extra_body,
         )
-        return await self.poll(thread_id, run.id, interval=poll_interval, timeout=poll_timeout)
+        return await poll_run(self, thread_id, run.id, interval=poll_interval, timeout=poll_timeout)
 
     async def create_and_run_tools(
         self,
@@ -348,33 +300,17 @@ class AsyncRuns(AsyncResource):
         More than ``max_turns`` rounds raise ``ToolLoopLimitError``. Returns the run in
         its final status.
         """
-        check_choice("on_error", on_error, ("report", "raise"))
-        if isinstance(max_turns, bool) or not isinstance(max_turns, int) or max_turns < 1:
-            raise ValueError(f"max_turns must be a whole number >= 1, not {max_turns!r}")
-        if not isinstance(functions, Mapping):
-            raise TypeError("functions must map tool names to callables")
-        run = await self.create_and_poll(
+        return await run_tools(
+            self,
             thread_id,
             assistant_id=assistant_id,
+            functions=functions,
+            on_error=on_error,
+            max_turns=max_turns,
             poll_interval=poll_interval,
             poll_timeout=poll_timeout,
-            **params,
+            params=params,
         )
-        turns = 0
-        while run.status == "requires_action" and run.required_action is not None:
-            if turns == max_turns:
-                raise ToolLoopLimitError(run, max_turns)
-            turns += 1
-            calls = run.required_action.submit_tool_outputs.tool_calls
-            outputs = await run_tool_calls(calls, functions, on_error=on_error, run=run)
-            run = await self.submit_tool_outputs_and_poll(
-                thread_id,
-                run.id,
-                tool_outputs=outputs,
-                poll_interval=poll_interval,
-                poll_timeout=poll_timeout,
-            )
-        return run
 
     def stream(
         self,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from .._polling import poll_run
 from .._streaming import AsyncAssistantStream
 from .._transport import Headers
 from ..models.messages import MessageParam
@@ -156,8 +157,12 @@ class AsyncThreads(AsyncResource):
     ) -> Run:
         """``create_and_run``, then poll the run until it rests (see ``runs.poll``)."""
         run = await self.create_and_run(assistant_id=assistant_id, **params)
-        return await self._client.runs.poll(
-            run.thread_id, run.id, interval=poll_interval, timeout=poll_timeout
+        return await poll_run(
+            self._client.runs,
+            run.thread_id,
+            run.id,
+            interval=poll_interval,
+            timeout=poll_timeout,
         )
 
     def create_and_run_stream(
