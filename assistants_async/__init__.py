@@ -33,9 +33,11 @@ from ._errors import (
 )
 from ._pagination import AsyncPaginator
 from ._transport import RawResponse, Timeout
+from ._types import NOT_GIVEN, NotGiven
 from ._version import __version__
 
 __all__ = [
+    "NOT_GIVEN",
     "APIConnectionError",
     "APIResponse",
     "APIError",
@@ -49,6 +51,7 @@ __all__ = [
     "ClientClosedError",
     "ConflictError",
     "InternalServerError",
+    "NotGiven",
     "NotFoundError",
     "PermissionDeniedError",
     "PollTimeoutError",

@@ -9,12 +9,12 @@ import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from assistants_async._schema import REQUEST_BODIES
 from assistants_async.testing import (
     FakeAssistantsServer,
     ToolCall,
     call_tools_then_answer,
 )
-from assistants_async.testing._schema import REQUEST_BODIES
 
 AUTH = {"Authorization": "Bearer sk-fake"}
 BASE = "urn:assistants-spec"

@@ -8,8 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 from .._pagination import AsyncPaginator
 from .._streaming import AsyncAssistantStream
 from .._transport import Headers, Timeout
+from .._types import NOT_GIVEN
 from ..models.runs import Run
-from ._validate import body, check_choice, check_cursor, check_limit, check_max_items, path_id
+from ._validate import (
+    check_choice,
+    check_cursor,
+    check_limit,
+    check_max_items,
+    path_id,
+    request_body,
+)
 
 if TYPE_CHECKING:
     from .._client import AsyncClient
@@ -44,6 +52,7 @@ class AsyncResource:
 
 
 def run_request(
+    operation: str,
     path: str,
     params: Mapping[str, Any],
     allowed: Mapping[str, Any],
@@ -61,13 +70,16 @@ def run_request(
     if unknown:
         raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
     path_id("assistant_id", params.get("assistant_id"))
+    params = {k: v for k, v in params.items() if v is not NOT_GIVEN}
     fields = {k: v for k, v in params.items() if k not in OPTIONS and k not in not_body}
+    if stream:
+        fields["stream"] = True
     return {
         "method": "POST",
         "path": path,
         "cast_to": Run,
         "query": query,
-        "body": body(**fields, stream=True if stream else None),
+        "body": request_body(operation, **fields),
         **{name: params.get(name) for name in OPTIONS},
     }
 

@@ -7,11 +7,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from .._converter import to_json_data
+from .._schema import Invalid, validate
 from .._transport import _check_seconds
+from .._types import NOT_GIVEN, NotGiven
 from ..models.steps import FILE_SEARCH_RESULT_CONTENT
 
 __all__ = [
-    "body",
+    "request_body",
     "check_choice",
     "check_include",
     "check_limit",
@@ -66,9 +69,12 @@ def check_max_items(max_items: int | None) -> None:
 
 
 def check_choice(name: str, value: object, allowed: Sequence[str]) -> None:
-    if value is not None and value not in allowed:
-        options = " or ".join(repr(a) for a in allowed)
-        raise ValueError(f"{name} must be {options}, not {_show(value)}")
+    if value is None or value in allowed:
+        return
+    options = " or ".join(repr(a) for a in allowed)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be {options}, not {type(value).__name__}")
+    raise ValueError(f"{name} must be {options}, not {_show(value)}")
 
 
 def check_cursor(name: str, value: object) -> None:
@@ -76,8 +82,8 @@ def check_cursor(name: str, value: object) -> None:
         raise ValueError(f"{name} must be a non-empty string id, not {_show(value)}")
 
 
-def check_metadata(metadata: Mapping[str, str] | None, name: str = "metadata") -> None:
-    if metadata is None:
+def check_metadata(metadata: Mapping[str, str] | NotGiven | None, name: str = "metadata") -> None:
+    if metadata is None or isinstance(metadata, NotGiven):
         return
     if not isinstance(metadata, Mapping):
         raise TypeError(f"{name} must be a mapping of strings, not {type(metadata).__name__}")
@@ -125,18 +131,31 @@ def check_include(include: Sequence[str] | None) -> list[tuple[str, str]]:
     return [("include[]", value) for value in include]
 
 
-def body(**fields: Any) -> dict[str, Any]:
-    """The JSON body: every field given, None meaning "not sent"."""
-    return {name: value for name, value in fields.items() if value is not None}
+def request_body(operation: str, /, **fields: Any) -> dict[str, Any]:
+    """The JSON body of ``operation`` (a spec operationId) from a method's fields.
+
+    A field left at ``NOT_GIVEN`` is not sent; ``None`` is sent as ``null``. The result is
+    checked against the spec's request schema before anything is sent: a wrong type is a
+    ``TypeError``, a value out of the spec's range, length or enum a ``ValueError``, each
+    naming the parameter (``None`` where the spec allows no null is a wrong type).
+    """
+    body = {name: to_json_data(value) for name, value in fields.items() if value is not NOT_GIVEN}
+    try:
+        validate(operation, body)
+    except Invalid as exc:
+        error = TypeError if exc.code == "invalid_type" else ValueError
+        named = exc.param is None or f"'{exc.param}" in exc.message
+        raise error(exc.message if named else f"{exc.param}: {exc.message}") from None
+    return body
 
 
 def check_role(role: object, name: str = "role") -> None:
     check_choice(name, role, ("user", "assistant"))
 
 
-def check_messages(name: str, messages: Sequence[Any] | None) -> None:
+def check_messages(name: str, messages: Sequence[Any] | NotGiven | None) -> None:
     """Roles and metadata of messages given as dicts or ``MessageParam``s."""
-    if messages is None:
+    if messages is None or isinstance(messages, NotGiven):
         return
     if isinstance(messages, str | bytes | Mapping) or not isinstance(messages, Sequence):
         raise TypeError(f"{name} must be a list of messages")

@@ -8,11 +8,12 @@ from typing import Any, Literal
 
 from .._pagination import AsyncPaginator
 from .._transport import Headers
+from .._types import NOT_GIVEN, NotGiven
 from ..models.assistants import Assistant, AssistantDeleted
 from ..models.pages import Page
 from ..models.shared import AssistantTool, ReasoningEffort, ResponseFormat, ToolResources
 from ._base import AsyncResource, JSONObject, Timeout, list_of
-from ._validate import body, check_metadata, path_id
+from ._validate import check_metadata, path_id, request_body
 
 __all__ = ["AsyncAssistants"]
 
@@ -22,30 +23,33 @@ class AsyncAssistants(AsyncResource):
         self,
         *,
         model: str,
-        name: str | None = None,
-        description: str | None = None,
-        instructions: str | None = None,
-        reasoning_effort: ReasoningEffort | None = None,
-        tools: Sequence[AssistantTool | JSONObject] | None = None,
-        tool_resources: ToolResources | JSONObject | None = None,
-        metadata: Mapping[str, str] | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        response_format: ResponseFormat | JSONObject | None = None,
+        name: str | NotGiven | None = NOT_GIVEN,
+        description: str | NotGiven | None = NOT_GIVEN,
+        instructions: str | NotGiven | None = NOT_GIVEN,
+        reasoning_effort: ReasoningEffort | NotGiven | None = NOT_GIVEN,
+        tools: Sequence[AssistantTool | JSONObject] | NotGiven = NOT_GIVEN,
+        tool_resources: ToolResources | JSONObject | NotGiven | None = NOT_GIVEN,
+        metadata: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
+        temperature: float | NotGiven | None = NOT_GIVEN,
+        top_p: float | NotGiven | None = NOT_GIVEN,
+        response_format: ResponseFormat | JSONObject | NotGiven | None = NOT_GIVEN,
         timeout: float | Timeout | None = None,
         extra_headers: Headers | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
     ) -> Assistant:
         """Create an assistant (POST /assistants)."""
-        if not isinstance(model, str) or not model:
+        if not isinstance(model, str):
+            raise TypeError(f"model must be a string, not {type(model).__name__}")
+        if not model:
             raise ValueError("model must be a non-empty string")
         check_metadata(metadata)
         return await self._client.request(
             "POST",
             "/assistants",
             cast_to=Assistant,
-            body=body(
+            body=request_body(
+                "createAssistant",
                 model=model,
                 name=name,
                 description=description,
@@ -88,17 +92,17 @@ class AsyncAssistants(AsyncResource):
         self,
         assistant_id: str,
         *,
-        model: str | None = None,
-        reasoning_effort: ReasoningEffort | None = None,
-        name: str | None = None,
-        description: str | None = None,
-        instructions: str | None = None,
-        tools: Sequence[AssistantTool | JSONObject] | None = None,
-        tool_resources: ToolResources | JSONObject | None = None,
-        metadata: Mapping[str, str] | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        response_format: ResponseFormat | JSONObject | None = None,
+        model: str | NotGiven = NOT_GIVEN,
+        reasoning_effort: ReasoningEffort | NotGiven | None = NOT_GIVEN,
+        name: str | NotGiven | None = NOT_GIVEN,
+        description: str | NotGiven | None = NOT_GIVEN,
+        instructions: str | NotGiven | None = NOT_GIVEN,
+        tools: Sequence[AssistantTool | JSONObject] | NotGiven = NOT_GIVEN,
+        tool_resources: ToolResources | JSONObject | NotGiven | None = NOT_GIVEN,
+        metadata: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
+        temperature: float | NotGiven | None = NOT_GIVEN,
+        top_p: float | NotGiven | None = NOT_GIVEN,
+        response_format: ResponseFormat | JSONObject | NotGiven | None = NOT_GIVEN,
         timeout: float | Timeout | None = None,
         extra_headers: Headers | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -111,7 +115,8 @@ class AsyncAssistants(AsyncResource):
             "POST",
             path,
             cast_to=Assistant,
-            body=body(
+            body=request_body(
+                "modifyAssistant",
                 model=model,
                 reasoning_effort=reasoning_effort,
                 name=name,

@@ -8,10 +8,11 @@ from typing import Any, Literal
 
 from .._pagination import AsyncPaginator
 from .._transport import Headers
+from .._types import NOT_GIVEN, NotGiven
 from ..models.messages import Attachment, Message, MessageContentPartParam, MessageDeleted
 from ..models.pages import Page
 from ._base import AsyncResource, JSONObject, Timeout, list_of
-from ._validate import body, check_cursor, check_metadata, check_role, path_id
+from ._validate import check_cursor, check_metadata, check_role, path_id, request_body
 
 __all__ = ["AsyncMessages"]
 
@@ -23,8 +24,8 @@ class AsyncMessages(AsyncResource):
         *,
         role: Literal["user", "assistant"],
         content: str | Sequence[MessageContentPartParam | JSONObject],
-        attachments: Sequence[Attachment | JSONObject] | None = None,
-        metadata: Mapping[str, str] | None = None,
+        attachments: Sequence[Attachment | JSONObject] | NotGiven | None = NOT_GIVEN,
+        metadata: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
         timeout: float | Timeout | None = None,
         extra_headers: Headers | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -42,7 +43,13 @@ class AsyncMessages(AsyncResource):
             "POST",
             path,
             cast_to=Message,
-            body=body(role=role, content=content, attachments=attachments, metadata=metadata),
+            body=request_body(
+                "createMessage",
+                role=role,
+                content=content,
+                attachments=attachments,
+                metadata=metadata,
+            ),
             timeout=timeout,
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -75,7 +82,7 @@ class AsyncMessages(AsyncResource):
         thread_id: str,
         message_id: str,
         *,
-        metadata: Mapping[str, str] | None = None,
+        metadata: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
         timeout: float | Timeout | None = None,
         extra_headers: Headers | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -88,7 +95,7 @@ class AsyncMessages(AsyncResource):
             "POST",
             path,
             cast_to=Message,
-            body=body(metadata=metadata),
+            body=request_body("modifyMessage", metadata=metadata),
             timeout=timeout,
             extra_headers=extra_headers,
             extra_query=extra_query,

@@ -11,6 +11,7 @@ from .._polling import poll_run, run_tools
 from .._streaming import AsyncAssistantStream
 from .._tools import ToolFunction
 from .._transport import Headers
+from .._types import NOT_GIVEN, NotGiven
 from ..models.messages import MessageParam
 from ..models.pages import Page
 from ..models.runs import Run, ToolOutput
@@ -24,12 +25,12 @@ from ..models.shared import (
 from ..models.steps import RunStepInclude
 from ._base import AsyncResource, JSONObject, Timeout, list_of, run_request
 from ._validate import (
-    body,
     check_include,
     check_messages,
     check_metadata,
     check_tool_outputs,
     path_id,
+    request_body,
 )
 
 if TYPE_CHECKING:
@@ -43,7 +44,10 @@ def run_path(thread_id: str, run_id: str) -> str:
 
 
 class RunCreateParams(TypedDict, total=False):
-    """The keyword arguments of ``runs.create`` other than ``assistant_id``."""
+    """The keyword arguments of ``runs.create`` other than ``assistant_id``.
+
+    A key left out is not sent; ``None`` is sent as ``null`` where the spec allows it.
+    """
 
     include: Sequence[RunStepInclude] | None
     model: str | None
@@ -59,7 +63,7 @@ class RunCreateParams(TypedDict, total=False):
     max_completion_tokens: int | None
     truncation_strategy: TruncationStrategy | JSONObject | None
     tool_choice: AssistantToolChoiceOption | JSONObject | None
-    parallel_tool_calls: bool | None
+    parallel_tool_calls: bool
     response_format: ResponseFormat | JSONObject | None
     timeout: float | Timeout | None
     extra_headers: Headers | None
@@ -75,6 +79,7 @@ def _create_request(
     check_messages("additional_messages", params.get("additional_messages"))
     check_metadata(params.get("metadata"))
     return run_request(
+        "createRun",
         path,
         params,
         RunCreateParams.__annotations__,
@@ -91,29 +96,51 @@ class AsyncRuns(AsyncResource):
         *,
         assistant_id: str,
         include: Sequence[RunStepInclude] | None = None,
-        model: str | None = None,
-        reasoning_effort: ReasoningEffort | None = None,
-        instructions: str | None = None,
-        additional_instructions: str | None = None,
-        additional_messages: Sequence[MessageParam | JSONObject] | None = None,
-        tools: Sequence[AssistantTool | JSONObject] | None = None,
-        metadata: Mapping[str, str] | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        max_prompt_tokens: int | None = None,
-        max_completion_tokens: int | None = None,
-        truncation_strategy: TruncationStrategy | JSONObject | None = None,
-        tool_choice: AssistantToolChoiceOption | JSONObject | None = None,
-        parallel_tool_calls: bool | None = None,
-        response_format: ResponseFormat | JSONObject | None = None,
+        model: str | NotGiven | None = NOT_GIVEN,
+        reasoning_effort: ReasoningEffort | NotGiven | None = NOT_GIVEN,
+        instructions: str | NotGiven | None = NOT_GIVEN,
+        additional_instructions: str | NotGiven | None = NOT_GIVEN,
+        additional_messages: Sequence[MessageParam | JSONObject] | NotGiven | None = NOT_GIVEN,
+        tools: Sequence[AssistantTool | JSONObject] | NotGiven | None = NOT_GIVEN,
+        metadata: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
+        temperature: float | NotGiven | None = NOT_GIVEN,
+        top_p: float | NotGiven | None = NOT_GIVEN,
+        max_prompt_tokens: int | NotGiven | None = NOT_GIVEN,
+        max_completion_tokens: int | NotGiven | None = NOT_GIVEN,
+        truncation_strategy: TruncationStrategy | JSONObject | NotGiven | None = NOT_GIVEN,
+        tool_choice: AssistantToolChoiceOption | JSONObject | NotGiven | None = NOT_GIVEN,
+        parallel_tool_calls: bool | NotGiven = NOT_GIVEN,
+        response_format: ResponseFormat | JSONObject | NotGiven | None = NOT_GIVEN,
         timeout: float | Timeout | None = None,
         extra_headers: Headers | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
     ) -> Run:
         """Start a run on a thread (POST /threads/{thread_id}/runs)."""
-        params = {k: v for k, v in locals().items() if k not in ("self", "thread_id")}
-        run: Run = await self._client.request(**_create_request(thread_id, params))
+        fields = {
+            "assistant_id": assistant_id,
+            "include": include,
+            "model": model,
+            "reasoning_effort": reasoning_effort,
+            "instructions": instructions,
+            "additional_instructions": additional_instructions,
+            "additional_messages": additional_messages,
+            "tools": tools,
+            "metadata": metadata,
+            "temperature": temperature,
+            "top_p": top_p,
+            "max_prompt_tokens": max_prompt_tokens,
+            "max_completion_tokens": max_completion_tokens,
+            "truncation_strategy": truncation_strategy,
+            "tool_choice": tool_choice,
+            "parallel_tool_calls": parallel_tool_calls,
+            "response_format": response_format,
+            "timeout": timeout,
+            "extra_headers": extra_headers,
+            "extra_query": extra_query,
+            "extra_body": extra_body,
+        }
+        run: Run = await self._client.request(**_create_request(thread_id, fields))
         return run
 
     async def retrieve(
@@ -142,7 +169,7 @@ class AsyncRuns(AsyncResource):
         thread_id: str,
         run_id: str,
         *,
-        metadata: Mapping[str, str] | None = None,
+        metadata: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
         timeout: float | Timeout | None = None,
         extra_headers: Headers | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -155,7 +182,7 @@ class AsyncRuns(AsyncResource):
             "POST",
             path,
             cast_to=Run,
-            body=body(metadata=metadata),
+            body=request_body("modifyRun", metadata=metadata),
             timeout=timeout,
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -202,7 +229,7 @@ class AsyncRuns(AsyncResource):
             "POST",
             path,
             cast_to=Run,
-            body=body(tool_outputs=tool_outputs),
+            body=request_body("submitToolOuputsToRun", tool_outputs=tool_outputs),
             timeout=timeout,
             extra_headers=extra_headers,
             extra_query=extra_query,

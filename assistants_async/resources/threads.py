@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from .._polling import poll_run
 from .._streaming import AsyncAssistantStream
 from .._transport import Headers
+from .._types import NOT_GIVEN, NotGiven
 from ..models.messages import MessageParam
 from ..models.runs import Run
 from ..models.shared import (
@@ -20,7 +21,7 @@ from ..models.shared import (
 )
 from ..models.threads import Thread, ThreadDeleted, ThreadParam
 from ._base import AsyncResource, JSONObject, Timeout, run_request
-from ._validate import body, check_messages, check_metadata, path_id
+from ._validate import check_messages, check_metadata, path_id, request_body
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -32,9 +33,9 @@ class AsyncThreads(AsyncResource):
     async def create(
         self,
         *,
-        messages: Sequence[MessageParam | JSONObject] | None = None,
-        tool_resources: ToolResources | JSONObject | None = None,
-        metadata: Mapping[str, str] | None = None,
+        messages: Sequence[MessageParam | JSONObject] | NotGiven = NOT_GIVEN,
+        tool_resources: ToolResources | JSONObject | NotGiven | None = NOT_GIVEN,
+        metadata: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
         timeout: float | Timeout | None = None,
         extra_headers: Headers | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -47,7 +48,9 @@ class AsyncThreads(AsyncResource):
             "POST",
             "/threads",
             cast_to=Thread,
-            body=body(messages=messages, tool_resources=tool_resources, metadata=metadata),
+            body=request_body(
+                "createThread", messages=messages, tool_resources=tool_resources, metadata=metadata
+            ),
             timeout=timeout,
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -78,8 +81,8 @@ class AsyncThreads(AsyncResource):
         self,
         thread_id: str,
         *,
-        tool_resources: ToolResources | JSONObject | None = None,
-        metadata: Mapping[str, str] | None = None,
+        tool_resources: ToolResources | JSONObject | NotGiven | None = NOT_GIVEN,
+        metadata: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
         timeout: float | Timeout | None = None,
         extra_headers: Headers | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -92,7 +95,7 @@ class AsyncThreads(AsyncResource):
             "POST",
             path,
             cast_to=Thread,
-            body=body(tool_resources=tool_resources, metadata=metadata),
+            body=request_body("modifyThread", tool_resources=tool_resources, metadata=metadata),
             timeout=timeout,
             extra_headers=extra_headers,
             extra_query=extra_query,
@@ -123,28 +126,48 @@ class AsyncThreads(AsyncResource):
         self,
         *,
         assistant_id: str,
-        thread: ThreadParam | JSONObject | None = None,
-        model: str | None = None,
-        instructions: str | None = None,
-        tools: Sequence[AssistantTool | JSONObject] | None = None,
-        tool_resources: ToolResources | JSONObject | None = None,
-        metadata: Mapping[str, str] | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        max_prompt_tokens: int | None = None,
-        max_completion_tokens: int | None = None,
-        truncation_strategy: TruncationStrategy | JSONObject | None = None,
-        tool_choice: AssistantToolChoiceOption | JSONObject | None = None,
-        parallel_tool_calls: bool | None = None,
-        response_format: ResponseFormat | JSONObject | None = None,
+        thread: ThreadParam | JSONObject | NotGiven = NOT_GIVEN,
+        model: str | NotGiven | None = NOT_GIVEN,
+        instructions: str | NotGiven | None = NOT_GIVEN,
+        tools: Sequence[AssistantTool | JSONObject] | NotGiven | None = NOT_GIVEN,
+        tool_resources: ToolResources | JSONObject | NotGiven | None = NOT_GIVEN,
+        metadata: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
+        temperature: float | NotGiven | None = NOT_GIVEN,
+        top_p: float | NotGiven | None = NOT_GIVEN,
+        max_prompt_tokens: int | NotGiven | None = NOT_GIVEN,
+        max_completion_tokens: int | NotGiven | None = NOT_GIVEN,
+        truncation_strategy: TruncationStrategy | JSONObject | NotGiven | None = NOT_GIVEN,
+        tool_choice: AssistantToolChoiceOption | JSONObject | NotGiven | None = NOT_GIVEN,
+        parallel_tool_calls: bool | NotGiven = NOT_GIVEN,
+        response_format: ResponseFormat | JSONObject | NotGiven | None = NOT_GIVEN,
         timeout: float | Timeout | None = None,
         extra_headers: Headers | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
     ) -> Run:
         """Create a thread and run it in one request (POST /threads/runs)."""
-        params = {k: v for k, v in locals().items() if k != "self"}
-        run: Run = await self._client.request(**_create_and_run_request(params))
+        fields = {
+            "assistant_id": assistant_id,
+            "thread": thread,
+            "model": model,
+            "instructions": instructions,
+            "tools": tools,
+            "tool_resources": tool_resources,
+            "metadata": metadata,
+            "temperature": temperature,
+            "top_p": top_p,
+            "max_prompt_tokens": max_prompt_tokens,
+            "max_completion_tokens": max_completion_tokens,
+            "truncation_strategy": truncation_strategy,
+            "tool_choice": tool_choice,
+            "parallel_tool_calls": parallel_tool_calls,
+            "response_format": response_format,
+            "timeout": timeout,
+            "extra_headers": extra_headers,
+            "extra_query": extra_query,
+            "extra_body": extra_body,
+        }
+        run: Run = await self._client.request(**_create_and_run_request(fields))
         return run
 
     async def create_and_run_poll(
@@ -177,9 +200,12 @@ class AsyncThreads(AsyncResource):
 
 
 class ThreadCreateAndRunParams(TypedDict, total=False):
-    """The keyword arguments of ``threads.create_and_run`` other than ``assistant_id``."""
+    """The keyword arguments of ``threads.create_and_run`` other than ``assistant_id``.
 
-    thread: ThreadParam | JSONObject | None
+    A key left out is not sent; ``None`` is sent as ``null`` where the spec allows it.
+    """
+
+    thread: ThreadParam | JSONObject
     model: str | None
     instructions: str | None
     tools: Sequence[AssistantTool | JSONObject] | None
@@ -191,7 +217,7 @@ class ThreadCreateAndRunParams(TypedDict, total=False):
     max_completion_tokens: int | None
     truncation_strategy: TruncationStrategy | JSONObject | None
     tool_choice: AssistantToolChoiceOption | JSONObject | None
-    parallel_tool_calls: bool | None
+    parallel_tool_calls: bool
     response_format: ResponseFormat | JSONObject | None
     timeout: float | Timeout | None
     extra_headers: Headers | None
@@ -206,8 +232,12 @@ def _create_and_run_request(params: Mapping[str, Any], *, stream: bool = False) 
     if isinstance(thread, Mapping):
         check_messages("thread.messages", thread.get("messages"))
         check_metadata(thread.get("metadata"), "thread.metadata")
-    elif thread is not None:
+    elif isinstance(thread, ThreadParam):
         check_metadata(thread.metadata, "thread.metadata")
     return run_request(
-        "/threads/runs", params, ThreadCreateAndRunParams.__annotations__, stream=stream
+        "createThreadAndRun",
+        "/threads/runs",
+        params,
+        ThreadCreateAndRunParams.__annotations__,
+        stream=stream,
     )

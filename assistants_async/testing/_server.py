@@ -18,6 +18,7 @@ from multidict import CIMultiDict
 
 from .._client import AsyncClient
 from .._errors import envelope
+from .._schema import Invalid, validate
 from ..models import Assistant, Message, Run
 from ..models.steps import FILE_SEARCH_RESULT_CONTENT
 from ._faults import Fault, Faults
@@ -32,7 +33,6 @@ from ._responders import (
     Text,
     echo,
 )
-from ._schema import Invalid, validate
 
 __all__ = [
     "FakeAssistantsServer",
@@ -1113,7 +1113,8 @@ class FakeAssistantsServer:
 # --- helpers -----------------------------------------------------------------------------
 
 # Assistant fields that stay as they were when a modify sends null.
-_NON_NULL = frozenset({"model", "tools", "metadata", "temperature", "top_p", "response_format"})
+# Fields whose null means "leave as it is": the object never holds null there.
+_NON_NULL = frozenset({"model", "tools", "metadata"})
 _IDEMPOTENCY_CACHE = 10_000
 # The parsed JSON body of a POST, validated before its handler runs.
 _BODY = web.RequestKey("assistants_async.body", dict)

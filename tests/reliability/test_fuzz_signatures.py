@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistants_async import APIStatusError, AsyncClient
+from assistants_async import NOT_GIVEN, APIStatusError, AsyncClient, NotGiven
 from assistants_async._converter import to_json_data
 from assistants_async._model import Model, Unknown
 from assistants_async.resources import (
@@ -59,6 +59,8 @@ def strategy_for(hint: Any, depth: int = 0) -> st.SearchStrategy[Any]:
         return json_value
     if hint is type(None):
         return st.none()
+    if hint is NotGiven:
+        return st.just(NOT_GIVEN)
     if origin in (Union, types.UnionType):
         return st.one_of([strategy_for(a, depth) for a in args])
     if origin is Literal:
@@ -166,7 +168,7 @@ async def test_generated_arguments_get_a_typed_answer(resource: type, name: str)
                     given_fields = {
                         k: to_json_data(v)
                         for k, v in kwargs.items()
-                        if v is not None and k not in ("include",)
+                        if v is not NOT_GIVEN and k not in ("include",)
                     }
                     assert logged.body == given_fields
     assert all(r.status < 500 for r in server.requests), seen

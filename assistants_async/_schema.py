@@ -1,7 +1,9 @@
-"""Request-body validation for the fake server, with the API's own error wording.
+"""The spec's request bodies as one table of validators, with the API's error wording.
 
-The shapes mirror the spec's request schemas (all ``additionalProperties: false``); a
-test compares these declarations with ``../shared/spec`` so the two cannot drift.
+The client checks what a method was given against it before sending; the fake server
+checks what it receives, and answers 400 as the service did. The shapes mirror the
+spec's request schemas (all ``additionalProperties: false``); a test compares these
+declarations with the spec (``tests/spec``) so the two cannot drift.
 """
 
 from __future__ import annotations
