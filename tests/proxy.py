@@ -37,14 +37,17 @@ class CountingProxy:
             return
         self.heads.append(head)
         method, target, _ = head.split(" ", 2)
-        if method == "CONNECT":
-            host, port = target.rsplit(":", 1)
+        hostport = target if method == "CONNECT" else target.split("/", 3)[2]
+        host, port = hostport.rsplit(":", 1)
+        try:
             up_reader, up_writer = await asyncio.open_connection(host, int(port))
+        except OSError:  # as a real proxy answers when the server is unreachable
+            writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+            writer.close()
+            return
+        if method == "CONNECT":
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         else:  # absolute form, which an HTTP/1.1 server must accept as it is
-            hostport = target.split("/", 3)[2]
-            host, port = hostport.rsplit(":", 1)
-            up_reader, up_writer = await asyncio.open_connection(host, int(port))
             # As a real proxy does: its own credentials stop here.
             kept = [h for h in head.split("\r\n") if not h.lower().startswith("proxy-")]
             up_writer.write("\r\n".join(kept).encode("latin-1"))
