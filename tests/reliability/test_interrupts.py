@@ -18,7 +18,7 @@ from assistants_async import AsyncClient, ClientClosedError
 from assistants_async.sync import Client
 from assistants_async.testing import FakeAssistantsServer
 
-from .streams import ticking_server
+from .servers import ticking_server
 
 
 async def test_closing_a_stream_under_its_reader_ends_the_reader_and_frees_the_slot() -> None:

@@ -24,6 +24,8 @@ from aiohttp.test_utils import TestServer
 from assistants_async import AsyncClient, InternalServerError, ResponseTooLargeError
 from assistants_async._errors import error_from_response
 
+from .servers import serve
+
 MB = 1024 * 1024
 CHUNK = b"x" * MB
 
@@ -90,12 +92,8 @@ async def hostile() -> AsyncIterator[str]:
     app.router.add_get("/v1/assistants/declared", declared)
     app.router.add_get("/v1/assistants/title", title_bomb)
     app.router.add_post("/v1/threads/thread_1/runs", endless_sse_line)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("/v1"))
-    finally:
-        await server.close()
+    async with serve(app) as url:
+        yield url
 
 
 CHILD = """

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from assistants_async import (
     APITimeoutError,
@@ -20,7 +19,7 @@ from assistants_async import (
 )
 from assistants_async.testing import FakeAssistantsServer
 
-from .streams import stalled_body, ticking_stream
+from .servers import serve, stalled_body, ticking_stream
 
 ATTEMPTS = web.AppKey("attempts", list[str])
 
@@ -41,12 +40,8 @@ async def server() -> AsyncIterator[tuple[str, web.Application]]:
     app.router.add_get("/v1/assistants/stalled", stalled_body)
     app.router.add_get("/v1/assistants/busy", always_busy)
     app.router.add_post("/v1/threads/thread_1/runs", ticking_stream)
-    test_server = TestServer(app, host="127.0.0.1")
-    await test_server.start_server()
-    try:
-        yield str(test_server.make_url("/v1")), app
-    finally:
-        await test_server.close()
+    async with serve(app) as url:
+        yield url, app
 
 
 async def timed(awaitable: object) -> tuple[float, BaseException | None]:

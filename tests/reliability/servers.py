@@ -1,4 +1,4 @@
-"""A slow event stream on loopback, for tests that must catch a reader mid-stream."""
+"""Small loopback servers for the reliability tests: slow streams, stalled bodies."""
 
 from __future__ import annotations
 
@@ -42,13 +42,18 @@ async def ticking_stream(request: web.Request) -> web.StreamResponse:
 
 
 @contextlib.asynccontextmanager
-async def ticking_server() -> AsyncIterator[str]:
-    """A server whose run streams tick (POST /v1/threads/thread_1/runs); its base URL."""
-    app = web.Application()
-    app.router.add_post("/v1/threads/thread_1/runs", ticking_stream)
+async def serve(app: web.Application) -> AsyncIterator[str]:
+    """``app`` on a free loopback port, for the length of the block; its base URL."""
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
         yield str(server.make_url("/v1"))
     finally:
         await server.close()
+
+
+def ticking_server() -> contextlib.AbstractAsyncContextManager[str]:
+    """A server whose run streams tick (POST /v1/threads/thread_1/runs); its base URL."""
+    app = web.Application()
+    app.router.add_post("/v1/threads/thread_1/runs", ticking_stream)
+    return serve(app)
