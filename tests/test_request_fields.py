@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from assistants_async import NOT_GIVEN, AsyncClient, NotGiven
+from assistants_async import NOT_GIVEN, AsyncClient, AsyncPaginator, NotGiven
 from assistants_async._schema import (
     REQUEST_BODIES,
     AnyObj,
@@ -27,7 +27,13 @@ from assistants_async._schema import (
     Tagged,
     V,
 )
-from assistants_async.resources import AsyncAssistants, AsyncMessages, AsyncRuns, AsyncThreads
+from assistants_async.resources import (
+    AsyncAssistants,
+    AsyncMessages,
+    AsyncRuns,
+    AsyncSteps,
+    AsyncThreads,
+)
 from assistants_async.sync import Client
 from assistants_async.testing import FakeAssistantsServer
 
@@ -296,3 +302,115 @@ async def test_the_issues_examples_are_refused(
         with pytest.raises(error, match=words):
             await call_it(client)
     assert server.seen == []
+
+
+# --- and every other parameter: ids, list options, include, tool outputs ------------------
+
+# A parameter name -> (a value of the wrong type, a value of the right type out of range).
+OTHER_PARAMETERS: dict[str, tuple[Any, Any]] = {
+    "assistant_id": (123, "a/b"),
+    "thread_id": (123, ""),
+    "message_id": (123, "../x"),
+    "run_id": (123, ""),
+    "step_id": (123, "a#b"),
+    "limit": ("5", 500),
+    "order": (5, "newest"),
+    "after": (5, ""),
+    "before": (5, ""),
+    "max_items": ("5", -1),
+    "include": ("step_details", ["bogus"]),
+    "tool_outputs": ("21C", [{"output": "21C"}]),
+}
+RESOURCES = (AsyncAssistants, AsyncThreads, AsyncMessages, AsyncRuns, AsyncSteps)
+SPEC_METHODS = (
+    "create",
+    "retrieve",
+    "update",
+    "delete",
+    "list",
+    "create_and_run",
+    "cancel",
+    "submit_tool_outputs",
+)
+VALID = {
+    "assistant_id": "asst_1",
+    "thread_id": "thread_1",
+    "message_id": "msg_1",
+    "run_id": "run_1",
+    "step_id": "step_1",
+    "model": "gpt-4o",
+    "role": "user",
+    "content": "hi",
+    "tool_outputs": [{"tool_call_id": "call_1", "output": "ok"}],
+}
+
+
+def other_cases() -> list[tuple[Any, ...]]:
+    cases = []
+    for resource in RESOURCES:
+        for name in SPEC_METHODS:
+            method = getattr(resource, name, None)
+            if method is None:
+                continue
+            parameters = inspect.signature(method).parameters
+            for parameter in parameters.values():
+                if parameter.name not in OTHER_PARAMETERS:
+                    continue
+                for kind, value in zip(
+                    ("type", "range"), OTHER_PARAMETERS[parameter.name], strict=True
+                ):
+                    cases.append((resource, name, parameter.name, kind, value))
+    return cases
+
+
+OTHER_CASES = other_cases()
+
+
+@pytest.mark.parametrize(
+    ("resource", "name", "parameter", "kind", "value"),
+    OTHER_CASES,
+    ids=[f"{c[0].__name__}.{c[1]}.{c[2]}-{c[3]}" for c in OTHER_CASES],
+)
+async def test_every_other_parameter_is_checked_before_sending(
+    server: ScriptedServer, resource: type, name: str, parameter: str, kind: str, value: Any
+) -> None:
+    server.reply(json_reply(body={}))
+    signature = inspect.signature(getattr(resource, name))
+    args, kwargs = [], {}
+    for p in list(signature.parameters.values())[1:]:
+        given = value if p.name == parameter else VALID.get(p.name, p.default)
+        if given is inspect.Parameter.empty:
+            continue
+        if p.kind is p.POSITIONAL_OR_KEYWORD:
+            args.append(given)
+        elif p.name == parameter or p.default is inspect.Parameter.empty:
+            kwargs[p.name] = given
+    async with AsyncClient(api_key="sk-1", base_url=server.url) as client:
+        bound = getattr(getattr(client, resource.__name__.removeprefix("Async").lower()), name)
+        with pytest.raises(TypeError if kind == "type" else ValueError, match=parameter):
+            await invoke(bound, args, kwargs)
+    assert server.seen == []
+
+
+async def invoke(bound: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> None:
+    """Call, then await what needs it (a paginator is checked when list() is called)."""
+    result = bound(*args, **kwargs)
+    if inspect.isawaitable(result) and not isinstance(result, AsyncPaginator):
+        await result
+
+
+def test_the_other_table_reaches_every_parameter_of_every_method() -> None:
+    reached = {(c[0], c[1], c[2]) for c in OTHER_CASES}
+    options = {"timeout", "extra_headers", "extra_query", "extra_body", "self"}
+    for resource in RESOURCES:
+        for name in SPEC_METHODS:
+            method = getattr(resource, name, None)
+            if method is None:
+                continue
+            for parameter in inspect.signature(method).parameters:
+                if parameter in options:
+                    continue
+                in_body = any(
+                    c[0] is method and c[4] == parameter for c in FIELD_CASES
+                ) or parameter in ("assistant_id",)
+                assert in_body or (resource, name, parameter) in reached, (name, parameter)

@@ -78,8 +78,12 @@ def check_choice(name: str, value: object, allowed: Sequence[str]) -> None:
 
 
 def check_cursor(name: str, value: object) -> None:
-    if value is not None and (not isinstance(value, str) or not value):
-        raise ValueError(f"{name} must be a non-empty string id, not {_show(value)}")
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string id, not {type(value).__name__}")
+    if not value:
+        raise ValueError(f"{name} must be a non-empty string id")
 
 
 def check_metadata(metadata: Mapping[str, str] | NotGiven | None, name: str = "metadata") -> None:
@@ -124,8 +128,8 @@ def check_include(include: Sequence[str] | None) -> list[tuple[str, str]]:
     """The ``include[]`` query pairs, in the bracket form the API expects."""
     if include is None:
         return []
-    if isinstance(include, str):
-        raise TypeError("include must be a list of strings, not a single string")
+    if isinstance(include, str) or not isinstance(include, Sequence):
+        raise TypeError(f"include must be a list of strings, not {type(include).__name__}")
     for value in include:
         check_choice("include", value, (FILE_SEARCH_RESULT_CONTENT,))
     return [("include[]", value) for value in include]
