@@ -548,7 +548,7 @@ async def test_the_request_log_redacts_the_key_and_reset_forgets_everything(
         assert logged.headers["Authorization"] == "Bearer ***"
         assert "sk-live-secret" not in repr(server.requests)
         server.reset()
-        assert server.requests == []
+        assert len(server.requests) == 0
         with pytest.raises(NotFoundError):
             await client.assistants.retrieve(asst.id)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import openai
 import pytest
@@ -123,3 +124,33 @@ async def test_the_sdk_pages_through_150_messages_both_ways(
             break
         cursor = page.data[0].id
     assert backward == created[:-1]
+
+
+async def test_the_sdks_tool_call_delta_handlers_see_arguments_in_pieces(
+    sdk: tuple[openai.AsyncOpenAI, FakeAssistantsServer],
+) -> None:
+    """Used as the SDK's docs show: an event handler with on_tool_call_delta."""
+    from openai import AsyncAssistantEventHandler
+
+    client, _ = sdk
+    pieces: list[str] = []
+    snapshots: list[str] = []
+
+    class Handler(AsyncAssistantEventHandler):
+        async def on_tool_call_delta(self, delta: Any, snapshot: Any) -> None:
+            if delta.type == "function" and delta.function and delta.function.arguments:
+                pieces.append(delta.function.arguments)
+                snapshots.append(snapshot.function.arguments)
+
+    asst = await client.beta.assistants.create(
+        model="gpt-4o",
+        tools=[{"type": "function", "function": {"name": "get_weather", "parameters": {}}}],
+    )
+    thread = await client.beta.threads.create(messages=[{"role": "user", "content": "Paris?"}])
+    async with client.beta.threads.runs.stream(
+        thread_id=thread.id, assistant_id=asst.id, event_handler=Handler()
+    ) as stream:
+        await stream.until_done()
+    assert len(pieces) > 1  # the arguments came in several deltas
+    assert json.loads("".join(pieces)) == {"city": "Paris"}
+    assert snapshots[-1] == "".join(pieces)  # the SDK assembled them

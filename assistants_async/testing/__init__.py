@@ -15,6 +15,7 @@ plugin gives the fixtures ``fake_assistants_server`` and ``fake_assistants_clien
 """
 
 from ._faults import Faults
+from ._log import LoggedRequest, RequestLog
 from ._responders import (
     CallTools,
     Fail,
@@ -32,7 +33,6 @@ from ._responders import (
 from ._server import (
     FakeAssistantsServer,
     FakeClock,
-    LoggedRequest,
     Progress,
     SequentialIds,
     random_ids,
@@ -46,6 +46,7 @@ __all__ = [
     "Faults",
     "Incomplete",
     "LoggedRequest",
+    "RequestLog",
     "Progress",
     "Reply",
     "Responder",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -22,6 +23,7 @@ from .._schema import Invalid, validate
 from ..models import Assistant, Message, Run
 from ..models.steps import FILE_SEARCH_RESULT_CONTENT
 from ._faults import Fault, Faults
+from ._log import MASKED_HEADERS, LoggedRequest, RequestLog
 from ._responders import (
     CallTools,
     Fail,
@@ -80,23 +82,6 @@ class FakeClock:
 
     def advance(self, seconds: int) -> None:
         self.now += seconds
-
-
-@attrs.define
-class LoggedRequest:
-    """One request as the server received it (the headers carrying a key masked)."""
-
-    method: str
-    path: str
-    operation: str | None
-    query: list[tuple[str, str]]
-    headers: CIMultiDict[str]
-    body: Any
-    status: int = 0
-
-
-# Headers that carry a key, as the request log shows them.
-_MASKED = {"authorization": "Bearer ***", "api-key": "***"}
 
 
 class ApiError(Exception):
@@ -173,6 +158,7 @@ class FakeAssistantsServer:
         auth: Literal["bearer", "api-key", "none"] = "bearer",
         run_ttl: int = 600,
         poll_after_ms: int | None = 100,
+        max_logged_requests: int = 10_000,
     ) -> None:
         if progress not in ("immediate", "per_retrieve", "timer"):
             raise ValueError(
@@ -190,12 +176,13 @@ class FakeAssistantsServer:
         self.poll_after_ms = poll_after_ms
         self._api_key = api_key
         self.faults = Faults()
-        self.requests: list[LoggedRequest] = []
+        self.requests = RequestLog(max_logged_requests)
         self._assistants: dict[str, JSON] = {}
         self._threads: dict[str, _Thread] = {}
         self._idempotent: dict[tuple[str, str], tuple[int, bytes]] = {}
         self._idempotency_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._runner: web.AppRunner | None = None
+        self._stopping: asyncio.Event | None = None
         self.url: str | None = None
         self.app = self._build_app()
 
@@ -204,6 +191,7 @@ class FakeAssistantsServer:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on ``host:port`` (0: a free port); returns the base URL, ending in /v1."""
         # No lingering close: draining an upload we refused would outlive stop().
+        self._stopping = asyncio.Event()
         runner = web.AppRunner(self.app, access_log=None, lingering_time=0)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
@@ -214,6 +202,8 @@ class FakeAssistantsServer:
         return self.url
 
     async def stop(self) -> None:
+        if self._stopping is not None:
+            self._stopping.set()  # requests waiting out a delay fault end now
         self._cancel_timers()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -344,7 +334,9 @@ class FakeAssistantsServer:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge as exc:
             return self._error(413, f"Request body too large: {exc.text}", code="body_too_large")
-        headers = CIMultiDict((k, _MASKED.get(k.lower(), v)) for k, v in request.headers.items())
+        headers = CIMultiDict(
+            (k, MASKED_HEADERS.get(k.lower(), v)) for k, v in request.headers.items()
+        )
         entry = LoggedRequest(
             method=request.method,
             path=request.path,
@@ -391,7 +383,7 @@ class FakeAssistantsServer:
             if fault.kind in ("stream_error", "stream_cut"):
                 request[_STREAM_FAULT] = fault
             elif fault.kind == "delay":
-                await asyncio.sleep(fault.seconds)
+                await self._pause(request, fault.seconds)
             elif fault.kind == "drop":
                 if request.transport is not None:
                     request.transport.close()
@@ -443,6 +435,19 @@ class FakeAssistantsServer:
                     del self._idempotent[oldest]
                     self._idempotency_locks.pop(oldest, None)
             return response
+
+    async def _pause(self, request: web.Request, seconds: float) -> None:
+        """A delay fault's wait, which stop() ends at once (and the request with it)."""
+        stopping = self._stopping
+        if stopping is None:  # pragma: no cover - the app served outside start()
+            await asyncio.sleep(seconds)
+            return
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stopping.wait(), seconds)
+        if stopping.is_set():
+            if request.transport is not None:
+                request.transport.close()
+            raise asyncio.CancelledError
 
     async def _unrouted(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
@@ -986,21 +991,15 @@ class FakeAssistantsServer:
             empty = {**step, "step_details": {"type": "tool_calls", "tool_calls": []}}
             await emit("thread.run.step.created", empty)
             await emit("thread.run.step.in_progress", empty)
-            await emit(
-                "thread.run.step.delta",
-                {
-                    "id": step["id"],
-                    "object": "thread.run.step.delta",
-                    "delta": {
-                        "step_details": {
-                            "type": "tool_calls",
-                            "tool_calls": [
-                                {"index": i, **call} for i, call in enumerate(step_calls)
-                            ],
-                        }
+            for delta in _tool_call_deltas(step_calls):
+                await emit(
+                    "thread.run.step.delta",
+                    {
+                        "id": step["id"],
+                        "object": "thread.run.step.delta",
+                        "delta": {"step_details": {"type": "tool_calls", "tool_calls": [delta]}},
                     },
-                },
-            )
+                )
             run.tool_step = step["id"]
             submit = {"tool_calls": calls}
             obj.update(
@@ -1153,6 +1152,25 @@ def _parse_body(raw: bytes) -> JSON:
     if not isinstance(body, dict):
         raise Invalid("Invalid type for 'body': expected an object.", None, "invalid_type")
     return body
+
+
+def _tool_call_deltas(calls: list[JSON]) -> Iterator[JSON]:
+    """A call's deltas as the service sent them: its id, type and name with empty
+    arguments first, then the arguments in several pieces (so "tool call delta" handlers
+    fire, and code that assembles partial arguments can be tested)."""
+    for index, call in enumerate(calls):
+        function = call["function"]
+        yield {
+            "index": index,
+            "id": call["id"],
+            "type": "function",
+            "function": {"name": function["name"], "arguments": "", "output": None},
+        }
+        arguments = function["arguments"]
+        size = max(1, -(-len(arguments) // 4))  # about four pieces, whatever the length
+        for start in range(0, len(arguments), size):
+            piece = arguments[start : start + size]
+            yield {"index": index, "type": "function", "function": {"arguments": piece}}
 
 
 def _sse(name: str, data: Any) -> bytes:
