@@ -564,9 +564,7 @@ async def test_the_pytest_plugin_fixtures(
 async def test_the_idempotency_cache_is_bounded(
     http: aiohttp.ClientSession, server: FakeAssistantsServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from assistants_async.testing import _server
-
-    monkeypatch.setattr(_server, "_IDEMPOTENCY_CACHE", 3)
+    monkeypatch.setattr(server.idempotency, "size", 3)
     for i in range(5):
         headers = {**AUTH, "Idempotency-Key": f"k{i}"}
         await call(http, server, "POST", "/assistants", json={"model": "m"}, headers=headers)

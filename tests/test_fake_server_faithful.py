@@ -5,12 +5,15 @@ visible only to the key (or project) that made them."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from typing import Any
 
+import aiohttp
 import pytest
 
-from assistants_async import APIConnectionError
-from assistants_async.testing import FakeAssistantsServer, RequestLog
+from assistants_async import APIConnectionError, AsyncClient, NotFoundError
+from assistants_async.testing import FakeAssistantsServer, FakeClock, RequestLog
 
 
 async def test_stop_does_not_wait_out_a_delay_fault() -> None:
@@ -44,3 +47,121 @@ async def test_the_request_log_is_a_ring_buffer() -> None:
         assert repr(server.requests) == "RequestLog(5 of at most 5)"
     with pytest.raises(ValueError, match="log size"):
         FakeAssistantsServer(max_logged_requests=0)
+
+
+async def post(
+    http: aiohttp.ClientSession, url: str, path: str, body: dict[str, Any], key: str, **headers: str
+) -> tuple[int, Any, str]:
+    async with http.post(
+        f"{url}{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "same", **headers},
+    ) as response:
+        text = await response.text()
+        kind = response.headers.get("Content-Type", "")
+        return response.status, json.loads(text) if "json" in kind else text, kind
+
+
+async def test_an_idempotency_key_belongs_to_one_request_of_one_key_holder() -> None:
+    async with FakeAssistantsServer() as server, aiohttp.ClientSession() as http:
+        url = server.url or ""
+        assert server.url is not None
+        x = (await post(http, url, "/threads", {}, "sk-a", **{"Idempotency-Key": "t1"}))[1]["id"]
+        y_status, y, _ = await post(http, url, "/threads", {}, "sk-a", **{"Idempotency-Key": "t2"})
+        y_id = y["id"]
+        hi = {"role": "user", "content": "hi"}
+        first = await post(http, url, f"/threads/{x}/messages", hi, "sk-a")
+        assert first[0] == 200
+        # The same key on another thread's messages: another request, refused.
+        status, error, _ = await post(
+            http, url, f"/threads/{y_id}/messages", {"role": "user", "content": "hi"}, "sk-a"
+        )
+        assert status == 400
+        assert error["error"]["code"] == "idempotency_key_reused"
+        assert "same parameters" in error["error"]["message"]
+        # The same key with another body: refused too.
+        status, _, _ = await post(
+            http, url, f"/threads/{x}/messages", {"role": "user", "content": "other"}, "sk-a"
+        )
+        assert status == 400
+        # The same request, the same key: replayed.
+        again = await post(
+            http, url, f"/threads/{x}/messages", {"role": "user", "content": "hi"}, "sk-a"
+        )
+        assert again[1]["id"] == first[1]["id"]
+        # Another key holder's "same" key is its own.
+        theirs = await post(
+            http, url, f"/threads/{x}/messages", hi, "sk-b", **{"Idempotency-Key": "t1"}
+        )
+        assert theirs[0] == 404  # sk-b cannot see sk-a's thread: not a replay of t1
+        mine = await post(http, url, "/threads", {}, "sk-b", **{"Idempotency-Key": "t1"})
+        assert mine[1]["id"] not in (x, y_id)
+        assert server.idempotency.held_locks == 0  # no lock outlives its requests
+        assert y_status == 200
+
+
+async def test_keys_expire_on_the_servers_clock() -> None:
+    clock = FakeClock()
+    async with FakeAssistantsServer(clock=clock) as server, aiohttp.ClientSession() as http:
+        url = server.url or ""
+        first = (await post(http, url, "/assistants", {"model": "m"}, "sk-a"))[1]["id"]
+        assert (await post(http, url, "/assistants", {"model": "m"}, "sk-a"))[1]["id"] == first
+        clock.advance(24 * 3600)
+        assert (await post(http, url, "/assistants", {"model": "m"}, "sk-a"))[1]["id"] != first
+
+
+async def test_a_streamed_run_is_replayed_to_the_retry_of_a_timed_out_call() -> None:
+    async with FakeAssistantsServer() as server, aiohttp.ClientSession() as http:
+        url = server.url or ""
+        asst = (
+            await post(
+                http, url, "/assistants", {"model": "m"}, "sk-a", **{"Idempotency-Key": "a1"}
+            )
+        )[1]
+        body = {
+            "assistant_id": asst["id"],
+            "stream": True,
+            "thread": {"messages": [{"role": "user", "content": "hello there"}]},
+        }
+        headers = {"Authorization": "Bearer sk-a", "Idempotency-Key": "run-1"}
+        # The first try: the client reads a little, then gives up (a timeout).
+        async with http.post(f"{url}/threads/runs", json=body, headers=headers) as response:
+            await response.content.readany()
+            response.close()
+        # The retry, with the same key: the whole stream, and nothing made twice.
+        status, replay, kind = await post(http, url, "/threads/runs", body, "sk-a", **headers)
+    assert status == 200
+    assert kind.startswith("text/event-stream")
+    assert replay.startswith("event: thread.created")
+    assert replay.rstrip().endswith("data: [DONE]")
+    creates = [r for r in server.requests if r.operation == "createThreadAndRun"]
+    assert len(creates) == 2
+    assert len(server._threads) == 1
+
+
+async def test_objects_are_visible_only_to_their_key_or_project() -> None:
+    async with FakeAssistantsServer() as server:
+        assert server.url is not None
+        a = AsyncClient(api_key="sk-a", base_url=server.url)
+        b = AsyncClient(api_key="sk-b", base_url=server.url)
+        a_proj2 = AsyncClient(api_key="sk-a", base_url=server.url, project="proj_2")
+        async with a, b, a_proj2:
+            asst = await a.assistants.create(model="m")
+            thread = await a.threads.create()
+            for other in (b, a_proj2):
+                with pytest.raises(NotFoundError):
+                    await other.assistants.retrieve(asst.id)
+                with pytest.raises(NotFoundError):
+                    await other.threads.retrieve(thread.id)
+                with pytest.raises(NotFoundError):
+                    await other.runs.create(thread.id, assistant_id=asst.id)
+                assert [x async for x in other.assistants.list()] == []
+            assert (await a.assistants.retrieve(asst.id)).id == asst.id
+    async with FakeAssistantsServer(isolate_tenants=False) as shared:
+        assert shared.url is not None
+        async with (
+            AsyncClient(api_key="sk-a", base_url=shared.url) as a,
+            AsyncClient(api_key="sk-b", base_url=shared.url) as b,
+        ):
+            asst = await a.assistants.create(model="m")
+            assert (await b.assistants.retrieve(asst.id)).id == asst.id

@@ -11,6 +11,7 @@ import secrets
 import string
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any, Literal, TypeAlias
 
 import attrs
@@ -23,6 +24,7 @@ from .._schema import Invalid, validate
 from ..models import Assistant, Message, Run
 from ..models.steps import FILE_SEARCH_RESULT_CONTENT
 from ._faults import Fault, Faults
+from ._idempotency import IdempotencyStore, Remembered, fingerprint
 from ._log import MASKED_HEADERS, LoggedRequest, RequestLog
 from ._responders import (
     CallTools,
@@ -141,7 +143,10 @@ class FakeAssistantsServer:
     response shows the state at creation, as the real service did), ``"per_retrieve"``
     (one step each time the run is retrieved) or ``"timer"`` (one step every
     ``timer_interval`` seconds). ``clock`` and ``ids`` make times and ids predictable.
-    ``api_key``, when set, is the only key accepted; otherwise any key is. ``auth`` says
+    ``api_key``, when set, is the only key accepted; otherwise any key is. As the
+    service scoped everything by project, an object is visible only to the API key (or
+    the ``OpenAI-Project``) that made it; ``isolate_tenants=False`` shares one world.
+    ``max_logged_requests`` bounds ``requests`` (the newest are kept). ``auth`` says
     where the key is expected, as a gateway would: ``"bearer"`` (``Authorization:
     Bearer``), ``"api-key"`` (an ``api-key`` header) or ``"none"`` (no key checked).
     """
@@ -159,6 +164,7 @@ class FakeAssistantsServer:
         run_ttl: int = 600,
         poll_after_ms: int | None = 100,
         max_logged_requests: int = 10_000,
+        isolate_tenants: bool = True,
     ) -> None:
         if progress not in ("immediate", "per_retrieve", "timer"):
             raise ValueError(
@@ -179,8 +185,9 @@ class FakeAssistantsServer:
         self.requests = RequestLog(max_logged_requests)
         self._assistants: dict[str, JSON] = {}
         self._threads: dict[str, _Thread] = {}
-        self._idempotent: dict[tuple[str, str], tuple[int, bytes]] = {}
-        self._idempotency_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self.idempotency = IdempotencyStore(lambda: self.clock())
+        self.isolate_tenants = isolate_tenants
+        self._owners: dict[str, str] = {}  # object id -> the tenant that made it
         self._runner: web.AppRunner | None = None
         self._stopping: asyncio.Event | None = None
         self.url: str | None = None
@@ -231,8 +238,8 @@ class FakeAssistantsServer:
         self._cancel_timers()
         self._assistants.clear()
         self._threads.clear()
-        self._idempotent.clear()
-        self._idempotency_locks.clear()
+        self.idempotency.clear()
+        self._owners.clear()
         self.requests.clear()
         self.faults.clear()
 
@@ -407,33 +414,39 @@ class FakeAssistantsServer:
             return refused
         if operation is None:
             return await self._unrouted(request, handler)
+        _TENANT.set(_tenant(request))
         key = request.headers.get("Idempotency-Key")
         if request.method != "POST" or not key:
             return await self._handle(request, handler, operation, raw)
-        scope = (operation, key)
-        lock = self._idempotency_locks.setdefault(scope, asyncio.Lock())
-        async with lock:
-            cached = self._idempotent.get(scope)
-            if cached is not None:
+        scope = (_TENANT.get(), key)
+        this = fingerprint(request.method, request.path, request.query_string, raw)
+        async with self.idempotency.hold(scope):
+            first = self.idempotency.get(scope)
+            if first is not None:
+                if first.fingerprint != this:
+                    return self._error(
+                        400,
+                        f"Keys for idempotent requests can only be used with the same "
+                        f"parameters they were first used with. Try using a key other than "
+                        f"'{key}' if you meant to execute a different request.",
+                        code="idempotency_key_reused",
+                    )
                 return web.Response(
-                    status=cached[0],
-                    body=cached[1],
-                    content_type="application/json",
-                    headers={"idempotent-replayed": "true"},
+                    status=first.status,
+                    body=first.body,
+                    headers={"Content-Type": first.content_type, "idempotent-replayed": "true"},
                 )
+            recording: list[bytes] = []
+            request[_RECORDING] = recording
             response = await self._handle(request, handler, operation, raw)
-            if (
-                response.status < 500
-                and isinstance(response, web.Response)
-                and response.body is not None
-            ):
-                body = response.body if isinstance(response.body, bytes) else b""
-                self._idempotent[scope] = (response.status, body)
-                # Our client sends a fresh key with every POST: keep only the newest.
-                while len(self._idempotent) > _IDEMPOTENCY_CACHE:
-                    oldest = next(iter(self._idempotent))
-                    del self._idempotent[oldest]
-                    self._idempotency_locks.pop(oldest, None)
+            # Only what was done is remembered: a refused request may be sent again.
+            if response.status < 300:
+                if isinstance(response, web.Response) and isinstance(response.body, bytes):
+                    body, kind = response.body, response.content_type
+                else:  # a stream: what it said (or would have said, had the client stayed)
+                    body, kind = b"".join(recording), "text/event-stream"
+                remembered = Remembered(this, response.status, body, kind, self.clock())
+                self.idempotency.put(scope, remembered)
             return response
 
     async def _pause(self, request: web.Request, seconds: float) -> None:
@@ -472,16 +485,24 @@ class FakeAssistantsServer:
 
     # --- lookups -------------------------------------------------------------------------
 
+    def _visible(self, object_id: str) -> bool:
+        """Whether the tenant of this request may see the object: its own, unless the
+        server shares one world (``isolate_tenants=False``)."""
+        return not self.isolate_tenants or self._owners.get(object_id) == _TENANT.get()
+
+    def _own(self, object_id: str) -> None:
+        self._owners[object_id] = _TENANT.get()
+
     def _assistant(self, assistant_id: str) -> JSON:
         found = self._assistants.get(assistant_id)
-        if found is None:
+        if found is None or not self._visible(assistant_id):
             raise ApiError(404, f"No assistant found with id '{assistant_id}'.")
         return found
 
     def _thread(self, request: web.Request) -> _Thread:
         thread_id = request.match_info["thread_id"]
         found = self._threads.get(thread_id)
-        if found is None:
+        if found is None or not self._visible(thread_id):
             raise ApiError(404, f"No thread found with id '{thread_id}'.")
         return found
 
@@ -523,6 +544,7 @@ class FakeAssistantsServer:
         }
         self._apply_assistant_fields(obj, body)
         self._assistants[obj["id"]] = obj
+        self._own(obj["id"])
         return _json(obj)
 
     def _apply_assistant_fields(self, obj: JSON, body: JSON) -> None:
@@ -571,7 +593,8 @@ class FakeAssistantsServer:
         return _json({"id": assistant_id, "object": "assistant.deleted", "deleted": True})
 
     async def _list_assistants(self, request: web.Request) -> web.Response:
-        return _json(_page(list(self._assistants.values()), request))
+        mine = [a for a in self._assistants.values() if self._visible(a["id"])]
+        return _json(_page(mine, request))
 
     # --- threads -----------------------------------------------------------------------
 
@@ -588,6 +611,7 @@ class FakeAssistantsServer:
         for message in body.get("messages") or []:
             self._add_message(thread, message)
         self._threads[thread.obj["id"]] = thread
+        self._own(thread.obj["id"])
         return thread
 
     async def _create_thread(self, request: web.Request) -> web.Response:
@@ -796,7 +820,11 @@ class FakeAssistantsServer:
         fault = request.get(_STREAM_FAULT)
         state = {"sent": 0, "open": True}
 
+        recording = request.get(_RECORDING)
+
         async def emit(name: str, data: JSON) -> None:
+            if recording is not None:
+                recording.append(_sse(name, data))
             if not state["open"]:
                 return  # the client left, or a fault ended the stream: the run goes on
             try:
@@ -818,6 +846,8 @@ class FakeAssistantsServer:
         for name, data in prelude:
             await emit(name, data)
         await self._settle(thread, run, emit)
+        if recording is not None:
+            recording.append(b"event: done\ndata: [DONE]\n\n")
         if state["open"]:
             try:
                 await response.write(b"event: done\ndata: [DONE]\n\n")
@@ -1114,7 +1144,20 @@ class FakeAssistantsServer:
 # Assistant fields that stay as they were when a modify sends null.
 # Fields whose null means "leave as it is": the object never holds null there.
 _NON_NULL = frozenset({"model", "tools", "metadata"})
-_IDEMPOTENCY_CACHE = 10_000
+_RECORDING = web.RequestKey("assistants_async.recording", list)
+# The tenant of the request being handled: its API key, or the project it names.
+_TENANT: ContextVar[str] = ContextVar("assistants_async_fake_tenant", default="")
+
+
+def _tenant(request: web.Request) -> str:
+    project = request.headers.get("OpenAI-Project")
+    if project:
+        return f"project:{project}"
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    key = token.strip() if scheme.lower() == "bearer" else request.headers.get("api-key", "")
+    return f"key:{key}"
+
+
 # The parsed JSON body of a POST, validated before its handler runs.
 _BODY = web.RequestKey("assistants_async.body", dict)
 _STREAM_FAULT = web.RequestKey("assistants_async.stream_fault", Fault)

@@ -1,0 +1,101 @@
+"""Idempotency keys as the service scoped them: per key holder, per request, for a while.
+
+A key is remembered per tenant (the API key, or the ``OpenAI-Project`` sent with it) with
+a fingerprint of the request it came with (method, path, query, body). The same key on
+the same request replays the first answer, streams included; on another request it is
+an error. Entries expire after ``ttl`` seconds of the server's clock, and a key's lock
+lives only while requests hold it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import attrs
+
+__all__ = ["IdempotencyStore", "Remembered", "fingerprint"]
+
+Scope = tuple[str, str]
+
+
+@attrs.frozen
+class Remembered:
+    """The first answer to a key: what a retry gets back."""
+
+    fingerprint: str
+    status: int
+    body: bytes
+    content_type: str
+    created: float
+
+
+def fingerprint(method: str, path: str, query: str, raw: bytes) -> str:
+    """The request a key belongs to; JSON bodies compared by value, not by spelling."""
+    try:
+        canonical: Any = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"))
+    except ValueError:
+        canonical = raw.decode("latin-1")
+    text = f"{method}\n{path}\n{query}\n{canonical}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class IdempotencyStore:
+    def __init__(
+        self, clock: Callable[[], float], *, ttl: float = 24 * 3600, size: int = 10_000
+    ) -> None:
+        self._clock = clock
+        self.ttl = ttl
+        self.size = size
+        self._entries: OrderedDict[Scope, Remembered] = OrderedDict()
+        self._locks: dict[Scope, tuple[asyncio.Lock, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def held_locks(self) -> int:
+        return len(self._locks)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, scope: Scope) -> AsyncIterator[None]:
+        """One request at a time per key; the lock goes when its last holder leaves."""
+        lock, holders = self._locks.get(scope, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[scope] = (lock, holders + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, holders = self._locks[scope]
+            if holders == 1:
+                del self._locks[scope]
+            else:
+                self._locks[scope] = (lock, holders - 1)
+
+    def get(self, scope: Scope) -> Remembered | None:
+        self._expire()
+        return self._entries.get(scope)
+
+    def put(self, scope: Scope, entry: Remembered) -> None:
+        self._entries[scope] = entry
+        self._entries.move_to_end(scope)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def _expire(self) -> None:
+        now = self._clock()
+        while self._entries:
+            scope, oldest = next(iter(self._entries.items()))
+            if now - oldest.created < self.ttl:
+                return
+            del self._entries[scope]
