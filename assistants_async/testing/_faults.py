@@ -41,11 +41,15 @@ class Faults:
         status: int = 503,
         retry_after: float | None = None,
         retry_after_ms: int | None = None,
+        should_retry: bool | None = None,
         body: Any = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        """Answer the next ``times`` matching requests with ``status`` instead."""
+        """Answer the next ``times`` matching requests with ``status`` instead
+        (``retry-after``, ``retry-after-ms`` and ``x-should-retry`` as given)."""
         extra = dict(headers or {})
+        if should_retry is not None:
+            extra["x-should-retry"] = "true" if should_retry else "false"
         if retry_after is not None:
             extra["retry-after"] = f"{retry_after:g}"
         if retry_after_ms is not None:

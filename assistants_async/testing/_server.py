@@ -23,6 +23,7 @@ from .._errors import envelope
 from .._schema import Invalid, validate
 from ..models import Assistant, Message, Run
 from ..models.steps import FILE_SEARCH_RESULT_CONTENT
+from ._control import CONTROL_PREFIX, add_control_routes
 from ._faults import Fault, Faults
 from ._idempotency import IdempotencyStore, Remembered, fingerprint
 from ._log import MASKED_HEADERS, LoggedRequest, RequestLog
@@ -37,6 +38,7 @@ from ._responders import (
     Text,
     echo,
 )
+from ._script import Script
 
 __all__ = [
     "FakeAssistantsServer",
@@ -182,6 +184,7 @@ class FakeAssistantsServer:
         self.poll_after_ms = poll_after_ms
         self._api_key = api_key
         self.faults = Faults()
+        self.script = Script()
         self.requests = RequestLog(max_logged_requests)
         self._assistants: dict[str, JSON] = {}
         self._threads: dict[str, _Thread] = {}
@@ -242,6 +245,7 @@ class FakeAssistantsServer:
         self._owners.clear()
         self.requests.clear()
         self.faults.clear()
+        self.script.clear()
 
     def _cancel_timers(self) -> None:
         for run in self._all_runs():
@@ -315,6 +319,7 @@ class FakeAssistantsServer:
         for method, path, name, handler in routes:
             app.router.add_route(method, path, handler, name=name)
         self.operations = frozenset(name for _, _, name, _ in routes)
+        add_control_routes(app, self)
         return app
 
     def _error(
@@ -335,6 +340,8 @@ class FakeAssistantsServer:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(CONTROL_PREFIX + "/"):
+            return await handler(request)  # the control plane: no key, log or faults
         route = request.match_info.route
         operation = route.name if route.name in self.operations else None
         try:
@@ -990,7 +997,8 @@ class FakeAssistantsServer:
             tool_outputs=list(run.outputs),
         )
         try:
-            reply: Reply = await self.responder(context)
+            scripted = self.script.next_reply(context)
+            reply: Reply = scripted if scripted is not None else await self.responder(context)
         except Exception as exc:  # the responder is user code: report it on the run
             reply = Fail("server_error", f"The responder raised {type(exc).__name__}: {exc}")
         if run.obj["status"] != "in_progress":

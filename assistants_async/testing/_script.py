@@ -1,0 +1,153 @@
+"""Scripted replies: what runs do, queued or matched by rule, for Python and HTTP alike.
+
+Before the server's responder is asked, a run takes the next queued reply for its
+thread, else for its assistant, else the next global one, else the reply of the first
+rule whose pattern is found in the newest user text. Queued replies are used once;
+rules stay until cleared.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+from ._responders import CallTools, Fail, Incomplete, Reply, RunContext, Text, ToolCall
+
+__all__ = ["Script", "reply_from_json", "reply_to_json"]
+
+
+class Script:
+    def __init__(self) -> None:
+        self._global: deque[Reply] = deque()
+        self._by_assistant: dict[str, deque[Reply]] = {}
+        self._by_thread: dict[str, deque[Reply]] = {}
+        self._rules: list[tuple[re.Pattern[str], Reply]] = []
+
+    def queue(
+        self, *replies: Reply, assistant_id: str | None = None, thread_id: str | None = None
+    ) -> None:
+        """Replies for the next runs: of one thread, one assistant, or any run."""
+        if assistant_id is not None and thread_id is not None:
+            raise ValueError("queue replies for an assistant or a thread, not both")
+        for reply in replies:
+            _check_reply(reply)
+        if thread_id is not None:
+            self._by_thread.setdefault(thread_id, deque()).extend(replies)
+        elif assistant_id is not None:
+            self._by_assistant.setdefault(assistant_id, deque()).extend(replies)
+        else:
+            self._global.extend(replies)
+
+    def rule(self, pattern: str, reply: Reply) -> None:
+        """Answer every run whose newest user text matches ``pattern`` (a regex)."""
+        _check_reply(reply)
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(
+                f"rule pattern {pattern!r} is not a regular expression: {exc}"
+            ) from None
+        self._rules.append((compiled, reply))
+
+    def clear(self) -> None:
+        self._global.clear()
+        self._by_assistant.clear()
+        self._by_thread.clear()
+        self._rules.clear()
+
+    def __len__(self) -> int:
+        queued = sum(len(q) for q in (*self._by_thread.values(), *self._by_assistant.values()))
+        return len(self._global) + queued + len(self._rules)
+
+    def next_reply(self, ctx: RunContext) -> Reply | None:
+        for queue in (
+            self._by_thread.get(ctx.run.thread_id),
+            self._by_assistant.get(ctx.assistant.id),
+            self._global,
+        ):
+            if queue:
+                return queue.popleft()
+        text = ctx.last_user_text
+        for pattern, reply in self._rules:
+            if pattern.search(text):
+                return reply
+        return None
+
+    def load(self, data: Mapping[str, Any]) -> None:
+        """Add what a JSON script holds: ``{"replies": [...], "rules": [...]}``, where a
+        reply may carry ``assistant_id`` or ``thread_id`` and a rule is
+        ``{"match": "regex", "reply": {...}}``."""
+        unknown = set(data) - {"replies", "rules"}
+        if unknown:
+            raise ValueError(f"unknown script keys: {', '.join(sorted(unknown))}")
+        for item in _list(data.get("replies", []), "replies"):
+            scope = {k: item[k] for k in ("assistant_id", "thread_id") if k in item}
+            reply = reply_from_json({k: v for k, v in item.items() if k not in scope})
+            self.queue(reply, **scope)
+        for item in _list(data.get("rules", []), "rules"):
+            if not isinstance(item, Mapping) or set(item) != {"match", "reply"}:
+                raise ValueError('a rule is {"match": "regex", "reply": {...}}')
+            self.rule(str(item["match"]), reply_from_json(item["reply"]))
+
+
+def _list(value: Any, name: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(f"{name} must be a list")
+    return value
+
+
+def _check_reply(reply: object) -> None:
+    if not isinstance(reply, Text | CallTools | Fail | Incomplete):
+        raise TypeError(f"a reply is Text, CallTools, Fail or Incomplete, not {reply!r}")
+
+
+def reply_from_json(data: Any) -> Reply:
+    """A reply from its JSON form (see the README's "Testing code in any language")."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("type"), str):
+        raise ValueError('a reply is an object with a "type": text, tool_calls, fail or incomplete')
+    kind = data["type"]
+    fields = {k: v for k, v in data.items() if k != "type"}
+    allowed = {
+        "text": {"text"},
+        "tool_calls": {"calls"},
+        "fail": {"code", "message"},
+        "incomplete": {"reason", "partial_text"},
+    }
+    if kind not in allowed:
+        raise ValueError(f"unknown reply type {kind!r}: use {', '.join(allowed)}")
+    if set(fields) - allowed[kind]:
+        extra = ", ".join(sorted(set(fields) - allowed[kind]))
+        raise ValueError(f"a {kind} reply takes {', '.join(sorted(allowed[kind]))}, not {extra}")
+    if kind == "text":
+        if not isinstance(fields.get("text"), str):
+            raise ValueError('a text reply needs "text": a string')
+        return Text(fields["text"])
+    if kind == "tool_calls":
+        calls = fields.get("calls")
+        if not isinstance(calls, list) or not calls:
+            raise ValueError('a tool_calls reply needs "calls": [{"name": ..., "arguments": ...}]')
+        parsed = []
+        for call in calls:
+            if not isinstance(call, Mapping) or not isinstance(call.get("name"), str):
+                raise ValueError('each call is {"name": "...", "arguments": {...} or "..."}')
+            arguments = call.get("arguments", {})
+            if not isinstance(arguments, str | dict):
+                raise ValueError("a call's arguments are an object or a JSON string")
+            parsed.append(ToolCall(call["name"], arguments))
+        return CallTools(parsed)
+    if kind == "fail":
+        return Fail(**fields)
+    return Incomplete(**fields)
+
+
+def reply_to_json(reply: Reply) -> dict[str, Any]:
+    if isinstance(reply, Text):
+        return {"type": "text", "text": reply.text}
+    if isinstance(reply, CallTools):
+        calls = [{"name": c.name, "arguments": c.arguments} for c in reply.calls]
+        return {"type": "tool_calls", "calls": calls}
+    if isinstance(reply, Fail):
+        return {"type": "fail", "code": reply.code, "message": reply.message}
+    return {"type": "incomplete", "reason": reply.reason, "partial_text": reply.partial_text}
