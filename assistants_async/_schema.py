@@ -16,13 +16,24 @@ __all__ = ["REQUEST_BODIES", "Invalid", "validate"]
 
 
 class Invalid(Exception):
-    """A 400 with the envelope fields the API would send."""
+    """A request the API refuses: the status and error-envelope fields it answers with
+    (400 for a body that breaks the schema; the fake server raises it for every refusal)."""
 
-    def __init__(self, message: str, param: str | None, code: str | None) -> None:
+    def __init__(
+        self,
+        message: str,
+        param: str | None = None,
+        code: str | None = None,
+        *,
+        status: int = 400,
+        kind: str = "invalid_request_error",
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
         self.code = code
+        self.status = status
+        self.kind = kind
 
 
 def _json_kind(value: object) -> str:
