@@ -422,8 +422,3 @@ def error_from_response(
         code=code,
         retry_after=retry_after,
     )
-
-
-def envelope(message: str, type: str, param: str | None = None, code: str | None = None) -> Any:
-    """The OpenAI error envelope, as the API (and our fake server) sends it."""
-    return {"error": {"message": message, "type": type, "param": param, "code": code}}

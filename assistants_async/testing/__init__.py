@@ -30,13 +30,8 @@ from ._responders import (
     echo,
     scripted,
 )
-from ._server import (
-    FakeAssistantsServer,
-    FakeClock,
-    Progress,
-    SequentialIds,
-    random_ids,
-)
+from ._server import FakeAssistantsServer, Progress
+from ._store import FakeClock, SequentialIds, random_ids
 
 __all__ = [
     "CallTools",

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ._responders import echo
-from ._server import FakeAssistantsServer, SequentialIds
+from ._server import FakeAssistantsServer
+from ._store import SequentialIds
 
 EPILOG = """\
 the control plane (JSON, no key needed), under http://HOST:PORT/__fake__/:

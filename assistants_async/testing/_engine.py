@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, TypeAlias
+from collections.abc import Awaitable, Callable
+from typing import TypeAlias
 
 from .._schema import Invalid
 from ..models import Assistant, Message, Run
+from ._events import _given, _pieces, _silent, _text_part, _tool_call_deltas, _usage, _words
 from ._responders import (
     CallTools,
     Fail,
@@ -390,53 +390,3 @@ class RunEngine:
     def add_usage(run: StoredRun, usage: JSON) -> None:
         total = run.obj["usage"] or {"completion_tokens": 0, "prompt_tokens": 0, "total_tokens": 0}
         run.obj["usage"] = {k: total[k] + usage[k] for k in total}
-
-
-def _tool_call_deltas(calls: list[JSON]) -> Iterator[JSON]:
-    """A call's deltas as the service sent them: its id, type and name with empty
-    arguments first, then the arguments in several pieces (so "tool call delta" handlers
-    fire, and code that assembles partial arguments can be tested)."""
-    for index, call in enumerate(calls):
-        function = call["function"]
-        yield {
-            "index": index,
-            "id": call["id"],
-            "type": "function",
-            "function": {"name": function["name"], "arguments": "", "output": None},
-        }
-        arguments = function["arguments"]
-        size = max(1, -(-len(arguments) // 4))  # about four pieces, whatever the length
-        for start in range(0, len(arguments), size):
-            piece = arguments[start : start + size]
-            yield {"index": index, "type": "function", "function": {"arguments": piece}}
-
-
-def _pieces(text: str) -> list[str]:
-    """Text in the small pieces a stream would carry (a word and its space each)."""
-    return re.findall(r"\S+\s*|\s+", text) or [text]
-
-
-async def _silent(name: str, data: JSON) -> None:
-    """The emitter when nobody listens (not streaming)."""
-
-
-def _given(body: JSON, name: str, default: Any) -> Any:
-    value = body.get(name)
-    return default if value is None else value
-
-
-def _text_part(text: str) -> JSON:
-    return {"type": "text", "text": {"value": text, "annotations": []}}
-
-
-def _words(part: JSON) -> int:
-    return len(part["text"]["value"].split()) if part.get("type") == "text" else 0
-
-
-def _usage(prompt: int, completion: int) -> JSON:
-    prompt, completion = max(prompt, 1), max(completion, 1)
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-    }

@@ -7,7 +7,6 @@ import contextlib
 import json
 import logging
 import secrets
-import string
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal, TypeAlias
@@ -36,16 +35,9 @@ from ._responders import (
     echo,
 )
 from ._runs import RunHandlers
-from ._store import TENANT, MemoryStore
+from ._store import TENANT, MemoryStore, random_ids
 
-__all__ = [
-    "FakeAssistantsServer",
-    "FakeClock",
-    "LoggedRequest",
-    "Progress",
-    "SequentialIds",
-    "random_ids",
-]
+__all__ = ["FakeAssistantsServer", "Progress"]
 
 log = logging.getLogger("assistants_async.testing")
 
@@ -54,36 +46,6 @@ JSON: TypeAlias = dict[str, Any]
 
 ACTIVE = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
 TERMINAL = frozenset({"cancelled", "failed", "completed", "incomplete", "expired"})
-_ALPHABET = string.ascii_letters + string.digits
-
-
-def random_ids(prefix: str) -> str:
-    """Ids shaped like the real ones: ``asst_`` and 24 random letters and digits."""
-    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(24))
-
-
-class SequentialIds:
-    """Predictable ids for tests: ``asst_000001``, ``asst_000002``, ``msg_000001``..."""
-
-    def __init__(self) -> None:
-        self._counts: dict[str, int] = {}
-
-    def __call__(self, prefix: str) -> str:
-        self._counts[prefix] = self._counts.get(prefix, 0) + 1
-        return f"{prefix}_{self._counts[prefix]:06d}"
-
-
-class FakeClock:
-    """A clock the test moves by hand (Unix seconds)."""
-
-    def __init__(self, start: int = 1_700_000_000) -> None:
-        self.now = start
-
-    def __call__(self) -> int:
-        return self.now
-
-    def advance(self, seconds: int) -> None:
-        self.now += seconds
 
 
 Handler: TypeAlias = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -1,4 +1,4 @@
-"""The fake server's store: its objects, who may see them, and the lookups.
+"""The fake server's store: its objects, who may see them, ids and the clock.
 
 One class behind a small interface (add, find, remove, list, clear), so that a durable
 store could replace it without touching the run engine, which works on the records it
@@ -8,6 +8,8 @@ is handed.
 from __future__ import annotations
 
 import asyncio
+import secrets
+import string
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any, TypeAlias
@@ -17,12 +19,55 @@ import attrs
 from .._schema import Invalid
 from ._responders import SubmittedOutput
 
-__all__ = ["ACTIVE", "JSON", "TENANT", "TERMINAL", "MemoryStore", "StoredRun", "StoredThread"]
+__all__ = [
+    "ACTIVE",
+    "JSON",
+    "TENANT",
+    "TERMINAL",
+    "FakeClock",
+    "MemoryStore",
+    "SequentialIds",
+    "StoredRun",
+    "StoredThread",
+    "random_ids",
+]
 
 JSON: TypeAlias = dict[str, Any]
 
 ACTIVE = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
 TERMINAL = frozenset({"cancelled", "failed", "completed", "incomplete", "expired"})
+
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def random_ids(prefix: str) -> str:
+    """Ids shaped like the real ones: ``asst_`` and 24 random letters and digits."""
+    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(24))
+
+
+class SequentialIds:
+    """Predictable ids for tests: ``asst_000001``, ``asst_000002``, ``msg_000001``..."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+
+    def __call__(self, prefix: str) -> str:
+        self._counts[prefix] = self._counts.get(prefix, 0) + 1
+        return f"{prefix}_{self._counts[prefix]:06d}"
+
+
+class FakeClock:
+    """A clock the test moves by hand (Unix seconds)."""
+
+    def __init__(self, start: int = 1_700_000_000) -> None:
+        self.now = start
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, seconds: int) -> None:
+        self.now += seconds
+
 
 # The tenant of the request being handled: its API key, or the project it names.
 TENANT: ContextVar[str] = ContextVar("assistants_async_fake_tenant", default="")
