@@ -23,6 +23,7 @@ suite) and the fake server's command line, which is run here with a free port.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shlex
@@ -265,6 +266,46 @@ async def test_the_fake_servers_command_line_serves_the_client(tmp_path: Path) -
         code, out, err = await run_script([str(script)], env)
         assert code == 0, err
         assert "asst_" in out
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+CURL = re.compile(
+    r"curl -s(?: -X (?P<method>[A-Z]+))? \$F/(?P<path>\S+)(?: -d '(?P<body>.*?)')?", re.S
+)
+
+
+async def test_the_control_plane_curl_examples_work(tmp_path: Path) -> None:
+    """The README's curl lines, sent as written to the command-line server."""
+    import aiohttp
+
+    block = next(b.code for b in BLOCKS if b.lang == "sh" and "$F/script" in b.code)
+    calls = [
+        (m["method"] or ("POST" if m["body"] else "GET"), m["path"], m["body"])
+        for m in CURL.finditer(block)
+    ]
+    assert {path for _, path, _ in calls} >= {"script", "faults", "requests", "clock", "reset"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "assistants_async.testing",
+        "--port",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+        found = re.search(r"(http://127\.0\.0\.1:\d+)/v1", banner)
+        assert found is not None, banner
+        async with aiohttp.ClientSession() as http:
+            for method, path, body in calls:
+                data = json.loads(body) if body else None
+                url = f"{found.group(1)}/__fake__/{path}"
+                async with http.request(method, url, json=data) as response:
+                    assert response.status == 200, (method, path, await response.text())
     finally:
         proc.terminate()
         await proc.wait()
