@@ -32,20 +32,42 @@ from .models.messages import Message, TextDeltaBlock
 from .models.runs import Run
 from .models.steps import RunStep
 
-__all__ = ["AsyncAssistantStream", "accumulate_delta"]
+__all__ = ["AsyncAssistantStream", "accumulate_delta", "plain"]
 
 # Keys whose string values are identities, never pieces to concatenate.
 _REPLACE = frozenset({"index", "type", "id"})
 
 
+class _Pieces:
+    """A string growing delta by delta: each piece appended in constant time, the whole
+    joined once, when a snapshot is read (re-joining on every delta is quadratic)."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, *parts: str) -> None:
+        self.parts = list(parts)
+
+    def __str__(self) -> str:
+        return "".join(self.parts)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def accumulate_delta(acc: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
-    """Merge a streamed delta into a snapshot: strings append, indexed lists merge by index."""
+    """Merge a streamed delta into a snapshot: strings append, indexed lists merge by index.
+
+    Appended strings are kept in pieces; ``plain(snapshot)`` gives the JSON with them
+    joined.
+    """
     for key, value in delta.items():
         current = acc.get(key)
         if current is None or key in _REPLACE:
-            acc[key] = copy.deepcopy(value)
-        elif isinstance(current, str) and isinstance(value, str):
-            acc[key] = current + value
+            acc[key] = value if type(value) in _SCALARS else copy.deepcopy(value)
+        elif type(value) is str and type(current) is _Pieces:
+            current.parts.append(value)
+        elif type(value) is str and type(current) is str:
+            acc[key] = _Pieces(current, value)
         elif isinstance(current, dict) and isinstance(value, dict):
             accumulate_delta(current, value)
         elif isinstance(current, list) and isinstance(value, list):
@@ -56,8 +78,19 @@ def accumulate_delta(acc: dict[str, Any], delta: dict[str, Any]) -> dict[str, An
                 else:
                     accumulate_delta(target, item)
         else:
-            acc[key] = copy.deepcopy(value)
+            acc[key] = value if type(value) in _SCALARS else copy.deepcopy(value)
     return acc
+
+
+def plain(value: Any) -> Any:
+    """A snapshot as JSON: pieces joined, the deltas' ``index`` keys dropped."""
+    if type(value) is _Pieces:
+        return str(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items() if k != "index"}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
 
 
 def _indexed(items: list[Any], index: Any) -> dict[str, Any] | None:
@@ -73,14 +106,6 @@ def _indexed(items: list[Any], index: Any) -> dict[str, Any] | None:
         if isinstance(item, dict) and "index" not in item:
             return item
     return None
-
-
-def _without_index(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_index(v) for k, v in value.items() if k != "index"}
-    if isinstance(value, list):
-        return [_without_index(v) for v in value]
-    return value
 
 
 Event = AssistantStreamEvent | UnknownEvent
@@ -240,8 +265,8 @@ class AsyncAssistantStream:
 
     def message_snapshot(self, message_id: str) -> Message:
         """The message as its events and deltas have built it so far."""
-        return Message.from_dict(_without_index(self._messages[message_id]))
+        return Message.from_dict(plain(self._messages[message_id]))
 
     def step_snapshot(self, step_id: str) -> RunStep:
         """The run step as its events and deltas have built it so far."""
-        return RunStep.from_dict(_without_index(self._steps[step_id]))
+        return RunStep.from_dict(plain(self._steps[step_id]))

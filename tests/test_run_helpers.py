@@ -22,7 +22,7 @@ from assistants_async import (
     ToolCallError,
     ToolLoopLimitError,
 )
-from assistants_async._streaming import accumulate_delta
+from assistants_async._streaming import accumulate_delta, plain
 from assistants_async.models import (
     DoneEvent,
     ThreadCreated,
@@ -506,7 +506,7 @@ def test_deltas_merge_by_index_or_by_position() -> None:
         },
     )
     accumulate_delta(snapshot, {"tool_calls": [{"index": 1, "function": {"arguments": "{}"}}]})
-    calls = snapshot["tool_calls"]
+    calls = plain(snapshot)["tool_calls"]
     assert [(c["id"], c["function"]["name"], c["function"]["arguments"]) for c in calls] == [
         ("c1", "f", '{"a": 1}'),
         ("c2", "g", "{}"),
