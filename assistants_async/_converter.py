@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
@@ -317,14 +318,20 @@ def _load_fast_decoder(tp: Any) -> Callable[[Any], Any]:
 
 
 _fast_decoder: Callable[[Any], Callable[[Any], Any]] = _load_fast_decoder
+# The types whose first fallback was logged (once each: a hostile server can make every
+# decode fall back, and the log must not grow with it).
+_FELL_BACK: set[Any] = set()
+log = logging.getLogger("assistants_async")
 
 
 def structure(data: Any, cls: type[T] | Any) -> T:
     """Decode plain JSON data into ``cls``; failures become ``ResponseValidationError``."""
     try:
         fast: T = _fast_decoder(cls)(data)
-    except Exception:  # noqa: S110 - the converter below decides, and names the field
-        pass
+    except Exception as exc:  # the converter below decides, and names the field
+        if cls not in _FELL_BACK:
+            _FELL_BACK.add(cls)
+            log.debug("fast decoder for %s fell back to the converter: %r", cls, exc)
     else:
         return fast
     try:

@@ -11,6 +11,7 @@ which bounded listing and added most of the client's per-request overhead.
 
 from __future__ import annotations
 
+import linecache
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
@@ -297,7 +298,12 @@ def _build_model(tp: Any, cls: type[Model]) -> Decoder:
         # shared instance: the model is frozen and holds nothing mutable.
         lines[3:3] = ["    if not d and EMPTY_MODEL is not None:", "        return EMPTY_MODEL"]
         ns["EMPTY_MODEL"] = None
-    exec(compile("\n".join(lines), f"<fast decoder for {cls.__name__}>", "exec"), ns)  # noqa: S102
+    source = "\n".join(lines) + "\n"
+    filename = f"<fast decoder for {cls.__module__}.{cls.__qualname__}>"
+    # Registered as cattrs registers its generated code: a traceback through the
+    # decoder shows its lines.
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), ns)  # noqa: S102
     decoder: Decoder = ns["decode_model"]
     if shared_empty:
         ns["EMPTY_MODEL"] = decoder({})

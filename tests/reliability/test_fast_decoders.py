@@ -8,6 +8,7 @@ give exactly the converter's result, or refuse: never accept what the converter 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import attrs
@@ -22,6 +23,7 @@ from assistants_async._model import Model, Unknown
 from assistants_async.models import Assistant, Page
 from assistants_async.models.events import AssistantStreamEvent
 
+from ..payloads import ASSISTANT as ASSISTANT_PAYLOAD
 from ..test_models import RESPONSE_MODEL
 from .test_fuzz import SchemaStrategies, json_value, response_schema
 
@@ -202,3 +204,35 @@ def test_only_models_with_nothing_mutable_share_their_empty_instance() -> None:
         # Decoding {} never hands out a model a later decode could have changed.
         assert first.to_dict() == {}
     assert shared >= 1  # ToolResources, on most assistants as {}
+
+
+def test_a_traceback_through_a_generated_decoder_shows_its_lines() -> None:
+    import traceback
+
+    from assistants_async._fastpath import fast_decoder
+    from assistants_async.models import Assistant
+
+    bad = {**ASSISTANT_PAYLOAD, "created_at": "yesterday"}
+    try:
+        fast_decoder(Assistant)(bad)
+    except Exception as exc:  # the generated code rejects it; the converter names why
+        shown = "".join(traceback.format_exception(exc))
+    else:  # pragma: no cover
+        raise AssertionError("the decoder should have rejected the payload")
+    assert "<fast decoder for assistants_async.models.assistants.Assistant>" in shown
+    assert "raise Reject" in shown  # the generated line itself, from linecache
+
+
+def test_the_first_fallback_of_each_type_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    from assistants_async import ResponseValidationError
+    from assistants_async._converter import _FELL_BACK, structure
+    from assistants_async.models import Assistant
+
+    _FELL_BACK.discard(Assistant)
+    caplog.set_level(logging.DEBUG, logger="assistants_async")
+    for _ in range(3):
+        with pytest.raises(ResponseValidationError):
+            structure({**ASSISTANT_PAYLOAD, "created_at": "yesterday"}, Assistant)
+    records = [r for r in caplog.records if "fell back" in r.getMessage()]
+    assert len(records) == 1
+    assert "Assistant" in records[0].getMessage()
