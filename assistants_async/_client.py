@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import attrs
 
-from ._converter import decode, to_json_data
+from ._decoding.converter import decode, to_json_data
 from ._transport import (
     DEFAULT_MAX_RESPONSE_SIZE,
     DEFAULT_TIMEOUT,

@@ -47,7 +47,7 @@ class Model:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object this model stands for (as the API sent it, for decoded ones)."""
-        from ._converter import converter
+        from ._decoding.converter import converter
 
         result: dict[str, Any] = converter.unstructure(self)
         return result
@@ -55,7 +55,7 @@ class Model:
     @classmethod
     def from_dict(cls: type[M], data: Mapping[str, Any]) -> M:
         """Decode a JSON object; raises ``ResponseValidationError`` naming the field path."""
-        from ._converter import structure
+        from ._decoding.converter import structure
 
         return structure(data, cls)
 

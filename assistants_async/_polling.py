@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from ._converter import decode
+from ._decoding.converter import decode
 from ._errors import APITimeoutError, PollTimeoutError, ToolLoopLimitError
 from ._tools import ToolFunction, run_tool_calls
 from .models.runs import Run

@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
-from ._converter import decode_json
+from ._decoding.converter import decode_json
 from ._errors import APIConnectionError, ResponseValidationError, StreamError
 from ._sse import SSEDecoder
 from ._transport import OpenStream

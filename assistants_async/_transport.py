@@ -172,7 +172,7 @@ class RawResponse:
         return self.headers.get("x-request-id")
 
     def json(self) -> Any:
-        from ._converter import decode_json
+        from ._decoding.converter import decode_json
 
         return decode_json(self.content)
 

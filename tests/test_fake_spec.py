@@ -163,7 +163,7 @@ async def test_every_response_matches_the_spec_schema(
 
 
 async def test_every_response_decodes_into_our_models(traffic: list[tuple[str, Any]]) -> None:
-    from assistants_async._converter import structure
+    from assistants_async._decoding.converter import structure
 
     from .test_models import RESPONSE_MODEL
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistants_async import ResponseValidationError
-from assistants_async._converter import structure
+from assistants_async._decoding.converter import structure
 from assistants_async._sse import parse_sse
 from assistants_async.models import (
     Assistant,

@@ -274,7 +274,7 @@ EVENT_NAMES: frozenset[str] = frozenset(
 
 def event_from_sse(event: str, data: str) -> AssistantStreamEvent | UnknownEvent:
     """Decode one server-sent event (its ``event`` name and raw ``data`` text)."""
-    from .._converter import decode_json
+    from .._decoding.converter import decode_json
 
     if event == "done":
         return DoneEvent()
@@ -283,7 +283,7 @@ def event_from_sse(event: str, data: str) -> AssistantStreamEvent | UnknownEvent
 
 def event_from_payload(event: str, payload: Any) -> AssistantStreamEvent | UnknownEvent:
     """Decode one event from its name and its already-parsed ``data``."""
-    from .._converter import structure
+    from .._decoding.converter import structure
 
     if event == "done":
         return DoneEvent()

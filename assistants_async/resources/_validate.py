@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from .._converter import to_json_data
+from .._decoding.converter import to_json_data
 from .._schema import Invalid, validate
 from .._transport import _check_seconds
 from .._types import NOT_GIVEN, NotGiven

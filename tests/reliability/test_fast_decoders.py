@@ -17,8 +17,8 @@ from cattrs.errors import StructureHandlerNotFoundError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistants_async._converter import converter, structure
-from assistants_async._fastpath import fast_decoder
+from assistants_async._decoding.converter import converter, structure
+from assistants_async._decoding.fast import fast_decoder
 from assistants_async._model import Model, Unknown
 from assistants_async.models import Assistant, Page
 from assistants_async.models.events import AssistantStreamEvent
@@ -209,7 +209,7 @@ def test_only_models_with_nothing_mutable_share_their_empty_instance() -> None:
 def test_a_traceback_through_a_generated_decoder_shows_its_lines() -> None:
     import traceback
 
-    from assistants_async._fastpath import fast_decoder
+    from assistants_async._decoding.fast import fast_decoder
     from assistants_async.models import Assistant
 
     bad = {**ASSISTANT_PAYLOAD, "created_at": "yesterday"}
@@ -225,7 +225,7 @@ def test_a_traceback_through_a_generated_decoder_shows_its_lines() -> None:
 
 def test_the_first_fallback_of_each_type_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
     from assistants_async import ResponseValidationError
-    from assistants_async._converter import _FELL_BACK, structure
+    from assistants_async._decoding.converter import _FELL_BACK, structure
     from assistants_async.models import Assistant
 
     _FELL_BACK.discard(Assistant)

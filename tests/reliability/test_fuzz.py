@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistants_async import APIStatusError, ResponseValidationError
-from assistants_async._converter import structure
+from assistants_async._decoding.converter import structure
 from assistants_async.testing import FakeAssistantsServer
 
 from ..test_models import RESPONSE_MODEL

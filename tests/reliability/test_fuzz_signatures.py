@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistants_async import NOT_GIVEN, APIStatusError, AsyncClient, NotGiven
-from assistants_async._converter import to_json_data
+from assistants_async._decoding.converter import to_json_data
 from assistants_async._model import Model, Unknown
 from assistants_async.resources import (
     AsyncAssistants,

@@ -19,8 +19,8 @@ import cattrs
 from cattrs.cols import list_structure_factory, mapping_structure_factory
 from cattrs.gen import make_dict_structure_fn, override
 
-from ._errors import ResponseValidationError
-from ._model import (
+from .._errors import ResponseValidationError
+from .._model import (
     NOTHING_ABSENT,
     REQUIRED_NULLABLE,
     Model,
@@ -28,6 +28,7 @@ from ._model import (
     optional_inner,
     union_spec,
 )
+from .rules import EXACT, json_kind
 
 __all__ = ["converter", "decode", "structure"]
 
@@ -50,27 +51,18 @@ def _exact(name: str, *types: type) -> Callable[[Any, Any], Any]:
     return structure_exact
 
 
-_structure_str = _exact("a string", str)
-_structure_int = _exact("an integer", int)
+_structure_str = _exact(EXACT[str][1], *EXACT[str][0])
+_structure_int = _exact(EXACT[int][1], *EXACT[int][0])
 
 
 def _structure_any(value: Any, _: Any) -> Any:
     return value
 
 
-def _json_type(value: object) -> str:
-    names = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array"}
-    if value is None:
-        return "null"
-    if isinstance(value, dict):
-        return "object"
-    return names.get(type(value), type(value).__name__)
+_json_type = json_kind
 
-
-converter.register_structure_hook(str, _structure_str)
-converter.register_structure_hook(int, _structure_int)
-converter.register_structure_hook(float, _exact("a number", float, int))
-converter.register_structure_hook(bool, _exact("a boolean", bool))
+for _type, (_accepted, _name) in EXACT.items():
+    converter.register_structure_hook(_type, _exact(_name, *_accepted))
 # A predicate, not a type: singledispatch on 3.10 refuses typing.Any ("not a class").
 converter.register_structure_hook_func(lambda tp: tp is Any, _structure_any)
 
@@ -253,7 +245,8 @@ converter.register_structure_hook_factory(
 # cattrs' own Optional handling looks the inner hook up on every call; a hot path in
 # decoding (most fields are optional), so resolve it once per type instead.
 
-_PRIMITIVES = {str: "a string", int: "an integer", bool: "a boolean"}
+# The primitives checked by one exact type (float also takes int: not one of these).
+_PRIMITIVES = {tp: name for tp, (accepted, name) in EXACT.items() if accepted == (tp,)}
 
 
 def _make_optional_structure(tp: Any) -> Callable[[Any, Any], Any]:
@@ -311,7 +304,7 @@ def _error_path(exc: BaseException) -> tuple[str, str]:
 def _load_fast_decoder(tp: Any) -> Callable[[Any], Any]:
     # The generator loads on the first decode, not with the package.
     global _fast_decoder
-    from ._fastpath import fast_decoder
+    from .fast import fast_decoder
 
     _fast_decoder = fast_decoder
     return fast_decoder(tp)

@@ -17,20 +17,16 @@ from typing import Any, Literal, TypeVar, get_args, get_origin
 
 import attrs
 
-from ._model import _EMPTY, NOTHING_ABSENT, Model, UnionSpec, Unknown, optional_inner, union_spec
+from .._model import _EMPTY, NOTHING_ABSENT, Model, UnionSpec, Unknown, optional_inner, union_spec
+from .rules import EXACT
 
 __all__ = ["fast_decoder"]
 
 Decoder = Callable[[Any], Any]
 
 _CACHE: dict[Any, Decoder] = {}
-# Types checked inline by exact type, as the converter's primitive hooks check them.
-_EXACT: dict[Any, tuple[type, ...]] = {
-    str: (str,),
-    int: (int,),
-    bool: (bool,),
-    float: (float, int),
-}
+# Types checked inline by exact type: the table the converter's hooks are made from.
+_EXACT: dict[Any, tuple[type, ...]] = {tp: accepted for tp, (accepted, _) in EXACT.items()}
 
 
 class _Reject(Exception):
@@ -91,7 +87,7 @@ def _build(tp: Any) -> Decoder:
 
 def _converter_hook(tp: Any) -> Decoder:
     """No fast form: the converter's own hook, so the result is the same."""
-    from ._converter import converter
+    from .converter import converter
 
     hook: Callable[[Any, Any], Any] | None = None
 
