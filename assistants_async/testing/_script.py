@@ -83,6 +83,8 @@ class Script:
         if unknown:
             raise ValueError(f"unknown script keys: {', '.join(sorted(unknown))}")
         for item in _list(data.get("replies", []), "replies"):
+            if not isinstance(item, Mapping):
+                raise ValueError('a reply is an object with a "type"')
             scope = {k: item[k] for k in ("assistant_id", "thread_id") if k in item}
             reply = reply_from_json({k: v for k, v in item.items() if k not in scope})
             self.queue(reply, **scope)
