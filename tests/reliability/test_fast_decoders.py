@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import pytest
@@ -236,3 +236,44 @@ def test_the_first_fallback_of_each_type_is_logged_once(caplog: pytest.LogCaptur
     records = [r for r in caplog.records if "fell back" in r.getMessage()]
     assert len(records) == 1
     assert "Assistant" in records[0].getMessage()
+
+
+TYPES_AND_SAMPLES: list[tuple[Any, list[Any]]] = [
+    (Any, [1, "x", None, {"a": [1]}]),
+    (str, ["x", 1, None]),
+    (int, [1, True, 1.5, "1"]),
+    (float, [1.5, 2, "2", True]),
+    (bool, [True, 1, None]),
+    (Literal["a", "b"], ["a", "zzz", 1]),
+    (Literal[1, 2], [1, 7, "1"]),
+    (list[Any], [[1, "x"], "x", None]),
+    (list[str], [["a", "b"], ["a", 1], {}]),
+    (list[Assistant], [[ASSISTANT_PAYLOAD], [{"id": 1}], "x"]),
+    (dict[str, str], [{"a": "b"}, {"a": 1}, []]),
+    (dict[str, Any], [{"a": [1]}, {1: "a"}, "x"]),
+    (dict[Any, str], [{"a": "b"}, {"a": 1}]),
+    (dict[str, Assistant], [{"a": ASSISTANT_PAYLOAD}, {"a": 1}]),
+    (str | None, ["x", None, 1]),
+    (Assistant | None, [ASSISTANT_PAYLOAD, None, "x"]),
+]
+
+
+def _outcome(decode: Any, value: Any) -> Any:
+    try:
+        return ("ok", decode(value))
+    except Exception:
+        return ("refused", None)
+
+
+@pytest.mark.parametrize(("tp", "samples"), TYPES_AND_SAMPLES, ids=lambda x: str(x)[:30])
+def test_every_kind_of_fast_decoder_agrees_with_the_converter(tp: Any, samples: list[Any]) -> None:
+    """The fast path's builders for types outside models (top-level primitives, literals,
+    lists, mappings, optionals, and the converter's own hook where it has no fast form)."""
+    fast = fast_decoder(tp)
+    for value in samples:
+        got = _outcome(fast, value)
+        want = _outcome(lambda v: converter.structure(v, tp), value)
+        assert got[0] == want[0], (tp, value)
+        if got[0] == "ok":
+            assert got[1] == want[1]
+    assert fast_decoder(tp) is fast  # built once, then cached
