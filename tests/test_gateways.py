@@ -345,3 +345,13 @@ async def test_the_blocking_client_takes_the_same_settings(
     assert [r.query for r in fake.requests] == [[("v", "1")]] * 3
     assert [r.headers.get("X-Copy") for r in fake.requests] == ["1", None, None]
     assert proxy.heads
+
+
+async def test_the_fake_servers_client_is_not_carried_off_by_a_proxy_variable(
+    proxy: CountingProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    async with FakeAssistantsServer() as server, server.client() as client:
+        await client.assistants.create(model="m")
+    assert proxy.heads == []
+    assert len(server.requests) == 1

@@ -137,10 +137,15 @@ class FakeAssistantsServer(RunHandlers):
         await self.stop()
 
     def client(self, **kwargs: Any) -> AsyncClient:
-        """An AsyncClient pointed at this server (started first)."""
+        """An AsyncClient pointed at this server (started first).
+
+        It ignores proxy variables unless told otherwise: the server is on loopback, and a
+        machine's HTTP_PROXY would otherwise carry the test's calls away.
+        """
         if self.url is None:
             raise RuntimeError("start the server before asking for a client")
         kwargs.setdefault("base_url", self.url)
+        kwargs.setdefault("trust_env", False)
         kwargs.setdefault("auth", self.auth)
         if kwargs["auth"] != "none":
             kwargs.setdefault("api_key", self._api_key or "sk-fake")
