@@ -358,9 +358,14 @@ class Transport:
             self.pool.sleepers.discard(waiter)
 
     def session(self) -> aiohttp.ClientSession:
+        session = self._session
+        pool = self.pool
+        if session is not None and not self._closed and not pool.closed:
+            if pool._loop is not asyncio.get_running_loop():
+                pool.check(asyncio.get_running_loop())  # raises, saying why
+            return session
         if self._closed:
             raise ClientClosedError()
-        session = self._session
         if session is None:
             self.pool.check(asyncio.get_running_loop())
             external = self.pool.external
@@ -380,11 +385,8 @@ class Transport:
                     auto_decompress=True,
                 )
             self._session = session
-        elif self.pool.closed:
-            raise ClientClosedError()
-        else:
-            self.pool.check(asyncio.get_running_loop())
-        return session
+            return session
+        raise ClientClosedError()  # the pool was closed (by the client this one copies)
 
     def _plain_session(self, session: aiohttp.ClientSession) -> aiohttp.ClientSession:
         if self._plain is None:
@@ -546,11 +548,23 @@ class Transport:
                         return OpenStream(resp, method, url, self)
                     async with resp:
                         resp_headers = resp.headers
-                        content = await _read_body(
-                            resp,
-                            self.max_response_size if 200 <= status < 300 else _ERROR_BODY_LIMIT,
-                            fail=200 <= status < 300,
-                        )
+                        length = resp.content_length
+                        if (
+                            length is not None
+                            and length <= self.max_response_size
+                            and 200 <= status < 300
+                            and "Content-Encoding" not in resp_headers
+                        ):
+                            # The common case, inline: the parser stops at the length.
+                            content = await resp.read()
+                        else:
+                            content = await _read_body(
+                                resp,
+                                self.max_response_size
+                                if 200 <= status < 300
+                                else _ERROR_BODY_LIMIT,
+                                fail=200 <= status < 300,
+                            )
                 except asyncio.TimeoutError:  # the builtin only from 3.11 on
                     failure = APITimeoutError(method=method, url=url)
                 except aiohttp.ClientResponseError as exc:
