@@ -4,7 +4,7 @@
 
 Routes (under /v1 with 10,000 assistants, under /big/v1 with 100,000):
 GET assistants/{id}, GET assistants (limit/after pages), POST threads/{id}/messages,
-POST threads/{id}/runs (a long event stream).
+POST threads/{id}/runs (an event stream of ``?deltas=N`` message deltas, 5,000 by default).
 """
 
 from __future__ import annotations
@@ -97,11 +97,11 @@ def _event(name: str, data: object) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
-def stream_bytes() -> bytes:
+def stream_bytes(deltas: int = STREAM_DELTAS) -> bytes:
     parts = [_event("thread.run.created", RUN), _event("thread.run.in_progress", RUN)]
     message = {**MESSAGE, "role": "assistant", "status": "in_progress", "content": []}
     parts.append(_event("thread.message.created", message))
-    for i in range(STREAM_DELTAS):
+    for i in range(deltas):
         parts.append(
             _event(
                 "thread.message.delta",
@@ -130,7 +130,7 @@ class Canned:
     def __init__(self) -> None:
         self.assistant = json.dumps(assistant(1)).encode()
         self.message = json.dumps(MESSAGE).encode()
-        self.stream = stream_bytes()
+        self.streams: dict[int, bytes] = {}
         self.pages: dict[tuple[int, int, int], bytes] = {}
 
     def page(self, total: int, start: int, limit: int) -> bytes:
@@ -175,7 +175,10 @@ def make_app() -> web.Application:
         await request.read()
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
-        view = memoryview(canned.stream)
+        deltas = int(request.query.get("deltas", STREAM_DELTAS))
+        if deltas not in canned.streams:
+            canned.streams[deltas] = stream_bytes(deltas)
+        view = memoryview(canned.streams[deltas])
         for i in range(0, len(view), 65536):
             await response.write(view[i : i + 65536])
         await response.write_eof()

@@ -24,11 +24,20 @@ def test_the_benchmark_command_reports_every_metric_and_target(tmp_path: Path) -
     )
     assert done.returncode == 0, done.stderr
     results = json.loads(out.read_text())
-    for metric in ("retrieve_c1", "retrieve_c64", "create_c1", "create_c64", "list", "stream"):
-        assert set(results[metric]) == {"ours", "bare", "sdk"}, metric
+    four = {"ours", "bare", "sdk", "sdk_aio"}
+    for op in ("retrieve", "create"):
+        for level in (1, 16, 256, 1024):
+            assert set(results[f"{op}_c{level}"]) == four, (op, level)
+    for metric in ("list_10k", "stream_1k", "stream_5k"):
+        assert set(results[metric]) == four, metric
+    for metric in ("list_100k", "stream_50k"):
+        assert set(results[metric]) == {"ours", "bare"}, metric
     assert set(results["sync"]) == {"ours", "sdk"}
-    assert results["list"]["ours"]["items"] == results["list"]["bare"]["items"] == 10_000
-    assert results["stream"]["ours"]["items"] == results["stream"]["bare"]["items"]
+    assert results["list_10k"]["ours"]["items"] == results["list_10k"]["bare"]["items"] == 10_000
+    assert results["list_100k"]["ours"]["items"] == 100_000
+    for metric in ("stream_1k", "stream_5k", "stream_50k"):
+        assert results[metric]["ours"]["items"] == results[metric]["bare"]["items"], metric
+    assert results["stream_1k"]["ours"]["items"] == 1_006
     assert results["memory"]["items"] == 100_000
-    assert len(results["targets"]) == 14
+    assert len(results["targets"]) == 19
     assert "target" in done.stdout
