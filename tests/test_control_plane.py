@@ -3,10 +3,7 @@ the command-line server in a subprocess, scripted by file and by its control pla
 
 from __future__ import annotations
 
-import asyncio
 import json
-import re
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,6 +21,8 @@ from assistants_async.testing import (
     ToolCall,
 )
 from assistants_async.testing.__main__ import build_parser
+
+from .cli import cli_server
 
 SCRIPT = {
     "replies": [
@@ -50,29 +49,8 @@ TEXT = {"type": "text", "text": "x"}
 async def cli(tmp_path: Path) -> AsyncIterator[str]:
     script = tmp_path / "script.json"
     script.write_text(json.dumps(SCRIPT), encoding="utf-8")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "assistants_async.testing",
-        "--port",
-        "0",
-        "--progress",
-        "immediate",
-        "--script",
-        str(script),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        assert proc.stdout is not None
-        banner = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
-        found = re.search(r"(http://127\.0\.0\.1:\d+)/v1", banner)
-        assert found is not None, banner
-        assert f"{found.group(1)}/__fake__/" in banner
-        yield found.group(1)
-    finally:
-        proc.terminate()
-        await proc.wait()
+    async with cli_server("--progress", "immediate", "--script", str(script)) as root:
+        yield root
 
 
 async def control(

@@ -16,8 +16,9 @@ started for it. An HTML comment just above a block tunes how it runs:
 A counting proxy runs beside the server (``PROXY_URL``); a block that uses it must have
 sent its calls through it.
 
-The ``sh`` blocks are the set-up commands (``make ...``, which are what runs this very
-suite) and the fake server's command line, which is run here with a free port.
+Of the ``sh`` blocks, the set-up commands (``make ...``) are what runs this very suite;
+the fake server's command line is run here on a free port, and the control plane's curl
+lines are sent as written.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from assistants_async.testing import (
     ToolCall,
 )
 
+from .cli import cli_server
 from .proxy import counting_proxy
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -245,30 +247,14 @@ def test_the_cli_block_tells_how_to_reach_the_fake_server() -> None:
 
 async def test_the_fake_servers_command_line_serves_the_client(tmp_path: Path) -> None:
     """The README's recipe: start the CLI server, point the client at .../v1."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "assistants_async.testing",
-        "--port",
-        "0",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        assert proc.stdout is not None
-        banner = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
-        url = re.search(r"http://127\.0\.0\.1:\d+/v1", banner)
-        assert url is not None, banner
+    async with cli_server() as root:
         quickstart = next(b for b in PYTHON if "asyncio.run(main())" in b.code)
         script = tmp_path / "quickstart.py"
         script.write_text(quickstart.code, encoding="utf-8")
-        env = {**os.environ, "OPENAI_API_KEY": "sk-any", "OPENAI_BASE_URL": url.group(0)}
+        env = {**os.environ, "OPENAI_API_KEY": "sk-any", "OPENAI_BASE_URL": f"{root}/v1"}
         code, out, err = await run_script([str(script)], env)
-        assert code == 0, err
-        assert "asst_" in out
-    finally:
-        proc.terminate()
-        await proc.wait()
+    assert code == 0, err
+    assert "asst_" in out
 
 
 CURL = re.compile(
@@ -286,26 +272,9 @@ async def test_the_control_plane_curl_examples_work(tmp_path: Path) -> None:
         for m in CURL.finditer(block)
     ]
     assert {path for _, path, _ in calls} >= {"script", "faults", "requests", "clock", "reset"}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "assistants_async.testing",
-        "--port",
-        "0",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        assert proc.stdout is not None
-        banner = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
-        found = re.search(r"(http://127\.0\.0\.1:\d+)/v1", banner)
-        assert found is not None, banner
-        async with aiohttp.ClientSession() as http:
-            for method, path, body in calls:
-                data = json.loads(body) if body else None
-                url = f"{found.group(1)}/__fake__/{path}"
-                async with http.request(method, url, json=data) as response:
-                    assert response.status == 200, (method, path, await response.text())
-    finally:
-        proc.terminate()
-        await proc.wait()
+    async with cli_server() as root, aiohttp.ClientSession() as http:
+        for method, path, body in calls:
+            data = json.loads(body) if body else None
+            url = f"{root}/__fake__/{path}"
+            async with http.request(method, url, json=data) as response:
+                assert response.status == 200, (method, path, await response.text())
