@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import signal
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -134,8 +135,15 @@ async def _serve(server: FakeAssistantsServer, host: str, port: int) -> None:
     url = await server.start(host, port)
     control = url.removesuffix("/v1") + "/__fake__/"
     print(f"Fake Assistants API on {url} (control plane: {control}; Ctrl-C to stop)", flush=True)
+    # Ctrl-C and SIGTERM end the wait in order, whatever the loop is doing at that moment
+    # (a KeyboardInterrupt raised inside one of aiohttp's callbacks could hang the exit).
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stopping.set)
     try:
-        await asyncio.Event().wait()
+        await stopping.wait()
     finally:
         await server.stop()
 
