@@ -94,14 +94,17 @@ def _apply_header_overrides(
     headers: dict[str, str], overrides: Headers | None, what: str
 ) -> dict[str, str]:
     for name, value in (overrides or {}).items():
-        check_header(name, value, what)
-        if value is None:
-            headers = {k: v for k, v in headers.items() if k.lower() != name.lower()}
-        else:
-            _check_header_value(f"{what}[{name!r}]", value)
-            headers = {k: v for k, v in headers.items() if k.lower() != name.lower()}
+        check_header(name, value, what)  # the name a token, the value one line
+        headers = {k: v for k, v in headers.items() if k.lower() != name.lower()}
+        if value is not None:
             headers[name] = value
     return headers
+
+
+def _check_max_retries(max_retries: object) -> int:
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ValueError(f"max_retries must be a whole number >= 0, not {max_retries!r}")
+    return max_retries
 
 
 def _check_default_query(query: Mapping[str, str] | None) -> list[tuple[str, str]]:
@@ -182,8 +185,7 @@ class AsyncClient:
             organization = os.environ.get("OPENAI_ORG_ID") or None
         if project is None:
             project = os.environ.get("OPENAI_PROJECT_ID") or None
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ValueError(f"max_retries must be a whole number >= 0, not {max_retries!r}")
+        _check_max_retries(max_retries)
         for name, limit in (
             ("max_connections", max_connections),
             ("max_connections_per_host", max_connections_per_host),
@@ -286,9 +288,7 @@ class AsyncClient:
         )
         clone.timeout = self.timeout if timeout is None else coerce_timeout(timeout)
         if max_retries is not None:
-            if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-                raise ValueError(f"max_retries must be a whole number >= 0, not {max_retries!r}")
-            clone.max_retries = max_retries
+            clone.max_retries = _check_max_retries(max_retries)
         clone._headers = _apply_header_overrides(
             dict(self._headers), default_headers, "default_headers"
         )
@@ -304,8 +304,8 @@ class AsyncClient:
             pool=old.pool,
             owns_pool=False,
             default_query=[*self._url_query, *clone._default_query],
-            proxy=old._base_options.get("proxy"),
-            proxy_headers=old._base_options.get("proxy_headers"),
+            proxy=old.proxy,
+            proxy_headers=old.proxy_headers,
             max_response_size=old.max_response_size,
         )
         return clone

@@ -310,6 +310,8 @@ class Transport:
         self._default_query_names = frozenset(name for name, _ in self.default_query)
         # Options every request carries; a caller's session has its own defaults, so the
         # client's headers and timeout go with each request instead.
+        # As given: a with_options copy is made from them.
+        self.proxy, self.proxy_headers = proxy, proxy_headers
         self._base_options: dict[str, Any] = {}
         if proxy is not None:
             self._base_options["proxy"] = proxy

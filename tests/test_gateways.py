@@ -61,6 +61,16 @@ async def test_a_proxy_given_by_argument_carries_every_call(
     assert "Proxy-Authorization" not in fake.requests[0].headers
 
 
+async def test_a_with_options_copy_keeps_the_proxys_credentials(
+    proxy: CountingProxy, fake: FakeAssistantsServer
+) -> None:
+    proxied = proxy.url.replace("http://", "http://user:p%40ss@")
+    async with AsyncClient(api_key="sk-1", base_url=fake.url, proxy=proxied) as client:
+        copy = client.with_options(max_retries=0)
+        await copy.assistants.create(model="gpt-4o")
+    assert "Proxy-Authorization: Basic dXNlcjpwQHNz\r\n" in proxy.heads[0]  # user:p@ss
+
+
 async def test_http_proxy_from_the_environment_unless_trust_env_is_off(
     proxy: CountingProxy, fake: FakeAssistantsServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

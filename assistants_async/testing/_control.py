@@ -9,12 +9,13 @@ cannot disagree.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ._server_clock import advance_clock
+from ._store import FakeClock
 
 if TYPE_CHECKING:
     from ._server import FakeAssistantsServer
@@ -36,6 +37,14 @@ _FAULTS: dict[str, tuple[str, frozenset[str]]] = {
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def advance_clock(server: FakeAssistantsServer, seconds: int) -> int:
+    """Move the server's clock forward; a wall clock becomes a fake one from now on."""
+    if not isinstance(server.clock, FakeClock):
+        server.clock = FakeClock(int(time.time()))
+    server.clock.advance(seconds)
+    return server.clock()
 
 
 def _answer(data: Any, status: int = 200) -> web.Response:
