@@ -109,17 +109,22 @@ class Timeout:
 
     def _aiohttp(self, *, stream: bool = False, cap: float | None = None) -> aiohttp.ClientTimeout:
         total = None if stream else self.total
+        read = self.read
+        if total is not None and read is not None and read >= total:
+            # The total fires first: a read timer would only cost two timer-heap
+            # operations on every chunk received (about 5 µs a request).
+            read = None
         if cap is not None:  # what is left of the deadline bounds every phase
             total = cap if total is None else min(total, cap)
             return aiohttp.ClientTimeout(
                 total=total,
                 connect=_least(self.pool, cap),
                 sock_connect=_least(self.connect, cap),
-                sock_read=_least(self.read, cap),
+                sock_read=None if read is None else min(read, cap),
                 ceil_threshold=math.inf,  # aiohttp would round a long one up to the second
             )
         return aiohttp.ClientTimeout(
-            total=total, connect=self.pool, sock_connect=self.connect, sock_read=self.read
+            total=total, connect=self.pool, sock_connect=self.connect, sock_read=read
         )
 
 

@@ -26,6 +26,8 @@ __all__ = [
 
 # Anything that could move the request elsewhere in the URL, or break the request line.
 _UNSAFE_ID = re.compile(r"[/?#%\\\s\x00-\x1f\x7f]")
+# Ids as the API makes them ("asst_abc123"): nothing in them needs quoting.
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
 _MAX_METADATA_PAIRS = 16
 _MAX_METADATA_KEY = 64
 _MAX_METADATA_VALUE = 512
@@ -38,6 +40,8 @@ def _show(value: object) -> str:
 
 def path_id(name: str, value: object) -> str:
     """An id made safe to put in a URL path, or a clear error."""
+    if type(value) is str and _PLAIN_ID(value) and value != "." and value != "..":
+        return value  # the common case: quoting would change nothing
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a string, not {type(value).__name__}")
     if not value:
