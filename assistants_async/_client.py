@@ -504,9 +504,14 @@ class AsyncClient:
         The escape hatch for endpoints a compatible server adds beyond the spec.
         """
         # request_raw's body, inline: one coroutine less on the path of every call.
-        method, query, data, call_timeout = self._prepare(
-            method, query, body, timeout, extra_query, extra_body
-        )
+        if method in _UPPER_METHODS and timeout is None and not extra_query and not extra_body:
+            # The common call, as every resource method makes it: nothing to prepare.
+            data: Any = None if body is None else to_json_data(body)
+            call_timeout = None
+        else:
+            method, query, data, call_timeout = self._prepare(
+                method, query, body, timeout, extra_query, extra_body
+            )
         raw = await self._transport.request(
             method, path, query=query, body=data, headers=extra_headers, timeout=call_timeout
         )

@@ -23,6 +23,15 @@ class ServerSentEvent:
     retry: int | None = None
 
 
+# One event per streamed delta: built as the generated decoders build models (slot by
+# slot), not through the frozen class's __init__, which costs twice as much.
+_new_event = ServerSentEvent.__new__
+_set_event = getattr(ServerSentEvent, "event").__set__  # noqa: B009 - a slot descriptor
+_set_data = getattr(ServerSentEvent, "data").__set__  # noqa: B009 - a slot descriptor
+_set_id = getattr(ServerSentEvent, "id").__set__  # noqa: B009 - a slot descriptor
+_set_retry = getattr(ServerSentEvent, "retry").__set__  # noqa: B009 - a slot descriptor
+
+
 class SSEDecoder:
     """Turns a stream of text chunks into ``ServerSentEvent``s.
 
@@ -79,10 +88,22 @@ class SSEDecoder:
         rest = lines.pop()
         self._open = [rest] if rest else []
         self._open_size = len(rest)
+        data = self._data
         for line in lines:
-            event = self._line(line)
-            if event is not None:
-                yield event
+            # The lines every event has, inline (three a message delta); the rest in _line.
+            if line.startswith("data:"):
+                value = line[6:] if line.startswith(" ", 5) else line[5:]
+                data.append(value)
+                self._data_size += len(value) + 1
+                if self._max_size is not None and self._data_size > self._max_size:
+                    raise ResponseTooLargeError("an event of the stream", self._max_size)
+            elif line.startswith("event:"):
+                self._event = line[7:] if line.startswith(" ", 6) else line[6:]
+            else:
+                event = self._line(line)
+                data = self._data  # a blank line starts the next event's data
+                if event is not None:
+                    yield event
 
     def _reset(self) -> None:
         self._event = ""
@@ -94,12 +115,11 @@ class SSEDecoder:
             if not self._data:
                 self._reset()
                 return None
-            event = ServerSentEvent(
-                event=self._event or "message",
-                data="\n".join(self._data),
-                id=self._id,
-                retry=self._retry,
-            )
+            event = _new_event(ServerSentEvent)
+            _set_event(event, self._event or "message")
+            _set_data(event, self._data[0] if len(self._data) == 1 else "\n".join(self._data))
+            _set_id(event, self._id)
+            _set_retry(event, self._retry)
             self._reset()
             return event
         if line.startswith(":"):

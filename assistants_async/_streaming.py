@@ -82,6 +82,46 @@ def accumulate_delta(acc: dict[str, Any], delta: dict[str, Any]) -> dict[str, An
     return acc
 
 
+def append_text(snapshot: dict[str, Any], delta: dict[str, Any]) -> bool:
+    """Merge the commonest delta, one piece of a message's text, without the general walk.
+
+    Only where the result is exactly ``accumulate_delta``'s; False (nothing changed)
+    otherwise, for the general merge to do.
+    """
+    content = delta.get("content")
+    if len(delta) != 1 or type(content) is not list or len(content) != 1:
+        return False
+    part = content[0]
+    held_content = snapshot.get("content")
+    if type(part) is not dict or len(part) != 3 or type(held_content) is not list:
+        return False
+    text = part.get("text")
+    if part.get("type") != "text" or type(text) is not dict:
+        return False
+    value = text.get("value")
+    if type(value) is not str or not (
+        len(text) == 1 or (len(text) == 2 and text.get("annotations") == [])
+    ):
+        return False
+    index = part.get("index")
+    target = _indexed(held_content, index)
+    if target is None or target.get("type") != "text":
+        return False
+    held = target.get("text")
+    if type(held) is not dict or (len(text) == 2 and type(held.get("annotations")) is not list):
+        return False
+    pieces = held.get("value")
+    if type(pieces) is _Pieces:
+        pieces.parts.append(value)
+    elif type(pieces) is str:
+        held["value"] = _Pieces(pieces, value)
+    else:
+        return False
+    if "index" not in target:  # as the general merge leaves it
+        target["index"] = index
+    return True
+
+
 def plain(value: Any) -> Any:
     """A snapshot as JSON: pieces joined, the deltas' ``index`` keys dropped."""
     if type(value) is _Pieces:
@@ -217,6 +257,12 @@ class AsyncAssistantStream:
 
     def _track(self, event: Event, payload: Any) -> None:
         """Keep the run, and build messages and steps from their events' JSON."""
+        if type(event) is ThreadMessageDelta:  # most events of a stream: first, and fast
+            snapshot = self._messages.setdefault(event.data.id, {"content": []})
+            delta = payload["delta"]
+            if not append_text(snapshot, delta):
+                accumulate_delta(snapshot, delta)
+            return
         data = getattr(event, "data", None)
         if isinstance(data, Run):
             self._last_run = data

@@ -4,10 +4,13 @@ default transport (httpx) and on its aiohttp transport (the fairest peer).
     make bench        (or: .venv/bin/python benchmarks/run.py [--rounds 5] [--quick])
 
 Everything is measured in one run on this machine, the server in a separate process on
-127.0.0.1 answering from canned bytes. Each figure is the median of ``--rounds`` rounds,
-the contenders interleaved within a round; targets are judged on ratios, since the
-machine is shared and noisy. Requests are swept over concurrency 1, 16, 256 and 1,024;
-lists walk 10,000 and 100,000 items; streams carry 1,000, 5,000 and 50,000 deltas (the
+127.0.0.1 answering from canned bytes, pinned to its own core where there are two. Each
+figure is the median of ``--rounds`` rounds, the contenders interleaved within a round
+and their order rotated from round to round; targets are judged on ratios, since the
+machine is shared and noisy. Before each measurement the garbage of the one before is
+collected, so that no contender pays for another's collections; each still pays for its
+own, full ones included. Requests are swept over concurrency 1, 16, 256 and 1,024; lists
+walk 10,000 and 100,000 items; streams carry 1,000, 5,000 and 50,000 deltas (the
 largest, and the 100,000-item walk, for our client and bare aiohttp only: the SDK would
 take minutes). Prints a table and writes benchmarks/results.json.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -221,36 +225,59 @@ def requests_at(concurrency: int, quick: bool) -> int:
     return max(600, 3 * concurrency)
 
 
-async def one_round(c: Contenders, quick: bool) -> dict[str, dict[str, dict[str, float]]]:
+def rotated(names: tuple[str, ...], turn: int) -> tuple[str, ...]:
+    """``names`` starting at the ``turn``-th: who goes first changes from round to round."""
+    k = turn % len(names)
+    return names[k:] + names[:k]
+
+
+async def measure(
+    names: tuple[str, ...], turn: int, run: Callable[[str], Awaitable[dict[str, float]]]
+) -> dict[str, dict[str, float]]:
+    results: dict[str, dict[str, float]] = {}
+    for name in rotated(names, turn):
+        gc.collect()  # the garbage of the one before is not this one's to collect
+        results[name] = await run(name)
+    return {name: results[name] for name in names}
+
+
+async def one_round(
+    c: Contenders, quick: bool, turn: int = 0
+) -> dict[str, dict[str, dict[str, float]]]:
     results: dict[str, dict[str, dict[str, float]]] = {}
     for op in ("retrieve", "create"):
         for level in LEVELS:
             n = requests_at(level, quick)
-            results[f"{op}_c{level}"] = {
-                name: await timed(n, level, getattr(c, f"{name}_{op}")) for name in NAMES
-            }
-    results["list_10k"] = {name: await timed_items(getattr(c, f"{name}_list")) for name in NAMES}
-    results["list_100k"] = {
-        name: await timed_items(lambda name=name: getattr(c, f"{name}_list")(True))
-        for name in ("ours", "bare")
-    }
+            results[f"{op}_c{level}"] = await measure(
+                NAMES,
+                turn,
+                lambda name, op=op, level=level, n=n: timed(n, level, getattr(c, f"{name}_{op}")),
+            )
+    results["list_10k"] = await measure(
+        NAMES, turn, lambda name: timed_items(getattr(c, f"{name}_list"))
+    )
+    results["list_100k"] = await measure(
+        ("ours", "bare"), turn, lambda name: timed_items(lambda: getattr(c, f"{name}_list")(True))
+    )
     for label, deltas in zip(("stream_1k", "stream_5k", "stream_50k"), STREAMS, strict=True):
         names = NAMES if deltas < 50_000 else ("ours", "bare")
         if quick and deltas == 50_000:
             deltas = 20_000  # the same shape, sooner
-        results[label] = {
-            name: await timed_items(lambda name=name, d=deltas: getattr(c, f"{name}_stream")(d))
-            for name in names
-        }
+        results[label] = await measure(
+            names,
+            turn,
+            lambda name, d=deltas: timed_items(lambda: getattr(c, f"{name}_stream")(d)),
+        )
     n_sync = 300 if quick else 1000
-    results["sync"] = {
-        "ours": await asyncio.to_thread(
-            timed_sync, n_sync, lambda: c.ours_sync.assistants.retrieve("asst_000001")
-        ),
-        "sdk": await asyncio.to_thread(
-            timed_sync, n_sync, lambda: c.sdk_sync.beta.assistants.retrieve("asst_000001")
-        ),
+    sync_calls = {
+        "ours": lambda: c.ours_sync.assistants.retrieve("asst_000001"),
+        "sdk": lambda: c.sdk_sync.beta.assistants.retrieve("asst_000001"),
     }
+    results["sync"] = await measure(
+        ("ours", "sdk"),
+        turn,
+        lambda name: asyncio.to_thread(timed_sync, n_sync, sync_calls[name]),
+    )
     return results
 
 
@@ -410,19 +437,35 @@ def report(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _pin(server_pid: int) -> bool:
+    """The server on one core, the client on another, where the machine allows: the
+    client's CPU time then holds no server work, and the two never preempt each other."""
+    if not hasattr(os, "sched_setaffinity"):
+        return False
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return False
+    os.sched_setaffinity(server_pid, {cores[-1]})
+    os.sched_setaffinity(0, {cores[0]})
+    return True
+
+
 async def main(rounds: int, quick: bool) -> dict[str, Any]:
     server = subprocess.Popen(
         [sys.executable, str(HERE / "server.py"), "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
     )
+    pinned = _pin(server.pid)
     try:
         assert server.stdout is not None
         port = int(server.stdout.readline().split()[1])
         base = f"http://127.0.0.1:{port}/v1"
         contenders = Contenders(base)
         try:
-            results = median_rounds([await one_round(contenders, quick) for _ in range(rounds)])
+            results = median_rounds(
+                [await one_round(contenders, quick, turn) for turn in range(rounds)]
+            )
         finally:
             await contenders.close()
         results["memory"] = memory_growth(base)
@@ -436,6 +479,7 @@ async def main(rounds: int, quick: bool) -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
         "rounds": rounds,
+        "pinned": pinned,
     }
     results["targets"] = [
         {"target": t, "ratio": round(v, 3), "goal": g, "met": ok}

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import json
+from typing import Any
 
 from aiohttp import web
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from assistants_async import AsyncClient
-from assistants_async._streaming import _Pieces, accumulate_delta, plain
+from assistants_async._streaming import _Pieces, accumulate_delta, append_text, plain
 
 from .conftest import ScriptedServer
 
@@ -67,3 +71,98 @@ def test_growing_text_is_kept_in_pieces_until_read() -> None:
     assert type(inner["value"]) is _Pieces
     assert inner["value"].parts == ["a", "b", "c", "d"]  # appended, never re-joined
     assert plain(snapshot) == {"text": {"value": "abcd"}}
+
+
+# --- the fast path for text deltas merges exactly as the general merge does -----------
+
+# Mostly text, as real deltas are; the odd value tests the fast path's refusals.
+_text_value = st.sampled_from(["a", "b", "", None, 1])
+_text_delta = st.fixed_dictionaries(
+    {"value": _text_value},
+    optional={
+        "annotations": st.sampled_from(
+            [[], [], [{"index": 0, "type": "file_citation"}], [{"index": 1}], None]
+        )
+    },
+)
+_part = st.fixed_dictionaries(
+    {},
+    optional={
+        "index": st.one_of(st.integers(0, 2), st.just("0")),
+        "type": st.sampled_from(["text", "image_file"]),
+        "text": st.one_of(_text_delta, st.just("plain"), st.none()),
+        "image_file": st.just({"file_id": "file_1"}),
+    },
+)
+# The shape of nearly every real delta, with its variations.
+_text_part = st.fixed_dictionaries(
+    {"index": st.integers(0, 1), "type": st.just("text"), "text": _text_delta}
+)
+_any_part = st.one_of(_text_part, _part)
+_delta = st.one_of(
+    st.fixed_dictionaries({"content": st.lists(_any_part, max_size=2)}),
+    st.fixed_dictionaries(
+        {"content": st.lists(_any_part, max_size=2), "role": st.just("assistant")}
+    ),
+    st.fixed_dictionaries({"content": st.just("text")}),
+)
+_start = st.sampled_from(
+    [
+        {"content": []},
+        {},
+        {"content": [{"type": "text", "text": {"value": "Hi", "annotations": []}}]},
+        {"content": [{"type": "text", "text": {"value": "Hi"}}]},
+        {"content": [{"index": 0, "type": "text", "text": {"value": 1}}]},
+        {"content": [{"type": "image_file", "image_file": {"file_id": "f"}}]},
+    ]
+)
+
+
+def _merged(start: dict[str, Any], deltas: list[dict[str, Any]], fast: bool) -> str:
+    snapshot = copy.deepcopy(start)
+    for item in copy.deepcopy(deltas):
+        if not (fast and append_text(snapshot, item)):
+            accumulate_delta(snapshot, item)
+    # Key order too: the snapshot becomes a model, and its JSON, in this order.
+    return json.dumps(plain(snapshot))
+
+
+_TEXT_ITEM = {"type": "text", "text": {"value": "Hi", "annotations": []}}
+
+
+def _piece(text: dict[str, Any], **part: Any) -> dict[str, Any]:
+    return {"content": [{"index": 0, "type": "text", "text": text, **part}]}
+
+
+@settings(max_examples=500, deadline=None)
+@given(start=_start, deltas=st.lists(_delta, max_size=8))
+# The refusals a random walk rarely reaches: each must go to the general merge.
+@example(start={"content": [_TEXT_ITEM]}, deltas=[_piece({"value": "x", "annotations": [{}]})])
+@example(
+    start={"content": [{"type": "image_file", "text": {"value": "Hi"}}]},
+    deltas=[_piece({"value": "x"})],
+)
+@example(start={"content": [_TEXT_ITEM]}, deltas=[_piece({"value": "x"}, extra=1)])
+@example(start={"content": [_TEXT_ITEM]}, deltas=[{**_piece({"value": "x"}), "role": "user"}])
+def test_the_text_fast_path_merges_as_the_general_merge(
+    start: dict[str, Any], deltas: list[dict[str, Any]]
+) -> None:
+    assert _merged(start, deltas, fast=True) == _merged(start, deltas, fast=False)
+
+
+def test_the_text_fast_path_takes_the_common_delta() -> None:
+    snapshot: dict[str, Any] = {"content": []}
+    first = {"content": [{"index": 0, "type": "text", "text": {"value": "a", "annotations": []}}]}
+    assert not append_text(snapshot, first)  # the first piece makes the item: general
+    accumulate_delta(snapshot, first)
+    for piece in ("b", "c"):
+        with_annotations = {
+            "content": [{"index": 0, "type": "text", "text": {"value": piece, "annotations": []}}]
+        }
+        assert append_text(snapshot, with_annotations)
+    assert append_text(
+        snapshot, {"content": [{"index": 0, "type": "text", "text": {"value": "d"}}]}
+    )
+    assert plain(snapshot) == {
+        "content": [{"type": "text", "text": {"value": "abcd", "annotations": []}}]
+    }

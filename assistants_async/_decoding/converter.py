@@ -30,7 +30,7 @@ from .._model import (
 )
 from .rules import EXACT, json_kind
 
-__all__ = ["converter", "decode", "structure"]
+__all__ = ["JSONData", "converter", "decode", "structure"]
 
 T = TypeVar("T")
 
@@ -402,9 +402,16 @@ def decode(raw: bytes | str, cls: type[T] | Any) -> T:
 _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
+class JSONData(dict[str, Any]):
+    """A request body already made of plain JSON values (``request_body`` builds these):
+    turning it into JSON data again would only walk it a second time."""
+
+    __slots__ = ()
+
+
 def to_json_data(value: Any) -> Any:
     """Turn a model, or plain data holding models anywhere inside, into JSON data."""
-    if type(value) in _JSON_SCALARS:
+    if type(value) in _JSON_SCALARS or type(value) is JSONData:
         return value
     if isinstance(value, Model | Unknown):
         return converter.unstructure(value)

@@ -20,7 +20,7 @@ import attrs
 from .._model import _EMPTY, NOTHING_ABSENT, Model, UnionSpec, Unknown, optional_inner, union_spec
 from .rules import EXACT
 
-__all__ = ["fast_decoder"]
+__all__ = ["event_decoder", "fast_decoder"]
 
 Decoder = Callable[[Any], Any]
 
@@ -44,6 +44,41 @@ def fast_decoder(tp: Any) -> Decoder:
             raise
         _CACHE[tp] = decoder
     return decoder
+
+
+def event_decoder(cls: type[Model]) -> Decoder:
+    """A decoder from a stream event's ``data`` to the event: what the model's decoder
+    gives for ``{"event": <its name>, "data": data}``, without building that dict."""
+    decoder = _EVENTS.get(cls)
+    if decoder is None:
+        decoder = _EVENTS[cls] = _build_event(cls)
+    return decoder
+
+
+_EVENTS: dict[type[Model], Decoder] = {}
+
+
+def _build_event(cls: type[Model]) -> Decoder:
+    names = [a.name for a in attrs.fields(cls) if not a.name.startswith("_")]
+    if sorted(names) != ["data", "event"]:
+        raise TypeError(f"{cls.__name__} is not an event model")
+    decode_data = fast_decoder(_field_types(cls, cls)["data"])
+    name = attrs.fields_dict(cls)["event"].default
+    new = cls.__new__
+    set_data = getattr(cls, "data").__set__  # noqa: B009 - slot descriptors
+    set_event = getattr(cls, "event").__set__  # noqa: B009
+    set_absent = getattr(cls, "_absent").__set__  # noqa: B009
+    set_extra = getattr(cls, "_extra").__set__  # noqa: B009
+
+    def decode_event(data: Any) -> Any:
+        event = new(cls)
+        set_data(event, decode_data(data))
+        set_event(event, name)
+        set_absent(event, NOTHING_ABSENT)
+        set_extra(event, _EMPTY)
+        return event
+
+    return decode_event
 
 
 def _exact_types(tp: Any) -> tuple[type, ...] | None:

@@ -5,6 +5,7 @@ Class names follow the official SDK, so code written against it ports unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal, TypeAlias
 
 import attrs
@@ -267,9 +268,11 @@ _KNOWN_EVENTS = (
     DoneEvent,
 )
 register_union(AssistantStreamEvent, *_KNOWN_EVENTS, tag="event")
-EVENT_NAMES: frozenset[str] = frozenset(
-    str(attrs.fields_dict(cls)["event"].default) for cls in _KNOWN_EVENTS
-)
+# Each event name's class: a stream decodes straight into it, not through the union.
+_EVENT_CLASSES: dict[str, type[Model]] = {
+    str(attrs.fields_dict(cls)["event"].default): cls for cls in _KNOWN_EVENTS
+}
+EVENT_NAMES: frozenset[str] = frozenset(_EVENT_CLASSES)
 
 
 def event_from_sse(event: str, data: str) -> AssistantStreamEvent | UnknownEvent:
@@ -283,13 +286,30 @@ def event_from_sse(event: str, data: str) -> AssistantStreamEvent | UnknownEvent
 
 def event_from_payload(event: str, payload: Any) -> AssistantStreamEvent | UnknownEvent:
     """Decode one event from its name and its already-parsed ``data``."""
-    from .._decoding.converter import structure
-
     if event == "done":
         return DoneEvent()
-    if event not in EVENT_NAMES:
+    cls = _EVENT_CLASSES.get(event)
+    if cls is None:
         return UnknownEvent(event=event, data=payload)
-    result: AssistantStreamEvent = structure(
-        {"event": event, "data": payload}, AssistantStreamEvent
-    )
+    try:
+        decoded: AssistantStreamEvent = _event_decoder(cls)(payload)
+    except Exception:  # noqa: S110 - the general decode decides, and names the field
+        pass
+    else:
+        return decoded
+    from .._decoding.converter import structure
+
+    result: AssistantStreamEvent = structure({"event": event, "data": payload}, cls)
     return result
+
+
+def _load_event_decoder(cls: type[Model]) -> Callable[[Any], Any]:
+    # The decoders load with the first event, not with the package (and not in a cycle).
+    global _event_decoder
+    from .._decoding.fast import event_decoder
+
+    _event_decoder = event_decoder
+    return event_decoder(cls)
+
+
+_event_decoder: Callable[[type[Model]], Callable[[Any], Any]] = _load_event_decoder

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from .._decoding.converter import to_json_data
+from .._decoding.converter import JSONData, to_json_data
 from .._schema import Invalid, validate
 from .._transport import _check_seconds
 from .._types import NOT_GIVEN, NotGiven
@@ -139,7 +139,7 @@ def check_include(include: Sequence[str] | None) -> list[tuple[str, str]]:
     return [("include[]", value) for value in include]
 
 
-def request_body(operation: str, /, **fields: Any) -> dict[str, Any]:
+def request_body(operation: str, /, **fields: Any) -> JSONData:
     """The JSON body of ``operation`` (a spec operationId) from a method's fields.
 
     A field left at ``NOT_GIVEN`` is not sent; ``None`` is sent as ``null``. The result is
@@ -147,7 +147,9 @@ def request_body(operation: str, /, **fields: Any) -> dict[str, Any]:
     ``TypeError``, a value out of the spec's range, length or enum a ``ValueError``, each
     naming the parameter (``None`` where the spec allows no null is a wrong type).
     """
-    body = {name: to_json_data(value) for name, value in fields.items() if value is not NOT_GIVEN}
+    body = JSONData(
+        {name: to_json_data(value) for name, value in fields.items() if value is not NOT_GIVEN}
+    )
     try:
         validate(operation, body)
     except Invalid as exc:

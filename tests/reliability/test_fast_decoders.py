@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistants_async._decoding.converter import converter, structure
-from assistants_async._decoding.fast import fast_decoder
+from assistants_async._decoding.fast import event_decoder, fast_decoder
 from assistants_async._model import Model, Unknown
 from assistants_async.models import Assistant, Page
-from assistants_async.models.events import AssistantStreamEvent
+from assistants_async.models.events import _EVENT_CLASSES, AssistantStreamEvent, event_from_payload
 
 from ..payloads import ASSISTANT as ASSISTANT_PAYLOAD
 from ..test_models import RESPONSE_MODEL
@@ -277,3 +277,55 @@ def test_every_kind_of_fast_decoder_agrees_with_the_converter(tp: Any, samples: 
         if got[0] == "ok":
             assert got[1] == want[1]
     assert fast_decoder(tp) is fast  # built once, then cached
+
+
+# A stream decodes each event from its data straight into the event's class (no wrapper
+# dict); that path must agree with the converter's decode of ``{"event", "data"}`` too.
+EVENT_UNION: Any = AssistantStreamEvent
+EVENT_DATA = {
+    "thread.created": "ThreadObject",
+    "thread.run.requires_action": "RunObject",
+    "thread.run.step.created": "RunStepObject",
+    "thread.run.step.delta": "RunStepDeltaObject",
+    "thread.message.delta": "MessageDeltaObject",
+    "thread.message.completed": "MessageObject",
+    "error": "Error",
+}
+
+
+@pytest.mark.parametrize("event", sorted(EVENT_DATA))
+def test_stream_events_decode_from_their_data_as_the_converter_does(
+    event: str, spec: dict[str, Any]
+) -> None:
+    cls = _EVENT_CLASSES[event]
+    fast_hits = 0
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        data=SchemaStrategies(spec).for_ref(EVENT_DATA[event]),
+        path=st.lists(st.integers(0, 50), max_size=6),
+        replacement=json_value | st.just(True),
+    )
+    def check(data: Any, path: list[int], replacement: Any) -> None:
+        nonlocal fast_hits
+        if path:
+            data = corrupt(data, path, replacement)
+        slow = outcome(
+            lambda d: converter.structure({"event": event, "data": d}, EVENT_UNION), data
+        )
+        fast = outcome(event_decoder(cls), data)
+        if slow is FAILED:
+            assert fast is FAILED, f"accepted what the converter rejects: {data!r}"
+            return
+        assert fast is not FAILED, f"refused what the converter takes: {data!r}"
+        assert same(fast, slow), f"{fast!r} != {slow!r}"
+        assert same(event_from_payload(event, data), slow)
+        fast_hits += 1
+
+    check()
+    assert fast_hits > 0
+
+
+def test_only_event_models_get_an_event_decoder() -> None:
+    with pytest.raises(TypeError, match="not an event model"):
+        event_decoder(Assistant)
