@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_args
 
 import attrs
+
+from ._decoding.converter import decoder_for, structure
+from ._errors import ResponseValidationError
 
 if TYPE_CHECKING:
     from ._client import AsyncClient
@@ -61,7 +64,14 @@ class AsyncPaginator(Generic[T]):
     def __repr__(self) -> str:
         return f"AsyncPaginator({self._path!r}, {self._query!r}, max_items={self.max_items})"
 
-    async def _fetch(self, cursor_name: str | None, cursor: str | None) -> Page[T]:
+    async def _fetch(
+        self, cursor_name: str | None, cursor: str | None, *, decode: bool = True
+    ) -> tuple[Page[T], list[Any], Any]:
+        """One page: the page, its items and its JSON.
+
+        Without ``decode``, the items are left as JSON (to decode as they are yielded) and
+        the page holds none of them.
+        """
         query: list[tuple[str, Any]] = []
         for name, value in self._query.items():
             if value is None or (cursor_name is not None and name in ("after", "before")):
@@ -72,9 +82,17 @@ class AsyncPaginator(Generic[T]):
                 query.append((name, value))
         if cursor_name is not None:
             query.append((cursor_name, cursor))
-        return await self._client.request(
-            "GET", self._path, cast_to=self._page_type, query=query, **self._options
-        )
+        if decode:
+            page = await self._client.request(
+                "GET", self._path, cast_to=self._page_type, query=query, **self._options
+            )
+            return page, page.data, None
+        data = await self._client.request("GET", self._path, query=query, **self._options)
+        items = data.get("data") if type(data) is dict else None
+        if type(items) is not list:
+            page = structure(data, self._page_type)  # raises, saying what is wrong
+            return page, page.data, data
+        return structure({**data, "data": []}, self._page_type), items, data
 
     def __await__(self) -> Generator[Any, None, Page[T]]:
         return self.first_page().__await__()
@@ -86,6 +104,15 @@ class AsyncPaginator(Generic[T]):
         last page is cut to the items within it (walking backward, the ones nearest the
         cursor), its ``first_id`` and ``last_id`` following the cut.
         """
+        walk = self._walk(decode=True)
+        try:
+            async for page, _, _ in walk:
+                yield page
+        finally:
+            await walk.aclose()
+
+    async def _walk(self, *, decode: bool) -> AsyncGenerator[tuple[Page[T], list[Any], Any], None]:
+        """The one loop that follows the cursors: each page, its items and its JSON."""
         remaining = self.max_items
         if remaining is not None and remaining <= 0:
             return
@@ -93,14 +120,17 @@ class AsyncPaginator(Generic[T]):
         cursor_name = "before" if backward else "after"
         cursor = self._query.get(cursor_name)
         while True:
-            page = await self._fetch(cursor_name if cursor is not None else None, cursor)
+            page, items, data = await self._fetch(
+                cursor_name if cursor is not None else None, cursor, decode=decode
+            )
             if remaining is not None:
-                if len(page.data) >= remaining:
-                    yield _cut(page, remaining, backward)
+                if len(items) >= remaining:
+                    kept = items[-remaining:] if backward else items[:remaining]
+                    yield (_cut(page, kept) if decode else page), kept, data
                     return
-                remaining -= len(page.data)
-            yield page
-            if not page.has_more or not page.data:
+                remaining -= len(items)
+            yield page, items, data
+            if not page.has_more or not items:
                 return
             next_cursor = page.first_id if backward else page.last_id
             if next_cursor is None or next_cursor == cursor:
@@ -112,19 +142,36 @@ class AsyncPaginator(Generic[T]):
         return self._items()
 
     async def _items(self) -> AsyncIterator[T]:
-        batches = self.batches()
+        # Each item decoded as it is yielded, from the page's JSON: an item the caller
+        # drops is garbage at once, where a page of decoded items would outlive it (and
+        # feed the garbage collector's older generations on a long walk).
+        item_type = get_args(self._page_type)[0]
+        decode = decoder_for(item_type)
+        backward = self.backward
+        walk = self._walk(decode=False)
         try:
-            async for batch in batches:
-                for item in batch:
-                    yield item
+            async for _, items, data in walk:
+                for item in reversed(items) if backward else items:
+                    try:
+                        value = decode(item)
+                    except Exception:  # the converter decides, as for a whole page
+                        value = self._decode_item(item, item_type, data)
+                    yield value
         finally:
-            await batches.aclose()
+            await walk.aclose()
+
+    def _decode_item(self, item: Any, item_type: Any, data: Any) -> T:
+        try:
+            value: T = structure(item, item_type)
+        except ResponseValidationError:
+            structure(data, self._page_type)  # the page's own error, naming the item
+            raise
+        return value
 
     async def batches(self) -> AsyncGenerator[list[T], None]:
         """The items of each page in walking order, ``max_items`` applied.
 
-        The one place the walk's item logic lives; the blocking shim steps through it a
-        page at a time.
+        The blocking shim steps through the walk a page at a time, with these.
         """
         backward = self.backward
         pages = self.pages()
@@ -138,13 +185,14 @@ class AsyncPaginator(Generic[T]):
 
     async def first_page(self) -> Page[T]:
         """The first page (as ``await paginator``)."""
-        return await self._fetch(None, None)
-
-
-def _cut(page: Page[T], keep: int, backward: bool) -> Page[T]:
-    if len(page.data) == keep:
+        page, _, _ = await self._fetch(None, None)
         return page
-    data = page.data[-keep:] if backward else page.data[:keep]
+
+
+def _cut(page: Page[T], data: list[T]) -> Page[T]:
+    """``page`` holding only ``data``, its cursors following the cut."""
+    if len(page.data) == len(data):
+        return page
     return attrs.evolve(
         page,
         data=data,

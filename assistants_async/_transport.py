@@ -182,6 +182,16 @@ class RawResponse:
         return decode_json(self.content)
 
 
+_new_raw = RawResponse.__new__
+_set_status = getattr(RawResponse, "status_code").__set__  # noqa: B009 - slot descriptors
+_set_headers = getattr(RawResponse, "headers").__set__  # noqa: B009
+_set_content = getattr(RawResponse, "content").__set__  # noqa: B009
+_set_method = getattr(RawResponse, "method").__set__  # noqa: B009
+_set_url = getattr(RawResponse, "url").__set__  # noqa: B009
+_set_retries = getattr(RawResponse, "retries").__set__  # noqa: B009
+_set_elapsed = getattr(RawResponse, "elapsed").__set__  # noqa: B009
+
+
 def split_base_url(base_url: str) -> tuple[str, list[tuple[str, str]]]:
     """``base_url`` without its query (no trailing slash), and that query's items.
 
@@ -495,11 +505,21 @@ class Transport:
         *,
         stream: bool,
     ) -> RawResponse | OpenStream:
-        session = self.session()
+        session = self._session
+        if (
+            session is None
+            or self._closed
+            or self.pool.closed
+            or self.pool._loop is not asyncio.get_running_loop()
+        ):
+            session = self.session()  # makes it, or raises saying why
         url = self.base_url + path
-        sent_headers, without_defaults = self._call_headers(method, headers)
-        if without_defaults:
-            session = self._plain_session(session)
+        if not headers and method not in NON_IDEMPOTENT and not self._per_request_defaults:
+            sent_headers: dict[str, str] | None = None  # the session's defaults say it all
+        else:
+            sent_headers, without_defaults = self._call_headers(method, headers)
+            if without_defaults:
+                session = self._plain_session(session)
         data: bytes | None = None
         if body is not None:
             data = _encode_body(body)
@@ -553,7 +573,9 @@ class Transport:
                     if stream and 200 <= status < 300:
                         log.debug("%s %s -> %d (streaming)", method, path, status)
                         return OpenStream(resp, method, url, self)
-                    async with resp:
+                    # What ``async with resp`` would do on leaving (release() first, as
+                    # its __aexit__ does), without its three coroutines on every call.
+                    try:
                         resp_headers = resp.headers
                         length = resp.content_length
                         if (
@@ -572,6 +594,8 @@ class Transport:
                                 else _ERROR_BODY_LIMIT,
                                 fail=200 <= status < 300,
                             )
+                    finally:
+                        resp.release()
                 except asyncio.TimeoutError:  # the builtin only from 3.11 on
                     failure = APITimeoutError(method=method, url=url)
                 except aiohttp.ClientResponseError as exc:
@@ -607,9 +631,16 @@ class Transport:
                         raise _deadline_error(limits, method, url) from failure
                     reason = type(failure).__name__
                 elif 200 <= status < 300:
-                    log.debug("%s %s -> %d", method, path, status)
-                    elapsed = time.monotonic() - started
-                    raw = RawResponse(status, resp_headers, content, method, url, retries, elapsed)
+                    if log.isEnabledFor(logging.DEBUG):
+                        log.debug("%s %s -> %d", method, path, status)
+                    raw = _new_raw(RawResponse)  # slot by slot: a third cheaper than __init__
+                    _set_status(raw, status)
+                    _set_headers(raw, resp_headers)
+                    _set_content(raw, content)
+                    _set_method(raw, method)
+                    _set_url(raw, url)
+                    _set_retries(raw, retries)
+                    _set_elapsed(raw, time.monotonic() - started)
                     capture = RAW_CAPTURE.get()
                     if capture is not None:
                         capture.append(raw)

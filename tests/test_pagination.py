@@ -12,7 +12,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from assistants_async import AsyncClient
+from assistants_async import AsyncClient, ResponseValidationError
+from assistants_async._decoding.converter import structure
 from assistants_async.models import Assistant, Page
 from assistants_async.sync import Client
 
@@ -231,6 +232,62 @@ async def test_only_one_page_is_held_at_a_time(client: AsyncClient) -> None:
             gc.collect()
             alive_from_first_page.append(sum(r() is not None for r in refs))
     assert alive_from_first_page == [0]
+
+
+async def test_an_item_the_caller_drops_is_freed_at_once(client: AsyncClient) -> None:
+    # Decoded as yielded: no page of models outlives the item the loop is on, so a long
+    # walk leaves nothing for the garbage collector's older generations.
+    gc.disable()  # reference counting alone must free it
+    try:
+        previous: weakref.ref[Assistant] | None = None
+        freed = 0
+        async for assistant in client.assistants.list(order="asc", limit=20, max_items=10):
+            if previous is not None and previous() is None:
+                freed += 1
+            previous = weakref.ref(assistant)
+            del assistant
+    finally:
+        gc.enable()
+    assert freed == 9
+
+
+async def test_a_bad_item_fails_where_it_is_with_the_pages_own_error() -> None:
+    broken = ListServer(5)
+    broken.items[3]["created_at"] = "yesterday"
+    async for client in serve(broken):
+        seen: list[str] = []
+        with pytest.raises(ResponseValidationError) as caught:
+            await _collect_ids(client.assistants.list(order="asc", limit=5), seen)
+        whole = await client.request("GET", "/assistants", query={"order": "asc", "limit": 5})
+    assert seen == ids(3)  # the items before it were delivered
+    with pytest.raises(ResponseValidationError) as as_a_page:
+        structure(whole, Page[Assistant])
+    assert str(caught.value) == str(as_a_page.value)
+    assert caught.value.path == as_a_page.value.path == "data[3].created_at"
+
+
+async def test_a_page_that_is_not_a_page_fails_before_any_item() -> None:
+    app = web.Application()
+
+    async def not_a_page(request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": {"id": "x"}, "has_more": False})
+
+    app.router.add_get("/v1/assistants", not_a_page)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with AsyncClient(api_key="sk-test", base_url=str(server.make_url("/v1"))) as client:
+            seen: list[str] = []
+            with pytest.raises(ResponseValidationError, match="data"):
+                await _collect_ids(client.assistants.list(), seen)
+            assert seen == []
+    finally:
+        await server.close()
+
+
+async def _collect_ids(walk: Any, into: list[str]) -> None:
+    async for item in walk:
+        into.append(item.id)
 
 
 async def _enumerate(items: Any) -> AsyncIterator[tuple[int, Any]]:

@@ -7,6 +7,7 @@ import logging
 import socket
 import time
 
+import attrs
 import pytest
 from aiohttp import web
 
@@ -18,6 +19,7 @@ from assistants_async import (
     InternalServerError,
     NotFoundError,
     RateLimitError,
+    RawResponse,
     ResponseValidationError,
     Timeout,
     __version__,
@@ -150,6 +152,22 @@ async def test_a_429_with_retry_after_ms_then_200_succeeds_after_the_delay(
     assert len(server.seen) == 2
     # A lower bound only: sleeping less than asked would be the bug.
     assert waited >= 0.3
+
+
+async def test_a_raw_response_holds_every_field_as_its_constructor_would(
+    server: ScriptedServer,
+) -> None:
+    # The transport builds it slot by slot, for speed: a field added to the class and
+    # not set there would fail here, not in a user's code.
+    server.reply(json_reply(body=ASSISTANT, headers={"x-request-id": "req_1"}))
+    async with client_for(server) as client:
+        raw = await client.request_raw("GET", "/assistants/asst_1")
+    fields = {f.name: getattr(raw, f.name) for f in attrs.fields(RawResponse)}
+    assert raw == RawResponse(**fields)
+    assert (raw.status_code, raw.method, raw.retries, raw.request_id) == (200, "GET", 0, "req_1")
+    assert raw.url.endswith("/v1/assistants/asst_1")
+    assert raw.elapsed > 0
+    assert raw.json() == ASSISTANT
 
 
 async def test_the_retry_loop_sleeps_what_the_policy_says(server: ScriptedServer) -> None:

@@ -30,7 +30,7 @@ from .._model import (
 )
 from .rules import EXACT, json_kind
 
-__all__ = ["JSONData", "converter", "decode", "structure"]
+__all__ = ["JSONData", "converter", "decode", "decoder_for", "structure"]
 
 T = TypeVar("T")
 
@@ -315,6 +315,13 @@ _fast_decoder: Callable[[Any], Callable[[Any], Any]] = _load_fast_decoder
 # decode fall back, and the log must not grow with it).
 _FELL_BACK: set[Any] = set()
 log = logging.getLogger("assistants_async")
+
+
+def decoder_for(cls: type[T] | Any) -> Callable[[Any], T]:
+    """The generated decoder for ``cls``: it refuses bad input (raising anything) without
+    saying why, where ``structure`` would fall back to the converter and name the field."""
+    decoder: Callable[[Any], T] = _fast_decoder(cls)
+    return decoder
 
 
 def structure(data: Any, cls: type[T] | Any) -> T:
