@@ -327,7 +327,8 @@ def decoder_for(cls: type[T] | Any) -> Callable[[Any], T]:
 def structure(data: Any, cls: type[T] | Any) -> T:
     """Decode plain JSON data into ``cls``; failures become ``ResponseValidationError``."""
     try:
-        fast: T = _fast_decoder(cls)(data)
+        decoder = _READY.get(cls) or _READY.setdefault(cls, _fast_decoder(cls))
+        fast: T = decoder(data)
     except Exception as exc:  # the converter below decides, and names the field
         if cls not in _FELL_BACK:
             _FELL_BACK.add(cls)
@@ -402,8 +403,21 @@ def decode_json(raw: bytes | str) -> Any:
 
 def decode(raw: bytes | str, cls: type[T] | Any) -> T:
     """Parse a JSON body and decode it into ``cls``."""
-    result: T = structure(decode_json(raw), cls)
-    return result
+    data = decode_json(raw)
+    fast = _READY.get(cls)
+    if fast is not None:  # every response after a type's first: one lookup, one call
+        try:
+            result: T = fast(data)
+        except Exception:  # noqa: S110 - structure() decides, and names the field
+            pass
+        else:
+            return result
+    slow: T = structure(data, cls)
+    return slow
+
+
+# The generated decoder of each type decode() has met.
+_READY: dict[Any, Callable[[Any], Any]] = {}
 
 
 _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})

@@ -274,8 +274,8 @@ def _build_model(tp: Any, cls: type[Model]) -> Decoder:
         "EMPTY_EXTRA": _EMPTY,
         "set_extra": getattr(cls, "_extra").__set__,  # noqa: B009 - a slot descriptor
         "set_absent": getattr(cls, "_absent").__set__,  # noqa: B009
-        "absent_info": _absent_info([a.name for a in fields]),
     }
+    ns["absent_info"], ns["absent_seen"] = _absent_info([a.name for a in fields])
     lines = [
         "def decode_model(d):",
         "    if type(d) is not dict:",
@@ -312,9 +312,11 @@ def _build_model(tp: Any, cls: type[Model]) -> Decoder:
     # Every known field that was present is counted in len(d): more keys are unknown ones.
     lines += [
         "    if m:",
-        "        absent, n_absent = absent_info(m)",
-        "        set_absent(o, absent)",
-        f"        extra = len(d) != {len(known)} - n_absent",
+        "        info = absent_seen(m)",  # a dict lookup: each mask is computed once
+        "        if info is None:",
+        "            info = absent_info(m)",
+        "        set_absent(o, info[0])",
+        f"        extra = len(d) != {len(known)} - info[1]",
         "    else:",
         "        set_absent(o, EMPTY_ABSENT)",
         f"        extra = len(d) != {len(known)}",
@@ -341,18 +343,21 @@ def _build_model(tp: Any, cls: type[Model]) -> Decoder:
     return decoder
 
 
-def _absent_info(names: list[str]) -> Callable[[int], tuple[frozenset[str], int]]:
-    """The absent field names for a bit mask, and how many; each mask computed once."""
+def _absent_info(
+    names: list[str],
+) -> tuple[
+    Callable[[int], tuple[frozenset[str], int]], Callable[[int], tuple[frozenset[str], int] | None]
+]:
+    """For a bit mask, the absent field names and how many: computed by the first
+    function, once per mask; the second (a dict's ``get``) finds those already made."""
     cache: dict[int, tuple[frozenset[str], int]] = {}
 
     def absent_info(mask: int) -> tuple[frozenset[str], int]:
-        info = cache.get(mask)
-        if info is None:
-            absent = frozenset(name for i, name in enumerate(names) if mask >> i & 1)
-            info = cache[mask] = (absent, len(absent))
+        absent = frozenset(name for i, name in enumerate(names) if mask >> i & 1)
+        info = cache[mask] = (absent, len(absent))
         return info
 
-    return absent_info
+    return absent_info, cache.get
 
 
 def _inline_check(ftype: Any, i: int, ns: dict[str, Any]) -> list[str]:
