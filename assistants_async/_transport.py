@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextvars import ContextVar
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -52,14 +53,24 @@ log = logging.getLogger("assistants_async")
 # Bodies above this go as a stream (aiohttp's threshold for its large-body warning).
 _LARGE_BODY = 1024 * 1024
 
-# Built once: json.dumps with any option makes a new encoder on every call. NaN and
-# Infinity are refused: they are not JSON, and a strict server would reject the body.
+# NaN and Infinity are refused: they are not JSON, and a strict server would reject the
+# body.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+# JSONEncoder.encode builds its C encoder anew on every call: this one is built once, with
+# the same settings. No circular-reference markers: a marker left behind by a failed
+# encode could refuse a later body, and bodies are fresh copies (to_json_data) anyway.
+_C_ENCODE: Callable[[Any, int], Sequence[str]] | None = None
+if c_make_encoder is not None:  # pragma: no branch - CPython has it
+    _C_ENCODE = c_make_encoder(
+        None, _ENCODER.default, encode_basestring, None, ":", ",", False, False, False
+    )
 
 
 def _encode_body(body: Any) -> bytes:
     try:
-        return _ENCODER.encode(body).encode()
+        if _C_ENCODE is not None:
+            return "".join(_C_ENCODE(body, 0)).encode()
+        return _ENCODER.encode(body).encode()  # pragma: no cover - without the C encoder
     except ValueError as exc:
         if "Out of range float" in str(exc):
             raise ValueError(
@@ -514,8 +525,13 @@ class Transport:
         ):
             session = self.session()  # makes it, or raises saying why
         url = self.base_url + path
-        if not headers and method not in NON_IDEMPOTENT and not self._per_request_defaults:
-            sent_headers: dict[str, str] | None = None  # the session's defaults say it all
+        plain = not headers and not self._per_request_defaults  # the common call
+        sent_headers: dict[str, str] | None
+        if plain:
+            # The session's defaults say the rest; a POST adds its idempotency key.
+            sent_headers = (
+                None if method not in NON_IDEMPOTENT else _merge_headers({}, method, None)
+            )
         else:
             sent_headers, without_defaults = self._call_headers(method, headers)
             if without_defaults:
@@ -523,8 +539,8 @@ class Transport:
         data: bytes | None = None
         if body is not None:
             data = _encode_body(body)
-            if "content-type" not in self._default_names and not any(
-                name.lower() == "content-type" for name in sent_headers or ()
+            if "content-type" not in self._default_names and (
+                plain or not any(name.lower() == "content-type" for name in sent_headers or ())
             ):
                 sent_headers = {**(sent_headers or {}), "Content-Type": "application/json"}
         options: dict[str, Any] = {**self._base_options, "headers": sent_headers}
