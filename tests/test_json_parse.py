@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from assistants_async import ResponseValidationError
 from assistants_async._decoding import converter
+from assistants_async._transport import _encode_body
 
 
 def _stdlib(raw: bytes | str) -> tuple[str, Any]:
@@ -118,3 +119,27 @@ def test_agrees_on_damaged_json(value: Any, cut: int, junk: bytes) -> None:
     raw = json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
     at = cut % (len(raw) + 1)
     _same(raw[:at] + junk + raw[at:])
+
+
+# Request bodies go out through a C encoder built once; it must write exactly what the
+# stdlib's encoder with the same settings writes, and refuse what it refuses.
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_json_values)
+def test_request_bodies_encode_as_the_stdlib_does(value: Any) -> None:
+    expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    assert _encode_body(value) == expected.encode()
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_request_bodies_refuse_what_json_cannot_carry(value: float) -> None:
+    with pytest.raises(ValueError, match="NaN or Infinity"):
+        _encode_body({"temperature": value})
+
+
+def test_a_failed_encode_leaves_nothing_behind_for_the_next() -> None:
+    body = {"a": [1, 2]}
+    with pytest.raises(TypeError):
+        _encode_body({"a": [object()]})
+    assert _encode_body(body) == b'{"a":[1,2]}'
