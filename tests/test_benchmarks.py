@@ -40,4 +40,8 @@ def test_the_benchmark_command_reports_every_metric_and_target(tmp_path: Path) -
     assert results["stream_1k"]["ours"]["items"] == 1_006
     assert results["memory"]["items"] == 100_000
     assert len(results["targets"]) == 19
+    for target in results["targets"]:
+        low, high = target["range"]
+        assert low <= target["ratio"] <= high, target
+    assert "pinned" in results["machine"]
     assert "target" in done.stdout
