@@ -139,7 +139,10 @@ def test_request_bodies_refuse_what_json_cannot_carry(value: float) -> None:
 
 
 def test_a_failed_encode_leaves_nothing_behind_for_the_next() -> None:
-    body = {"a": [1, 2]}
+    # An encoder with circular-reference markers keeps the failed body's id among them,
+    # and would then refuse that same body, mended, as "circular".
+    body: dict[str, Any] = {"a": [1, 2], "b": object()}
     with pytest.raises(TypeError):
-        _encode_body({"a": [object()]})
+        _encode_body(body)
+    del body["b"]
     assert _encode_body(body) == b'{"a":[1,2]}'

@@ -23,6 +23,12 @@ def test_comments_and_unknown_fields_are_ignored() -> None:
     assert events == [ServerSentEvent(event="x", data="1")]
 
 
+def test_a_field_name_alone_on_its_line_has_an_empty_value() -> None:
+    # "data" and "event" with no colon are still those fields; "database" is not "data".
+    events = parse_sse("event: e\nevent\ndata\ndata: y\ndatabase: z\neventful: w\n\n")
+    assert events == [ServerSentEvent(event="message", data="\ny")]
+
+
 def test_done_is_delivered_as_data() -> None:
     assert parse_sse("event: done\ndata: [DONE]\n\n") == [ServerSentEvent("done", "[DONE]")]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
+from types import ModuleType
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
 import attrs
@@ -30,7 +31,7 @@ from .._model import (
 )
 from .rules import EXACT, json_kind
 
-__all__ = ["JSONData", "converter", "decode", "decoder_for", "structure"]
+__all__ = ["JSONData", "converter", "decode", "decoder_for", "structure", "structure_event"]
 
 T = TypeVar("T")
 
@@ -301,34 +302,35 @@ def _error_path(exc: BaseException) -> tuple[str, str]:
     return message, path
 
 
-def _load_fast_decoder(tp: Any) -> Callable[[Any], Any]:
-    # The generator loads on the first decode, not with the package.
-    global _fast_decoder
-    from .fast import fast_decoder
+def _generated() -> ModuleType:
+    # The generator loads on the first decode of a type, not with the package.
+    from . import fast
 
-    _fast_decoder = fast_decoder
-    return fast_decoder(tp)
+    return fast
 
 
-_fast_decoder: Callable[[Any], Callable[[Any], Any]] = _load_fast_decoder
 # The types whose first fallback was logged (once each: a hostile server can make every
 # decode fall back, and the log must not grow with it).
 _FELL_BACK: set[Any] = set()
 log = logging.getLogger("assistants_async")
+# The generated decoder of each type met so far, and of each stream event class.
+_READY: dict[Any, Callable[[Any], Any]] = {}
+_EVENTS: dict[Any, Callable[[Any], Any]] = {}
 
 
 def decoder_for(cls: type[T] | Any) -> Callable[[Any], T]:
     """The generated decoder for ``cls``: it refuses bad input (raising anything) without
     saying why, where ``structure`` would fall back to the converter and name the field."""
-    decoder: Callable[[Any], T] = _fast_decoder(cls)
+    decoder = _READY.get(cls)
+    if decoder is None:
+        decoder = _READY[cls] = _generated().fast_decoder(cls)
     return decoder
 
 
 def structure(data: Any, cls: type[T] | Any) -> T:
     """Decode plain JSON data into ``cls``; failures become ``ResponseValidationError``."""
     try:
-        decoder = _READY.get(cls) or _READY.setdefault(cls, _fast_decoder(cls))
-        fast: T = decoder(data)
+        fast: T = decoder_for(cls)(data)
     except Exception as exc:  # the converter below decides, and names the field
         if cls not in _FELL_BACK:
             _FELL_BACK.add(cls)
@@ -416,8 +418,20 @@ def decode(raw: bytes | str, cls: type[T] | Any) -> T:
     return slow
 
 
-# The generated decoder of each type decode() has met.
-_READY: dict[Any, Callable[[Any], Any]] = {}
+def structure_event(cls: type[Model], name: str, data: Any) -> Any:
+    """A stream event of class ``cls`` (named ``name``) from its ``data``: straight into
+    the class, or, where the generated decoder refuses, as ``structure`` decodes
+    ``{"event": name, "data": data}``."""
+    decoder = _EVENTS.get(cls)
+    try:
+        if decoder is None:
+            decoder = _EVENTS[cls] = _generated().event_decoder(cls)
+        event = decoder(data)
+    except Exception:  # noqa: S110 - structure() decides, and names the field
+        pass
+    else:
+        return event
+    return structure({"event": name, "data": data}, cls)
 
 
 _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})

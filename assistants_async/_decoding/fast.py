@@ -11,13 +11,22 @@ which bounded listing and added most of the client's per-request overhead.
 
 from __future__ import annotations
 
-import linecache
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
 import attrs
 
-from .._model import _EMPTY, NOTHING_ABSENT, Model, UnionSpec, Unknown, optional_inner, union_spec
+from .._model import (
+    _EMPTY,
+    NOTHING_ABSENT,
+    Model,
+    UnionSpec,
+    Unknown,
+    generate,
+    optional_inner,
+    slot_constructor,
+    union_spec,
+)
 from .rules import EXACT
 
 __all__ = ["event_decoder", "fast_decoder"]
@@ -48,35 +57,17 @@ def fast_decoder(tp: Any) -> Decoder:
 
 def event_decoder(cls: type[Model]) -> Decoder:
     """A decoder from a stream event's ``data`` to the event: what the model's decoder
-    gives for ``{"event": <its name>, "data": data}``, without building that dict."""
-    decoder = _EVENTS.get(cls)
-    if decoder is None:
-        decoder = _EVENTS[cls] = _build_event(cls)
-    return decoder
-
-
-_EVENTS: dict[type[Model], Decoder] = {}
-
-
-def _build_event(cls: type[Model]) -> Decoder:
+    gives for ``{"event": <its name>, "data": data}``, without building that dict (built
+    anew on each call: the converter module keeps them)."""
     names = [a.name for a in attrs.fields(cls) if not a.name.startswith("_")]
     if sorted(names) != ["data", "event"]:
         raise TypeError(f"{cls.__name__} is not an event model")
     decode_data = fast_decoder(_field_types(cls, cls)["data"])
     name = attrs.fields_dict(cls)["event"].default
-    new = cls.__new__
-    set_data = getattr(cls, "data").__set__  # noqa: B009 - slot descriptors
-    set_event = getattr(cls, "event").__set__  # noqa: B009
-    set_absent = getattr(cls, "_absent").__set__  # noqa: B009
-    set_extra = getattr(cls, "_extra").__set__  # noqa: B009
+    build = slot_constructor(cls)
 
     def decode_event(data: Any) -> Any:
-        event = new(cls)
-        set_data(event, decode_data(data))
-        set_event(event, name)
-        set_absent(event, NOTHING_ABSENT)
-        set_extra(event, _EMPTY)
-        return event
+        return build(_extra=_EMPTY, _absent=NOTHING_ABSENT, data=decode_data(data), event=name)
 
     return decode_event
 
@@ -333,11 +324,7 @@ def _build_model(tp: Any, cls: type[Model]) -> Decoder:
         ns["EMPTY_MODEL"] = None
     source = "\n".join(lines) + "\n"
     filename = f"<fast decoder for {cls.__module__}.{cls.__qualname__}>"
-    # Registered as cattrs registers its generated code: a traceback through the
-    # decoder shows its lines.
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(compile(source, filename, "exec"), ns)  # noqa: S102
-    decoder: Decoder = ns["decode_model"]
+    decoder: Decoder = generate(source, filename, ns)["decode_model"]
     if shared_empty:
         ns["EMPTY_MODEL"] = decoder({})
     return decoder

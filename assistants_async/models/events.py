@@ -5,11 +5,11 @@ Class names follow the official SDK, so code written against it ports unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Literal, TypeAlias
 
 import attrs
 
+from .._decoding.converter import decode_json, structure_event
 from .._model import Model, register_union
 from .messages import Message, MessageDeltaEvent
 from .runs import Run
@@ -277,8 +277,6 @@ EVENT_NAMES: frozenset[str] = frozenset(_EVENT_CLASSES)
 
 def event_from_sse(event: str, data: str) -> AssistantStreamEvent | UnknownEvent:
     """Decode one server-sent event (its ``event`` name and raw ``data`` text)."""
-    from .._decoding.converter import decode_json
-
     if event == "done":
         return DoneEvent()
     return event_from_payload(event, decode_json(data))
@@ -291,25 +289,5 @@ def event_from_payload(event: str, payload: Any) -> AssistantStreamEvent | Unkno
     cls = _EVENT_CLASSES.get(event)
     if cls is None:
         return UnknownEvent(event=event, data=payload)
-    try:
-        decoded: AssistantStreamEvent = _event_decoder(cls)(payload)
-    except Exception:  # noqa: S110 - the general decode decides, and names the field
-        pass
-    else:
-        return decoded
-    from .._decoding.converter import structure
-
-    result: AssistantStreamEvent = structure({"event": event, "data": payload}, cls)
+    result: AssistantStreamEvent = structure_event(cls, event, payload)
     return result
-
-
-def _load_event_decoder(cls: type[Model]) -> Callable[[Any], Any]:
-    # The decoders load with the first event, not with the package (and not in a cycle).
-    global _event_decoder
-    from .._decoding.fast import event_decoder
-
-    _event_decoder = event_decoder
-    return event_decoder(cls)
-
-
-_event_decoder: Callable[[type[Model]], Callable[[Any], Any]] = _load_event_decoder
