@@ -9,6 +9,7 @@ The blocking client is ``assistants_async.sync.Client``; models live in
 """
 
 from ._client import APIResponse, AsyncClient
+from ._deviations import Deviation, SpecDeviationWarning
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -50,6 +51,7 @@ __all__ = [
     "BadRequestError",
     "ClientClosedError",
     "ConflictError",
+    "Deviation",
     "InternalServerError",
     "NotGiven",
     "NotFoundError",
@@ -59,6 +61,7 @@ __all__ = [
     "RawResponse",
     "ResponseTooLargeError",
     "ResponseValidationError",
+    "SpecDeviationWarning",
     "StreamError",
     "Timeout",
     "ToolCallError",

@@ -16,6 +16,8 @@ import aiohttp
 import attrs
 
 from ._decoding.converter import decode, to_json_data
+from ._deviations import Deviation, Deviations, Reading
+from ._errors import ResponseValidationError
 from ._transport import (
     DEFAULT_MAX_RESPONSE_SIZE,
     DEFAULT_TIMEOUT,
@@ -107,6 +109,12 @@ def _check_max_retries(max_retries: object) -> int:
     return max_retries
 
 
+def _check_strict(strict: object) -> bool:
+    if not isinstance(strict, bool):
+        raise TypeError(f"strict must be True or False, not {type(strict).__name__}")
+    return strict
+
+
 def _check_default_query(query: Mapping[str, str] | None) -> list[tuple[str, str]]:
     if query is None:
         return []
@@ -151,6 +159,7 @@ class AsyncClient:
         max_connections: int = 100,
         max_connections_per_host: int | None = None,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        strict: bool = False,
     ) -> None:
         if auth not in _AUTH_CHOICES:
             raise ValueError(f"auth must be 'bearer', 'api-key' or 'none', not {auth!r}")
@@ -209,6 +218,7 @@ class AsyncClient:
                 f"session must be an aiohttp.ClientSession, not {type(session).__name__}"
             )
         query_items = _check_default_query(default_query)
+        _check_strict(strict)
 
         headers = {
             "OpenAI-Beta": "assistants=v2",
@@ -239,6 +249,7 @@ class AsyncClient:
         self._url_query = url_query
         self._headers = headers
         self._default_query = query_items
+        self._reading = Reading(strict, Deviations())
         self._transport = Transport(
             base_url=bare_url,
             headers=headers,
@@ -274,8 +285,10 @@ class AsyncClient:
         max_retries: int | None = None,
         default_headers: Headers | None = None,
         default_query: Mapping[str, str] | None = None,
+        strict: bool | None = None,
     ) -> AsyncClient:
-        """A copy of this client with other settings, sharing its connection pool.
+        """A copy of this client with other settings, sharing its connection pool (and
+        its record of deviations).
 
         ``default_headers`` and ``default_query`` are merged over this client's (a
         ``None`` header value removes one). The copy and the original work concurrently;
@@ -289,6 +302,8 @@ class AsyncClient:
         clone.timeout = self.timeout if timeout is None else coerce_timeout(timeout)
         if max_retries is not None:
             clone.max_retries = _check_max_retries(max_retries)
+        if strict is not None:
+            clone._reading = Reading(_check_strict(strict), self._reading.deviations)
         clone._headers = _apply_header_overrides(
             dict(self._headers), default_headers, "default_headers"
         )
@@ -314,8 +329,20 @@ class AsyncClient:
         # Never the API key.
         return (
             f"AsyncClient(base_url={self.base_url!r}, organization={self.organization!r}, "
-            f"project={self.project!r}, max_retries={self.max_retries})"
+            f"project={self.project!r}, max_retries={self.max_retries}, strict={self.strict})"
         )
+
+    @property
+    def strict(self) -> bool:
+        """Whether a response that departs from the spec raises (else it is decoded where
+        its meaning is clear, and the deviation reported)."""
+        return self._reading.strict
+
+    @property
+    def deviations(self) -> list[Deviation]:
+        """Each kind of departure from the spec met so far, first seen first (once each,
+        shared with ``with_options`` copies). See README, "Compatible servers"."""
+        return list(self._reading.deviations)
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -517,7 +544,10 @@ class AsyncClient:
         )
         if cast_to is None:
             return raw.json()
-        return decode(raw.content, cast_to)
+        try:
+            return decode(raw.content, cast_to, self._reading, (method, path))
+        except ResponseValidationError as exc:
+            raise exc.of(raw) from None
 
 
 def _query_items(query: Query | None) -> list[tuple[str, Any]]:

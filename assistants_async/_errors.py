@@ -176,13 +176,30 @@ class ResponseValidationError(APIError):
     received, when there is one.
     """
 
+    request_id: str | None
+    status_code: int | None
+
     def __init__(self, message: str, *, path: str = "", body: object = None) -> None:
         super().__init__(message)
         self.path = path
         self.body = body
+        self.request_id = None
+        self.status_code = None
+        self.response: Any = None
+
+    def of(self, response: Any) -> ResponseValidationError:
+        """This error, told which response (a ``RawResponse``) it came from: its status,
+        request id, and its body as text where it was not JSON."""
+        self.response = response
+        self.status_code = response.status_code
+        self.request_id = response.request_id
+        if self.body is None:
+            self.body = response.content.decode("utf-8", "replace")
+        return self
 
     def __str__(self) -> str:
-        return f"{self.message} (at {self.path})" if self.path else self.message
+        text = f"{self.message} (at {self.path})" if self.path else self.message
+        return f"{text} [request id {self.request_id}]" if self.request_id else text
 
 
 class ResponseTooLargeError(APIError):

@@ -17,12 +17,26 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
 
-__all__ = ["Model", "Unknown", "generate", "nullable", "register_union", "slot_constructor"]
+__all__ = [
+    "Model",
+    "Unknown",
+    "generate",
+    "nullable",
+    "register_union",
+    "required",
+    "slot_constructor",
+    "spec_required",
+]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 # Marks a field the spec requires but allows to be null: a model built in Python sends
 # it as ``null`` rather than leaving it out.
 REQUIRED_NULLABLE = "assistants_async.required_nullable"
+# Marks a field the spec requires that the model still gives a default, so that a
+# response without it decodes (and the deviation is reported) rather than failing.
+SPEC_REQUIRED = "assistants_async.spec_required"
+# Marks a list field decoded without tolerance: an item that does not fit fails it.
+NO_TOLERANCE = "assistants_async.no_tolerance"
 
 M = TypeVar("M", bound="Model")
 A = TypeVar("A", bound=attrs.AttrsInstance)
@@ -31,6 +45,23 @@ A = TypeVar("A", bound=attrs.AttrsInstance)
 def nullable() -> Any:
     """A field the spec requires but lets be ``null``; defaults to None."""
     return attrs.field(default=None, metadata={REQUIRED_NULLABLE: True})
+
+
+def required(*, default: Any = None, factory: Callable[[], Any] | None = None) -> Any:
+    """A field the spec requires, with the value a response without it decodes to."""
+    if factory is not None:
+        return attrs.field(factory=factory, metadata={SPEC_REQUIRED: True})
+    return attrs.field(default=default, metadata={SPEC_REQUIRED: True})
+
+
+def spec_required(field: attrs.Attribute[Any]) -> bool:
+    """Whether the spec requires this field in a response (the one ``object`` names
+    a model's kind, which every object of the API carries)."""
+    return (
+        field.default is attrs.NOTHING
+        or field.name == "object"
+        or bool(field.metadata.get(REQUIRED_NULLABLE) or field.metadata.get(SPEC_REQUIRED))
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -56,7 +87,8 @@ class Model:
 
     @classmethod
     def from_dict(cls: type[M], data: Mapping[str, Any]) -> M:
-        """Decode a JSON object; raises ``ResponseValidationError`` naming the field path."""
+        """Decode a JSON object exactly as the spec defines it; anything else raises
+        ``ResponseValidationError`` naming the field path."""
         from ._decoding.converter import structure
 
         return structure(data, cls)

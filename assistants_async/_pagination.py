@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_args
 
 import attrs
 
-from ._decoding.converter import decoder_for, structure
-from ._errors import ResponseValidationError
+from ._decoding.converter import decoder_for, read, structure, type_name
 
 if TYPE_CHECKING:
     from ._client import AsyncClient
@@ -88,11 +87,12 @@ class AsyncPaginator(Generic[T]):
             )
             return page, page.data, None
         data = await self._client.request("GET", self._path, query=query, **self._options)
+        reading, operation = self._client._reading, ("GET", self._path)
         items = data.get("data") if type(data) is dict else None
         if type(items) is not list:
-            page = structure(data, self._page_type)  # raises, saying what is wrong
+            page = structure(data, self._page_type, reading, operation)  # raises, saying why
             return page, page.data, data
-        return structure({**data, "data": []}, self._page_type), items, data
+        return structure({**data, "data": []}, self._page_type, reading, operation), items, data
 
     def __await__(self) -> Generator[Any, None, Page[T]]:
         return self.first_page().__await__()
@@ -150,22 +150,28 @@ class AsyncPaginator(Generic[T]):
         backward = self.backward
         walk = self._walk(decode=False)
         try:
-            async for _, items, data in walk:
-                for item in reversed(items) if backward else items:
+            async for _, items, _ in walk:
+                last = len(items) - 1
+                for i in range(last, -1, -1) if backward else range(last + 1):
+                    item = items[i]
                     try:
                         value = decode(item)
-                    except Exception:  # the converter decides, as for a whole page
-                        value = self._decode_item(item, item_type, data)
+                    except Exception:  # the reader decides, as for a whole page
+                        value = self._decode_item(item, item_type, i)
                     yield value
         finally:
             await walk.aclose()
 
-    def _decode_item(self, item: Any, item_type: Any, data: Any) -> T:
-        try:
-            value: T = structure(item, item_type)
-        except ResponseValidationError:
-            structure(data, self._page_type)  # the page's own error, naming the item
-            raise
+    def _decode_item(self, item: Any, item_type: Any, index: int) -> T:
+        """Item ``index`` of a page, as the page's own decoding would give it (or fail)."""
+        value: T = read(
+            item,
+            item_type,
+            self._client._reading,
+            ("GET", self._path),
+            prefix=("data", index),
+            name=type_name(self._page_type),
+        )
         return value
 
     async def batches(self) -> AsyncGenerator[list[T], None]:

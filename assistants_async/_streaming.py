@@ -8,7 +8,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
-from ._decoding.converter import decode_json
+from ._decoding.converter import Operation, decode_json, read
+from ._deviations import Deviation, Reading, operation_of
 from ._errors import APIConnectionError, ResponseValidationError, StreamError
 from ._sse import SSEDecoder
 from ._transport import OpenStream
@@ -150,6 +151,36 @@ def _indexed(items: list[Any], index: Any) -> dict[str, Any] | None:
 
 Event = AssistantStreamEvent | UnknownEvent
 
+# Events after which a run rests or has ended: a stream that stops cleanly right after
+# one lost nothing but its ``done`` (a tolerant client ends it normally).
+_LAST_EVENTS = frozenset(
+    f"thread.run.{status}"
+    for status in ("completed", "failed", "cancelled", "expired", "incomplete", "requires_action")
+)
+# The status an event's object must have, by the event's name.
+_STATUS_OF: dict[str, str] = {
+    f"{prefix}.{status}": status
+    for prefix, statuses in (
+        (
+            "thread.run",
+            (
+                "queued",
+                "in_progress",
+                "requires_action",
+                "completed",
+                "incomplete",
+                "failed",
+                "cancelling",
+                "cancelled",
+                "expired",
+            ),
+        ),
+        ("thread.run.step", ("in_progress", "completed", "failed", "cancelled", "expired")),
+        ("thread.message", ("in_progress", "completed", "incomplete")),
+    )
+    for status in statuses
+}
+
 
 class AsyncAssistantStream:
     """A run's events as they happen: ``async with ... as stream: async for event in stream``.
@@ -161,8 +192,16 @@ class AsyncAssistantStream:
     ``step_snapshot(id)`` give the full objects so far.
     """
 
-    def __init__(self, opener: Callable[[], Awaitable[OpenStream]]) -> None:
+    def __init__(
+        self,
+        opener: Callable[[], Awaitable[OpenStream]],
+        reading: Reading | None = None,
+        operation: Operation = "",
+    ) -> None:
         self._opener = opener
+        self._reading = reading
+        self._operation = operation
+        self._last_name = ""
         self._response: OpenStream | None = None
         self._events: AsyncGenerator[Event, None] | None = None
         self._messages: dict[str, dict[str, Any]] = {}
@@ -228,11 +267,34 @@ class AsyncAssistantStream:
             raise
         if self._closing:
             return
+        if self._last_name in _LAST_EVENTS and not self._strict:
+            self._deviate(
+                "stream",
+                "",
+                f"a 'done' event after {self._last_name!r}",
+                "the end of the stream",
+            )
+            return
         raise APIConnectionError(
             "The stream ended before its 'done' event.",
             method=response.method,
             url=response.url,
         )
+
+    @property
+    def _strict(self) -> bool:
+        return self._reading is None or self._reading.strict
+
+    def _deviate(self, model: str, path: str, expected: str, got: str) -> None:
+        """A departure from the spec that decoding could not see: raised when strict."""
+        if self._strict:
+            raise ResponseValidationError(
+                f"the stream departs from the spec: expected {expected}, got {got}", path=path
+            )
+        assert self._reading is not None
+        operation = self._operation
+        where = operation if isinstance(operation, str) else operation_of(*operation)
+        self._reading.deviations.report([Deviation(where, model, path, expected, got)])
 
     def _decode(self, name: str, data: str) -> Event:
         try:
@@ -247,7 +309,8 @@ class AsyncAssistantStream:
                     payload = decode_json(data)
                 except ResponseValidationError:
                     payload = data
-            event = event_from_payload(name, payload)
+            event = event_from_payload(name, payload, self._reading, self._operation)
+            self._last_name = name
             self._track(event, payload)
         except RecursionError:
             raise ResponseValidationError(
@@ -264,6 +327,12 @@ class AsyncAssistantStream:
                 accumulate_delta(snapshot, delta)
             return
         data = getattr(event, "data", None)
+        status = getattr(data, "status", None)
+        if status is not None and type(event) is not UnknownEvent:
+            name = str(event.event)
+            expected = _STATUS_OF.get(name)
+            if expected is not None and status != expected:
+                self._deviate(type(event).__name__, "data.status", repr(expected), repr(status))
         if isinstance(data, Run):
             self._last_run = data
         if isinstance(event, ThreadMessageCreated | ThreadMessageInProgress):
@@ -311,8 +380,13 @@ class AsyncAssistantStream:
 
     def message_snapshot(self, message_id: str) -> Message:
         """The message as its events and deltas have built it so far."""
-        return Message.from_dict(plain(self._messages[message_id]))
+        message: Message = self._snapshot(plain(self._messages[message_id]), Message)
+        return message
 
     def step_snapshot(self, step_id: str) -> RunStep:
         """The run step as its events and deltas have built it so far."""
-        return RunStep.from_dict(plain(self._steps[step_id]))
+        step: RunStep = self._snapshot(plain(self._steps[step_id]), RunStep)
+        return step
+
+    def _snapshot(self, data: Any, cls: type[Any]) -> Any:
+        return read(data, cls, self._reading, self._operation)

@@ -17,19 +17,15 @@ from assistants_async._decoding.converter import structure
 from assistants_async.models import Assistant, Page
 from assistants_async.sync import Client
 
+from .payloads import ASSISTANT
+
 
 class ListServer:
     """GET /v1/assistants over ``count`` items, paging as the API does."""
 
     def __init__(self, count: int, *, endless: bool = False) -> None:
         self.items = [
-            {
-                "id": f"asst_{i:05d}",
-                "object": "assistant",
-                "created_at": i,
-                "model": "m",
-                "tools": [],
-            }
+            {**ASSISTANT, "id": f"asst_{i:05d}", "created_at": i, "model": "m"}
             for i in range(count)
         ]
         self.endless = endless

@@ -1,10 +1,13 @@
-"""The one cattrs converter that (de)serialises every model.
+"""The one cattrs converter that (de)serialises every model, and the decoding entry points.
 
-* Primitives are checked, never coerced: ``"12"`` is not an int, ``1.5`` is not a str.
-* ``Literal`` enums accept any string, so a new enum value never breaks decoding.
+* Responses decode through generated straight-line decoders (``fast.py``), which accept
+  only what the spec allows; what they refuse goes to the reference reader
+  (``reader.py``), which names the failing field and, for a tolerant client, decodes
+  what has a clear meaning and reports the deviation.
+* Primitives are checked, never coerced (an integral ``1.0`` is an integer, as in the
+  spec's JSON Schema dialect); ``Literal`` enums accept any string.
 * Unions are tagged by ``type``; an unknown tag decodes to ``Unknown`` holding the raw dict.
 * Unknown fields are kept on the model and written back by ``to_dict()``.
-* Hooks are generated on first use of a class, so importing costs nothing per model.
 """
 
 from __future__ import annotations
@@ -13,114 +16,59 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from types import ModuleType
-from typing import Any, Literal, TypeVar, get_args, get_origin
+from typing import Any, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
-from cattrs.cols import list_structure_factory, mapping_structure_factory
-from cattrs.gen import make_dict_structure_fn, override
+from cattrs.errors import StructureHandlerNotFoundError
 
+from .._deviations import Deviation, Reading, operation_of
 from .._errors import ResponseValidationError
-from .._model import (
-    NOTHING_ABSENT,
-    REQUIRED_NULLABLE,
-    Model,
-    Unknown,
-    optional_inner,
-    union_spec,
-)
-from .rules import EXACT, json_kind
+from .._model import REQUIRED_NULLABLE, Model, Unknown
+from .reader import Pass, Unfit, format_path, reader_for
+from .rules import EXACT
 
-__all__ = ["JSONData", "converter", "decode", "decoder_for", "structure", "structure_event"]
+__all__ = [
+    "JSONData",
+    "converter",
+    "decode",
+    "decoder_for",
+    "read",
+    "structure",
+    "structure_event",
+]
 
 T = TypeVar("T")
+# The operation a response answers: its name, or (method, path) to name it from when a
+# deviation is reported (a string built on every call would cost the fast path).
+Operation = str | tuple[str, str]
 
-converter = cattrs.Converter(detailed_validation=True)
-
-
-# --- primitives: validate, do not coerce -------------------------------------------
-
-
-def _exact(name: str, *types: type) -> Callable[[Any, Any], Any]:
-    """A hook accepting only values whose type is exactly one of ``types`` (no bool for int)."""
-
-    def structure_exact(value: Any, _: Any) -> Any:
-        if type(value) in types:
-            return value
-        raise TypeError(f"expected {name}, got {_json_type(value)}")
-
-    return structure_exact
+converter = cattrs.Converter()
 
 
-_structure_str = _exact(EXACT[str][1], *EXACT[str][0])
-_structure_int = _exact(EXACT[int][1], *EXACT[int][0])
+# --- decoding: the reference reader behind the converter -----------------------------
 
 
-def _structure_any(value: Any, _: Any) -> Any:
-    return value
+def _make_structure(tp: Any) -> Callable[[Any, Any], Any]:
+    """``converter.structure``: the reader in strict mode (responses go through
+    ``structure`` below, which also tolerates and reports)."""
+    try:
+        read = reader_for(tp)
+    except TypeError as exc:
+        raise StructureHandlerNotFoundError(str(exc), tp) from None
+
+    def structure_strictly(value: Any, _: Any) -> Any:
+        return read(value, Pass(strict=True))
+
+    return structure_strictly
 
 
-_json_type = json_kind
-
-for _type, (_accepted, _name) in EXACT.items():
-    converter.register_structure_hook(_type, _exact(_name, *_accepted))
-# A predicate, not a type: singledispatch on 3.10 refuses typing.Any ("not a class").
-converter.register_structure_hook_func(lambda tp: tp is Any, _structure_any)
+for _type in EXACT:
+    converter.register_structure_hook(_type, _make_structure(_type))
+converter.register_structure_hook_factory(lambda tp: True, _make_structure)
 
 
-def _is_literal(tp: Any) -> bool:
-    return get_origin(tp) is Literal
-
-
-def _make_literal_hook(tp: Any) -> Callable[[Any, Any], Any]:
-    # Enum values are open-ended: the API adds statuses and kinds over time.
-    base = type(get_args(tp)[0])
-    if base is str:
-        return _structure_str
-    if base is int:
-        return _structure_int
-    return _structure_any
-
-
-converter.register_structure_hook_factory(_is_literal, _make_literal_hook)
-
-
-def _strict_container(
-    expected: type, make: Callable[[Any, cattrs.Converter], Callable[[Any, Any], Any]]
-) -> Callable[[Any], Callable[[Any, Any], Any]]:
-    """Wrap cattrs' own list/dict hook so a wrong JSON type fails instead of iterating."""
-
-    def factory(tp: Any) -> Callable[[Any, Any], Any]:
-        inner = make(tp, converter)
-
-        def structure_container(value: Any, cl: Any) -> Any:
-            if type(value) is not expected:
-                want = "an array" if expected is list else "an object"
-                raise TypeError(f"expected {want}, got {_json_type(value)}")
-            return inner(value, cl)
-
-        return structure_container
-
-    return factory
-
-
-def _origin_is(kind: type) -> Callable[[Any], bool]:
-    def predicate(tp: Any) -> bool:
-        origin: object = get_origin(tp)
-        return origin is kind
-
-    return predicate
-
-
-converter.register_structure_hook_factory(
-    _origin_is(list), _strict_container(list, list_structure_factory)
-)
-converter.register_structure_hook_factory(
-    _origin_is(dict), _strict_container(dict, mapping_structure_factory)
-)
-
-
-# --- models ------------------------------------------------------------------------
+# --- encoding ----------------------------------------------------------------------
 
 
 def _model_class(tp: Any) -> type[Model] | None:
@@ -128,33 +76,6 @@ def _model_class(tp: Any) -> type[Model] | None:
     if isinstance(origin, type) and issubclass(origin, Model):
         return origin
     return None
-
-
-def _make_model_structure(tp: Any) -> Callable[[Any, Any], Any]:
-    cls = _model_class(tp)
-    assert cls is not None
-    base = make_dict_structure_fn(
-        tp, converter, _extra=override(omit=True), _absent=override(omit=True)
-    )
-    known = frozenset(a.name for a in attrs.fields(cls) if not a.name.startswith("_"))
-    n_known = len(known)
-    setattr_ = object.__setattr__
-
-    def structure_model(value: Any, _: Any) -> Any:
-        if type(value) is not dict:
-            raise TypeError(f"expected an object, got {_json_type(value)}")
-        obj = base(value, tp)
-        keys = value.keys()
-        if len(value) == n_known and keys <= known:
-            # Every known field and nothing else: the common case, one set check.
-            setattr_(obj, "_absent", NOTHING_ABSENT)
-            return obj
-        if not keys <= known:
-            setattr_(obj, "_extra", {k: value[k] for k in keys - known})
-        setattr_(obj, "_absent", known.difference(keys) if not keys >= known else NOTHING_ABSENT)
-        return obj
-
-    return structure_model
 
 
 def _make_model_unstructure(tp: Any) -> Callable[[Any], Any]:
@@ -192,114 +113,13 @@ def _make_model_unstructure(tp: Any) -> Callable[[Any], Any]:
     return unstructure_model
 
 
-converter.register_structure_hook_factory(
-    lambda tp: _model_class(tp) is not None, _make_model_structure
-)
 converter.register_unstructure_hook_factory(
     lambda tp: _model_class(tp) is not None, _make_model_unstructure
 )
 converter.register_unstructure_hook(Unknown, lambda obj: dict(obj.raw))
 
 
-# --- tagged unions -------------------------------------------------------------------
-
-
-def _make_union_structure(tp: Any) -> Callable[[Any, Any], Any]:
-    found = union_spec(tp)
-    assert found is not None
-    spec, optional = found
-    tag, by_tag, allows_str, only = spec.tag, spec.by_tag, spec.allows_str, spec.only
-    hooks: dict[str | None, Callable[[Any, Any], Any]] = {}
-
-    def structure_union(value: Any, _: Any) -> Any:
-        if value is None and optional:
-            return None
-        if type(value) is dict:
-            if only is not None:
-                hook = hooks.get(None)
-                if hook is None:
-                    hook = hooks[None] = converter.get_structure_hook(only)
-                return hook(value, only)
-            kind = value.get(tag)
-            cls = by_tag.get(kind) if type(kind) is str else None
-            if cls is None:
-                if type(kind) is not str:
-                    raise ValueError(f"missing or non-string discriminator {tag!r}")
-                return Unknown(type=kind, raw=value)
-            hook = hooks.get(kind)
-            if hook is None:
-                hook = hooks[kind] = converter.get_structure_hook(cls)
-            return hook(value, cls)
-        if allows_str and type(value) is str:
-            return value
-        raise TypeError(f"expected an object, got {_json_type(value)}")
-
-    return structure_union
-
-
-converter.register_structure_hook_factory(
-    lambda tp: union_spec(tp) is not None, _make_union_structure
-)
-
-
-# --- optional values -----------------------------------------------------------------
-# cattrs' own Optional handling looks the inner hook up on every call; a hot path in
-# decoding (most fields are optional), so resolve it once per type instead.
-
-# The primitives checked by one exact type (float also takes int: not one of these).
-_PRIMITIVES = {tp: name for tp, (accepted, name) in EXACT.items() if accepted == (tp,)}
-
-
-def _make_optional_structure(tp: Any) -> Callable[[Any, Any], Any]:
-    inner_type = optional_inner(tp)
-    name = _PRIMITIVES.get(inner_type)
-    if name is not None:
-        exact = inner_type
-
-        def structure_optional_primitive(value: Any, _: Any) -> Any:
-            if value is None or type(value) is exact:
-                return value
-            raise TypeError(f"expected {name} or null, got {_json_type(value)}")
-
-        return structure_optional_primitive
-    inner = converter.get_structure_hook(inner_type)
-
-    def structure_optional(value: Any, _: Any) -> Any:
-        return None if value is None else inner(value, inner_type)
-
-    return structure_optional
-
-
-converter.register_structure_hook_factory(
-    lambda tp: optional_inner(tp) is not None and not _is_registered_union(tp),
-    _make_optional_structure,
-)
-
-
-def _is_registered_union(tp: Any) -> bool:
-    return union_spec(tp) is not None
-
-
 # --- entry points ----------------------------------------------------------------------
-
-
-def _format_exception(exc: BaseException, _: Any) -> str:
-    if isinstance(exc, KeyError):
-        return "required field missing"
-    return str(exc) or type(exc).__name__
-
-
-def _error_path(exc: BaseException) -> tuple[str, str]:
-    """The first failure in a cattrs error tree, as (message, dotted path)."""
-    messages = cattrs.transform_error(
-        exc,
-        path="$",
-        format_exception=_format_exception,
-    )
-    first = messages[0] if messages else str(exc)
-    message, _, path = first.partition(" @ ")
-    path = path.removeprefix("$").removeprefix(".")
-    return message, path
 
 
 def _generated() -> ModuleType:
@@ -320,40 +140,72 @@ _EVENTS: dict[Any, Callable[[Any], Any]] = {}
 
 def decoder_for(cls: type[T] | Any) -> Callable[[Any], T]:
     """The generated decoder for ``cls``: it refuses bad input (raising anything) without
-    saying why, where ``structure`` would fall back to the converter and name the field."""
+    saying why, where ``structure`` would fall back to the reader and name the field."""
     decoder = _READY.get(cls)
     if decoder is None:
         decoder = _READY[cls] = _generated().fast_decoder(cls)
     return decoder
 
 
-def structure(data: Any, cls: type[T] | Any) -> T:
-    """Decode plain JSON data into ``cls``; failures become ``ResponseValidationError``."""
+def type_name(cls: Any) -> str:
+    """``Page[Assistant]``, ``Run``: how a deviation or an error names a type."""
+    origin = get_origin(cls)
+    if origin is not None and isinstance(origin, type):
+        args = ", ".join(type_name(arg) for arg in get_args(cls))
+        return f"{origin.__name__}[{args}]"
+    return str(getattr(cls, "__name__", cls))
+
+
+def read(
+    data: Any,
+    cls: type[T] | Any,
+    reading: Reading | None = None,
+    operation: Operation = "",
+    *,
+    prefix: tuple[str | int, ...] = (),
+    name: str | None = None,
+) -> T:
+    """Decode with the reference reader: strictly (``reading`` None or strict), or
+    tolerantly, reporting each deviation to ``reading``. ``prefix`` and ``name`` place
+    a part (an item of a page) within the response it came in."""
+    strict = reading is None or reading.strict
+    p = Pass(strict)
+    p.path.extend(prefix)
+    name = name or type_name(cls)
     try:
-        fast: T = decoder_for(cls)(data)
-    except Exception as exc:  # the converter below decides, and names the field
-        if cls not in _FELL_BACK:
-            _FELL_BACK.add(cls)
-            log.debug("fast decoder for %s fell back to the converter: %r", cls, exc)
-    else:
-        return fast
-    try:
-        result: T = converter.structure(data, cls)
+        result: T = reader_for(cls)(data, p)
     except RecursionError:
         raise ResponseValidationError(
-            f"could not decode {getattr(cls, '__name__', cls)}: nested too deeply", body=None
+            f"could not decode {name}: nested too deeply", body=None
         ) from None
-    except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as exc:
-        message, path = (
-            _error_path(exc)
-            if isinstance(exc, cattrs.BaseValidationError)
-            else (str(exc) or type(exc).__name__, "")
-        )
-        name = getattr(cls, "__name__", str(cls))
+    except Unfit as problem:
+        path = format_path(problem.path)
         raise ResponseValidationError(
-            f"could not decode {name}: {message}", path=path, body=data
+            f"could not decode {name}: {problem}", path=path, body=data
         ) from None
+    if p.found and reading is not None:
+        where = operation if isinstance(operation, str) else operation_of(*operation)
+        reading.deviations.report(
+            Deviation(where, name, format_path(u.path), u.expected, u.got) for u in p.found
+        )
     return result
+
+
+def structure(
+    data: Any, cls: type[T] | Any, reading: Reading | None = None, operation: Operation = ""
+) -> T:
+    """Decode plain JSON data into ``cls``; what cannot be decoded raises
+    ``ResponseValidationError``. Strict unless ``reading`` says otherwise."""
+    try:
+        fast: T = decoder_for(cls)(data)
+    except Exception as exc:  # the reader below decides, and names the field
+        if cls not in _FELL_BACK:
+            _FELL_BACK.add(cls)
+            log.debug("fast decoder for %s fell back to the reader: %r", cls, exc)
+    else:
+        return fast
+    slow: T = read(data, cls, reading, operation)
+    return slow
 
 
 def _refuse_constant(name: str) -> Any:
@@ -403,8 +255,10 @@ def decode_json(raw: bytes | str) -> Any:
         raise ResponseValidationError("response JSON is nested too deeply to decode") from None
 
 
-def decode(raw: bytes | str, cls: type[T] | Any) -> T:
-    """Parse a JSON body and decode it into ``cls``."""
+def decode(
+    raw: bytes | str, cls: type[T] | Any, reading: Reading | None = None, operation: Operation = ""
+) -> T:
+    """Parse a JSON body and decode it into ``cls`` (strictly unless ``reading`` says)."""
     data = decode_json(raw)
     fast = _READY.get(cls)
     if fast is not None:  # every response after a type's first: one lookup, one call
@@ -414,11 +268,17 @@ def decode(raw: bytes | str, cls: type[T] | Any) -> T:
             pass
         else:
             return result
-    slow: T = structure(data, cls)
+    slow: T = structure(data, cls, reading, operation)
     return slow
 
 
-def structure_event(cls: type[Model], name: str, data: Any) -> Any:
+def structure_event(
+    cls: type[Model],
+    name: str,
+    data: Any,
+    reading: Reading | None = None,
+    operation: Operation = "",
+) -> Any:
     """A stream event of class ``cls`` (named ``name``) from its ``data``: straight into
     the class, or, where the generated decoder refuses, as ``structure`` decodes
     ``{"event": name, "data": data}``."""
@@ -431,7 +291,7 @@ def structure_event(cls: type[Model], name: str, data: Any) -> Any:
         pass
     else:
         return event
-    return structure({"event": name, "data": data}, cls)
+    return read({"event": name, "data": data}, cls, reading, operation)
 
 
 _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})

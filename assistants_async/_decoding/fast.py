@@ -25,9 +25,10 @@ from .._model import (
     generate,
     optional_inner,
     slot_constructor,
+    spec_required,
     union_spec,
 )
-from .rules import EXACT
+from .rules import EXACT, as_integer
 
 __all__ = ["event_decoder", "fast_decoder"]
 
@@ -39,7 +40,15 @@ _EXACT: dict[Any, tuple[type, ...]] = {tp: accepted for tp, (accepted, _) in EXA
 
 
 class _Reject(Exception):
-    """The input is not what the type wants; the converter will say why."""
+    """The input is not what the type wants; the reader will say why."""
+
+
+def _integer(value: Any) -> int:
+    """An integral number that is not an ``int`` (``1796499558.0``) as the ``int``."""
+    number = as_integer(value)
+    if number is None:
+        raise _Reject
+    return number
 
 
 def fast_decoder(tp: Any) -> Decoder:
@@ -131,6 +140,13 @@ def _identity(value: Any) -> Any:
 
 
 def _check_exact(types: tuple[type, ...]) -> Decoder:
+    if types == (int,):
+
+        def integer(value: Any) -> Any:
+            return value if type(value) is int else _integer(value)
+
+        return integer
+
     def exact(value: Any) -> Any:
         if type(value) not in types:
             raise _Reject
@@ -156,6 +172,8 @@ def _build_list(item_type: Any) -> Decoder:
                 raise _Reject
             for item in value:
                 if type(item) not in exact:
+                    if exact == (int,):  # integral numbers, made ints
+                        return [i if type(i) is int else _integer(i) for i in value]
                     raise _Reject
             return list(value)
 
@@ -265,6 +283,7 @@ def _build_model(tp: Any, cls: type[Model]) -> Decoder:
         "EMPTY_EXTRA": _EMPTY,
         "set_extra": getattr(cls, "_extra").__set__,  # noqa: B009 - a slot descriptor
         "set_absent": getattr(cls, "_absent").__set__,  # noqa: B009
+        "integer": _integer,
     }
     ns["absent_info"], ns["absent_seen"] = _absent_info([a.name for a in fields])
     lines = [
@@ -275,11 +294,18 @@ def _build_model(tp: Any, cls: type[Model]) -> Decoder:
         # A bit per absent field: no allocation, so decoding feeds the GC less.
         "    m = 0",
     ]
+    # Fields the spec requires though the model has a default: absent, the reader reports.
+    required_mask = 0
     for i, field in enumerate(fields):
         name = field.name
         ns[f"set_{i}"] = getattr(cls, name).__set__
         check = [f"    {line}" for line in _inline_check(types[name], i, ns)]
+        if name == "object" and get_origin(types[name]) is Literal:
+            # The kind of object: another kind is not this object at all.
+            check = [f"    if v != {field.default!r}:", "        raise Reject"]
         default = field.default
+        if default is not attrs.NOTHING and spec_required(field):
+            required_mask |= 1 << i
         if default is attrs.NOTHING:
             lines += [f"    v = d[{name!r}]", *check, f"    set_{i}(o, v)"]
             continue
@@ -303,6 +329,11 @@ def _build_model(tp: Any, cls: type[Model]) -> Decoder:
     # Every known field that was present is counted in len(d): more keys are unknown ones.
     lines += [
         "    if m:",
+        *(
+            [f"        if m & {required_mask}:", "            raise Reject"]
+            if required_mask
+            else []
+        ),
         "        info = absent_seen(m)",  # a dict lookup: each mask is computed once
         "        if info is None:",
         "            info = absent_info(m)",
@@ -314,7 +345,7 @@ def _build_model(tp: Any, cls: type[Model]) -> Decoder:
         "    set_extra(o, {k: d[k] for k in d.keys() - known} if extra else EMPTY_EXTRA)",
         "    return o",
     ]
-    shared_empty = all(
+    shared_empty = not required_mask and all(
         field.default is None or type(field.default) in (str, int, bool) for field in fields
     )
     if shared_empty:
@@ -363,6 +394,8 @@ def _inline_check(ftype: Any, i: int, ns: dict[str, Any]) -> list[str]:
         test = " and ".join(f"type(v) is not {t.__name__}" for t in exact)
         if nullable:
             test = f"v is not None and {test}" if len(exact) == 1 else f"v is not None and ({test})"
+        if exact == (int,):  # an integral number of another type is made an int
+            return [f"if {test}:", "    v = integer(v)"]
         return [f"if {test}:", "    raise Reject"]
     ns[f"decode_{i}"] = fast_decoder(inner)
     if nullable:

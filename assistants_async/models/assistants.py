@@ -6,7 +6,7 @@ from typing import Literal
 
 import attrs
 
-from .._model import Model, nullable
+from .._model import Model, nullable, required
 from .shared import AssistantTool, Metadata, ResponseFormat, ToolResources
 
 __all__ = ["Assistant", "AssistantDeleted"]
@@ -21,7 +21,7 @@ class Assistant(Model):
     name: str | None = nullable()
     description: str | None = nullable()
     instructions: str | None = nullable()
-    tools: list[AssistantTool] = attrs.field(factory=list)
+    tools: list[AssistantTool] = required(factory=list)
     tool_resources: ToolResources | None = None
     metadata: Metadata | None = nullable()
     temperature: float | None = None

@@ -9,7 +9,8 @@ from typing import Any, Literal, TypeAlias
 
 import attrs
 
-from .._decoding.converter import decode_json, structure_event
+from .._decoding.converter import Operation, decode_json, structure_event
+from .._deviations import Reading
 from .._model import Model, register_union
 from .messages import Message, MessageDeltaEvent
 from .runs import Run
@@ -282,12 +283,15 @@ def event_from_sse(event: str, data: str) -> AssistantStreamEvent | UnknownEvent
     return event_from_payload(event, decode_json(data))
 
 
-def event_from_payload(event: str, payload: Any) -> AssistantStreamEvent | UnknownEvent:
-    """Decode one event from its name and its already-parsed ``data``."""
+def event_from_payload(
+    event: str, payload: Any, reading: Reading | None = None, operation: Operation = ""
+) -> AssistantStreamEvent | UnknownEvent:
+    """Decode one event from its name and its already-parsed ``data`` (strictly, unless
+    ``reading`` is a tolerant client's)."""
     if event == "done":
         return DoneEvent()
     cls = _EVENT_CLASSES.get(event)
     if cls is None:
         return UnknownEvent(event=event, data=payload)
-    result: AssistantStreamEvent = structure_event(cls, event, payload)
+    result: AssistantStreamEvent = structure_event(cls, event, payload, reading, operation)
     return result

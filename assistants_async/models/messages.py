@@ -6,7 +6,7 @@ from typing import Literal, TypeAlias
 
 import attrs
 
-from .._model import Model, Unknown, nullable, register_union
+from .._model import Model, Unknown, nullable, register_union, required
 from .shared import CodeInterpreterTool, FileSearchTool, Metadata
 
 __all__ = [
@@ -188,7 +188,7 @@ class Message(Model):
     role: MessageRole
     content: list[MessageContent]
     object: Literal["thread.message"] = "thread.message"
-    status: MessageStatus | None = None
+    status: MessageStatus | None = required()
     incomplete_details: MessageIncompleteDetails | None = nullable()
     completed_at: int | None = nullable()
     incomplete_at: int | None = nullable()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Generic, Literal, TypeVar
+from typing import Generic, TypeVar
 
 import attrs
 
-from .._model import Model, nullable
+from .._model import NO_TOLERANCE, Model, nullable
 
 __all__ = ["Page"]
 
@@ -17,9 +17,11 @@ T = TypeVar("T")
 class Page(Model, Generic[T]):
     """One page of a list: ``data``, its cursors and whether more pages follow."""
 
-    data: list[T]
+    # An item that cannot be decoded fails the page: a walk must not skip objects.
+    data: list[T] = attrs.field(metadata={NO_TOLERANCE: True})
     has_more: bool
-    object: Literal["list"] = "list"
+    # A string the spec does not pin down (every server sends "list").
+    object: str = "list"
     # The spec says strings; servers send null for an empty page.
     first_id: str | None = nullable()
     last_id: str | None = nullable()

@@ -6,7 +6,7 @@ from typing import Literal, TypeAlias
 
 import attrs
 
-from .._model import Model, nullable
+from .._model import Model, nullable, required
 from .shared import (
     AssistantTool,
     AssistantToolChoiceOption,
@@ -103,7 +103,7 @@ class Run(Model):
     completed_at: int | None = nullable()
     incomplete_details: RunIncompleteDetails | None = nullable()
     instructions: str | None = nullable()
-    tools: list[AssistantTool] = attrs.field(factory=list)
+    tools: list[AssistantTool] = required(factory=list)
     # Not in the spec's RunObject, but sent by the service (see its examples).
     tool_resources: ToolResources | None = None
     metadata: Metadata | None = nullable()
@@ -114,7 +114,7 @@ class Run(Model):
     max_completion_tokens: int | None = nullable()
     truncation_strategy: TruncationStrategy | None = nullable()
     tool_choice: AssistantToolChoiceOption | None = nullable()
-    parallel_tool_calls: bool | None = None
+    parallel_tool_calls: bool | None = required()
     response_format: ResponseFormat | None = nullable()
 
     @property

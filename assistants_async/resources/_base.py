@@ -48,7 +48,11 @@ class AsyncResource:
     def _stream(self, request: Mapping[str, Any]) -> AsyncAssistantStream:
         """A stream that sends ``request`` (``client.request`` arguments) when entered."""
         arguments = {k: v for k, v in request.items() if k != "cast_to"}
-        return AsyncAssistantStream(lambda: self._client.open_stream(**arguments))
+        return AsyncAssistantStream(
+            lambda: self._client.open_stream(**arguments),
+            self._client._reading,
+            (arguments["method"], arguments["path"]),
+        )
 
 
 def run_request(

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, overload
 
 from .._client import DEFAULT_MAX_RETRIES, APIResponse, AsyncClient, Auth
+from .._deviations import Deviation
 from .._transport import (
     DEFAULT_MAX_RESPONSE_SIZE,
     DEFAULT_TIMEOUT,
@@ -56,6 +57,7 @@ class Client:
         max_connections: int = 100,
         max_connections_per_host: int | None = None,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        strict: bool = False,
     ) -> None:
         # Checked first, so that bad settings start no thread.
         self._async = AsyncClient(
@@ -73,6 +75,7 @@ class Client:
             max_connections=max_connections,
             max_connections_per_host=max_connections_per_host,
             max_response_size=max_response_size,
+            strict=strict,
         )
         self._loop = LoopThread()
         self._owns_loop = True
@@ -91,6 +94,7 @@ class Client:
         max_retries: int | None = None,
         default_headers: Headers | None = None,
         default_query: Mapping[str, str] | None = None,
+        strict: bool | None = None,
     ) -> Client:
         """A copy with other settings, sharing this client's thread and connection pool.
 
@@ -105,6 +109,7 @@ class Client:
             max_retries=max_retries,
             default_headers=default_headers,
             default_query=default_query,
+            strict=strict,
         )
         clone._loop = self._loop
         clone._owns_loop = False
@@ -140,6 +145,15 @@ class Client:
     @property
     def trust_env(self) -> bool:
         return self._async.trust_env
+
+    @property
+    def strict(self) -> bool:
+        return self._async.strict
+
+    @property
+    def deviations(self) -> list[Deviation]:
+        """As ``AsyncClient.deviations``."""
+        return self._async.deviations
 
     def __repr__(self) -> str:
         return repr(self._async).replace("AsyncClient", "Client", 1)

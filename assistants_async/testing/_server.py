@@ -139,13 +139,16 @@ class FakeAssistantsServer(RunHandlers):
     def client(self, **kwargs: Any) -> AsyncClient:
         """An AsyncClient pointed at this server (started first).
 
-        It ignores proxy variables unless told otherwise: the server is on loopback, and a
-        machine's HTTP_PROXY would otherwise carry the test's calls away.
+        It is strict unless told otherwise (``strict=False``): this server keeps to the
+        spec, so any departure is a bug to hear of, not to tolerate. It ignores proxy
+        variables unless told otherwise: the server is on loopback, and a machine's
+        HTTP_PROXY would otherwise carry the test's calls away.
         """
         if self.url is None:
             raise RuntimeError("start the server before asking for a client")
         kwargs.setdefault("base_url", self.url)
         kwargs.setdefault("trust_env", False)
+        kwargs.setdefault("strict", True)
         kwargs.setdefault("auth", self.auth)
         if kwargs["auth"] != "none":
             kwargs.setdefault("api_key", self._api_key or "sk-fake")

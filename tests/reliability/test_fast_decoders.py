@@ -212,7 +212,7 @@ def test_a_traceback_through_a_generated_decoder_shows_its_lines() -> None:
     from assistants_async._decoding.fast import fast_decoder
     from assistants_async.models import Assistant
 
-    bad = {**ASSISTANT_PAYLOAD, "created_at": "yesterday"}
+    bad = {**ASSISTANT_PAYLOAD, "model": 4}
     try:
         fast_decoder(Assistant)(bad)
     except Exception as exc:  # the generated code rejects it; the converter names why

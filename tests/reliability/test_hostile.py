@@ -15,6 +15,8 @@ from assistants_async import AsyncClient, ResponseValidationError
 from assistants_async.models import Assistant
 from assistants_async.testing import FakeAssistantsServer
 
+from ..payloads import ASSISTANT, MESSAGE
+
 AUTH = {"Authorization": "Bearer sk"}
 
 
@@ -133,11 +135,7 @@ async def test_hostile_ids_never_reach_the_wire() -> None:
 
 async def test_a_decoded_model_is_untouched_by_hostile_extras() -> None:
     data = {
-        "id": "a",
-        "object": "assistant",
-        "created_at": 1,
-        "model": "m",
-        "tools": [],
+        **ASSISTANT,
         "__class__": "x",
         "_extra": "y",
         "_absent": ["id"],
@@ -163,16 +161,7 @@ async def test_a_large_request_body_is_sent_whole_on_every_attempt() -> None:
             return web.json_response(
                 {"error": {"message": "busy"}}, status=503, headers={"retry-after-ms": "1"}
             )
-        return web.json_response(
-            {
-                "id": "msg_1",
-                "object": "thread.message",
-                "created_at": 1,
-                "thread_id": "t",
-                "role": "user",
-                "content": [],
-            }
-        )
+        return web.json_response({**MESSAGE, "thread_id": "t"})
 
     app.router.add_post("/v1/threads/t/messages", handler)
     server = TestServer(app, host="127.0.0.1")
