@@ -55,11 +55,11 @@ def required(*, default: Any = None, factory: Callable[[], Any] | None = None) -
 
 
 def spec_required(field: attrs.Attribute[Any]) -> bool:
-    """Whether the spec requires this field in a response (the one ``object`` names
-    a model's kind, which every object of the API carries)."""
+    """Whether the spec requires this field in a response: marked so, or without a
+    default, or the ``object`` or ``type`` that names the kind of every object."""
     return (
         field.default is attrs.NOTHING
-        or field.name == "object"
+        or (field.name in ("object", "type") and isinstance(field.default, str))
         or bool(field.metadata.get(REQUIRED_NULLABLE) or field.metadata.get(SPEC_REQUIRED))
     )
 

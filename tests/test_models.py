@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import Any
+from typing import Any, get_args, get_origin
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistants_async import ResponseValidationError
 from assistants_async._decoding.converter import structure
+from assistants_async._decoding.fast import _field_types
+from assistants_async._model import Model, optional_inner, spec_required, union_spec
 from assistants_async._sse import parse_sse
 from assistants_async.models import (
     Assistant,
@@ -425,3 +428,74 @@ def test_a_wrong_value_in_any_field_fails_only_as_validation_at_that_field(
         assert outcome.path.startswith(field)
     else:
         assert outcome.to_dict() == data
+
+
+# --- the models require what the spec requires ---------------------------------------
+
+
+def _variants(schemas: dict[str, Any], schema: dict[str, Any]) -> list[dict[str, Any]]:
+    while "$ref" in schema:
+        schema = schemas[schema["$ref"].split("/")[-1]]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            return [v for member in schema[key] for v in _variants(schemas, member)]
+    return [schema]
+
+
+def _models_in(tp: Any) -> list[Any]:
+    """The model classes a field's type may hold."""
+    origin = get_origin(tp) or tp
+    if isinstance(origin, type) and issubclass(origin, Model):
+        return [tp]
+    found = union_spec(tp)
+    if found is not None:
+        members = found[0]
+        return [*members.by_tag.values(), *([members.only] if members.only else [])]
+    inner = optional_inner(tp)
+    if inner is not None:
+        return _models_in(inner)
+    if origin is list:
+        return _models_in(get_args(tp)[0])
+    return []
+
+
+def test_every_model_requires_exactly_what_its_schema_requires(spec: dict[str, Any]) -> None:
+    """A field the spec requires is one whose absence a tolerant client reports and a
+    strict one refuses: the models must say so for every object, nested ones too."""
+    schemas = spec["components"]["schemas"]
+    compared: list[str] = []
+    mismatches: list[tuple[str, list[str], list[str]]] = []
+    seen: set[tuple[int, Any]] = set()
+
+    def walk(schema: dict[str, Any], tp: Any, where: str) -> None:
+        if (id(schema), tp) in seen:
+            return
+        seen.add((id(schema), tp))
+        cls = get_origin(tp) or tp
+        for variant in _variants(schemas, schema):
+            if variant.get("type") == "array":
+                walk(variant["items"], tp, f"{where}[]")
+                continue
+            properties = variant.get("properties")
+            if properties is None:
+                continue
+            fields = attrs.fields_dict(cls)
+            kind = properties.get("type", {}).get("enum")
+            if kind and "type" in fields and fields["type"].default not in kind:
+                continue  # another member of the union
+            wanted = set(variant.get("required", []))
+            have = {
+                name for name, a in fields.items() if not name.startswith("_") and spec_required(a)
+            }
+            compared.append(where)
+            if wanted != have:
+                mismatches.append((where, sorted(wanted - have), sorted(have - wanted)))
+            types = _field_types(tp, cls)
+            for name, prop in properties.items():
+                for model in _models_in(types.get(name)):
+                    walk(prop, model, f"{where}.{name}")
+
+    for name, model_type in SCHEMA_MODEL.items():
+        walk(schemas[name], model_type, name)
+    assert mismatches == []
+    assert len(compared) > 60  # nested objects were reached, not only the top ones

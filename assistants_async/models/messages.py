@@ -97,7 +97,7 @@ register_union(Annotation, FileCitationAnnotation, FilePathAnnotation)
 @attrs.frozen(kw_only=True)
 class Text(Model):
     value: str
-    annotations: list[Annotation] = attrs.field(factory=list)
+    annotations: list[Annotation] = required(factory=list)
 
 
 @attrs.frozen(kw_only=True)

@@ -6,7 +6,7 @@ from typing import Any, Literal, TypeAlias
 
 import attrs
 
-from .._model import Model, Unknown, nullable, register_union
+from .._model import Model, Unknown, nullable, register_union, required
 from .runs import LastError
 from .shared import FileSearchRankingOptions, Metadata, Usage
 
@@ -242,7 +242,7 @@ class CodeInterpreterToolCallDelta(Model):
 class FileSearchToolCallDelta(Model):
     index: int
     # Always an empty object so far.
-    file_search: dict[str, Any] = attrs.field(factory=dict)
+    file_search: dict[str, Any] = required(factory=dict)
     type: Literal["file_search"] = "file_search"
     id: str | None = None
 
