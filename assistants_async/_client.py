@@ -49,10 +49,25 @@ P = ParamSpec("P")
 
 @attrs.frozen
 class APIResponse(Generic[T]):
-    """A call's decoded result together with the raw response it came from."""
+    """A call's raw response, and its result decoded from it.
 
-    parsed: T
+    The raw response is there even when its body cannot be decoded: then reading
+    ``parsed`` (or calling ``parse()``) raises the ``ResponseValidationError``.
+    """
+
     raw: RawResponse
+    _parsed: T | None = attrs.field(default=None, alias="parsed")
+    _error: ResponseValidationError | None = attrs.field(default=None, alias="error")
+
+    @property
+    def parsed(self) -> T:
+        if self._error is not None:
+            raise self._error
+        return self._parsed  # type: ignore[return-value]
+
+    def parse(self) -> T:
+        """The decoded result (as ``parsed``), or the error decoding it raised."""
+        return self.parsed
 
     @property
     def status_code(self) -> int:
@@ -342,7 +357,8 @@ class AsyncClient:
     def deviations(self) -> list[Deviation]:
         """Each kind of departure from the spec met so far, first seen first (once each,
         shared with ``with_options`` copies). See README, "Compatible servers"."""
-        return list(self._reading.deviations)
+        found = self._reading.deviations
+        return list(found) if found is not None else []
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -403,11 +419,17 @@ class AsyncClient:
         ``await client.with_raw_response(client.runs.retrieve, thread_id, run_id)`` gives
         ``.parsed`` (the Run), ``.status_code``, ``.headers`` and ``.request_id``. A list
         method gives its first page. Safe with concurrent calls: each has its own context.
+        A body that cannot be decoded still gives the response; ``.parsed`` raises.
         """
         captured: list[RawResponse] = []
         token = RAW_CAPTURE.set(captured)
         try:
             parsed = await method(*args, **kwargs)
+        except ResponseValidationError as exc:
+            if exc.response is None or not captured or exc.response is not captured[-1]:
+                raise
+            # The body came but does not decode: the response is still the caller's.
+            return APIResponse(raw=captured[-1], error=exc)
         finally:
             RAW_CAPTURE.reset(token)
         if not captured:

@@ -16,7 +16,14 @@ from collections.abc import Iterable, Iterator
 
 import attrs
 
-__all__ = ["Deviation", "Deviations", "Reading", "SpecDeviationWarning", "operation_of"]
+__all__ = [
+    "SILENT",
+    "Deviation",
+    "Deviations",
+    "Reading",
+    "SpecDeviationWarning",
+    "operation_of",
+]
 
 log = logging.getLogger("assistants_async")
 
@@ -105,10 +112,16 @@ class Deviations:
 
 @attrs.frozen
 class Reading:
-    """How one client reads responses: strictly, or tolerantly into ``deviations``."""
+    """How one client reads responses: strictly, or tolerantly into ``deviations``
+    (None: tolerantly and silently, for what the client built itself)."""
 
     strict: bool
-    deviations: Deviations
+    deviations: Deviations | None
+
+
+# For a stream's snapshots: built by merging deltas, they lack what no delta carries
+# (a text's ``annotations``); each event was already read as its client reads.
+SILENT = Reading(strict=False, deviations=None)
 
 
 _ID_OF = {

@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Any
 
 from ._decoding.converter import Operation, decode_json, read
-from ._deviations import Deviation, Reading, operation_of
+from ._deviations import SILENT, Deviation, Reading, operation_of
 from ._errors import APIConnectionError, ResponseValidationError, StreamError
 from ._sse import SSEDecoder
 from ._transport import OpenStream
@@ -291,10 +291,12 @@ class AsyncAssistantStream:
             raise ResponseValidationError(
                 f"the stream departs from the spec: expected {expected}, got {got}", path=path
             )
-        assert self._reading is not None
+        deviations = self._reading.deviations if self._reading is not None else None
+        if deviations is None:
+            return
         operation = self._operation
         where = operation if isinstance(operation, str) else operation_of(*operation)
-        self._reading.deviations.report([Deviation(where, model, path, expected, got)])
+        deviations.report([Deviation(where, model, path, expected, got)])
 
     def _decode(self, name: str, data: str) -> Event:
         try:
@@ -389,4 +391,4 @@ class AsyncAssistantStream:
         return step
 
     def _snapshot(self, data: Any, cls: type[Any]) -> Any:
-        return read(data, cls, self._reading, self._operation)
+        return read(data, cls, SILENT)

@@ -320,6 +320,8 @@ class Transport:
         max_retry_after: float = MAX_RETRY_AFTER,
     ) -> None:
         self.base_url = base_url
+        # What a user most likely got wrong, said where the error shows it.
+        self._connect_hint, self._not_found_hint = _hints(base_url)
         self.max_response_size = max_response_size
         self.headers = dict(headers)
         self.timeout = timeout
@@ -602,7 +604,9 @@ class Transport:
                     )
                 except (aiohttp.ClientError, OSError) as exc:
                     failure = APIConnectionError(
-                        f"Connection error: {_describe(exc)}", method=method, url=url
+                        f"Connection error: {_describe(exc)}{self._connect_hint}",
+                        method=method,
+                        url=url,
                     )
                     failure.__cause__ = _scrubbed(exc)
                 except RuntimeError:
@@ -658,6 +662,8 @@ class Transport:
                         error = error_from_response(
                             status, resp_headers, content, retry_after=decision.retry_after
                         )
+                        if status == 404 and self._not_found_hint:
+                            error.message += self._not_found_hint
                         if decision.retry:  # only the deadline stopped it
                             raise _deadline_error(limits, method, url) from error
                         raise error
@@ -831,6 +837,28 @@ def _merge_headers(headers: dict[str, str], method: str, extra: Headers | None) 
                 headers[name] = value
                 lowered[name.lower()] = name
     return headers
+
+
+# OpenAI's hosted Assistants API: no longer there to connect to.
+_RETIRED_HOST = "api.openai.com"
+
+
+def _hints(base_url: str) -> tuple[str, str]:
+    """What to add to a connection error, and to a 404, for this base URL."""
+    parts = urlsplit(base_url)
+    connect = ""
+    if parts.hostname == _RETIRED_HOST:
+        connect = (
+            f" ({_RETIRED_HOST} is OpenAI's hosted Assistants API, retired on 2026-08-26: "
+            "set base_url=... or OPENAI_BASE_URL to the compatible server you use)"
+        )
+    not_found = ""
+    if parts.path.strip("/") == "":
+        not_found = (
+            f" (the base_url {base_url!r} has no path: if the server serves the API under "
+            f"/v1, as most do, check whether base_url is missing '/v1')"
+        )
+    return connect, not_found
 
 
 def _describe(exc: BaseException) -> str:

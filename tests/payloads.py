@@ -106,8 +106,8 @@ def page(*items: dict[str, Any], has_more: bool = False) -> dict[str, Any]:
 def tolerant(data: Any, cls: Any) -> tuple[Any, list[Deviation]]:
     """``data`` decoded as a tolerant client decodes a response, and what it tolerated
     (warnings aside: the caller asserts on the list)."""
-    reading = Reading(strict=False, deviations=Deviations())
+    found = Deviations()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpecDeviationWarning)
-        model = structure(data, cls, reading, "test")
-    return model, list(reading.deviations)
+        model = structure(data, cls, Reading(strict=False, deviations=found), "test")
+    return model, list(found)

@@ -262,6 +262,8 @@ def _model(tp: Any, cls: type[Model]) -> Reader:
         # ``object`` names the kind: another kind is not this object at all.
         tag = default if a.name == "object" and get_origin(types[a.name]) is Literal else None
         fields.append((a.name, reader, make, spec_required(a), tag))
+    # The kind first: a body that is another object fails as that, not as a missing field.
+    fields.sort(key=lambda field: field[4] is None)
     known = frozenset(name for name, *_ in fields)
     build = cls.__new__
     setters = {name: getattr(cls, name).__set__ for name in known}
