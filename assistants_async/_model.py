@@ -32,6 +32,8 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 # Marks a field the spec requires but allows to be null: a model built in Python sends
 # it as ``null`` rather than leaving it out.
 REQUIRED_NULLABLE = "assistants_async.required_nullable"
+# Marks a field the spec does not require but lets be null.
+NULLABLE = "assistants_async.nullable"
 # Marks a field the spec requires that the model still gives a default, so that a
 # response without it decodes (and the deviation is reported) rather than failing.
 SPEC_REQUIRED = "assistants_async.spec_required"
@@ -42,9 +44,11 @@ M = TypeVar("M", bound="Model")
 A = TypeVar("A", bound=attrs.AttrsInstance)
 
 
-def nullable() -> Any:
-    """A field the spec requires but lets be ``null``; defaults to None."""
-    return attrs.field(default=None, metadata={REQUIRED_NULLABLE: True})
+def nullable(*, required: bool = True) -> Any:
+    """A field the spec lets be ``null`` (and requires, unless told otherwise); defaults
+    to None. A field the spec does not let be null may still default to None, for
+    responses without it, but a ``null`` in it is a deviation."""
+    return attrs.field(default=None, metadata={REQUIRED_NULLABLE if required else NULLABLE: True})
 
 
 def required(*, default: Any = None, factory: Callable[[], Any] | None = None) -> Any:
@@ -62,6 +66,11 @@ def spec_required(field: attrs.Attribute[Any]) -> bool:
         or (field.name in ("object", "type") and isinstance(field.default, str))
         or bool(field.metadata.get(REQUIRED_NULLABLE) or field.metadata.get(SPEC_REQUIRED))
     )
+
+
+def spec_nullable(field: attrs.Attribute[Any]) -> bool:
+    """Whether the spec lets this field be ``null``."""
+    return bool(field.metadata.get(REQUIRED_NULLABLE) or field.metadata.get(NULLABLE))
 
 
 @attrs.frozen(kw_only=True)

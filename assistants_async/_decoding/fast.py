@@ -25,6 +25,7 @@ from .._model import (
     generate,
     optional_inner,
     slot_constructor,
+    spec_nullable,
     spec_required,
     union_spec,
 )
@@ -299,7 +300,7 @@ def _build_model(tp: Any, cls: type[Model]) -> Decoder:
     for i, field in enumerate(fields):
         name = field.name
         ns[f"set_{i}"] = getattr(cls, name).__set__
-        check = [f"    {line}" for line in _inline_check(types[name], i, ns)]
+        check = [f"    {line}" for line in _inline_check(types[name], i, ns, spec_nullable(field))]
         if name == "object" and get_origin(types[name]) is Literal:
             # The kind of object: another kind is not this object at all.
             check = [f"    if v != {field.default!r}:", "        raise Reject"]
@@ -378,16 +379,21 @@ def _absent_info(
     return absent_info, cache.get
 
 
-def _inline_check(ftype: Any, i: int, ns: dict[str, Any]) -> list[str]:
-    """Source lines that check (and convert) ``v`` for one field."""
+def _inline_check(ftype: Any, i: int, ns: dict[str, Any], null_ok: bool) -> list[str]:
+    """Source lines that check (and convert) ``v`` for one field. ``null_ok``: the spec
+    lets the field be null (else a null is refused, for the reader to report)."""
     if ftype is Any:
         return []
     nullable = False
     inner = ftype
-    if union_spec(ftype) is None:
+    union = union_spec(ftype)
+    if union is None:
         opt = optional_inner(ftype)
         if opt is not None:
-            nullable, inner = True, opt
+            nullable, inner = null_ok, opt
+    elif union[1] and not null_ok:
+        ns[f"decode_{i}"] = fast_decoder(ftype)
+        return ["if v is None:", "    raise Reject", f"v = decode_{i}(v)"]
     exact = _exact_types(inner)
     if exact is not None:
         # Builtin names: the check stays a plain identity test.

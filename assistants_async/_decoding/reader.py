@@ -31,6 +31,7 @@ from .._model import (
     Model,
     Unknown,
     optional_inner,
+    spec_nullable,
     spec_required,
     union_spec,
 )
@@ -241,6 +242,24 @@ def _union(spec: Any, optional: bool) -> Reader:
     return read_union
 
 
+def _admits_none(tp: Any) -> bool:
+    found = union_spec(tp)
+    return found[1] if found is not None else optional_inner(tp) is not None
+
+
+def _not_null(inner: Reader) -> Reader:
+    """A field whose type admits None, which the spec does not let be null: a null is a
+    deviation (tolerated as None)."""
+
+    def read_not_null(value: Any, p: Pass) -> Any:
+        if value is None:
+            p.tolerate(p.unfit("a value other than null", value))
+            return None
+        return inner(value, p)
+
+    return read_not_null
+
+
 def _model(tp: Any, cls: type[Model]) -> Reader:
     from .fast import _field_types
 
@@ -261,6 +280,8 @@ def _model(tp: Any, cls: type[Model]) -> Reader:
             make = lambda default=default: default  # noqa: E731
         # ``object`` names the kind: another kind is not this object at all.
         tag = default if a.name == "object" and get_origin(types[a.name]) is Literal else None
+        if not spec_nullable(a) and _admits_none(types[a.name]):
+            reader = _not_null(reader)
         fields.append((a.name, reader, make, spec_required(a), tag))
     # The kind first: a body that is another object fails as that, not as a missing field.
     fields.sort(key=lambda field: field[4] is None)

@@ -22,11 +22,11 @@ class Assistant(Model):
     description: str | None = nullable()
     instructions: str | None = nullable()
     tools: list[AssistantTool] = required(factory=list)
-    tool_resources: ToolResources | None = None
+    tool_resources: ToolResources | None = nullable(required=False)
     metadata: Metadata | None = nullable()
-    temperature: float | None = None
-    top_p: float | None = None
-    response_format: ResponseFormat | None = None
+    temperature: float | None = nullable(required=False)
+    top_p: float | None = nullable(required=False)
+    response_format: ResponseFormat | None = nullable(required=False)
 
 
 @attrs.frozen(kw_only=True)

@@ -22,6 +22,6 @@ class Page(Model, Generic[T]):
     has_more: bool
     # A string the spec does not pin down (every server sends "list").
     object: str = "list"
-    # The spec says strings; servers send null for an empty page.
+    # Strings in the spec's schema; the service sent null on an empty page.
     first_id: str | None = nullable()
     last_id: str | None = nullable()

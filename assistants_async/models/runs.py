@@ -102,14 +102,16 @@ class Run(Model):
     failed_at: int | None = nullable()
     completed_at: int | None = nullable()
     incomplete_details: RunIncompleteDetails | None = nullable()
+    # A string in the spec's schema, but null in its examples and in what the service
+    # sent for an assistant without instructions.
     instructions: str | None = nullable()
     tools: list[AssistantTool] = required(factory=list)
     # Not in the spec's RunObject, but sent by the service (see its examples).
     tool_resources: ToolResources | None = None
     metadata: Metadata | None = nullable()
     usage: Usage | None = nullable()
-    temperature: float | None = None
-    top_p: float | None = None
+    temperature: float | None = nullable(required=False)
+    top_p: float | None = nullable(required=False)
     max_prompt_tokens: int | None = nullable()
     max_completion_tokens: int | None = nullable()
     truncation_strategy: TruncationStrategy | None = nullable()

@@ -16,6 +16,7 @@ __all__ = [
     "CodeInterpreterResources",
     "CodeInterpreterTool",
     "ErrorObject",
+    "FileSearchRanker",
     "FileSearchRankingOptions",
     "FileSearchResources",
     "FileSearchSettings",
@@ -44,7 +45,7 @@ class FunctionDefinition(Model):
     name: str
     description: str | None = None
     parameters: dict[str, Any] | None = None
-    strict: bool | None = None
+    strict: bool | None = nullable(required=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -95,7 +96,7 @@ class JSONSchema(Model):
     name: str
     description: str | None = None
     schema: dict[str, Any] | None = None
-    strict: bool | None = None
+    strict: bool | None = nullable(required=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -134,7 +135,7 @@ register_union(AssistantToolChoiceOption, AssistantToolChoice, tag=None)
 @attrs.frozen(kw_only=True)
 class TruncationStrategy(Model):
     type: Literal["auto", "last_messages"]
-    last_messages: int | None = None
+    last_messages: int | None = nullable(required=False)
 
 
 @attrs.frozen(kw_only=True)

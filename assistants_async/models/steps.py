@@ -8,7 +8,7 @@ import attrs
 
 from .._model import Model, Unknown, nullable, register_union, required
 from .runs import LastError
-from .shared import FileSearchRankingOptions, Metadata, Usage
+from .shared import FileSearchRanker, Metadata, Usage
 
 __all__ = [
     "CodeInterpreter",
@@ -27,6 +27,7 @@ __all__ = [
     "FileSearch",
     "FileSearchResult",
     "FileSearchResultContent",
+    "FileSearchResultRankingOptions",
     "FileSearchToolCall",
     "FileSearchToolCallDelta",
     "FunctionToolCall",
@@ -123,8 +124,16 @@ class FileSearchResult(Model):
 
 
 @attrs.frozen(kw_only=True)
+class FileSearchResultRankingOptions(Model):
+    """How a file search ranked what it found (where the spec requires ``ranker``)."""
+
+    score_threshold: float
+    ranker: FileSearchRanker | None = required()
+
+
+@attrs.frozen(kw_only=True)
 class FileSearch(Model):
-    ranking_options: FileSearchRankingOptions | None = None
+    ranking_options: FileSearchResultRankingOptions | None = None
     results: list[FileSearchResult] | None = None
 
 
@@ -251,7 +260,7 @@ class FileSearchToolCallDelta(Model):
 class FunctionToolCallDeltaFunction(Model):
     name: str | None = None
     arguments: str | None = None
-    output: str | None = None
+    output: str | None = nullable(required=False)
 
 
 @attrs.frozen(kw_only=True)
