@@ -5,9 +5,10 @@ the spec allows. What they refuse comes here. In strict mode the first departure
 the spec raises, naming its path. In tolerant mode a departure with a clear meaning is
 decoded and recorded (the caller reports it); one without fails as in strict mode:
 
-* a field whose type admits null, holding a value that does not fit: null;
-* an array or map that is null, missing or not one: empty; an item that does not fit
-  is left out (a page's ``data`` excepted: a page with a bad item fails);
+* a field with a default (null, an empty array or map, its one kind), holding a value
+  that does not fit, or null where the spec allows none: that default;
+* an array or map item that does not fit is left out (a page's ``data`` excepted: a
+  page with a bad item fails);
 * a member of a tagged union whose known ``type`` does not fit: kept as ``Unknown``;
 * a field the spec requires but the model can do without: its default;
 * a required field without a default (``id``, ``created_at``, a run's ``status``), or
@@ -305,14 +306,19 @@ def _model(tp: Any, cls: type[Model]) -> Reader:
                     if tag is not None and v != tag:
                         got = repr(v) if type(v) is str else json_kind(v)
                         raise Unfit(tuple(path), repr(tag), got)
-                    setters[name](obj, reader(v, p))
+                    if make is None:
+                        setters[name](obj, reader(v, p))
+                        continue
+                    try:
+                        setters[name](obj, reader(v, p))
+                    except Unfit as problem:
+                        p.tolerate(problem)  # a field with a default takes it
+                        setters[name](obj, make())
                     continue
                 if make is None:
-                    raise Unfit(tuple(path), "a value (the field is required)", "no such field")
+                    raise Unfit(tuple(path), _REQUIRED, _MISSING)
                 if required:
-                    p.tolerate(
-                        Unfit(tuple(path), "a value (the field is required)", "no such field")
-                    )
+                    p.tolerate(Unfit(tuple(path), _REQUIRED, _MISSING))
                 absent.append(name)
                 setters[name](obj, make())
             finally:

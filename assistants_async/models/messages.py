@@ -186,7 +186,7 @@ class Message(Model):
     created_at: int
     thread_id: str
     role: MessageRole
-    content: list[MessageContent]
+    content: list[MessageContent] = required(factory=list)
     object: Literal["thread.message"] = "thread.message"
     status: MessageStatus | None = required()
     incomplete_details: MessageIncompleteDetails | None = nullable()
