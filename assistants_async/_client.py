@@ -124,6 +124,40 @@ def _check_max_retries(max_retries: object) -> int:
     return max_retries
 
 
+# A segment that is "." or ".." however spelled: yarl resolves those, and "%2e%2e"
+# is decoded first by some servers.
+_DOT_SEGMENT = re.compile(r"(?:^|/)(?:\.|%2e){1,2}(?:/|$)", re.IGNORECASE)
+
+
+def _check_path(path: object) -> None:
+    """Refuse a path that would not stay under ``base_url`` once joined to it."""
+    if (
+        type(path) is str
+        and path[:1] == "/"
+        and "." not in path
+        and "%" not in path
+        and "\\" not in path
+        and " " not in path
+        and path.isprintable()
+    ):
+        return  # the common case: nothing that could climb or leave
+    if not isinstance(path, str):
+        raise TypeError(f"path must be a string, not {type(path).__name__}")
+    if not path.startswith("/"):
+        raise ValueError(f"path must start with '/': it is joined to base_url ({path!r})")
+    route = path.split("?", 1)[0]
+    if (
+        "\\" in route
+        or " " in path
+        or not path.isprintable()
+        or _DOT_SEGMENT.search(route) is not None
+    ):
+        raise ValueError(
+            "path must stay under base_url: no '.' or '..' segments (percent-encoded "
+            f"either), backslashes, spaces or control characters ({path!r})"
+        )
+
+
 def _check_strict(strict: object) -> bool:
     if not isinstance(strict, bool):
         raise TypeError(f"strict must be True or False, not {type(strict).__name__}")
@@ -474,8 +508,10 @@ class AsyncClient:
     ) -> RawResponse:
         """Send one request (with retries) and return the raw response.
 
-        ``path`` is relative to ``base_url``; a non-2xx answer raises ``APIStatusError``.
+        ``path`` is relative to ``base_url`` (and must stay under it); a non-2xx answer
+        raises ``APIStatusError``.
         """
+        _check_path(path)
         method, query, data, call_timeout = self._prepare(
             method, query, body, timeout, extra_query, extra_body
         )
@@ -496,6 +532,7 @@ class AsyncClient:
         extra_body: Mapping[str, Any] | None = None,
     ) -> OpenStream:
         """Send a request whose 2xx answer is read as it arrives (server-sent events)."""
+        _check_path(path)
         method, query, data, call_timeout = self._prepare(
             method, query, body, timeout, extra_query, extra_body
         )
@@ -551,7 +588,9 @@ class AsyncClient:
         """Send a request and decode its JSON body into ``cast_to`` (plain JSON if None).
 
         The escape hatch for endpoints a compatible server adds beyond the spec.
+        ``path`` is relative to ``base_url``, and must stay under it.
         """
+        _check_path(path)
         # request_raw's body, inline: one coroutine less on the path of every call.
         if method in _UPPER_METHODS and timeout is None and not extra_query and not extra_body:
             # The common call, as every resource method makes it: nothing to prepare.

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_args
 import attrs
 
 from ._decoding.converter import decoder_for, read, structure, type_name
+from ._errors import ResponseValidationError
 
 if TYPE_CHECKING:
     from ._client import AsyncClient
@@ -119,10 +120,24 @@ class AsyncPaginator(Generic[T]):
         backward = self.backward
         cursor_name = "before" if backward else "after"
         cursor = self._query.get(cursor_name)
+        # Every cursor used so far: a server whose cursors come back would loop forever.
+        used = {cursor}
+        fetched = 0
         while True:
             page, items, data = await self._fetch(
                 cursor_name if cursor is not None else None, cursor, decode=decode
             )
+            last = not page.has_more or not items
+            next_cursor = page.first_id if backward else page.last_id
+            fetched += 1
+            if not last and next_cursor is not None and next_cursor in used:
+                raise ResponseValidationError(
+                    f"the server's cursors go round: {next_cursor!r} came back as the next "
+                    f"'{cursor_name}' cursor on page {fetched} of this walk, so the walk "
+                    "stops here instead of repeating itself",
+                    path="first_id" if backward else "last_id",
+                    body=data,
+                )
             if remaining is not None:
                 if len(items) >= remaining:
                     kept = items[-remaining:] if backward else items[:remaining]
@@ -130,12 +145,9 @@ class AsyncPaginator(Generic[T]):
                     return
                 remaining -= len(items)
             yield page, items, data
-            if not page.has_more or not items:
+            if last or next_cursor is None:
                 return
-            next_cursor = page.first_id if backward else page.last_id
-            if next_cursor is None or next_cursor == cursor:
-                # A server that does not move the cursor would loop forever.
-                return
+            used.add(next_cursor)
             cursor = next_cursor
 
     def __aiter__(self) -> AsyncIterator[T]:

@@ -98,7 +98,8 @@ def _event(name: str, data: object) -> bytes:
 
 
 def stream_bytes(deltas: int = STREAM_DELTAS) -> bytes:
-    parts = [_event("thread.run.created", RUN), _event("thread.run.in_progress", RUN)]
+    in_progress = {**RUN, "status": "in_progress"}
+    parts = [_event("thread.run.created", RUN), _event("thread.run.in_progress", in_progress)]
     message = {**MESSAGE, "role": "assistant", "status": "in_progress", "content": []}
     parts.append(_event("thread.message.created", message))
     for i in range(deltas):

@@ -1,0 +1,139 @@
+"""Hardening, round three: each case is a reproduction that failed before its fix."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from assistants_async import AsyncClient, ResponseValidationError
+from assistants_async.testing import FakeAssistantsServer
+
+from ..payloads import ASSISTANT
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeAssistantsServer]:
+    async with FakeAssistantsServer() as server:
+        yield server
+
+
+# --- 1. client.request() stays under the base URL -------------------------------------
+
+
+@pytest.fixture
+async def elsewhere() -> AsyncIterator[tuple[str, list[str]]]:
+    """Another server on loopback, recording what reaches it."""
+    seen: list[str] = []
+
+    async def record(request: web.Request) -> web.Response:
+        seen.append(f"{request.method} {request.path} {request.headers.get('api-key')}")
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", record)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield f"127.0.0.1:{server.port}", seen
+    await server.close()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "@{elsewhere}/x",
+        "x",
+        "/../x",
+        "/../__fake__/reset",
+        "/%2e%2e/__fake__/reset",
+        "/%2E%2e/__fake__/reset",
+        "/.%2e/__fake__/reset",
+        "/assistants/../../__fake__/reset",
+        "/assistants/%2e%2e/%2E%2E/__fake__/reset",
+        "/assistants/..\\..\\__fake__\\reset",
+        "/assistants\r\nX-Injected: 1",
+        "/assistants/ x",
+    ],
+)
+async def test_a_request_path_must_stay_under_the_base_url(
+    fake: FakeAssistantsServer, elsewhere: tuple[str, list[str]], path: str
+) -> None:
+    where, seen = elsewhere
+    path = path.format(elsewhere=where)
+    root = str(fake.url).removesuffix("/v1")
+    async with fake.client() as made:
+        await made.assistants.create(model="m")  # something a reset would forget
+    for base in (fake.url, root):
+        async with AsyncClient(api_key="sk-secret", base_url=base, auth="api-key") as client:
+            for call in (client.request, client.request_raw):
+                with pytest.raises(ValueError, match="path"):
+                    await call("GET", path)
+            with pytest.raises(ValueError, match="path"):
+                await client.open_stream("POST", path)
+    assert seen == []
+    assert not any("__fake__" in r.path for r in fake.requests)
+    assert [r.path for r in fake.requests] == ["/v1/assistants"]
+
+
+async def test_a_plain_path_with_dots_inside_a_segment_is_sent(fake: FakeAssistantsServer) -> None:
+    async with fake.client() as client:
+        asst = await client.assistants.create(model="m")
+        got = await client.request("GET", f"/assistants/{asst.id}", cast_to=None)
+        assert got["id"] == asst.id
+        missing = await client.request_raw("GET", "/assistants?limit=1")
+        assert missing.status_code == 200
+    assert fake.requests[-1].path == "/v1/assistants"
+
+
+# --- 2. a cursor cycle ends the walk with an error naming the cursor -------------------
+
+
+async def cycling(cursors: list[str]) -> AsyncIterator[AsyncClient]:
+    """A list whose pages' last ids follow ``cursors``, has_more always true."""
+    calls = 0
+
+    async def handle(request: web.Request) -> web.Response:
+        nonlocal calls
+        cursor = cursors[calls % len(cursors)]
+        calls += 1
+        item = {**ASSISTANT, "id": cursor}
+        return web.json_response(
+            {
+                "object": "list",
+                "data": [item],
+                "first_id": cursor,
+                "last_id": cursor,
+                "has_more": True,
+            }
+        )
+
+    app = web.Application()
+    app.router.add_get("/v1/assistants", handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with AsyncClient(api_key="k", base_url=str(server.make_url("/v1"))) as client:
+            yield client
+    finally:
+        await server.close()
+
+
+async def walk(client: AsyncClient, seen: list[str]) -> None:
+    async for item in client.assistants.list():
+        seen.append(item.id)
+        assert len(seen) < 50, "the walk did not stop"
+
+
+@pytest.mark.parametrize("cursors", [["a", "b"], ["a", "b", "c"], ["a"]])
+async def test_a_cursor_that_comes_back_ends_the_walk_with_an_error(cursors: list[str]) -> None:
+    async for client in cycling(cursors):
+        seen: list[str] = []
+        with pytest.raises(ResponseValidationError, match=f"'{cursors[0]}'") as caught:
+            await walk(client, seen)
+        assert seen == cursors
+        assert "cursor" in str(caught.value)
+        with pytest.raises(ResponseValidationError):
+            async for _ in client.assistants.list(before="z"):
+                pass
