@@ -72,12 +72,15 @@ def accumulate_delta(acc: dict[str, Any], delta: dict[str, Any]) -> dict[str, An
         elif isinstance(current, dict) and isinstance(value, dict):
             accumulate_delta(current, value)
         elif isinstance(current, list) and isinstance(value, list):
+            items = current if type(current) is _Items else _Items.held(acc, key, current)
             for item in value:
-                target = _indexed(current, item.get("index") if isinstance(item, dict) else None)
+                index = item.get("index") if isinstance(item, dict) else None
+                target = items.find(index)
                 if target is None:
-                    current.append(copy.deepcopy(item))
+                    items.add(copy.deepcopy(item))
                 else:
                     accumulate_delta(target, item)
+                    items.note(index, target)
         else:
             acc[key] = value if type(value) in _SCALARS else copy.deepcopy(value)
     return acc
@@ -94,7 +97,7 @@ def append_text(snapshot: dict[str, Any], delta: dict[str, Any]) -> bool:
         return False
     part = content[0]
     held_content = snapshot.get("content")
-    if type(part) is not dict or len(part) != 3 or type(held_content) is not list:
+    if type(part) is not dict or len(part) != 3 or not isinstance(held_content, list):
         return False
     text = part.get("text")
     if part.get("type") != "text" or type(text) is not dict:
@@ -105,7 +108,12 @@ def append_text(snapshot: dict[str, Any], delta: dict[str, Any]) -> bool:
     ):
         return False
     index = part.get("index")
-    target = _indexed(held_content, index)
+    items = (
+        held_content
+        if type(held_content) is _Items
+        else _Items.held(snapshot, "content", held_content)
+    )
+    target = items.find(index)
     if target is None or target.get("type") != "text":
         return False
     held = target.get("text")
@@ -120,6 +128,7 @@ def append_text(snapshot: dict[str, Any], delta: dict[str, Any]) -> bool:
         return False
     if "index" not in target:  # as the general merge leaves it
         target["index"] = index
+        items.note(index, target)
     return True
 
 
@@ -134,19 +143,48 @@ def plain(value: Any) -> Any:
     return value
 
 
-def _indexed(items: list[Any], index: Any) -> dict[str, Any] | None:
-    """The item a delta with this ``index`` updates: the one carrying that index, else
-    the one at that position (a snapshot from a created event carries no indexes)."""
-    if not isinstance(index, int):
+class _Items(list[Any]):
+    """A snapshot's list that deltas merge into by ``index``, with the items found by
+    index in constant time (a scan per delta is quadratic in the number of items)."""
+
+    __slots__ = ("by_index",)
+
+    def __init__(self, items: list[Any]) -> None:
+        super().__init__(items)
+        self.by_index: dict[int, dict[str, Any]] = {}
+        for item in items:
+            if isinstance(item, dict) and isinstance(item.get("index"), int):
+                self.by_index.setdefault(item["index"], item)
+
+    @classmethod
+    def held(cls, parent: dict[str, Any], key: str, items: list[Any]) -> _Items:
+        """``items`` as one of these, put in its place in ``parent``."""
+        found = parent[key] = cls(items)
+        return found
+
+    def find(self, index: Any) -> dict[str, Any] | None:
+        """The item a delta with this ``index`` updates: the one carrying that index, else
+        the one at that position (a snapshot from a created event carries no indexes)."""
+        if type(index) is not int:
+            return None
+        item = self.by_index.get(index)
+        if item is not None:
+            return item
+        if 0 <= index < len(self):
+            item = self[index]
+            if isinstance(item, dict) and "index" not in item:
+                return item
         return None
-    for item in items:
-        if isinstance(item, dict) and item.get("index") == index:
-            return item
-    if 0 <= index < len(items):
-        item = items[index]
-        if isinstance(item, dict) and "index" not in item:
-            return item
-    return None
+
+    def add(self, item: Any) -> None:
+        self.append(item)
+        if isinstance(item, dict):
+            self.note(item.get("index"), item)
+
+    def note(self, index: Any, item: dict[str, Any]) -> None:
+        """Record that ``item`` now carries ``index`` (a merge gives it one)."""
+        if type(index) is int and item.get("index") == index:
+            self.by_index.setdefault(index, item)
 
 
 Event = AssistantStreamEvent | UnknownEvent

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import copy
+import sys
 from collections.abc import AsyncIterator
+from types import FrameType
+from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from assistants_async import AsyncClient, ResponseValidationError
+from assistants_async import AsyncClient, ResponseValidationError, _streaming
 from assistants_async.testing import FakeAssistantsServer
 
 from ..payloads import ASSISTANT
@@ -137,3 +141,74 @@ async def test_a_cursor_that_comes_back_ends_the_walk_with_an_error(cursors: lis
         with pytest.raises(ResponseValidationError):
             async for _ in client.assistants.list(before="z"):
                 pass
+
+
+# --- 3. deltas that open items at new indexes cost the same each ------------------------
+
+
+def lines_run(make_delta: Any, deltas: int, snapshot: dict[str, Any]) -> int:
+    """Lines of the stream module run to merge ``deltas`` deltas: a count, not a time,
+    so the same on any machine. Constant work per delta makes it linear in ``deltas``."""
+    count = 0
+
+    def tracer(frame: FrameType, event: str, arg: Any) -> Any:
+        nonlocal count
+        if frame.f_code.co_filename != _streaming.__file__:
+            return None
+        if event == "line":
+            count += 1
+        return tracer
+
+    previous = sys.gettrace()  # coverage's, when the suite runs under it
+    sys.settrace(tracer)
+    try:
+        for i in range(deltas):
+            delta = make_delta(i)
+            if not _streaming.append_text(snapshot, delta):
+                _streaming.accumulate_delta(snapshot, delta)
+    finally:
+        sys.settrace(previous)
+    return count
+
+
+def tool_call(i: int) -> dict[str, Any]:
+    call = {"index": i, "id": f"call_{i}", "type": "function", "function": {"name": "f"}}
+    return {"step_details": {"type": "tool_calls", "tool_calls": [call]}}
+
+
+def content_part(i: int) -> dict[str, Any]:
+    return {"content": [{"index": i, "type": "text", "text": {"value": f"part {i}"}}]}
+
+
+@pytest.mark.parametrize(
+    ("make_delta", "start"),
+    [
+        (tool_call, {"step_details": {"type": "tool_calls", "tool_calls": []}}),
+        (content_part, {"content": []}),
+    ],
+)
+def test_each_delta_opening_a_new_index_costs_the_same(
+    make_delta: Any, start: dict[str, Any]
+) -> None:
+    small = lines_run(make_delta, 500, copy.deepcopy(start))
+    large = lines_run(make_delta, 2_000, copy.deepcopy(start))
+    # Four times the deltas: four times the lines when each costs the same (a scan per
+    # delta made it sixteen).
+    assert large / small < 4.5, (small, large)
+
+
+def test_items_opened_by_deltas_merge_by_index_whatever_their_order() -> None:
+    snapshot: dict[str, Any] = {"step_details": {"type": "tool_calls", "tool_calls": []}}
+    for i in (2, 0, 1):
+        _streaming.accumulate_delta(snapshot, tool_call(i))
+    for i in (0, 1, 2):
+        arguments = {"index": i, "function": {"arguments": f'{{"n": {i}}}'}}
+        _streaming.accumulate_delta(
+            snapshot, {"step_details": {"type": "tool_calls", "tool_calls": [arguments]}}
+        )
+    calls = _streaming.plain(snapshot)["step_details"]["tool_calls"]
+    assert [(c["id"], c["function"]["arguments"]) for c in calls] == [
+        ("call_2", '{"n": 2}'),
+        ("call_0", '{"n": 0}'),
+        ("call_1", '{"n": 1}'),
+    ]
