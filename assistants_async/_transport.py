@@ -345,6 +345,10 @@ class Transport:
                 self._base_options["proxy_headers"] = dict(proxy_headers)
         if pool.external is not None:
             self._base_options["timeout"] = timeout._aiohttp()
+            # The caller's session may raise on error statuses (the API's message would
+            # be lost, and a 400 retried) or leave bodies compressed: not for our calls.
+            self._base_options["raise_for_status"] = False
+            self._base_options["auto_decompress"] = True
         # A caller's session has defaults of its own; and aiohttp copies a session's
         # default headers into a proxy's CONNECT, which would show the API key to the
         # proxy. In both cases the client's headers go with each request instead.

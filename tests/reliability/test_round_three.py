@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import gzip
+import json
 import sys
 from collections.abc import AsyncIterator
 from types import FrameType
@@ -212,3 +214,65 @@ def test_items_opened_by_deltas_merge_by_index_whatever_their_order() -> None:
         ("call_0", '{"n": 0}'),
         ("call_1", '{"n": 1}'),
     ]
+
+
+# --- 4. a caller's session with its own raise_for_status or auto_decompress ------------
+
+
+@pytest.fixture
+async def strict_server() -> AsyncIterator[tuple[str, list[str]]]:
+    """POST /v1/assistants: 400 with the API's message; GET: a gzip-encoded 200."""
+    posts: list[str] = []
+
+    async def create(request: web.Request) -> web.Response:
+        posts.append(await request.text())
+        return web.json_response(
+            {
+                "error": {
+                    "message": "model is required",
+                    "type": "invalid_request_error",
+                    "param": "model",
+                    "code": None,
+                }
+            },
+            status=400,
+        )
+
+    async def retrieve(request: web.Request) -> web.Response:
+        body = gzip.compress(json.dumps(ASSISTANT).encode())
+        return web.Response(
+            body=body, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        )
+
+    app = web.Application()
+    app.router.add_post("/v1/assistants", create)
+    app.router.add_get("/v1/assistants/asst_1", retrieve)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield str(server.make_url("/v1")), posts
+    await server.close()
+
+
+@pytest.mark.parametrize("options", [{"raise_for_status": True}, {"auto_decompress": False}, {}])
+async def test_a_callers_session_settings_do_not_change_what_the_client_does(
+    strict_server: tuple[str, list[str]], options: dict[str, Any]
+) -> None:
+    import aiohttp
+
+    from assistants_async import BadRequestError, NotFoundError
+
+    url, posts = strict_server
+    async with (
+        aiohttp.ClientSession(**options) as session,
+        AsyncClient(api_key="k", base_url=url, session=session) as client,
+    ):
+        with pytest.raises(BadRequestError) as caught:
+            await client.assistants.create(model="m")
+        assert caught.value.message == "model is required"
+        assert caught.value.param == "model"
+        assert len(posts) == 1  # a 400 is not retried
+        asst = await client.assistants.retrieve("asst_1")
+        assert asst.id == ASSISTANT["id"]
+        with pytest.raises(NotFoundError):  # a stream's error status, as the API's error
+            async with client.runs.stream("thread_1", assistant_id="a") as stream:
+                await stream.until_done()
