@@ -247,7 +247,21 @@ class AsyncAssistantStream:
         self._completed: list[Message] = []
         self._last_run: Run | None = None
         self._closing = False
+        self._snapshots = True
         self.done = False
+
+    def without_snapshots(self) -> AsyncAssistantStream:
+        """Build no snapshot of messages and steps from their deltas; returns the stream.
+
+        For long streams read once (``text_deltas()``, forwarding events): memory then
+        stays about one event's, whatever the stream's length (``max_response_size``
+        bounds each event, not a stream's total). ``message_snapshot()`` and
+        ``step_snapshot()`` then raise; ``final_run()`` and ``final_messages()`` work.
+        """
+        if self._events is not None:
+            raise RuntimeError("choose without_snapshots() before reading the stream")
+        self._snapshots = False
+        return self
 
     async def __aenter__(self) -> AsyncAssistantStream:
         self._response = await self._opener()
@@ -361,10 +375,11 @@ class AsyncAssistantStream:
     def _track(self, event: Event, payload: Any) -> None:
         """Keep the run, and build messages and steps from their events' JSON."""
         if type(event) is ThreadMessageDelta:  # most events of a stream: first, and fast
-            snapshot = self._messages.setdefault(event.data.id, {"content": []})
-            delta = payload["delta"]
-            if not append_text(snapshot, delta):
-                accumulate_delta(snapshot, delta)
+            if self._snapshots:
+                snapshot = self._messages.setdefault(event.data.id, {"content": []})
+                delta = payload["delta"]
+                if not append_text(snapshot, delta):
+                    accumulate_delta(snapshot, delta)
             return
         data = getattr(event, "data", None)
         status = getattr(data, "status", None)
@@ -375,14 +390,14 @@ class AsyncAssistantStream:
                 self._deviate(type(event).__name__, "data.status", repr(expected), repr(status))
         if isinstance(data, Run):
             self._last_run = data
+        if isinstance(event, ThreadMessageCompleted | ThreadMessageIncomplete):
+            self._completed.append(event.data)
+        if not self._snapshots:
+            return
         if isinstance(event, ThreadMessageCreated | ThreadMessageInProgress):
             self._messages[event.data.id] = copy.deepcopy(payload)
-        elif isinstance(event, ThreadMessageDelta):
-            snapshot = self._messages.setdefault(event.data.id, {"content": []})
-            accumulate_delta(snapshot, payload["delta"])
         elif isinstance(event, ThreadMessageCompleted | ThreadMessageIncomplete):
             self._messages[event.data.id] = payload
-            self._completed.append(event.data)
         elif isinstance(event, ThreadRunStepCreated):
             self._steps[event.data.id] = copy.deepcopy(payload)
         elif isinstance(event, ThreadRunStepDelta):
@@ -418,13 +433,19 @@ class AsyncAssistantStream:
         await self.until_done()
         return list(self._completed)
 
+    def _check_snapshots(self) -> None:
+        if not self._snapshots:
+            raise RuntimeError("this stream keeps no snapshots (without_snapshots())")
+
     def message_snapshot(self, message_id: str) -> Message:
         """The message as its events and deltas have built it so far."""
+        self._check_snapshots()
         message: Message = self._snapshot(plain(self._messages[message_id]), Message)
         return message
 
     def step_snapshot(self, step_id: str) -> RunStep:
         """The run step as its events and deltas have built it so far."""
+        self._check_snapshots()
         step: RunStep = self._snapshot(plain(self._steps[step_id]), RunStep)
         return step
 

@@ -22,6 +22,11 @@ class SyncAssistantStream:
         self._async = stream
         self._loop = loop
 
+    def without_snapshots(self) -> SyncAssistantStream:
+        """As ``AsyncAssistantStream.without_snapshots``; returns this stream."""
+        self._async.without_snapshots()
+        return self
+
     def __enter__(self) -> SyncAssistantStream:
         refuse_running_loop("the stream")
         self._loop.call(self._async.__aenter__)

@@ -276,3 +276,88 @@ async def test_a_callers_session_settings_do_not_change_what_the_client_does(
         with pytest.raises(NotFoundError):  # a stream's error status, as the API's error
             async with client.runs.stream("thread_1", assistant_id="a") as stream:
                 await stream.until_done()
+
+
+# --- 5. a stream read once holds about one event, whatever its length -----------------
+
+
+@pytest.fixture
+async def long_stream() -> AsyncIterator[str]:
+    """A run streaming 10,000 deltas of 1 KB into one message (10 MB in all)."""
+    from ..payloads import MESSAGE, RUN
+
+    piece = "x" * 1024
+
+    def event(name: str, data: Any) -> bytes:
+        return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        message = {**MESSAGE, "role": "assistant", "status": "in_progress", "content": []}
+        await response.write(event("thread.run.created", RUN))
+        await response.write(event("thread.message.created", message))
+        delta = event(
+            "thread.message.delta",
+            {
+                "id": MESSAGE["id"],
+                "object": "thread.message.delta",
+                "delta": {"content": [{"index": 0, "type": "text", "text": {"value": piece}}]},
+            },
+        )
+        for _ in range(100):
+            await response.write(delta * 100)
+        await response.write(event("thread.run.completed", {**RUN, "status": "completed"}))
+        await response.write(b"event: done\ndata: [DONE]\n\n")
+        return response
+
+    app = web.Application()
+    app.router.add_post("/v1/threads/thread_1/runs", handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield str(server.make_url("/v1"))
+    await server.close()
+
+
+async def peak_while_reading(url: str, *, snapshots: bool) -> int:
+    import tracemalloc
+
+    async with AsyncClient(api_key="k", base_url=url, max_response_size=1024 * 1024) as client:
+        stream = client.runs.stream("thread_1", assistant_id="a")
+        if not snapshots:
+            stream = stream.without_snapshots()
+        tracemalloc.start()
+        try:
+            async with stream:
+                pieces = 0
+                async for _ in stream.text_deltas():
+                    pieces += 1
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert pieces == 10_000
+    return peak
+
+
+async def test_a_stream_without_snapshots_holds_about_one_event(long_stream: str) -> None:
+    without = await peak_while_reading(long_stream, snapshots=False)
+    kept = await peak_while_reading(long_stream, snapshots=True)
+    assert kept > 10_000 * 1024  # the snapshot holds the whole text
+    # The client's own machinery and read buffers, not the 10 MB that went through.
+    assert without < 4 * 1024 * 1024
+
+
+async def test_snapshots_refused_when_off_and_the_choice_made_before_reading(
+    long_stream: str,
+) -> None:
+    async with AsyncClient(api_key="k", base_url=long_stream) as client:
+        async with client.runs.stream("thread_1", assistant_id="a").without_snapshots() as s:
+            run = await s.final_run()
+            assert run.status == "completed"
+            with pytest.raises(RuntimeError, match="no snapshots"):
+                s.message_snapshot("msg_1")
+        async with client.runs.stream("thread_1", assistant_id="a") as s:
+            async for _ in s:
+                break
+            with pytest.raises(RuntimeError, match="before reading"):
+                s.without_snapshots()
