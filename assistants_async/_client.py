@@ -55,8 +55,8 @@ class APIResponse(Generic[T]):
     ``parsed`` (or calling ``parse()``) raises the ``ResponseValidationError``.
     """
 
+    _parsed: T | None = attrs.field(alias="parsed", repr=False)
     raw: RawResponse
-    _parsed: T | None = attrs.field(default=None, alias="parsed")
     _error: ResponseValidationError | None = attrs.field(default=None, alias="error")
 
     @property
@@ -463,7 +463,7 @@ class AsyncClient:
             if exc.response is None or not captured or exc.response is not captured[-1]:
                 raise
             # The body came but does not decode: the response is still the caller's.
-            return APIResponse(raw=captured[-1], error=exc)
+            return APIResponse(parsed=None, raw=captured[-1], error=exc)
         finally:
             RAW_CAPTURE.reset(token)
         if not captured:
@@ -605,6 +605,11 @@ class AsyncClient:
         )
         if cast_to is None:
             return raw.json()
+        return self._parse(raw, cast_to, method, path)
+
+    def _parse(self, raw: RawResponse, cast_to: type[T], method: str, path: str) -> T:
+        """``raw``'s body as ``cast_to``, read as this client reads (strict or tolerant);
+        an error names the response it came from."""
         try:
             return decode(raw.content, cast_to, self._reading, (method, path))
         except ResponseValidationError as exc:

@@ -18,6 +18,8 @@ import attrs
 
 __all__ = [
     "SILENT",
+    "generic",
+    "shown",
     "Deviation",
     "Deviations",
     "Reading",
@@ -63,42 +65,69 @@ class Deviation:
 
     @property
     def kind(self) -> tuple[str, str, str, str, str]:
-        """What makes two deviations the same kind: list indexes and map keys aside."""
-        return (self.operation, self.model, _generic(self.path), self.expected, self.got)
+        """What makes two deviations the same kind: list indexes, map keys and the
+        server's own strings aside (so no response can fill the record by itself)."""
+        got = "a string" if self.got[:1] in ("'", '"') else self.got
+        return (self.operation, self.model, generic(self.path), self.expected, got)
 
 
-_INDEX = re.compile(r"\[[^\]]*\]")
+# An index or a map key as the paths spell them: [3], ['key'] (a key may hold "]").
+_INDEX = re.compile(r"""\[(?:\d+|'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")\]""")
+# What a deviation keeps of a value the server sent.
+_SHOWN = 80
 
 
-def _generic(path: str) -> str:
+def generic(path: str) -> str:
     return _INDEX.sub("[*]", path)
+
+
+def shown(text: str) -> str:
+    """``text`` cut to a length a log line and a warning can carry."""
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}... ({len(text):,} characters)"
 
 
 class Deviations:
     """The deviations one client (and its ``with_options`` copies) has met, in order."""
 
-    __slots__ = ("_items", "_lock", "_seen")
+    __slots__ = ("_full", "_items", "_lock", "_seen")
 
     def __init__(self) -> None:
+        self._full = False
         self._items: list[Deviation] = []
         self._seen: set[tuple[str, str, str, str, str]] = set()
         # The blocking client's loop thread and a caller's thread may both decode.
         self._lock = threading.Lock()
 
     def report(self, found: Iterable[Deviation]) -> None:
-        """Record each new kind, log it and warn of it (a warning filter may raise here)."""
+        """Record, log and warn of each new kind. Every kind is recorded and logged even
+        when a warning filter turns the first warning into an error (raised last)."""
         fresh = []
         with self._lock:
             for deviation in found:
                 kind = deviation.kind
-                if kind in self._seen or len(self._seen) >= MAX_KINDS:
+                if kind in self._seen:
                     continue
+                if len(self._seen) >= MAX_KINDS:
+                    if not self._full:
+                        self._full = True
+                        log.warning(
+                            "spec deviation: more than %d kinds met; no more are recorded",
+                            MAX_KINDS,
+                        )
+                    break
                 self._seen.add(kind)
                 self._items.append(deviation)
                 fresh.append(deviation)
         for deviation in fresh:
             log.warning("spec deviation: %s", deviation)
-            warnings.warn(SpecDeviationWarning(deviation), stacklevel=2)
+        error: Exception | None = None
+        for deviation in fresh:
+            try:
+                warnings.warn(SpecDeviationWarning(deviation), stacklevel=2)
+            except Exception as exc:  # a filter made it an error: the others still warn
+                error = error or exc
+        if error is not None:
+            raise error
 
     def __iter__(self) -> Iterator[Deviation]:
         return iter(list(self._items))

@@ -188,13 +188,14 @@ class ResponseValidationError(APIError):
         self.response: Any = None
 
     def of(self, response: Any) -> ResponseValidationError:
-        """This error, told which response (a ``RawResponse``) it came from: its status,
-        request id, and its body as text where it was not JSON."""
+        """This error, told which response it came from (a ``RawResponse``, or a stream
+        being read): its status, request id, and its body as text where it was not JSON."""
         self.response = response
-        self.status_code = response.status_code
+        self.status_code = getattr(response, "status_code", None)
         self.request_id = response.request_id
-        if self.body is None:
-            self.body = response.content.decode("utf-8", "replace")
+        content = getattr(response, "content", None)
+        if self.body is None and isinstance(content, bytes):
+            self.body = content.decode("utf-8", "replace")
         return self
 
     def __str__(self) -> str:

@@ -21,6 +21,7 @@ __all__ = [
     "Model",
     "Unknown",
     "generate",
+    "not_in_spec",
     "nullable",
     "register_union",
     "required",
@@ -34,6 +35,9 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 REQUIRED_NULLABLE = "assistants_async.required_nullable"
 # Marks a field the spec does not require but lets be null.
 NULLABLE = "assistants_async.nullable"
+# Marks a field the spec's schema does not have (a server sent it): whatever it holds
+# is no deviation, and what does not fit is read as null.
+NOT_IN_SPEC = "assistants_async.not_in_spec"
 # Marks a field the spec requires that the model still gives a default, so that a
 # response without it decodes (and the deviation is reported) rather than failing.
 SPEC_REQUIRED = "assistants_async.spec_required"
@@ -68,9 +72,15 @@ def spec_required(field: attrs.Attribute[Any]) -> bool:
     )
 
 
+def not_in_spec() -> Any:
+    """A field the spec's schema does not have, modelled for what servers send in it."""
+    return attrs.field(default=None, metadata={NOT_IN_SPEC: True})
+
+
 def spec_nullable(field: attrs.Attribute[Any]) -> bool:
-    """Whether the spec lets this field be ``null``."""
-    return bool(field.metadata.get(REQUIRED_NULLABLE) or field.metadata.get(NULLABLE))
+    """Whether the spec lets this field be ``null`` (any field it does not have may)."""
+    meta = field.metadata
+    return bool(meta.get(REQUIRED_NULLABLE) or meta.get(NULLABLE) or meta.get(NOT_IN_SPEC))
 
 
 @attrs.frozen(kw_only=True)

@@ -12,7 +12,7 @@ from ._errors import ResponseValidationError
 
 if TYPE_CHECKING:
     from ._client import AsyncClient
-    from ._transport import Headers, Timeout
+    from ._transport import Headers, RawResponse, Timeout
     from .models.pages import Page
 
 __all__ = ["AsyncPaginator"]
@@ -66,8 +66,8 @@ class AsyncPaginator(Generic[T]):
 
     async def _fetch(
         self, cursor_name: str | None, cursor: str | None, *, decode: bool = True
-    ) -> tuple[Page[T], list[Any], Any]:
-        """One page: the page, its items and its JSON.
+    ) -> tuple[Page[T], list[Any], RawResponse]:
+        """One page: the page, its items and the response they came in.
 
         Without ``decode``, the items are left as JSON (to decode as they are yielded) and
         the page holds none of them.
@@ -82,18 +82,21 @@ class AsyncPaginator(Generic[T]):
                 query.append((name, value))
         if cursor_name is not None:
             query.append((cursor_name, cursor))
+        raw = await self._client.request_raw("GET", self._path, query=query, **self._options)
         if decode:
-            page = await self._client.request(
-                "GET", self._path, cast_to=self._page_type, query=query, **self._options
-            )
-            return page, page.data, None
-        data = await self._client.request("GET", self._path, query=query, **self._options)
+            page = self._client._parse(raw, self._page_type, "GET", self._path)
+            return page, page.data, raw
         reading, operation = self._client._reading, ("GET", self._path)
-        items = data.get("data") if type(data) is dict else None
-        if type(items) is not list:
-            page = structure(data, self._page_type, reading, operation)  # raises, saying why
-            return page, page.data, data
-        return structure({**data, "data": []}, self._page_type, reading, operation), items, data
+        try:
+            data = raw.json()
+            items = data.get("data") if type(data) is dict else None
+            if type(items) is not list:
+                page = structure(data, self._page_type, reading, operation)  # raises: why
+                return page, page.data, raw
+            page = structure({**data, "data": []}, self._page_type, reading, operation)
+        except ResponseValidationError as exc:
+            raise exc.of(raw) from None
+        return page, items, raw
 
     def __await__(self) -> Generator[Any, None, Page[T]]:
         return self.first_page().__await__()
@@ -112,8 +115,10 @@ class AsyncPaginator(Generic[T]):
         finally:
             await walk.aclose()
 
-    async def _walk(self, *, decode: bool) -> AsyncGenerator[tuple[Page[T], list[Any], Any], None]:
-        """The one loop that follows the cursors: each page, its items and its JSON."""
+    async def _walk(
+        self, *, decode: bool
+    ) -> AsyncGenerator[tuple[Page[T], list[Any], RawResponse], None]:
+        """The one loop that follows the cursors: each page, its items and its response."""
         remaining = self.max_items
         if remaining is not None and remaining <= 0:
             return
@@ -136,8 +141,7 @@ class AsyncPaginator(Generic[T]):
                     f"'{cursor_name}' cursor on page {fetched} of this walk, so the walk "
                     "stops here instead of repeating itself",
                     path="first_id" if backward else "last_id",
-                    body=data,
-                )
+                ).of(data)
             if remaining is not None:
                 if len(items) >= remaining:
                     kept = items[-remaining:] if backward else items[:remaining]
@@ -162,14 +166,17 @@ class AsyncPaginator(Generic[T]):
         backward = self.backward
         walk = self._walk(decode=False)
         try:
-            async for _, items, _ in walk:
+            async for _, items, raw in walk:
                 last = len(items) - 1
                 for i in range(last, -1, -1) if backward else range(last + 1):
                     item = items[i]
                     try:
                         value = decode(item)
                     except Exception:  # the reader decides, as for a whole page
-                        value = self._decode_item(item, item_type, i)
+                        try:
+                            value = self._decode_item(item, item_type, i)
+                        except ResponseValidationError as exc:
+                            raise exc.of(raw) from None
                     yield value
         finally:
             await walk.aclose()

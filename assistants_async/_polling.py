@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from ._decoding.converter import decode
 from ._errors import APITimeoutError, PollTimeoutError, ToolLoopLimitError
 from ._tools import ToolFunction, run_tool_calls
 from .models.runs import Run
@@ -71,7 +70,7 @@ async def poll_run(
             if deadline is not None:  # cut short by the poll's own deadline
                 raise PollTimeoutError(last, timeout or 0.0, run_id=run_id) from exc
             raise
-        run: Run = decode(raw.content, Run)
+        run = client._parse(raw, Run, "GET", path)
         last = run
         if run.is_terminal:
             return run

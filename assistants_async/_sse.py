@@ -102,6 +102,12 @@ class SSEDecoder:
                 if event is not None:
                     yield event
 
+    @property
+    def mid_event(self) -> bool:
+        """Whether a line or an event has begun and not ended: a stream that stops here
+        was cut, not finished."""
+        return bool(self._open or self._data or self._event)
+
     def _reset(self) -> None:
         self._event = ""
         self._data = []

@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Any
 
 from ._decoding.converter import Operation, decode_json, read
-from ._deviations import SILENT, Deviation, Reading, operation_of
+from ._deviations import SILENT, Deviation, Reading, operation_of, shown
 from ._errors import APIConnectionError, ResponseValidationError, StreamError
 from ._sse import SSEDecoder
 from ._transport import OpenStream
@@ -303,7 +303,10 @@ class AsyncAssistantStream:
         try:
             async for chunk in response.chunks():
                 for sse in decoder.feed(utf8.decode(chunk)):
-                    event = self._decode(sse.event, sse.data)
+                    try:
+                        event = self._decode(sse.event, sse.data)
+                    except ResponseValidationError as exc:
+                        raise exc.of(response) from None
                     if isinstance(event, ErrorEvent):
                         error = event.data
                         raise StreamError(
@@ -319,7 +322,8 @@ class AsyncAssistantStream:
             raise
         if self._closing:
             return
-        if self._last_name in _LAST_EVENTS and not self._strict:
+        cut = decoder.mid_event or bool(utf8.getstate()[0])
+        if self._last_name in _LAST_EVENTS and not cut and not self._strict:
             self._deviate(
                 "stream",
                 "",
@@ -387,7 +391,8 @@ class AsyncAssistantStream:
             name = str(event.event)
             expected = _STATUS_OF.get(name)
             if expected is not None and status != expected:
-                self._deviate(type(event).__name__, "data.status", repr(expected), repr(status))
+                got = shown(repr(status))
+                self._deviate(type(event).__name__, "data.status", repr(expected), got)
         if isinstance(data, Run):
             self._last_run = data
         if isinstance(event, ThreadMessageCompleted | ThreadMessageIncomplete):

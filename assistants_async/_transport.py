@@ -600,7 +600,9 @@ class Transport:
                     finally:
                         resp.release()
                 except asyncio.TimeoutError:  # the builtin only from 3.11 on
-                    failure = APITimeoutError(method=method, url=url)
+                    failure = APITimeoutError(
+                        f"Request timed out.{self._connect_hint}", method=method, url=url
+                    )
                 except aiohttp.ClientResponseError as exc:
                     # Its request_info holds our headers (the API key): never chain it.
                     failure = APIConnectionError(

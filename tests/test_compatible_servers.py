@@ -3,6 +3,7 @@ where it departs from the spec; a strict client refuses it, naming the field."""
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -10,6 +11,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from assistants_async import (
     APIConnectionError,
@@ -109,6 +112,17 @@ OPERATIONS: dict[str, tuple[Call, str | None, Callable[[Any], bool]]] = {
         lambda c: c.steps.retrieve(T, R, S),
         "expired_at",
         lambda s: isinstance(s, RunStep) and s.usage is None and s.expired_at is None,
+    ),
+    # The run helpers read runs as the client does.
+    "poll (getRun)": (
+        lambda c: c.runs.poll(T, R),
+        "parallel_tool_calls",
+        lambda r: r.status == "requires_action",
+    ),
+    "create_and_poll (createRun)": (
+        lambda c: c.runs.create_and_poll(T, assistant_id=A),
+        "parallel_tool_calls",
+        lambda r: r.id == R,
     ),
     "listAssistants": (lambda c: c.assistants.list(), "data[0].tools", bool),
     "listMessages": (lambda c: c.messages.list(T), "data[0].status", bool),
@@ -490,3 +504,174 @@ async def test_a_connection_failure_to_the_retired_api_says_so(
     text = str(caught.value)
     assert "retired on 2026-08-26" in text
     assert "OPENAI_BASE_URL" in text
+
+
+# --- what a hostile server cannot do to the record ---------------------------------------
+
+
+async def serve_json(body: Any) -> tuple[TestServer, str]:
+    async def handle(request: web.Request) -> web.Response:
+        return web.json_response(body, headers={"x-request-id": "req_7"})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    return server, str(server.make_url("/v1"))
+
+
+async def test_no_response_can_fill_the_record_of_deviations() -> None:
+    from .payloads import ASSISTANT
+
+    keys = {f"k]{i}": 1 for i in range(1200)}  # map keys holding the path's own "]"
+    server, url = await serve_json({**ASSISTANT, "metadata": keys, "object": "assistant"})
+    try:
+        async with AsyncClient(api_key="k", base_url=url) as client:
+            with no_deviation_warnings():
+                for _ in range(3):
+                    await client.assistants.retrieve(A)
+            assert [d.path for d in client.deviations] == ["metadata['k]0']"]
+    finally:
+        await server.close()
+
+
+async def test_a_servers_long_strings_are_cut_in_what_is_kept() -> None:
+    from .payloads import THREAD
+
+    server, url = await serve_json({**THREAD, "object": "x" * 100_000})
+    try:
+        async with AsyncClient(api_key="k", base_url=url) as client:
+            with pytest.raises(ResponseValidationError) as caught:
+                await client.threads.retrieve(T)
+            assert len(str(caught.value)) < 400
+            assert caught.value.request_id == "req_7"
+    finally:
+        await server.close()
+
+
+async def test_a_warning_made_an_error_still_records_and_logs_every_kind(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from .payloads import ASSISTANT
+
+    server, url = await serve_json(
+        {**ASSISTANT, "tools": None, "metadata": {"a": 1}, "temperature": "x"}
+    )
+    try:
+        async with AsyncClient(api_key="k", base_url=url) as client:
+            with warnings.catch_warnings(), caplog.at_level(logging.WARNING, "assistants_async"):
+                warnings.simplefilter("error", SpecDeviationWarning)
+                with pytest.raises(SpecDeviationWarning):
+                    await client.assistants.retrieve(A)
+            assert {d.path for d in client.deviations} == {"tools", "metadata['a']", "temperature"}
+            assert sum("spec deviation" in r.getMessage() for r in caplog.records) == 3
+    finally:
+        await server.close()
+
+
+async def test_a_field_the_spec_does_not_have_never_deviates() -> None:
+    from .payloads import RUN
+
+    for value in (None, {"code_interpreter": {"file_ids": "x"}}, 7):
+        server, url = await serve_json({**RUN, "tool_resources": value})
+        try:
+            async with AsyncClient(api_key="k", base_url=url, strict=True) as client:
+                run = await client.runs.retrieve(T, R)
+            assert run.model_extra == {}
+            assert client.deviations == []
+        finally:
+            await server.close()
+
+
+async def test_an_item_error_in_a_walk_names_its_response() -> None:
+    from .payloads import ASSISTANT
+
+    page = {
+        "object": "list",
+        "data": [ASSISTANT, {**ASSISTANT, "id": 5}],
+        "first_id": "a",
+        "last_id": "b",
+        "has_more": False,
+    }
+    server, url = await serve_json(page)
+    try:
+        async with AsyncClient(api_key="k", base_url=url) as client:
+            with pytest.raises(ResponseValidationError) as caught:
+                async for _ in client.assistants.list():
+                    pass
+        assert caught.value.path == "data[1].id"
+        assert caught.value.request_id == "req_7"
+        assert caught.value.status_code == 200
+    finally:
+        await server.close()
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        b'event: thread.message.delta\ndata: {"id": "msg_1", "obj',
+        b"event: thread.run.st",
+        b"event: done\ndata: [DONE]\n",
+        b"\xe2\x82",  # half a character
+    ],
+)
+async def test_a_stream_cut_inside_an_event_after_the_run_ends_is_still_an_error(
+    tail: bytes,
+) -> None:
+    from .payloads import RUN
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        completed = json.dumps({**RUN, "status": "completed"})
+        await response.write(f"event: thread.run.completed\ndata: {completed}\n\n".encode())
+        await response.write(tail)
+        return response
+
+    app = web.Application()
+    app.router.add_post("/v1/threads/{thread_id}/runs", handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with AsyncClient(api_key="k", base_url=str(server.make_url("/v1"))) as client:
+            async with client.runs.stream(T, assistant_id=A) as stream:
+                with pytest.raises(APIConnectionError, match="before its 'done' event"):
+                    await stream.until_done()
+            assert client.deviations == []
+    finally:
+        await server.close()
+
+
+def test_threads_decoding_a_type_for_the_first_time_all_get_it() -> None:
+    import sys
+    import threading
+
+    from assistants_async._decoding import converter, fast, reader
+    from assistants_async._decoding.converter import structure
+
+    from .payloads import RUN
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for _ in range(5):
+            for cache in (reader._READERS, fast._CACHE, converter._READY):
+                cache.clear()
+            failures: list[BaseException] = []
+            start = threading.Barrier(8)
+
+            def decode(start: threading.Barrier, failures: list[BaseException]) -> None:
+                start.wait()
+                try:
+                    assert structure(RUN, Run).id == RUN["id"]
+                except BaseException as exc:
+                    failures.append(exc)
+
+            threads = [threading.Thread(target=decode, args=(start, failures)) for _ in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert failures == []
+    finally:
+        sys.setswitchinterval(interval)

@@ -15,6 +15,7 @@ from assistants_async import ResponseValidationError
 from assistants_async._decoding.converter import structure
 from assistants_async._decoding.fast import _field_types
 from assistants_async._model import (
+    NOT_IN_SPEC,
     Model,
     optional_inner,
     spec_nullable,
@@ -470,6 +471,11 @@ def _models_in(tp: Any) -> list[Any]:
 SENT_NULL = {"RunObject": {"instructions"}, "ListAssistantsResponse": {"first_id", "last_id"}}
 
 
+# A model that serves two schemas, one with a field the other lacks: an attachment's
+# tools are the assistant tools without their settings.
+SHARED = {"MessageObject.attachments[].tools[]": {"file_search"}}
+
+
 def _nullable(schemas: dict[str, Any], prop: dict[str, Any]) -> bool:
     """Whether a property's schema lets it be null (in any of the spec's spellings)."""
     if prop.get("nullable") or prop.get("type") == "null":
@@ -513,7 +519,13 @@ def test_every_model_requires_exactly_what_its_schema_requires(spec: dict[str, A
             compared.append(where)
             if wanted != have:
                 mismatches.append((where, sorted(wanted - have), sorted(have - wanted)))
+            outside = {n for n, a in fields.items() if a.metadata.get(NOT_IN_SPEC)}
+            unknown = {n for n in fields if not n.startswith("_")} - set(properties)
+            unknown -= SHARED.get(where, set())
+            if unknown != outside:
+                mismatches.append((f"{where} (not in spec)", sorted(unknown), sorted(outside)))
             null_ok = {name for name, prop in properties.items() if _nullable(schemas, prop)}
+            null_ok |= outside
             null_ok |= SENT_NULL.get(where, set())
             marked = {name for name, a in fields.items() if spec_nullable(a)}
             if null_ok & set(fields) != marked:

@@ -1,9 +1,10 @@
 """Straight-line decoders generated per model: the hot path of every response.
 
-The cattrs converter stays the reference: it gives the field path of a failure. These
-decoders only have to agree with it on valid input and raise (anything) on input it
-rejects; ``structure`` then reruns the converter to report the error. Where a type has
-no fast form here, the converter's own hook is called, so the result is always the same.
+The reader (``reader.py``) stays the reference: it gives the field path of a failure,
+and tolerates what a tolerant client may. These decoders accept only what the spec
+allows, agree with the reader on it, and raise (anything) on everything else;
+``structure`` then reruns the reader, which decides. Where a type has no fast form
+here, the converter's hook (the reader, strictly) is called.
 
 Why: decoding an ``Assistant`` through cattrs cost 2 to 3 times ``json.loads`` of it,
 which bounded listing and added most of the client's per-request overhead.
@@ -29,6 +30,7 @@ from .._model import (
     spec_required,
     union_spec,
 )
+from .reader import build_once
 from .rules import EXACT, as_integer
 
 __all__ = ["event_decoder", "fast_decoder"]
@@ -36,6 +38,7 @@ __all__ = ["event_decoder", "fast_decoder"]
 Decoder = Callable[[Any], Any]
 
 _CACHE: dict[Any, Decoder] = {}
+_BUILDING: dict[Any, Decoder] = {}
 # Types checked inline by exact type: the table the converter's hooks are made from.
 _EXACT: dict[Any, tuple[type, ...]] = {tp: accepted for tp, (accepted, _) in EXACT.items()}
 
@@ -56,12 +59,7 @@ def fast_decoder(tp: Any) -> Decoder:
     """A one-argument decoder for ``tp``, built on first use and cached."""
     decoder = _CACHE.get(tp)
     if decoder is None:
-        try:
-            decoder = _build(tp)
-        except BaseException:
-            _CACHE.pop(tp, None)  # no stand-in left behind
-            raise
-        _CACHE[tp] = decoder
+        decoder = build_once(_CACHE, _BUILDING, tp, _build, lambda: fast_decoder(tp))
     return decoder
 
 
@@ -270,8 +268,6 @@ def _field_types(tp: Any, cls: type[Model]) -> dict[str, Any]:
 
 
 def _build_model(tp: Any, cls: type[Model]) -> Decoder:
-    # A stand-in while building, for models that (indirectly) contain themselves.
-    _CACHE[tp] = lambda value: _CACHE[tp](value)
     types = _field_types(tp, cls)
     fields = [a for a in attrs.fields(cls) if not a.name.startswith("_")]
     known = frozenset(a.name for a in fields)

@@ -20,14 +20,17 @@ as they came, in both modes: the spec allows them.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, Literal, get_args, get_origin
 
 import attrs
 
+from .._deviations import shown
 from .._model import (
     _EMPTY,
     NO_TOLERANCE,
+    NOT_IN_SPEC,
     NOTHING_ABSENT,
     Model,
     Unknown,
@@ -38,7 +41,7 @@ from .._model import (
 )
 from .rules import EXACT, as_integer, json_kind
 
-__all__ = ["Pass", "Unfit", "format_path", "reader_for"]
+__all__ = ["Pass", "Unfit", "build_once", "format_path", "reader_for"]
 
 
 class Unfit(Exception):
@@ -80,15 +83,36 @@ _READERS: dict[Any, Reader] = {}
 def reader_for(tp: Any) -> Reader:
     reader = _READERS.get(tp)
     if reader is None:
-        # A stand-in while building, for models that (indirectly) contain themselves.
-        _READERS[tp] = lambda value, p: _READERS[tp](value, p)
-        try:
-            reader = _build(tp)
-        except BaseException:
-            _READERS.pop(tp, None)
-            raise
-        _READERS[tp] = reader
+        reader = build_once(_READERS, _BUILDING, tp, _build, lambda: reader_for(tp))
     return reader
+
+
+# Builds happen under one lock: another thread must never meet a type half built. A
+# type that contains itself meets its own stand-in, which waits for the finished one.
+_LOCK = threading.RLock()
+_BUILDING: dict[Any, Any] = {}
+
+
+def build_once(
+    cache: dict[Any, Any],
+    building: dict[Any, Any],
+    tp: Any,
+    build: Callable[[Any], Any],
+    finished: Callable[[], Any],
+) -> Any:
+    """``cache[tp]``, built by ``build(tp)`` the first time, under the builders' lock;
+    while it builds, ``building[tp]`` stands in for it (calling ``finished()``)."""
+    with _LOCK:
+        made = cache.get(tp) or building.get(tp)
+        if made is not None:
+            return made
+        building[tp] = lambda *args: finished()(*args)
+        try:
+            made = build(tp)
+        finally:
+            del building[tp]
+        cache[tp] = made
+        return made
 
 
 def format_path(path: tuple[str | int, ...]) -> str:
@@ -201,7 +225,7 @@ def _dict(key: Reader, item: Reader) -> Reader:
         out = {}
         path = p.path
         for k, v in value.items():
-            path.append(f"[{k!r}]")
+            path.append(f"[{(k if len(k) <= 80 else k[:80] + '...')!r}]")
             try:
                 out[key(k, p)] = item(v, p)
             except Unfit as problem:
@@ -241,6 +265,13 @@ def _union(spec: Any, optional: bool) -> Reader:
         raise p.unfit("an object", value)
 
     return read_union
+
+
+def _aside(path: list[str | int]) -> Pass:
+    """A tolerant pass at ``path`` whose findings nobody reads."""
+    aside = Pass(strict=False)
+    aside.path = path
+    return aside
 
 
 def _admits_none(tp: Any) -> bool:
@@ -283,7 +314,8 @@ def _model(tp: Any, cls: type[Model]) -> Reader:
         tag = default if a.name == "object" and get_origin(types[a.name]) is Literal else None
         if not spec_nullable(a) and _admits_none(types[a.name]):
             reader = _not_null(reader)
-        fields.append((a.name, reader, make, spec_required(a), tag))
+        outside = bool(a.metadata.get(NOT_IN_SPEC))
+        fields.append((a.name, reader, make, spec_required(a), tag, outside))
     # The kind first: a body that is another object fails as that, not as a missing field.
     fields.sort(key=lambda field: field[4] is None)
     known = frozenset(name for name, *_ in fields)
@@ -298,21 +330,23 @@ def _model(tp: Any, cls: type[Model]) -> Reader:
         obj = build(cls)
         absent = []
         path = p.path
-        for name, reader, make, required, tag in fields:
+        for name, reader, make, required, tag, outside in fields:
             path.append(name)
             try:
                 if name in value:
                     v = value[name]
                     if tag is not None and v != tag:
-                        got = repr(v) if type(v) is str else json_kind(v)
+                        got = shown(repr(v)) if type(v) is str else json_kind(v)
                         raise Unfit(tuple(path), repr(tag), got)
                     if make is None:
                         setters[name](obj, reader(v, p))
                         continue
+                    # What the spec does not define cannot deviate: read it aside.
+                    q = _aside(path) if outside else p
                     try:
-                        setters[name](obj, reader(v, p))
+                        setters[name](obj, reader(v, q))
                     except Unfit as problem:
-                        p.tolerate(problem)  # a field with a default takes it
+                        q.tolerate(problem)  # a field with a default takes it
                         setters[name](obj, make())
                     continue
                 if make is None:

@@ -6,7 +6,7 @@ from typing import Literal, TypeAlias
 
 import attrs
 
-from .._model import Model, nullable, required
+from .._model import Model, not_in_spec, nullable, required
 from .shared import (
     AssistantTool,
     AssistantToolChoiceOption,
@@ -107,7 +107,7 @@ class Run(Model):
     instructions: str | None = nullable()
     tools: list[AssistantTool] = required(factory=list)
     # Not in the spec's RunObject, but sent by the service (see its examples).
-    tool_resources: ToolResources | None = None
+    tool_resources: ToolResources | None = not_in_spec()
     metadata: Metadata | None = nullable()
     usage: Usage | None = nullable()
     temperature: float | None = nullable(required=False)

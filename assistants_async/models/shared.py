@@ -6,7 +6,7 @@ from typing import Any, Literal, TypeAlias
 
 import attrs
 
-from .._model import Model, Unknown, nullable, register_union
+from .._model import Model, Unknown, not_in_spec, nullable, register_union
 
 __all__ = [
     "AssistantTool",
@@ -147,7 +147,7 @@ class CodeInterpreterResources(Model):
 class FileSearchResources(Model):
     vector_store_ids: list[str] | None = None
     # Request-only helper that creates a vector store on the fly.
-    vector_stores: list[dict[str, Any]] | None = None
+    vector_stores: list[dict[str, Any]] | None = not_in_spec()
 
 
 @attrs.frozen(kw_only=True)
