@@ -2,8 +2,9 @@
 
 It starts the bundled fake server on a free loopback port and walks through an assistant
 with a function tool, a thread with a question, a run that calls the tool, the tool's
-output submitted, the answer, the run steps and the messages. ``--base-url`` (or
-``OPENAI_BASE_URL``) runs the same flow against a real compatible server.
+output submitted, the answer, the run steps and the messages, offline whatever the
+environment says. ``--base-url`` (the one way) runs the same flow against a real
+compatible server.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -92,6 +92,11 @@ async def _flow(client: AsyncClient) -> None:
     run = await client.runs.create(thread.id, assistant_id=asst.id)
     print(f"   {run.id}: {run.status}")
     run = await _wait(client, run)
+    if run.status != "requires_action":
+        # Said, not skipped in silence: a server whose runs answer without the tool (an
+        # echoing test server, a model that ignores tools) gives no call to make.
+        print(f"4. The run called no tool: it went {run.status} without asking for one")
+        print("5. No tool output to submit")
 
     while run.status == "requires_action" and run.required_action is not None:
         calls = run.required_action.submit_tool_outputs.tool_calls
@@ -135,11 +140,15 @@ async def _demo(base_url: str | None, api_key: str | None) -> None:
         print(f"Running against {base_url}")
         async with AsyncClient(base_url=base_url, api_key=api_key) as client:
             await _flow(client)
+        print("Done.")
         return
     server = _fake_server()
     async with server:
         print(f"Fake Assistants server on {server.url} (offline)")
-        async with AsyncClient(base_url=server.url, api_key=api_key or "sk-demo") as client:
+        # On loopback, whatever proxy the environment names.
+        async with AsyncClient(
+            base_url=server.url, api_key=api_key or "sk-demo", trust_env=False
+        ) as client:
             await _flow(client)
     print("Done.")
 
@@ -150,10 +159,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="run the whole flow (offline by default)")
     demo.add_argument(
         "--base-url",
-        default=os.environ.get("OPENAI_BASE_URL"),
-        help="a compatible server to use instead of the bundled fake (default: OPENAI_BASE_URL)",
+        help="a compatible server to use instead of the bundled fake (the one way to aim "
+        "the demo elsewhere: OPENAI_BASE_URL is not read, so the demo stays offline)",
     )
-    demo.add_argument("--api-key", help="API key (default: OPENAI_API_KEY)")
+    demo.add_argument(
+        "--api-key", help="API key for --base-url (default: OPENAI_API_KEY; any for the fake)"
+    )
     args = parser.parse_args(argv)
     if args.command == "demo":
         asyncio.run(_demo(args.base_url, args.api_key))

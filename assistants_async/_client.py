@@ -158,6 +158,19 @@ def _check_path(path: object) -> None:
         )
 
 
+def masked_url(url: str) -> str:
+    """``url`` with its query's values masked: a gateway may take its key there
+    (``?code=...``), and a URL is shown in reprs and errors."""
+    head, mark, query = url.partition("?")
+    if not mark:
+        return url
+    masked = "&".join(
+        f"{name}=***" if sep else name
+        for name, sep, _ in (p.partition("=") for p in query.split("&"))
+    )
+    return f"{head}?{masked}"
+
+
 def _check_strict(strict: object) -> bool:
     if not isinstance(strict, bool):
         raise TypeError(f"strict must be True or False, not {type(strict).__name__}")
@@ -238,7 +251,9 @@ class AsyncClient:
                 "api_key=..., or other auth through default_headers"
             )
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"base_url must be an http(s) URL with a host, not {base_url!r}")
+            raise ValueError(
+                f"base_url must be an http(s) URL with a host, not {masked_url(base_url)!r}"
+            )
         if organization is None:
             organization = os.environ.get("OPENAI_ORG_ID") or None
         if project is None:
@@ -377,7 +392,8 @@ class AsyncClient:
     def __repr__(self) -> str:
         # Never the API key.
         return (
-            f"AsyncClient(base_url={self.base_url!r}, organization={self.organization!r}, "
+            f"AsyncClient(base_url={masked_url(self.base_url)!r}, "
+            f"organization={self.organization!r}, "
             f"project={self.project!r}, max_retries={self.max_retries}, strict={self.strict})"
         )
 

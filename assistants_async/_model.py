@@ -99,9 +99,9 @@ class Model:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object this model stands for (as the API sent it, for decoded ones)."""
-        from ._decoding.converter import converter
+        from ._decoding.converter import to_json_data
 
-        result: dict[str, Any] = converter.unstructure(self)
+        result: dict[str, Any] = to_json_data(self)
         return result
 
     @classmethod

@@ -37,6 +37,7 @@ class Invalid(Exception):
 
 
 def _json_kind(value: object) -> str:
+    """How an error names what was given: its JSON kind, or why it has none."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -44,12 +45,18 @@ def _json_kind(value: object) -> str:
     if isinstance(value, int):
         return "an integer"
     if isinstance(value, float):
-        return "a decimal"
+        return "a decimal" if math.isfinite(value) else f"{value!r} (JSON has no such number)"
     if isinstance(value, str):
         return "a string"
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return "an array"
-    return "an object"
+    if isinstance(value, Mapping):
+        return "an object"
+    if type(value).__name__ == "NotGiven":
+        return "NOT_GIVEN (it leaves out a whole argument, not a part of one)"
+    if isinstance(value, set | frozenset):
+        return "a set (JSON has none: use a list)"
+    return f"a {type(value).__name__} (not a JSON value)"
 
 
 def _type_error(path: str, expected: str, value: object) -> Invalid:
@@ -316,19 +323,27 @@ TOOL = Tagged(
 ATTACHMENT_TOOL = Tagged(
     {"code_interpreter": _typed("code_interpreter"), "file_search": _typed("file_search")}
 )
-TOOL_RESOURCES = Nullable(
-    Obj(
-        {
-            "code_interpreter": Obj({"file_ids": Arr(Str(), max_items=20)}),
-            "file_search": Obj(
-                {
-                    "vector_store_ids": Arr(Str(), max_items=1),
-                    "vector_stores": Arr(AnyObj(), max_items=1),
-                }
-            ),
-        }
+
+
+def _tool_resources(*, creating: bool) -> Nullable:
+    """Tool resources; only an assistant or a thread being created may make vector
+    stores on the fly (``vector_stores``): the spec has only ``vector_store_ids``
+    elsewhere."""
+    file_search: dict[str, V] = {"vector_store_ids": Arr(Str(), max_items=1)}
+    if creating:
+        file_search["vector_stores"] = Arr(AnyObj(), max_items=1)
+    return Nullable(
+        Obj(
+            {
+                "code_interpreter": Obj({"file_ids": Arr(Str(), max_items=20)}),
+                "file_search": Obj(file_search),
+            }
+        )
     )
-)
+
+
+TOOL_RESOURCES = _tool_resources(creating=True)
+TOOL_RESOURCE_IDS = _tool_resources(creating=False)
 RESPONSE_FORMAT = Nullable(
     Either(
         Str(enum=["auto"]),
@@ -436,11 +451,14 @@ _RUN_FIELDS: dict[str, V] = {
 # operationId -> (spec schema name, validator)
 REQUEST_BODIES: dict[str, tuple[str, Obj]] = {
     "createAssistant": ("CreateAssistantRequest", Obj(_ASSISTANT_FIELDS, required=["model"])),
-    "modifyAssistant": ("ModifyAssistantRequest", Obj(_ASSISTANT_FIELDS)),
+    "modifyAssistant": (
+        "ModifyAssistantRequest",
+        Obj({**_ASSISTANT_FIELDS, "tool_resources": TOOL_RESOURCE_IDS}),
+    ),
     "createThread": ("CreateThreadRequest", _THREAD),
     "modifyThread": (
         "ModifyThreadRequest",
-        Obj({"tool_resources": TOOL_RESOURCES, "metadata": Metadata()}),
+        Obj({"tool_resources": TOOL_RESOURCE_IDS, "metadata": Metadata()}),
     ),
     "createMessage": ("CreateMessageRequest", MESSAGE),
     "modifyMessage": ("ModifyMessageRequest", Obj({"metadata": Metadata()})),
@@ -460,7 +478,7 @@ REQUEST_BODIES: dict[str, tuple[str, Obj]] = {
     "createThreadAndRun": (
         "CreateThreadAndRunRequest",
         Obj(
-            {**_RUN_FIELDS, "thread": _THREAD, "tool_resources": TOOL_RESOURCES},
+            {**_RUN_FIELDS, "thread": _THREAD, "tool_resources": TOOL_RESOURCE_IDS},
             required=["assistant_id"],
         ),
     ),

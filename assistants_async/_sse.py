@@ -134,7 +134,8 @@ class SSEDecoder:
         if name == "id":
             if "\0" not in value:
                 self._id = value
-        elif name == "retry" and value.isdigit():
+        elif name == "retry" and value.isdigit() and value.isascii() and len(value) <= 12:
+            # ASCII digits only ("²" is a digit to Python), and a number a wait can be.
             self._retry = int(value)
         return None
 

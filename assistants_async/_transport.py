@@ -78,6 +78,8 @@ def _encode_body(body: Any) -> bytes:
                 "the request body holds NaN or Infinity, which JSON cannot carry"
             ) from None
         raise
+    except RecursionError:
+        raise ValueError("the request body is nested too deeply to send as JSON") from None
 
 
 # Keeps tasks started in the background alive until they end.

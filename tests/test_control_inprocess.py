@@ -18,7 +18,10 @@ from assistants_async.testing._script import Script, reply_from_json, reply_to_j
 
 @pytest.fixture
 async def plane() -> AsyncIterator[tuple[FakeAssistantsServer, aiohttp.ClientSession, str]]:
-    async with FakeAssistantsServer() as server, aiohttp.ClientSession() as http:
+    async with (
+        FakeAssistantsServer() as server,
+        aiohttp.ClientSession(headers={"OpenAI-Beta": "assistants=v2"}) as http,
+    ):
         yield server, http, (server.url or "").removesuffix("/v1") + "/__fake__"
 
 

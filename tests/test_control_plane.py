@@ -65,7 +65,7 @@ async def control(
 async def test_a_suite_in_any_language_drives_the_server_over_http(cli: str) -> None:
     root = cli
     async with (
-        aiohttp.ClientSession() as http,
+        aiohttp.ClientSession(headers={"OpenAI-Beta": "assistants=v2"}) as http,
         AsyncClient(api_key="sk-other-language", base_url=f"{root}/v1") as client,
     ):
         asst = await client.assistants.create(model="gpt-4o")
@@ -158,7 +158,7 @@ async def test_a_suite_in_any_language_drives_the_server_over_http(cli: str) -> 
 
 
 async def test_bad_control_input_is_a_400_that_says_why(cli: str) -> None:
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers={"OpenAI-Beta": "assistants=v2"}) as http:
         for path, body, words in [
             ("faults", {"kind": "explode"}, "kind must be one of"),
             ("faults", {"kind": "fail", "operation": "getWeather"}, "unknown operation"),
@@ -202,7 +202,7 @@ async def test_the_python_api_and_the_control_plane_share_one_script() -> None:
         server.script.queue(Text("for the thread"), thread_id=thread.id)
         server.script.queue(Fail("server_error", "for the assistant"), assistant_id=other.id)
         server.script.rule("weather", CallTools([ToolCall("get_weather", {"city": "Oslo"})]))
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(headers={"OpenAI-Beta": "assistants=v2"}) as http:
             root = (server.url or "").removesuffix("/v1")
             await control(
                 http, root, "POST", "script", {"replies": [{"type": "text", "text": "g"}]}

@@ -65,7 +65,7 @@ async def test_the_fake_server_serves_from_the_command_line() -> None:
         match = re.search(r"(http://127\.0\.0\.1:\d+/v1)", line)
         assert match, line
         async with (
-            aiohttp.ClientSession() as http,
+            aiohttp.ClientSession(headers={"OpenAI-Beta": "assistants=v2"}) as http,
             http.post(
                 f"{match.group(1)}/assistants",
                 json={"model": "gpt-4o"},

@@ -38,7 +38,7 @@ async def server() -> AsyncIterator[FakeAssistantsServer]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers={"OpenAI-Beta": "assistants=v2"}) as session:
         yield session
 
 

@@ -63,7 +63,10 @@ async def post(
 
 
 async def test_an_idempotency_key_belongs_to_one_request_of_one_key_holder() -> None:
-    async with FakeAssistantsServer() as server, aiohttp.ClientSession() as http:
+    async with (
+        FakeAssistantsServer() as server,
+        aiohttp.ClientSession(headers={"OpenAI-Beta": "assistants=v2"}) as http,
+    ):
         url = server.url or ""
         assert server.url is not None
         x = (await post(http, url, "/threads", {}, "sk-a", **{"Idempotency-Key": "t1"}))[1]["id"]
@@ -102,7 +105,10 @@ async def test_an_idempotency_key_belongs_to_one_request_of_one_key_holder() -> 
 
 async def test_keys_expire_on_the_servers_clock() -> None:
     clock = FakeClock()
-    async with FakeAssistantsServer(clock=clock) as server, aiohttp.ClientSession() as http:
+    async with (
+        FakeAssistantsServer(clock=clock) as server,
+        aiohttp.ClientSession(headers={"OpenAI-Beta": "assistants=v2"}) as http,
+    ):
         url = server.url or ""
         first = (await post(http, url, "/assistants", {"model": "m"}, "sk-a"))[1]["id"]
         assert (await post(http, url, "/assistants", {"model": "m"}, "sk-a"))[1]["id"] == first
@@ -111,7 +117,10 @@ async def test_keys_expire_on_the_servers_clock() -> None:
 
 
 async def test_a_streamed_run_is_replayed_to_the_retry_of_a_timed_out_call() -> None:
-    async with FakeAssistantsServer() as server, aiohttp.ClientSession() as http:
+    async with (
+        FakeAssistantsServer() as server,
+        aiohttp.ClientSession(headers={"OpenAI-Beta": "assistants=v2"}) as http,
+    ):
         url = server.url or ""
         asst = (
             await post(

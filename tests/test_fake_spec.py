@@ -16,7 +16,7 @@ from assistants_async.testing import (
     call_tools_then_answer,
 )
 
-AUTH = {"Authorization": "Bearer sk-fake"}
+AUTH = {"Authorization": "Bearer sk-fake", "OpenAI-Beta": "assistants=v2"}
 BASE = "urn:assistants-spec"
 
 

@@ -62,7 +62,6 @@ def test_orjson_is_the_parser_on_cpython() -> None:
         ('{"a": 1}'.encode("utf-32-le"), {"a": 1}),
         (b'{"a": "\\ud800"}', {"a": "\ud800"}),
         (b'{"a": "\xed\xa0\x80"}', {"a": "\ud800"}),
-        (b"[1e400]", [float("inf")]),
         ('{"a": "\ud800"}', {"a": "\ud800"}),
         # The same on both sides.
         (b'{"a": 1, "a": 2}', {"a": 2}),
@@ -80,6 +79,10 @@ def test_the_stdlibs_answer(raw: bytes | str, expected: Any) -> None:
         b"NaN",
         b"[Infinity]",
         b"[-Infinity]",
+        # A number no float holds: the stdlib would make it infinity, which JSON cannot
+        # carry back.
+        b"[1e400]",
+        b"[-1e400]",
         b"",
         b"[1,]",
         b"{'a': 1}",

@@ -272,7 +272,10 @@ async def test_the_control_plane_curl_examples_work(tmp_path: Path) -> None:
         for m in CURL.finditer(block)
     ]
     assert {path for _, path, _ in calls} >= {"script", "faults", "requests", "clock", "reset"}
-    async with cli_server() as root, aiohttp.ClientSession() as http:
+    async with (
+        cli_server() as root,
+        aiohttp.ClientSession(headers={"OpenAI-Beta": "assistants=v2"}) as http,
+    ):
         for method, path, body in calls:
             data = json.loads(body) if body else None
             url = f"{root}/__fake__/{path}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any, TypeVar, get_args, get_origin
@@ -212,8 +213,16 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-# NaN and Infinity are not JSON: refused, not turned into floats nobody can send back.
-_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e400: a JSON number no float can hold
+        raise ValueError(f"{text[:40]} is beyond what a number can hold")
+    return number
+
+
+# NaN and Infinity are not JSON: refused, not turned into floats nobody can send back;
+# nor is a number too large for a float made one.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite)
 
 
 _fast_loads: Callable[[bytes], Any] | None
@@ -308,10 +317,19 @@ def to_json_data(value: Any) -> Any:
     """Turn a model, or plain data holding models anywhere inside, into JSON data."""
     if type(value) in _JSON_SCALARS or type(value) is JSONData:
         return value
+    try:
+        return _json_data(value)
+    except RecursionError:
+        raise ValueError("the value is nested too deeply to turn into JSON") from None
+
+
+def _json_data(value: Any) -> Any:
+    if type(value) in _JSON_SCALARS or type(value) is JSONData:
+        return value
     if isinstance(value, Model | Unknown):
         return converter.unstructure(value)
     if isinstance(value, Mapping):
-        return {k: to_json_data(v) for k, v in value.items()}
+        return {k: _json_data(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [to_json_data(v) for v in value]
+        return [_json_data(v) for v in value]
     return value

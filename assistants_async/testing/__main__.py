@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
         "nowhere (default: bearer)",
     )
     parser.add_argument(
+        "--no-beta-header",
+        action="store_true",
+        help="accept requests without 'OpenAI-Beta: assistants=v2' (by default a 400, as "
+        "the service answered)",
+    )
+    parser.add_argument(
         "--shared-world",
         action="store_true",
         help="every key sees every object (default: an object is visible only to the key "
@@ -121,6 +127,7 @@ def make_server(args: argparse.Namespace) -> FakeAssistantsServer:
         poll_after_ms=args.poll_after_ms,
         max_logged_requests=args.log_size,
         isolate_tenants=not args.shared_world,
+        require_beta_header=not args.no_beta_header,
         ids=SequentialIds() if args.sequential_ids else None,
     )
     if args.script is not None:

@@ -9,6 +9,7 @@ cannot disagree.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -63,12 +64,27 @@ def _guarded(handler: Callable[[web.Request], Awaitable[Any]]) -> Handler:
     return guarded
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text[:40]} is beyond what a number can hold")
+    return number
+
+
 async def _body(request: web.Request) -> dict[str, Any]:
     raw = await request.read()
     try:
-        data = json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        raise ValueError("the body must be a JSON object") from None
+        data = (
+            json.loads(raw, parse_constant=_no_constant, parse_float=_finite) if raw.strip() else {}
+        )
+    except ValueError as exc:
+        raise ValueError(f"the body must be a JSON object ({exc})") from None
+    except RecursionError:
+        raise ValueError("the body must be a JSON object, not nested this deeply") from None
     if not isinstance(data, dict):
         raise ValueError("the body must be a JSON object")
     return data

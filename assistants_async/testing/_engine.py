@@ -31,6 +31,9 @@ from ._store import JSON, StoredRun, StoredThread
 
 __all__ = ["Emit", "RunEngine"]
 
+# Where a step that ended records when.
+_ENDED_AT = {"completed": "completed_at", "cancelled": "cancelled_at", "expired": "expired_at"}
+
 log = logging.getLogger("assistants_async.testing")
 
 # Hears each stream event of a run's life: (event name, data).
@@ -121,7 +124,6 @@ class RunEngine:
                 param="tool_outputs",
             )
         outputs = {o["tool_call_id"]: o.get("output", "") for o in tool_outputs}
-        now = self.clock()
         step = run.steps[run.tool_step] if run.tool_step else None
         for call_id, (name, arguments) in run.open_calls.items():
             run.outputs.append(SubmittedOutput(call_id, name, arguments, outputs[call_id]))
@@ -131,7 +133,7 @@ class RunEngine:
                         call["function"]["output"] = outputs[call_id]
         prelude: list[tuple[str, JSON]] = []
         if step is not None:
-            step.update(status="completed", completed_at=now)
+            self.end_step(run, step, "completed")
             prelude.append(("thread.run.step.completed", step))
         run.open_calls.clear()
         run.tool_step = None
@@ -187,7 +189,7 @@ class RunEngine:
             obj.update(status="expired", required_action=None)
             for step in run.steps.values():
                 if step["status"] == "in_progress":
-                    step.update(status="expired", expired_at=self.clock())
+                    self.end_step(run, step, "expired")
             run.open_calls.clear()
 
     async def tick(self, thread: StoredThread, run: StoredRun) -> None:
@@ -230,7 +232,7 @@ class RunEngine:
                 )
                 for step in run.steps.values():
                     if step["status"] == "in_progress":
-                        step.update(status="cancelled", cancelled_at=now)
+                        self.end_step(run, step, "cancelled")
                 run.open_calls.clear()
                 await emit("thread.run.cancelled", obj)
 
@@ -327,7 +329,7 @@ class RunEngine:
                 "type": "message_creation",
                 "message_creation": {"message_id": message["id"]},
             }
-            step = self.add_step(run, "message_creation", "in_progress", details, usage or {})
+            step = self.add_step(run, "message_creation", "in_progress", details, usage)
             await emit("thread.run.step.created", step)
             await emit("thread.run.step.in_progress", step)
         await emit("thread.message.created", message)
@@ -360,10 +362,13 @@ class RunEngine:
         message.update(status="completed", completed_at=now)
         await emit("thread.message.completed", message)
         if step is not None:
-            step.update(status="completed", completed_at=now)
+            self.end_step(run, step, "completed")
             await emit("thread.run.step.completed", step)
 
-    def add_step(self, run: StoredRun, kind: str, status: str, details: JSON, usage: JSON) -> JSON:
+    def add_step(
+        self, run: StoredRun, kind: str, status: str, details: JSON, usage: JSON | None
+    ) -> JSON:
+        """A new step; its ``usage`` shows once it ends (the spec: null while in progress)."""
         now = self.clock()
         step: JSON = {
             "id": self.ids("step"),
@@ -381,10 +386,19 @@ class RunEngine:
             "failed_at": None,
             "completed_at": now if status == "completed" else None,
             "metadata": {},
-            "usage": usage,
+            "usage": usage if status != "in_progress" else None,
         }
         run.steps[step["id"]] = step
+        if status == "in_progress" and usage is not None:
+            run.step_usage[step["id"]] = usage
         return step
+
+    def end_step(self, run: StoredRun, step: JSON, status: str) -> None:
+        """``step`` ended with ``status``: its time and, now, its usage."""
+        now = self.clock()
+        usage = run.step_usage.pop(step["id"], None)
+        step.update(status=status, usage=usage)
+        step[_ENDED_AT[status]] = now
 
     @staticmethod
     def add_usage(run: StoredRun, usage: JSON) -> None:

@@ -39,7 +39,7 @@ def fingerprint(method: str, path: str, query: str, raw: bytes) -> str:
     """The request a key belongs to; JSON bodies compared by value, not by spelling."""
     try:
         canonical: Any = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"))
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past parsing: as sent
         canonical = raw.decode("latin-1")
     text = f"{method}\n{path}\n{query}\n{canonical}"
     return hashlib.sha256(text.encode()).hexdigest()
@@ -47,11 +47,19 @@ def fingerprint(method: str, path: str, query: str, raw: bytes) -> str:
 
 class IdempotencyStore:
     def __init__(
-        self, clock: Callable[[], float], *, ttl: float = 24 * 3600, size: int = 10_000
+        self,
+        clock: Callable[[], float],
+        *,
+        ttl: float = 24 * 3600,
+        size: int = 10_000,
+        max_bytes: int = 32 * 1024 * 1024,
     ) -> None:
         self._clock = clock
         self.ttl = ttl
         self.size = size
+        # The answers kept, in bytes: many large ones are forgotten oldest first.
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._entries: OrderedDict[Scope, Remembered] = OrderedDict()
         self._locks: dict[Scope, tuple[asyncio.Lock, int]] = {}
 
@@ -64,6 +72,7 @@ class IdempotencyStore:
 
     def clear(self) -> None:
         self._entries.clear()
+        self.bytes = 0
 
     @contextlib.asynccontextmanager
     async def hold(self, scope: Scope) -> AsyncIterator[None]:
@@ -87,10 +96,16 @@ class IdempotencyStore:
         return self._entries.get(scope)
 
     def put(self, scope: Scope, entry: Remembered) -> None:
+        old = self._entries.pop(scope, None)
+        if old is not None:
+            self.bytes -= len(old.body)
         self._entries[scope] = entry
-        self._entries.move_to_end(scope)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+        self.bytes += len(entry.body)
+        while len(self._entries) > self.size or (
+            self.bytes > self.max_bytes and len(self._entries) > 1
+        ):
+            _, dropped = self._entries.popitem(last=False)
+            self.bytes -= len(dropped.body)
 
     def _expire(self) -> None:
         now = self._clock()
@@ -99,3 +114,4 @@ class IdempotencyStore:
             if now - oldest.created < self.ttl:
                 return
             del self._entries[scope]
+            self.bytes -= len(oldest.body)

@@ -30,6 +30,8 @@ class LoggedRequest:
     headers: CIMultiDict[str]
     body: Any
     status: int = 0
+    # About what the entry holds, in bytes: what the log's byte bound counts.
+    size: int = attrs.field(default=0, repr=False, eq=False)
 
     def to_json(self) -> dict[str, Any]:
         """As the control plane sends it."""
@@ -44,14 +46,24 @@ class LoggedRequest:
         }
 
 
-class RequestLog(Sequence[LoggedRequest]):
-    """The newest ``size`` requests, oldest first: a ring buffer, so a long-running
-    server's memory stays flat however many requests it serves."""
+# What the log may hold in all, by default: a flood of large bodies is forgotten
+# oldest first, however few entries it makes.
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 
-    def __init__(self, size: int) -> None:
+
+class RequestLog(Sequence[LoggedRequest]):
+    """The newest ``size`` requests, oldest first, holding at most about ``max_bytes``
+    (the newest one always kept): a ring buffer, so a long-running server's memory stays
+    flat however many requests it serves, and however large."""
+
+    def __init__(self, size: int, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise ValueError(f"the request log size must be a whole number >= 1, not {size!r}")
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
+            raise ValueError(f"max_bytes must be a whole number >= 1, not {max_bytes!r}")
         self._items: deque[LoggedRequest] = deque(maxlen=size)
+        self.max_bytes = max_bytes
+        self.bytes = 0
 
     @property
     def size(self) -> int:
@@ -60,10 +72,17 @@ class RequestLog(Sequence[LoggedRequest]):
         return maxlen
 
     def append(self, entry: LoggedRequest) -> None:
-        self._items.append(entry)
+        items = self._items
+        if len(items) == items.maxlen:
+            self.bytes -= items[0].size  # the deque drops it
+        items.append(entry)
+        self.bytes += entry.size
+        while self.bytes > self.max_bytes and len(items) > 1:
+            self.bytes -= items.popleft().size
 
     def clear(self) -> None:
         self._items.clear()
+        self.bytes = 0
 
     def __len__(self) -> int:
         return len(self._items)

@@ -2,8 +2,14 @@
 
 Before the server's responder is asked, a run takes the next queued reply for its
 thread, else for its assistant, else the next global one, else the reply of the first
-rule whose pattern is found in the newest user text. Queued replies are used once;
-rules stay until cleared.
+rule whose pattern is found in the newest user text. Queued replies are used once, by
+whichever run comes first (scope them by thread or assistant when tests run side by
+side); rules stay until cleared.
+
+A rule answers a run's first turn only: after tool outputs the newest user text is
+the same, and a rule that called tools again would loop forever. ``then`` gives the
+answer once the outputs are in (``{outputs}`` and ``{question}`` filled in), as
+``call_tools_then_answer`` does; ``every_turn=True`` makes a rule answer every turn.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import re
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
+
+import attrs
 
 from ._responders import CallTools, Fail, Incomplete, Reply, RunContext, Text, ToolCall
 
@@ -23,7 +31,7 @@ class Script:
         self._global: deque[Reply] = deque()
         self._by_assistant: dict[str, deque[Reply]] = {}
         self._by_thread: dict[str, deque[Reply]] = {}
-        self._rules: list[tuple[re.Pattern[str], Reply]] = []
+        self._rules: list[_Rule] = []
 
     def queue(
         self, *replies: Reply, assistant_id: str | None = None, thread_id: str | None = None
@@ -40,16 +48,29 @@ class Script:
         else:
             self._global.extend(replies)
 
-    def rule(self, pattern: str, reply: Reply) -> None:
-        """Answer every run whose newest user text matches ``pattern`` (a regex)."""
+    def rule(
+        self, pattern: str, reply: Reply, *, then: str | None = None, every_turn: bool = False
+    ) -> None:
+        """Answer the first turn of every run whose newest user text matches ``pattern``
+        (a regex) with ``reply``; once tool outputs are in, answer ``then`` (a template:
+        ``{outputs}``, ``{question}``), or leave the turn to the rest of the script and the
+        responder. ``every_turn=True``: answer every turn with ``reply``."""
         _check_reply(reply)
+        if then is not None and not isinstance(then, str):
+            raise TypeError(f"then is the answer's text (a template), not {then!r}")
+        if then is not None and every_turn:
+            raise ValueError("a rule that answers every turn has no 'then'")
+        if then is not None and not isinstance(reply, CallTools):
+            raise ValueError("'then' follows tool calls: the reply must be a tool_calls one")
+        if not isinstance(every_turn, bool):
+            raise TypeError(f"every_turn must be True or False, not {every_turn!r}")
         try:
             compiled = re.compile(pattern)
         except re.error as exc:
             raise ValueError(
                 f"rule pattern {pattern!r} is not a regular expression: {exc}"
             ) from None
-        self._rules.append((compiled, reply))
+        self._rules.append(_Rule(compiled, reply, then, every_turn))
 
     def clear(self) -> None:
         self._global.clear()
@@ -70,9 +91,15 @@ class Script:
             if queue:
                 return queue.popleft()
         text = ctx.last_user_text
-        for pattern, reply in self._rules:
-            if pattern.search(text):
-                return reply
+        later = bool(ctx.tool_outputs)  # not the run's first turn
+        for rule in self._rules:
+            if not rule.pattern.search(text):
+                continue
+            if not later or rule.every_turn:
+                return rule.reply
+            if rule.then is not None:
+                outputs = " ".join(o.output for o in ctx.tool_outputs)
+                return Text(rule.then.format(outputs=outputs, question=text))
         return None
 
     def load(self, data: Mapping[str, Any]) -> None:
@@ -89,9 +116,32 @@ class Script:
             reply = reply_from_json({k: v for k, v in item.items() if k not in scope})
             self.queue(reply, **scope)
         for item in _list(data.get("rules", []), "rules"):
-            if not isinstance(item, Mapping) or set(item) != {"match", "reply"}:
-                raise ValueError('a rule is {"match": "regex", "reply": {...}}')
-            self.rule(str(item["match"]), reply_from_json(item["reply"]))
+            if not isinstance(item, Mapping) or not {"match", "reply"} <= set(item) <= {
+                "match",
+                "reply",
+                "every_turn",
+            }:
+                raise ValueError(
+                    'a rule is {"match": "regex", "reply": {...}} (and "every_turn": true '
+                    "to answer every turn of a run)"
+                )
+            given: Any = item["reply"]
+            shape = dict(given) if isinstance(given, Mapping) else given
+            then = shape.pop("then", None) if isinstance(shape, dict) else None
+            self.rule(
+                str(item["match"]),
+                reply_from_json(shape),
+                then=then,
+                every_turn=item.get("every_turn", False),
+            )
+
+
+@attrs.frozen
+class _Rule:
+    pattern: re.Pattern[str]
+    reply: Reply
+    then: str | None
+    every_turn: bool
 
 
 def _list(value: Any, name: str) -> list[Any]:

@@ -65,6 +65,9 @@ class FakeAssistantsServer(RunHandlers):
     ``max_logged_requests`` bounds ``requests`` (the newest are kept). ``auth`` says
     where the key is expected, as a gateway would: ``"bearer"`` (``Authorization:
     Bearer``), ``"api-key"`` (an ``api-key`` header) or ``"none"`` (no key checked).
+    As the service did, a request without ``OpenAI-Beta: assistants=v2`` (or with
+    ``assistants=v1``) is a 400, so that a hand-written client that forgets the header
+    fails here and not in production; ``require_beta_header=False`` lets it through.
     """
 
     def __init__(
@@ -81,6 +84,7 @@ class FakeAssistantsServer(RunHandlers):
         poll_after_ms: int | None = 100,
         max_logged_requests: int = 10_000,
         isolate_tenants: bool = True,
+        require_beta_header: bool = True,
     ) -> None:
         if progress not in ("immediate", "per_retrieve", "timer"):
             raise ValueError(
@@ -96,7 +100,9 @@ class FakeAssistantsServer(RunHandlers):
             timer_interval=timer_interval,
         )
         self.auth = auth
+        self.require_beta_header = require_beta_header
         self.progress: Progress = progress
+        self._initial_progress: Progress = progress
         self.poll_after_ms = poll_after_ms
         self._api_key = api_key
         self.faults = Faults()
@@ -155,13 +161,15 @@ class FakeAssistantsServer(RunHandlers):
         return AsyncClient(**kwargs)
 
     def reset(self) -> None:
-        """Forget every object, logged request, fault and idempotency key."""
+        """Forget every object, logged request, fault and idempotency key, and go back to
+        the progress mode the server started with."""
         self._cancel_timers()
         self.store.clear()
         self.idempotency.clear()
         self.requests.clear()
         self.faults.clear()
         self.script.clear()
+        self.progress = self._initial_progress
 
     def _cancel_timers(self) -> None:
         for run in self.store.runs():
@@ -268,6 +276,8 @@ class FakeAssistantsServer(RunHandlers):
             query=list(request.query.items()),
             headers=headers,
             body=_loads_or_text(raw),
+            # Parsed JSON takes a few times its text: counted so, with the headers.
+            size=3 * len(raw) + sum(len(k) + len(v) for k, v in headers.items()) + 200,
         )
         self.requests.append(entry)
         response = await self._respond(request, handler, operation, raw)
@@ -300,6 +310,27 @@ class FakeAssistantsServer(RunHandlers):
             return self._error(401, "Incorrect API key provided.", code="invalid_api_key")
         return None
 
+    def _check_beta(self, request: web.Request) -> web.Response | None:
+        """The service's answer to a request without the Assistants v2 beta header."""
+        if not self.require_beta_header:
+            return None
+        beta = [v.strip() for h in request.headers.getall("OpenAI-Beta", []) for v in h.split(",")]
+        if "assistants=v2" in beta:
+            return None
+        if "assistants=v1" in beta:
+            return self._error(
+                400,
+                "The v1 Assistants API has been deprecated. Please try again by setting the "
+                "header 'OpenAI-Beta: assistants=v2'.",
+                code="invalid_beta",
+            )
+        return self._error(
+            400,
+            "You must provide the 'OpenAI-Beta' header to access the Assistants API. Please "
+            "try again by setting the header 'OpenAI-Beta: assistants=v2'.",
+            code="invalid_beta",
+        )
+
     async def _respond(
         self, request: web.Request, handler: Handler, operation: str | None, raw: bytes
     ) -> web.StreamResponse:
@@ -326,7 +357,7 @@ class FakeAssistantsServer(RunHandlers):
                     kind="server_error",
                     headers=fault.headers,
                 )
-        refused = self._check_key(request)
+        refused = self._check_key(request) or self._check_beta(request)
         if refused is not None:
             return refused
         if operation is None:

@@ -80,6 +80,8 @@ class StoredRun:
     open_calls: dict[str, tuple[str, str]] = attrs.field(factory=dict)  # id -> (name, args)
     outputs: list[SubmittedOutput] = attrs.field(factory=list)
     tool_step: str | None = None
+    # A step's usage while it is in progress (the spec: null until it ends).
+    step_usage: dict[str, JSON] = attrs.field(factory=dict)
     assistant: JSON = attrs.field(factory=dict)
     lock: asyncio.Lock = attrs.field(factory=asyncio.Lock)
     timer: asyncio.Task[None] | None = None

@@ -17,7 +17,7 @@ from assistants_async.testing import FakeAssistantsServer
 
 from ..payloads import ASSISTANT, MESSAGE
 
-AUTH = {"Authorization": "Bearer sk"}
+AUTH = {"Authorization": "Bearer sk", "OpenAI-Beta": "assistants=v2"}
 
 
 @pytest.fixture

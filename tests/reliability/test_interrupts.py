@@ -117,6 +117,9 @@ async def test_an_async_client_left_open_says_how_to_close_it() -> None:
 SCRIPT = """
 import signal, sys, time
 
+# A child of a background job starts with SIGINT ignored: restore what Ctrl-C does.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 from assistants_async.sync import Client
 
 client = Client(api_key="sk-1", base_url=sys.argv[1], max_retries=2)
@@ -140,7 +143,15 @@ print("exit", flush=True)
 """
 
 
-async def run_and_interrupt(tmp_path: Path, url: str, mode: str, when: object) -> list[str]:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+async def run_and_interrupt(
+    tmp_path: Path, url: str, mode: str, when: object, *, launched_ignoring: bool = False
+) -> list[str]:
+    """Run the script, Ctrl-C it once ``when()``; ``launched_ignoring``: start it with
+    SIGINT ignored, as a background job of a non-interactive shell is (``make test &``)."""
     script = tmp_path / "interrupted.py"
     script.write_text(SCRIPT, encoding="utf-8")
     proc = await asyncio.create_subprocess_exec(
@@ -150,6 +161,7 @@ async def run_and_interrupt(tmp_path: Path, url: str, mode: str, when: object) -
         mode,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        preexec_fn=_ignore_sigint if launched_ignoring else None,
     )
     assert proc.stdout is not None
     lines = [(await proc.stdout.readline()).decode().strip()]
@@ -162,13 +174,20 @@ async def run_and_interrupt(tmp_path: Path, url: str, mode: str, when: object) -
     return lines + out.decode().split("\n")
 
 
-async def test_ctrl_c_in_a_blocking_call_cancels_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("launched_ignoring", [False, True])
+async def test_ctrl_c_in_a_blocking_call_cancels_it(
+    tmp_path: Path, launched_ignoring: bool
+) -> None:
     async with FakeAssistantsServer() as server:
         assert server.url is not None
         # The first try fails; the client waits 1 s before retrying: Ctrl-C comes then.
         server.faults.fail_next("createAssistant", status=503, retry_after=1)
         lines = await run_and_interrupt(
-            tmp_path, server.url, "call", lambda: len(server.requests) >= 1
+            tmp_path,
+            server.url,
+            "call",
+            lambda: len(server.requests) >= 1,
+            launched_ignoring=launched_ignoring,
         )
         await asyncio.sleep(0.2)
         operations = [r.operation for r in server.requests]

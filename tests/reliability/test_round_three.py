@@ -361,3 +361,110 @@ async def test_snapshots_refused_when_off_and_the_choice_made_before_reading(
                 break
             with pytest.raises(RuntimeError, match="before reading"):
                 s.without_snapshots()
+
+
+# --- 6. raw errors and wrong messages ------------------------------------------------
+
+
+@pytest.mark.parametrize("retry", ["²", "9" * 5000, "١٢"])
+def test_a_retry_field_that_is_no_ascii_number_is_ignored(retry: str) -> None:
+    from assistants_async._sse import parse_sse
+
+    (event,) = parse_sse(f"retry: {retry}\nevent: ping\ndata: x\n\n")
+    assert event.retry is None
+    assert event.data == "x"
+
+
+def deeply_nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(depth):
+        value = {"x": value}
+    return value
+
+
+async def test_a_deep_value_received_is_refused_clearly_when_sent_back(
+    fake: FakeAssistantsServer,
+) -> None:
+    from assistants_async.models import FunctionTool
+
+    parameters = deeply_nested(900)
+    tool = FunctionTool.from_dict(
+        {"type": "function", "function": {"name": "f", "parameters": parameters}}
+    )
+    with pytest.raises(ValueError, match="nested too deeply"):
+        tool.to_dict()
+    async with fake.client() as client:
+        with pytest.raises(ValueError, match="nested too deeply"):
+            await client.assistants.create(model="m", tools=[tool])
+    assert len(fake.requests) == 0  # refused before anything was sent
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        (float("nan"), "nan (JSON has no such number)"),
+        (float("inf"), "inf (JSON has no such number)"),
+        ({1, 2}, "a set (JSON has none: use a list)"),
+        (object(), "a object (not a JSON value)"),
+    ],
+)
+async def test_a_value_that_is_not_json_is_named_for_what_it_is(
+    fake: FakeAssistantsServer, value: Any, said: str
+) -> None:
+    async with fake.client() as client:
+        with pytest.raises((ValueError, TypeError)) as caught:
+            await client.assistants.create(model="m", temperature=value)
+    assert said in str(caught.value)
+    assert "but got a decimal" not in str(caught.value)
+
+
+async def test_not_given_inside_a_value_says_what_it_is_for(fake: FakeAssistantsServer) -> None:
+    from assistants_async import NOT_GIVEN
+
+    async with fake.client() as client:
+        with pytest.raises((ValueError, TypeError)) as caught:
+            await client.assistants.create(
+                model="m",
+                tools=[{"type": "function", "function": {"name": "f", "description": NOT_GIVEN}}],
+            )
+    assert "NOT_GIVEN (it leaves out a whole argument" in str(caught.value)
+
+
+# --- 7. vector stores are made only where the spec lets them be -------------------------
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c, a, t: c.assistants.update(a, tool_resources=NEW_STORE),
+        lambda c, a, t: c.threads.update(t, tool_resources=NEW_STORE),
+        lambda c, a, t: c.threads.create_and_run(assistant_id=a, tool_resources=NEW_STORE),
+    ],
+)
+async def test_vector_stores_cannot_be_made_where_the_spec_has_only_ids(
+    fake: FakeAssistantsServer, call: Any
+) -> None:
+    from assistants_async import BadRequestError
+
+    async with fake.client() as client:
+        asst = await client.assistants.create(model="m", tool_resources=NEW_STORE)
+        thread = await client.threads.create(tool_resources=NEW_STORE)
+        sent = len(fake.requests)
+        with pytest.raises((ValueError, BadRequestError), match="vector_stores"):
+            await call(client, asst.id, thread.id)
+    assert len(fake.requests) == sent  # the client refused it first
+
+
+NEW_STORE: Any = {"file_search": {"vector_stores": [{"file_ids": ["file_1"]}]}}
+
+
+# --- 8. a secret in the base URL's query stays hidden ---------------------------------
+
+
+def test_a_key_in_the_base_urls_query_is_masked() -> None:
+    client = AsyncClient(api_key="k", base_url="https://gw.example/v1?api-version=1&code=s3cret")
+    assert "s3cret" not in repr(client)
+    assert "code=***" in repr(client)
+    with pytest.raises(ValueError, match="base_url") as caught:
+        AsyncClient(api_key="k", base_url="gw.example/v1?code=s3cret")
+    assert "s3cret" not in str(caught.value)
