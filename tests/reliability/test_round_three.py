@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import gzip
+import io
 import json
 import sys
 from collections.abc import AsyncIterator
@@ -468,3 +470,263 @@ def test_a_key_in_the_base_urls_query_is_masked() -> None:
     with pytest.raises(ValueError, match="base_url") as caught:
         AsyncClient(api_key="k", base_url="gw.example/v1?code=s3cret")
     assert "s3cret" not in str(caught.value)
+
+
+# --- 9. the fake server's memory under a flood ----------------------------------------
+
+
+async def test_a_flood_of_large_refused_requests_keeps_the_log_within_its_bytes() -> None:
+    import aiohttp
+
+    async with (
+        FakeAssistantsServer(api_key="sk-right") as server,
+        aiohttp.ClientSession() as http,
+    ):
+        body = json.dumps({"model": "m", "pad": "x" * (900 * 1024)}).encode()
+        for _ in range(60):  # 53 MiB refused: a wrong key
+            async with http.post(
+                f"{server.url}/assistants",
+                data=io.BytesIO(body),
+                headers={"Authorization": "Bearer sk-wrong", "Content-Type": "application/json"},
+            ) as resp:
+                assert resp.status == 401
+        assert server.requests.bytes <= server.requests.max_bytes
+        assert 0 < len(server.requests) < 60
+        assert server.requests[-1].status == 401  # the newest is kept
+
+
+def test_remembered_answers_are_bounded_by_bytes_too() -> None:
+    from assistants_async.testing._idempotency import IdempotencyStore, Remembered
+
+    store = IdempotencyStore(lambda: 0.0, max_bytes=10 * 1024)
+    for i in range(50):
+        store.put(("t", f"k{i}"), Remembered("f", 200, b"x" * 1024, "application/json", 0.0))
+    assert store.bytes <= 10 * 1024
+    assert len(store) == 10
+    assert store.get(("t", "k49")) is not None
+    assert store.get(("t", "k0")) is None
+
+
+# --- 10. bad input to the fake server is a 400, never a 500 ---------------------------
+
+
+async def test_deep_json_with_an_idempotency_key_is_a_400(fake: FakeAssistantsServer) -> None:
+    import aiohttp
+
+    body = '{"model": "m", "metadata": ' + "[" * 5000 + "]" * 5000 + "}"
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{fake.url}/assistants",
+            data=body,
+            headers={
+                "Authorization": "Bearer sk",
+                "OpenAI-Beta": "assistants=v2",
+                "Content-Type": "application/json",
+                "Idempotency-Key": "deep",
+            },
+        ) as resp,
+    ):
+        assert resp.status == 400
+        assert "error" in await resp.json()
+
+
+def _not_json(name: str) -> Any:
+    raise AssertionError(f"{name} in the answer")
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "body"),
+    [
+        ("/faults", "POST", '{"kind": "fail", "times": "x"}'),
+        ("/faults", "POST", '{"kind": "fail", "status": 99}'),
+        ("/faults", "POST", '{"kind": "fail", "status": true}'),
+        ("/faults", "POST", '{"kind": "delay", "seconds": 1e999}'),
+        ("/faults", "POST", '{"kind": "delay", "seconds": -1}'),
+        ("/faults", "POST", '{"kind": "fail", "retry_after": Infinity}'),
+        ("/faults", "POST", '{"kind": "stream_cut", "after_events": -2}'),
+        ("/faults", "POST", '{"kind": "fail", "headers": {"x": "a\\r\\nb: c"}}'),
+        ("/clock", "POST", '{"advance": NaN}'),
+        ("/script", "POST", '{"replies": ' + "[" * 5000 + "]" * 5000 + "}"),
+    ],
+)
+async def test_control_plane_input_is_checked_when_it_arrives(
+    fake: FakeAssistantsServer, path: str, method: str, body: str
+) -> None:
+    import aiohttp
+
+    root = str(fake.url).removesuffix("/v1")
+    async with aiohttp.ClientSession() as http:
+        async with http.request(method, f"{root}/__fake__{path}", data=body) as resp:
+            assert resp.status == 400
+            answer = await resp.text()
+        json.loads(answer, parse_constant=_not_json)  # JSON, always: no bare Infinity
+    # Nothing was taken in: every call still works.
+    async with fake.client() as client:
+        await client.assistants.create(model="m")
+
+
+# --- 11. a rule that calls tools answers a run's first turn ---------------------------
+
+
+async def test_a_tool_calling_rule_lets_the_tool_loop_finish(fake: FakeAssistantsServer) -> None:
+    from assistants_async.testing import CallTools, ToolCall
+
+    fake.script.rule("weather", CallTools([ToolCall("get_weather", {"city": "Oslo"})]))
+    async with fake.client() as client:
+        asst = await client.assistants.create(model="m")
+        thread = await client.threads.create(messages=[{"role": "user", "content": "weather?"}])
+        run = await client.runs.create_and_run_tools(
+            thread.id, assistant_id=asst.id, functions={"get_weather": lambda city: "sunny"}
+        )
+    assert run.status == "completed"
+
+
+async def test_a_json_rule_says_what_to_answer_once_the_outputs_are_in(
+    fake: FakeAssistantsServer,
+) -> None:
+    fake.script.load(
+        {
+            "rules": [
+                {
+                    "match": "weather",
+                    "reply": {
+                        "type": "tool_calls",
+                        "calls": [{"name": "get_weather", "arguments": {"city": "Oslo"}}],
+                        "then": "In Oslo: {outputs}",
+                    },
+                },
+                {"match": "again", "every_turn": True, "reply": {"type": "text", "text": "hi"}},
+            ]
+        }
+    )
+    async with fake.client() as client:
+        asst = await client.assistants.create(model="m")
+        thread = await client.threads.create(messages=[{"role": "user", "content": "weather?"}])
+        run = await client.runs.create_and_run_tools(
+            thread.id, assistant_id=asst.id, functions={"get_weather": lambda city: "sunny"}
+        )
+        messages = [m async for m in client.messages.list(thread.id, order="asc")]
+    assert run.status == "completed"
+    assert messages[-1].content[0].text.value == "In Oslo: sunny"  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="then"):
+        fake.script.load(
+            {"rules": [{"match": "x", "reply": {"type": "text", "text": "a", "then": "b"}}]}
+        )
+
+
+# --- 12. faithfulness -------------------------------------------------------------------
+
+
+async def test_a_steps_usage_is_null_while_it_is_in_progress(fake: FakeAssistantsServer) -> None:
+    from assistants_async.testing import CallTools, ToolCall
+
+    fake.script.queue(CallTools([ToolCall("f")]))
+    async with fake.client() as client:
+        asst = await client.assistants.create(model="m")
+        thread = await client.threads.create(messages=[{"role": "user", "content": "go"}])
+        async with client.runs.stream(thread.id, assistant_id=asst.id) as stream:
+            steps = [e.data async for e in stream if e.event.startswith("thread.run.step.")]
+        run = await stream.final_run()
+        (step,) = [s async for s in client.steps.list(thread.id, run.id)]
+        assert step.status == "in_progress"
+        assert step.usage is None
+        assert all(s.usage is None for s in steps if getattr(s, "status", None) == "in_progress")
+        assert run.required_action is not None
+        call = run.required_action.submit_tool_outputs.tool_calls[0]
+        await client.runs.submit_tool_outputs(
+            thread.id, run.id, tool_outputs=[{"tool_call_id": call.id, "output": "x"}]
+        )
+        done = await client.steps.retrieve(thread.id, run.id, step.id)
+        assert done.status == "completed"
+        assert done.usage is not None
+        assert done.usage.total_tokens > 0
+
+
+@pytest.mark.parametrize(("beta", "said"), [(None, "must provide"), ("assistants=v1", "v1")])
+async def test_the_assistants_beta_header_is_required_as_the_service_required_it(
+    beta: str | None, said: str
+) -> None:
+    import aiohttp
+
+    headers = {"Authorization": "Bearer sk"}
+    if beta is not None:
+        headers["OpenAI-Beta"] = beta
+    async with (
+        FakeAssistantsServer() as strict,
+        FakeAssistantsServer(require_beta_header=False) as lenient,
+        aiohttp.ClientSession(headers=headers) as http,
+    ):
+        async with http.post(f"{strict.url}/assistants", json={"model": "m"}) as resp:
+            assert resp.status == 400
+            error = (await resp.json())["error"]
+            assert said in error["message"]
+            assert error["code"] == "invalid_beta"
+        async with http.post(f"{lenient.url}/assistants", json={"model": "m"}) as resp:
+            assert resp.status == 200
+
+
+async def test_reset_forgets_the_progress_mode_too(fake: FakeAssistantsServer) -> None:
+    import aiohttp
+
+    root = str(fake.url).removesuffix("/v1")
+    async with aiohttp.ClientSession() as http:
+        async with http.put(f"{root}/__fake__/progress", json={"progress": "per_retrieve"}):
+            pass
+        assert fake.progress == "per_retrieve"
+        async with http.post(f"{root}/__fake__/reset"):
+            pass
+    assert fake.progress == "immediate"
+
+
+# --- 13. the demo is offline whatever the environment says -----------------------------
+
+
+async def test_the_demo_stays_offline_with_openai_base_url_set(
+    elsewhere: tuple[str, list[str]],
+) -> None:
+    import os
+
+    where, seen = elsewhere
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")},
+        "OPENAI_BASE_URL": f"http://{where}/v1",  # as the README's CLI section exports
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-W",
+        "error",
+        "-m",
+        "assistants_async",
+        "demo",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0, err.decode()
+    assert "Fake Assistants server on http://127.0.0.1" in out.decode()
+    assert seen == []
+
+
+async def test_a_demo_step_that_cannot_run_says_why(fake: FakeAssistantsServer) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-W",
+        "error",
+        "-m",
+        "assistants_async",
+        "demo",
+        "--base-url",
+        str(fake.url),
+        "--api-key",
+        "sk",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0, err.decode()
+    text = out.decode()
+    assert "4. The run called no tool" in text  # the fake echoes: no call to make
+    assert "5. No tool output to submit" in text
+    assert text.rstrip().endswith("Done.")
