@@ -457,6 +457,7 @@ def _pin(server_pid: int) -> bool:
 async def main(rounds: int, quick: bool) -> dict[str, Any]:
     server = subprocess.Popen(
         [sys.executable, str(HERE / "server.py"), "--port", "0"],
+        stdin=subprocess.PIPE,  # its lifeline: closed when this process ends, however
         stdout=subprocess.PIPE,
         text=True,
     )

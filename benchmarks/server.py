@@ -200,7 +200,10 @@ async def main(port: int) -> None:
     site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024)
     await site.start()
     print(f"ready {runner.addresses[0][1]}", flush=True)
-    await asyncio.Event().wait()
+    # Served until the parent goes: its end of our stdin closes when it exits, killed or
+    # not (a parent killed by a test's timeout left this server running before).
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.buffer.read)
+    await runner.cleanup()
 
 
 if __name__ == "__main__":

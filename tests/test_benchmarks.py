@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,16 +14,45 @@ import pytest
 RUN = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
 
 
+def run_benchmark(args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """``benchmarks/run.py args`` in a session of its own: on a timeout the whole session
+    (its server too) is killed, and the test says so instead of leaving a process."""
+    proc = subprocess.Popen(
+        [sys.executable, str(RUN), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"the benchmark ran past {timeout} s:\n{err[-2000:]}")
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def test_a_killed_benchmark_leaves_no_server_behind(tmp_path: Path) -> None:
+    """The server reads its stdin until the run ends: kill -9 the run, the server goes."""
+    proc = subprocess.Popen(
+        [sys.executable, str(RUN.parent / "server.py"), "--port", "0"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("ready")
+    assert proc.stdin is not None
+    proc.stdin.close()  # what the parent's death does to the pipe
+    assert proc.wait(timeout=60) == 0
+    proc.stdout.close()
+
+
 @pytest.mark.slow
 def test_the_benchmark_command_reports_every_metric_and_target(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
-    done = subprocess.run(
-        [sys.executable, str(RUN), "--rounds", "1", "--quick", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_benchmark(["--rounds", "1", "--quick", "--out", str(out)], timeout=600)
     assert done.returncode == 0, done.stderr
     results = json.loads(out.read_text())
     four = {"ours", "bare", "sdk", "sdk_aio"}

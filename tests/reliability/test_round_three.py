@@ -17,6 +17,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from assistants_async import AsyncClient, ResponseValidationError, _streaming
+from assistants_async.models import RunStep
 from assistants_async.testing import FakeAssistantsServer
 
 from ..payloads import ASSISTANT
@@ -626,12 +627,16 @@ async def test_a_steps_usage_is_null_while_it_is_in_progress(fake: FakeAssistant
         asst = await client.assistants.create(model="m")
         thread = await client.threads.create(messages=[{"role": "user", "content": "go"}])
         async with client.runs.stream(thread.id, assistant_id=asst.id) as stream:
-            steps = [e.data async for e in stream if e.event.startswith("thread.run.step.")]
+            steps = [
+                e.data
+                async for e in stream
+                if isinstance(e.data, RunStep) and e.event.startswith("thread.run.step.")
+            ]
         run = await stream.final_run()
         (step,) = [s async for s in client.steps.list(thread.id, run.id)]
         assert step.status == "in_progress"
         assert step.usage is None
-        assert all(s.usage is None for s in steps if getattr(s, "status", None) == "in_progress")
+        assert all(s.usage is None for s in steps if s.status == "in_progress")
         assert run.required_action is not None
         call = run.required_action.submit_tool_outputs.tool_calls[0]
         await client.runs.submit_tool_outputs(
@@ -673,10 +678,10 @@ async def test_reset_forgets_the_progress_mode_too(fake: FakeAssistantsServer) -
     async with aiohttp.ClientSession() as http:
         async with http.put(f"{root}/__fake__/progress", json={"progress": "per_retrieve"}):
             pass
-        assert fake.progress == "per_retrieve"
+        assert str(fake.progress) == "per_retrieve"
         async with http.post(f"{root}/__fake__/reset"):
             pass
-    assert fake.progress == "immediate"
+    assert str(fake.progress) == "immediate"
 
 
 # --- 13. the demo is offline whatever the environment says -----------------------------
