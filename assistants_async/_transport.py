@@ -15,6 +15,7 @@ import os
 import random
 import re
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextvars import ContextVar
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -362,6 +363,8 @@ class Transport:
         self._plain: aiohttp.ClientSession | None = None
         self._closed = False
         self._inflight = 0
+        # The streams of this client still open, for close() to end.
+        self.streams: weakref.WeakSet[OpenStream] = weakref.WeakSet()
         self._stream_timeout = timeout._aiohttp(stream=True)
         # Injectable for tests; the retry loop sleeps only through this.
         self.sleep: Callable[[float], Awaitable[None]] = self._backoff
@@ -438,6 +441,10 @@ class Transport:
         closes under it on a connector it does not own).
         """
         self._closed = True
+        # aiohttp's connector leaves connections in use open: a stream being read would
+        # wait for its next event forever. Its reader then learns the client closed.
+        for stream in list(self.streams):
+            stream.close()
         if self.owns_pool:
             await self.pool.close()
         if not self._inflight:
@@ -715,6 +722,7 @@ class OpenStream:
     ) -> None:
         self._response = response
         self._transport = transport
+        transport.streams.add(self)
         self.status_code = response.status
         self.headers = response.headers
         self.method = method
@@ -730,6 +738,8 @@ class OpenStream:
         try:
             async for chunk in self._response.content.iter_any():
                 yield chunk
+            if self._transport.closed:  # the client's close() dropped the connection
+                raise ClientClosedError("the client was closed while this stream was being read")
         except asyncio.TimeoutError:
             raise APITimeoutError(
                 "Stream read timed out.", method=self.method, url=self.url

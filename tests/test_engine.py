@@ -4,7 +4,7 @@ driven directly from the records it works on."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -170,3 +170,103 @@ async def test_a_responder_that_raises_fails_the_run_and_the_script_comes_first(
     runs.script.queue(Text("scripted"))
     run, _ = await settle(runs, thread)
     assert run.obj["status"] == "completed"
+
+
+# --- what a mutation sample showed untested -------------------------------------------
+
+
+async def test_a_runs_own_instructions_and_temperature_override_the_assistants() -> None:
+    runs = engine()
+    thread = thread_with(runs, "Hi")
+    run = runs.new_run(
+        thread, ASSISTANT, {"instructions": "Be long.", "temperature": 0.2, "top_p": 0.5}
+    )
+    assert run.obj["instructions"] == "Be long."
+    assert (run.obj["temperature"], run.obj["top_p"]) == (0.2, 0.5)
+    plain = runs.new_run(thread_with(runs, "Hi"), ASSISTANT, {})
+    assert plain.obj["instructions"] == "Be brief."
+    assert (plain.obj["temperature"], plain.obj["top_p"]) == (1.0, 1.0)
+    # A temperature of 0 is given, not absent.
+    cold = runs.new_run(thread_with(runs, "Hi"), ASSISTANT, {"temperature": 0})
+    assert cold.obj["temperature"] == 0
+
+
+async def test_parallel_tool_calls_is_on_unless_the_run_says_otherwise() -> None:
+    runs = engine()
+    assert runs.new_run(thread_with(runs, "a"), ASSISTANT, {}).obj["parallel_tool_calls"] is True
+    off = runs.new_run(thread_with(runs, "b"), ASSISTANT, {"parallel_tool_calls": False})
+    assert off.obj["parallel_tool_calls"] is False
+
+
+async def test_a_tool_output_given_twice_is_refused() -> None:
+    runs = engine(CallTools([ToolCall("f", {}), ToolCall("g", {})]))
+    thread = thread_with(runs, "Hi")
+    run, _ = await settle(runs, thread)
+    first, second = run.open_calls
+    with pytest.raises(Invalid, match="Expected tool outputs"):
+        runs.submit_outputs(
+            run,
+            [
+                {"tool_call_id": first, "output": "1"},
+                {"tool_call_id": first, "output": "1"},
+                {"tool_call_id": second, "output": "2"},
+            ],
+        )
+    assert run.obj["status"] == "requires_action"
+
+
+async def test_a_run_expires_at_its_expiry_second_not_before() -> None:
+    clock = FakeClock()
+    runs = RunEngine(responder=scripted([]), clock=clock, ids=SequentialIds(), run_ttl=600)
+    run = runs.new_run(thread_with(runs, "Hi"), ASSISTANT, {})
+    clock.advance(599)
+    runs.expire(run)
+    assert run.obj["status"] == "queued"
+    clock.advance(1)
+    runs.expire(run)
+    assert run.obj["status"] == "expired"
+
+
+async def test_a_cancel_during_a_turn_ends_the_run_cancelled() -> None:
+    runs = engine(CallTools([ToolCall("f", {})]))
+    thread = thread_with(runs, "Hi")
+    run, _ = await settle(runs, thread)
+    (call_id,) = run.open_calls
+    runs.cancel(run)  # while it waits on the caller
+    heard = Recorder()
+    await runs.settle(thread, run, heard)
+    assert heard.names[-1] == "thread.run.cancelled"
+    assert run.obj["status"] == "cancelled"
+    (step,) = run.steps.values()
+    assert step["status"] == "cancelled"
+    assert step["cancelled_at"] is not None
+    with pytest.raises(Invalid):
+        runs.submit_outputs(run, [{"tool_call_id": call_id, "output": "x"}])
+
+
+async def test_usage_adds_up_over_a_runs_turns() -> None:
+    runs = engine(CallTools([ToolCall("f", {"a": "one two"})]), Text("three words here"))
+    thread = thread_with(runs, "Hi")
+    run, _ = await settle(runs, thread)
+    first = dict(run.obj["usage"])
+    (call_id,) = run.open_calls
+    runs.submit_outputs(run, [{"tool_call_id": call_id, "output": "x"}])
+    await runs.settle(thread, run, Recorder())
+    total = run.obj["usage"]
+    assert total["completion_tokens"] > first["completion_tokens"]
+    assert total["prompt_tokens"] > first["prompt_tokens"]
+    assert total["total_tokens"] == total["prompt_tokens"] + total["completion_tokens"]
+    steps = [s["usage"] for s in run.steps.values()]
+    for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+        assert total[key] == sum(u[key] for u in steps)
+
+
+@pytest.mark.parametrize("reason", ["max_completion_tokens", "max_prompt_tokens"])
+async def test_an_incomplete_run_says_why(
+    reason: Literal["max_completion_tokens", "max_prompt_tokens"],
+) -> None:
+    runs = engine(Incomplete(reason, "Par"))
+    run, heard = await settle(runs, thread_with(runs, "Hi"))
+    assert run.obj["status"] == "incomplete"
+    assert run.obj["incomplete_details"] == {"reason": reason}
+    assert heard.names[-1] == "thread.run.incomplete"

@@ -28,7 +28,7 @@ async def test_stop_does_not_wait_out_a_delay_fault() -> None:
             await asyncio.sleep(0.01)
         started = time.monotonic()
         await server.stop()
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 10  # the delay was 30 s
         with pytest.raises(APIConnectionError):
             await asyncio.wait_for(call, 5)
     finally:

@@ -207,7 +207,7 @@ def test_error_text_is_scanned_in_linear_time(body: bytes) -> None:
     started = time.perf_counter()
     error = error_from_response(502, {}, body)
     # Bounded, whatever the shape: a quadratic scan of 1 MB takes minutes.
-    assert time.perf_counter() - started < 2
+    assert time.perf_counter() - started < 20  # a quadratic scan takes minutes
     assert len(error.message) <= 300
 
 

@@ -109,7 +109,7 @@ async def test_the_deadline_bounds_a_call_and_its_retries(
     assert isinstance(error, APITimeoutError)
     assert "deadline of 1.5 s" in str(error)
     assert isinstance(error.__cause__, InternalServerError)  # what the last attempt got
-    assert elapsed < 3
+    assert elapsed < 8  # ten retries a second apart, without the deadline
     assert len(app[ATTEMPTS]) == 2  # retry-after 1 s: a third try would pass the deadline
 
 
@@ -127,12 +127,12 @@ async def test_poll_raises_poll_timeout_by_its_deadline_when_no_look_succeeds() 
     async with FakeAssistantsServer(progress="per_retrieve") as fake, fake.client() as client:
         asst = await client.assistants.create(model="m")
         run = await client.threads.create_and_run(assistant_id=asst.id)
-        fake.faults.delay("getRun", seconds=2.5)
+        fake.faults.delay("getRun", seconds=30)
         elapsed, error = await timed(client.runs.poll(run.thread_id, run.id, timeout=1.0))
     assert isinstance(error, PollTimeoutError), repr(error)
     assert error.run is None
     assert "no look at run" in str(error)
-    assert 0.9 < elapsed < 2
+    assert 0.9 < elapsed < 10  # the look would have taken 30 s
 
 
 async def test_poll_keeps_the_last_run_when_a_late_look_is_cut_short() -> None:
@@ -144,9 +144,9 @@ async def test_poll_keeps_the_last_run_when_a_late_look_is_cut_short() -> None:
         )
         while not any(r.operation == "getRun" for r in fake.requests):  # noqa: ASYNC110
             await asyncio.sleep(0.01)
-        fake.faults.delay("getRun", seconds=2.5)  # every look after the first hangs
+        fake.faults.delay("getRun", seconds=30)  # every look after the first hangs
         elapsed, error = await timed(poll)
     assert isinstance(error, PollTimeoutError), repr(error)
     assert error.run is not None
     assert error.run.id == run.id
-    assert elapsed < 2
+    assert elapsed < 10  # a look would have taken 30 s

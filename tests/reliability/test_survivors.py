@@ -1,0 +1,195 @@
+"""What a mutation sample showed untested on the client: each case kills a mutant that
+survived the suite (a line changed, and nothing failed)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from assistants_async import AsyncClient, BadRequestError, ClientClosedError, InternalServerError
+from assistants_async._errors import error_from_response
+from assistants_async._retry import parse_retry_after, retry_decision
+from assistants_async.sync import Client
+from assistants_async.testing import FakeAssistantsServer
+
+from ..payloads import RUN
+
+
+def test_a_retry_after_ms_of_zero_is_a_wait_of_zero() -> None:
+    assert parse_retry_after({"retry-after-ms": "0", "retry-after": "30"}, now=0.0) == 0.0
+    decision = retry_decision(
+        status=429, headers={"retry-after-ms": "0"}, retries_done=0, max_retries=2, now=0.0
+    )
+    assert (decision.retry, decision.delay) == (True, 0.0)
+
+
+@pytest.mark.parametrize(("wait", "retried"), [("60", True), ("60.5", False), ("59", True)])
+def test_a_wait_of_sixty_seconds_is_honoured_and_no_more(wait: str, retried: bool) -> None:
+    decision = retry_decision(
+        status=503, headers={"retry-after": wait}, retries_done=0, max_retries=2, now=0.0
+    )
+    assert decision.retry is retried
+    if retried:
+        assert decision.delay == float(wait)
+    else:
+        assert decision.retry_after == float(wait)
+
+
+def test_an_error_body_that_is_a_json_array_is_json() -> None:
+    error = error_from_response(500, {}, b'[{"message": "a"}, 2]')
+    assert error.body == [{"message": "a"}, 2]
+    assert isinstance(error, InternalServerError)
+
+
+@pytest.fixture
+async def recorder() -> AsyncIterator[tuple[str, list[web.Request], dict[str, Any]]]:
+    """A server that records each request and answers what ``reply`` holds."""
+    seen: list[web.Request] = []
+    reply: dict[str, Any] = {"status": 200, "body": b"{}"}
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        seen.append(request)
+        await request.read()
+        return web.Response(
+            status=reply["status"], body=reply["body"], content_type="application/json"
+        )
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield str(server.make_url("/v1")), seen, reply
+    await server.close()
+
+
+async def test_an_error_body_is_read_to_one_mebibyte_and_no_further(
+    recorder: tuple[str, list[web.Request], dict[str, Any]],
+) -> None:
+    url, _, reply = recorder
+    reply.update(status=400, body=b'"' + b"x" * (3 * 1024 * 1024) + b'"')
+    async with AsyncClient(api_key="k", base_url=url) as client:
+        with pytest.raises(BadRequestError) as caught:
+            await client.assistants.retrieve("a")
+    body = caught.value.body
+    assert isinstance(body, str)
+    assert 0 < len(body) <= 1024 * 1024
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+async def test_each_call_that_changes_state_carries_its_own_idempotency_key(
+    recorder: tuple[str, list[web.Request], dict[str, Any]], method: str
+) -> None:
+    url, seen, _ = recorder
+    async with AsyncClient(api_key="k", base_url=url) as client:
+        await client.request(method, "/things", body={"a": 1})
+        await client.request(method, "/things", body={"a": 1})
+        await client.request("GET", "/things")
+    first, second, read = (r.headers.get("Idempotency-Key") for r in seen)
+    assert first
+    assert second
+    assert first != second
+    assert read is None
+
+
+async def test_max_items_zero_walks_nothing_and_asks_nothing(
+    recorder: tuple[str, list[web.Request], dict[str, Any]],
+) -> None:
+    url, seen, _ = recorder
+    async with AsyncClient(api_key="k", base_url=url) as client:
+        assert [a async for a in client.assistants.list(max_items=0)] == []
+        assert [p async for p in client.assistants.list(max_items=0).pages()] == []
+        with pytest.raises(ValueError, match="max_items"):
+            client.assistants.list(max_items=-1)
+    assert seen == []
+
+
+async def test_sixteen_metadata_pairs_are_the_most_a_request_may_carry() -> None:
+    async with FakeAssistantsServer() as fake, fake.client() as client:
+        sixteen = {f"k{i}": "v" for i in range(16)}
+        asst = await client.assistants.create(model="m", metadata=sixteen)
+        assert asst.metadata == sixteen
+        with pytest.raises((ValueError, BadRequestError), match="16"):
+            await client.assistants.create(model="m", metadata={**sixteen, "k16": "v"})
+
+
+async def test_closing_the_client_while_a_stream_is_read_says_so() -> None:
+    import asyncio
+
+    release = asyncio.Event()
+
+    async def slow_stream(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(
+            f"event: thread.run.created\ndata: {__import__('json').dumps(RUN)}\n\n".encode()
+        )
+        await release.wait()
+        return response
+
+    app = web.Application()
+    app.router.add_post("/v1/threads/{t}/runs", slow_stream)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        client = AsyncClient(api_key="k", base_url=str(server.make_url("/v1")))
+        async with client.runs.stream("thread_1", assistant_id="a") as stream:
+            events = stream.__aiter__()
+            await events.__anext__()  # the run is created; the next event never comes
+            reading = asyncio.ensure_future(events.__anext__())
+            await asyncio.sleep(0)
+            await client.close()
+            with pytest.raises(ClientClosedError):
+                await asyncio.wait_for(reading, 10)
+    finally:
+        release.set()
+        await server.close()
+
+
+def test_leaving_a_blocking_walk_early_closes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import threading
+
+    from assistants_async import AsyncPaginator
+
+    closed: list[bool] = []
+    batches = AsyncPaginator.batches
+
+    async def watched(self: AsyncPaginator[Any]) -> Any:
+        try:
+            async for batch in batches(self):
+                yield batch
+        finally:
+            closed.append(True)
+
+    monkeypatch.setattr(AsyncPaginator, "batches", watched)
+    loop = asyncio.new_event_loop()
+    fake = FakeAssistantsServer()
+    ready = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(fake.start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    ready.wait()
+    try:
+        with Client(api_key="k", base_url=str(fake.url), trust_env=False) as client:
+            for _ in range(5):
+                client.assistants.create(model="m")
+            for _ in client.assistants.list(limit=2):
+                break
+            assert closed == [True]  # at once, not when the client closes
+            asked = len(fake.requests)
+        assert len(fake.requests) == asked  # nothing more was fetched
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
