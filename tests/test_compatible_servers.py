@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -33,6 +32,7 @@ from assistants_async.models import (
 )
 from assistants_async.sync import Client
 
+from . import threaded
 from .deviant import (
     ASST_ID,
     CALL_ID,
@@ -385,29 +385,8 @@ def test_the_blocking_with_raw_response_too() -> None:
             response.parse()
 
 
-@contextmanager
-def serving(server: DeviantServer) -> Iterator[DeviantServer]:
-    """``server`` on a loop thread of its own, for the blocking client's tests."""
-    import asyncio
-    import threading
-
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(server.start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve)
-    thread.start()
-    ready.wait()
-    yield server
-    asyncio.run_coroutine_threadsafe(server.close(), loop).result()
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join()
-    loop.close()
+def serving(server: DeviantServer) -> Any:
+    return threaded.serving(server, DeviantServer.start, DeviantServer.close)
 
 
 async def test_an_undecodable_body_error_carries_the_body_and_request_id() -> None:

@@ -687,6 +687,25 @@ async def test_reset_forgets_the_progress_mode_too(fake: FakeAssistantsServer) -
 # --- 13. the demo is offline whatever the environment says -----------------------------
 
 
+async def run_demo(*args: str, env: dict[str, str] | None = None) -> bytes:
+    """``python -m assistants_async demo *args``: its output, once it ended well."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-W",
+        "error",
+        "-m",
+        "assistants_async",
+        "demo",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0, err.decode()
+    return out
+
+
 async def test_the_demo_stays_offline_with_openai_base_url_set(
     elsewhere: tuple[str, list[str]],
 ) -> None:
@@ -697,40 +716,13 @@ async def test_the_demo_stays_offline_with_openai_base_url_set(
         **{k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")},
         "OPENAI_BASE_URL": f"http://{where}/v1",  # as the README's CLI section exports
     }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-W",
-        "error",
-        "-m",
-        "assistants_async",
-        "demo",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 120)
-    assert proc.returncode == 0, err.decode()
+    out = await run_demo(env=env)
     assert "Fake Assistants server on http://127.0.0.1" in out.decode()
     assert seen == []
 
 
 async def test_a_demo_step_that_cannot_run_says_why(fake: FakeAssistantsServer) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-W",
-        "error",
-        "-m",
-        "assistants_async",
-        "demo",
-        "--base-url",
-        str(fake.url),
-        "--api-key",
-        "sk",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 120)
-    assert proc.returncode == 0, err.decode()
+    out = await run_demo("--base-url", str(fake.url), "--api-key", "sk")
     text = out.decode()
     assert "4. The run called no tool" in text  # the fake echoes: no call to make
     assert "5. No tool output to submit" in text

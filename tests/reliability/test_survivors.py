@@ -17,6 +17,7 @@ from assistants_async.sync import Client
 from assistants_async.testing import FakeAssistantsServer
 
 from ..payloads import RUN
+from ..threaded import serving
 
 
 def test_a_retry_after_ms_of_zero_is_a_wait_of_zero() -> None:
@@ -149,10 +150,11 @@ async def test_closing_the_client_while_a_stream_is_read_says_so() -> None:
         await server.close()
 
 
-def test_leaving_a_blocking_walk_early_closes_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    import asyncio
-    import threading
+async def _stop(server: FakeAssistantsServer) -> None:
+    await server.stop()
 
+
+def test_leaving_a_blocking_walk_early_closes_it(monkeypatch: pytest.MonkeyPatch) -> None:
     from assistants_async import AsyncPaginator
 
     closed: list[bool] = []
@@ -166,30 +168,17 @@ def test_leaving_a_blocking_walk_early_closes_it(monkeypatch: pytest.MonkeyPatch
             closed.append(True)
 
     monkeypatch.setattr(AsyncPaginator, "batches", watched)
-    loop = asyncio.new_event_loop()
-    fake = FakeAssistantsServer()
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(fake.start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve)
-    thread.start()
-    ready.wait()
-    try:
-        with Client(api_key="k", base_url=str(fake.url), trust_env=False) as client:
-            for _ in range(5):
-                client.assistants.create(model="m")
-            for _ in client.assistants.list(limit=2):
-                break
-            assert closed == [True]  # at once, not when the client closes
-            asked = len(fake.requests)
+    with (
+        serving(
+            FakeAssistantsServer(), FakeAssistantsServer.start, FakeAssistantsServer.stop
+        ) as fake,
+        Client(api_key="k", base_url=str(fake.url), trust_env=False) as client,
+    ):
+        for _ in range(5):
+            client.assistants.create(model="m")
+        for _ in client.assistants.list(limit=2):
+            break
+        assert closed == [True]  # at once, not when the client closes
+        asked = len(fake.requests)
+        client.close()
         assert len(fake.requests) == asked  # nothing more was fetched
-    finally:
-        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result()
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join()
-        loop.close()
