@@ -90,13 +90,12 @@ class AsyncPaginator(Generic[T]):
         try:
             data = raw.json()
             items = data.get("data") if type(data) is dict else None
-            if type(items) is not list:
-                page = structure(data, self._page_type, reading, operation)  # raises: why
-                return page, page.data, raw
-            page = structure({**data, "data": []}, self._page_type, reading, operation)
+            # Without a list of items the page does not decode: the reader says why.
+            shell = {**data, "data": []} if type(items) is list else data
+            page = structure(shell, self._page_type, reading, operation)
         except ResponseValidationError as exc:
             raise exc.of(raw) from None
-        return page, items, raw
+        return page, items or page.data, raw
 
     def __await__(self) -> Generator[Any, None, Page[T]]:
         return self.first_page().__await__()

@@ -128,7 +128,9 @@ def candidates(tree: ast.Module) -> list[tuple[int, str, Any]]:
             and not isinstance(node.value, bool)
         ):
             found.append((node.lineno, f"{node.value!r} -> {node.value!r} + 1", (node, "number")))
-        elif isinstance(node, ast.Return) and node.value is not None:
+        elif isinstance(node, ast.Return) and not (
+            node.value is None or (isinstance(node.value, ast.Constant) and node.value.value is None)
+        ):
             found.append((node.lineno, "return None", (node, "return")))
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.If | ast.For | ast.While):
             for j, stmt in enumerate(node.body):

@@ -3,6 +3,7 @@ survived the suite (a line changed, and nothing failed)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,7 +17,7 @@ from assistants_async._retry import parse_retry_after, retry_decision
 from assistants_async.sync import Client
 from assistants_async.testing import FakeAssistantsServer
 
-from ..payloads import RUN
+from ..payloads import ASSISTANT, RUN
 from ..threaded import serving
 
 
@@ -125,9 +126,7 @@ async def test_closing_the_client_while_a_stream_is_read_says_so() -> None:
     async def slow_stream(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
-        await response.write(
-            f"event: thread.run.created\ndata: {__import__('json').dumps(RUN)}\n\n".encode()
-        )
+        await response.write(f"event: thread.run.created\ndata: {json.dumps(RUN)}\n\n".encode())
         await release.wait()
         return response
 
@@ -182,3 +181,39 @@ def test_leaving_a_blocking_walk_early_closes_it(monkeypatch: pytest.MonkeyPatch
         asked = len(fake.requests)
         client.close()
         assert len(fake.requests) == asked  # nothing more was fetched
+
+
+async def test_max_items_one_walks_one_item(
+    recorder: tuple[str, list[web.Request], dict[str, Any]],
+) -> None:
+    url, seen, reply = recorder
+    page = {"object": "list", "data": [ASSISTANT, {**ASSISTANT, "id": "asst_2"}]}
+    reply["body"] = (
+        __import__("json")
+        .dumps({**page, "first_id": "asst_1", "last_id": "asst_2", "has_more": True})
+        .encode()
+    )
+    async with AsyncClient(api_key="k", base_url=url) as client:
+        assert [a.id async for a in client.assistants.list(max_items=1)] == [ASSISTANT["id"]]
+    assert len(seen) == 1
+
+
+def test_an_event_of_many_data_lines_is_bounded_as_a_whole() -> None:
+    from assistants_async import ResponseTooLargeError
+    from assistants_async._sse import SSEDecoder
+
+    decoder = SSEDecoder(max_size=1000)
+    lines = "".join("data: " + "x" * 90 + "\n" for _ in range(20))  # each small, 1.8 kB in all
+    with pytest.raises(ResponseTooLargeError, match="an event of the stream"):
+        list(decoder.feed(lines))
+
+
+def test_an_event_exactly_at_the_limit_is_read() -> None:
+    from assistants_async import ResponseTooLargeError
+    from assistants_async._sse import SSEDecoder
+
+    # Counted as the data plus its line end: 99 characters make 100.
+    (event,) = SSEDecoder(max_size=100).feed("data: " + "x" * 99 + "\n\n")
+    assert len(event.data) == 99
+    with pytest.raises(ResponseTooLargeError):
+        list(SSEDecoder(max_size=100).feed("data: " + "x" * 100 + "\n\n"))
