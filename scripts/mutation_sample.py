@@ -54,6 +54,7 @@ TARGETS: dict[str, list[str]] = {
     ],
     "assistants_async/_transport.py": [
         "tests/test_transport.py",
+        "tests/test_client.py",
         "tests/reliability/test_survivors.py",
         "tests/reliability/test_round_three.py",
         "tests/reliability/test_timeouts.py",
@@ -106,6 +107,11 @@ _SWAPS: dict[type[ast.AST], type[ast.AST]] = {
 }
 
 
+def _returns_none(node: ast.Return) -> bool:
+    value = node.value
+    return value is None or (isinstance(value, ast.Constant) and value.value is None)
+
+
 def candidates(tree: ast.Module) -> list[tuple[int, str, Any]]:
     """Every single change this sampler can make: (line, what, how to make it)."""
     found: list[tuple[int, str, Any]] = []
@@ -128,9 +134,7 @@ def candidates(tree: ast.Module) -> list[tuple[int, str, Any]]:
             and not isinstance(node.value, bool)
         ):
             found.append((node.lineno, f"{node.value!r} -> {node.value!r} + 1", (node, "number")))
-        elif isinstance(node, ast.Return) and not (
-            node.value is None or (isinstance(node.value, ast.Constant) and node.value.value is None)
-        ):
+        elif isinstance(node, ast.Return) and not _returns_none(node):
             found.append((node.lineno, "return None", (node, "return")))
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.If | ast.For | ast.While):
             for j, stmt in enumerate(node.body):

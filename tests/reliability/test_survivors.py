@@ -217,3 +217,20 @@ def test_an_event_exactly_at_the_limit_is_read() -> None:
     assert len(event.data) == 99
     with pytest.raises(ResponseTooLargeError):
         list(SSEDecoder(max_size=100).feed("data: " + "x" * 100 + "\n\n"))
+
+
+async def test_a_redirects_large_body_is_read_as_an_errors_is(
+    recorder: tuple[str, list[web.Request], dict[str, Any]],
+) -> None:
+    from assistants_async import APIStatusError
+
+    url, seen, reply = recorder
+    reply.update(status=300, body=b'"' + b"x" * (3 * 1024 * 1024) + b'"')
+    async with AsyncClient(api_key="k", base_url=url) as client:
+        with pytest.raises(APIStatusError) as caught:  # not followed, not too large: an error
+            await client.assistants.retrieve("a")
+    assert caught.value.status_code == 300
+    body = caught.value.body
+    assert isinstance(body, str)
+    assert len(body) <= 1024 * 1024
+    assert len(seen) == 1
