@@ -76,6 +76,8 @@ TARGETS: dict[str, list[str]] = {
         "tests/test_validation.py",
         "tests/test_request_fields.py",
         "tests/reliability/test_round_three.py",
+        "tests/reliability/test_survivors.py",
+        "tests/test_fake_server.py",
     ],
     "assistants_async/sync/_portal.py": [
         "tests/test_sync.py",

@@ -234,3 +234,36 @@ async def test_a_redirects_large_body_is_read_as_an_errors_is(
     assert isinstance(body, str)
     assert len(body) <= 1024 * 1024
     assert len(seen) == 1
+
+
+async def test_the_fake_server_holds_metadata_keys_and_tools_to_the_specs_limits() -> None:
+    import aiohttp
+
+    headers = {"Authorization": "Bearer sk", "OpenAI-Beta": "assistants=v2"}
+    tool = {"type": "function", "function": {"name": "f"}}
+    cases = [
+        ({"metadata": {"k" * 64: "v"}}, 200),
+        ({"metadata": {"k" * 65: "v"}}, 400),
+        ({"tools": [tool] * 128}, 200),
+        ({"tools": [tool] * 129}, 400),
+    ]
+    async with FakeAssistantsServer() as fake, aiohttp.ClientSession(headers=headers) as http:
+        for extra, status in cases:
+            async with http.post(f"{fake.url}/assistants", json={"model": "m", **extra}) as resp:
+                assert resp.status == status, extra
+                if status == 400:
+                    assert (await resp.json())["error"]["code"] in (
+                        "string_above_max_length",
+                        "array_above_max_length",
+                    )
+
+
+async def test_the_client_refuses_a_129th_tool_before_sending() -> None:
+    async with FakeAssistantsServer() as fake, fake.client() as client:
+        tool = {"type": "function", "function": {"name": "f"}}
+        asst = await client.assistants.create(model="m", tools=[tool] * 128)
+        assert len(asst.tools) == 128
+        sent = len(fake.requests)
+        with pytest.raises(ValueError, match="128"):
+            await client.assistants.create(model="m", tools=[tool] * 129)
+        assert len(fake.requests) == sent
