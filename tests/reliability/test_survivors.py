@@ -267,3 +267,37 @@ async def test_the_client_refuses_a_129th_tool_before_sending() -> None:
         with pytest.raises(ValueError, match="128"):
             await client.assistants.create(model="m", tools=[tool] * 129)
         assert len(fake.requests) == sent
+
+
+def test_only_the_first_64_kib_of_an_error_page_are_scanned() -> None:
+    padding = "<p>" + "x" * (64 * 1024) + "</p>"
+    late = error_from_response(502, {}, f"<html>{padding}<title>Late title</title></html>")
+    assert "Late title" not in late.message
+    early = error_from_response(502, {}, "<html><title>Early title</title>" + padding)
+    assert "Early title" in early.message
+
+
+async def test_the_clients_timeout_applies_on_a_callers_session() -> None:
+    import asyncio
+
+    import aiohttp
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(1.0)
+        return web.json_response(ASSISTANT)
+
+    app = web.Application()
+    app.router.add_get("/v1/assistants/{id}", slow)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        # The session's own default (0.2 s) would time the call out; the client's 30 s rules.
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.2)) as session,
+            AsyncClient(
+                api_key="k", base_url=str(server.make_url("/v1")), session=session, timeout=30
+            ) as client,
+        ):
+            assert (await client.assistants.retrieve("a")).id == ASSISTANT["id"]
+    finally:
+        await server.close()
