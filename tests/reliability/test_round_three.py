@@ -636,6 +636,7 @@ async def test_a_steps_usage_is_null_while_it_is_in_progress(fake: FakeAssistant
         (step,) = [s async for s in client.steps.list(thread.id, run.id)]
         assert step.status == "in_progress"
         assert step.usage is None
+        assert step.completed_at is None
         assert all(s.usage is None for s in steps if s.status == "in_progress")
         assert run.required_action is not None
         call = run.required_action.submit_tool_outputs.tool_calls[0]
