@@ -241,7 +241,7 @@ async def test_the_fake_server_holds_metadata_keys_and_tools_to_the_specs_limits
 
     headers = {"Authorization": "Bearer sk", "OpenAI-Beta": "assistants=v2"}
     tool = {"type": "function", "function": {"name": "f"}}
-    cases = [
+    cases: list[tuple[dict[str, Any], int]] = [
         ({"metadata": {"k" * 64: "v"}}, 200),
         ({"metadata": {"k" * 65: "v"}}, 400),
         ({"tools": [tool] * 128}, 200),
