@@ -270,3 +270,39 @@ async def test_an_incomplete_run_says_why(
     assert run.obj["status"] == "incomplete"
     assert run.obj["incomplete_details"] == {"reason": reason}
     assert heard.names[-1] == "thread.run.incomplete"
+
+
+WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {}}}
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [{"type": "function", "function": {"name": "get_weather"}}, "required"],
+)
+async def test_a_forced_tool_choice_is_obeyed_where_the_responder_would_answer(
+    choice: Any,
+) -> None:
+    from assistants_async.testing import echo
+
+    runs = RunEngine(responder=echo(), clock=FakeClock(), ids=SequentialIds())
+    thread = thread_with(runs, "Weather in Paris?")
+    run = runs.new_run(thread, {**ASSISTANT, "tools": [WEATHER]}, {"tool_choice": choice})
+    await runs.settle(thread, run, Recorder())
+    assert run.obj["status"] == "requires_action"
+    (call,) = run.obj["required_action"]["submit_tool_outputs"]["tool_calls"]
+    assert call["function"]["name"] == "get_weather"
+    # Once the outputs are in, the model answers as it likes.
+    runs.submit_outputs(run, [{"tool_call_id": call["id"], "output": "21C"}])
+    await runs.settle(thread, run, Recorder())
+    assert run.obj["status"] == "completed"
+
+
+async def test_without_a_forced_choice_the_echo_answers_in_text() -> None:
+    from assistants_async.testing import echo
+
+    runs = RunEngine(responder=echo(), clock=FakeClock(), ids=SequentialIds())
+    thread = thread_with(runs, "Hi")
+    for choice in ("auto", "none"):
+        run = runs.new_run(thread, {**ASSISTANT, "tools": [WEATHER]}, {"tool_choice": choice})
+        await runs.settle(thread, run, Recorder())
+        assert run.obj["status"] == "completed"

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeAlias
 
 from .._schema import Invalid
-from ..models import Assistant, Message, Run
+from ..models import Assistant, AssistantToolChoice, FunctionTool, Message, Run
 from ._events import _given, _pieces, _silent, _text_part, _tool_call_deltas, _usage, _words
 from ._responders import (
     CallTools,
@@ -25,6 +25,7 @@ from ._responders import (
     RunContext,
     SubmittedOutput,
     Text,
+    ToolCall,
 )
 from ._script import Script
 from ._store import JSON, StoredRun, StoredThread
@@ -248,6 +249,7 @@ class RunEngine:
             reply: Reply = scripted if scripted is not None else await self.responder(context)
         except Exception as exc:  # the responder is user code: report it on the run
             reply = Fail("server_error", f"The responder raised {type(exc).__name__}: {exc}")
+        reply = _as_tool_choice_binds(reply, context)
         if run.obj["status"] != "in_progress":
             return  # cancelled (or expired) while the responder thought
         prompt = sum(_words(part) for m in thread.messages.values() for part in m["content"])
@@ -404,3 +406,19 @@ class RunEngine:
     def add_usage(run: StoredRun, usage: JSON) -> None:
         total = run.obj["usage"] or {"completion_tokens": 0, "prompt_tokens": 0, "total_tokens": 0}
         run.obj["usage"] = {k: total[k] + usage[k] for k in total}
+
+
+def _as_tool_choice_binds(reply: Reply, ctx: RunContext) -> Reply:
+    """``tool_choice`` binds the model, as the service held it to: on a run's first turn a
+    forced function (or, with ``"required"``, the first function tool) is called, where a
+    responder that knows nothing of tools (the echo) would have answered in text."""
+    if not isinstance(reply, Text) or ctx.tool_outputs:
+        return reply
+    choice = ctx.run.tool_choice
+    if isinstance(choice, AssistantToolChoice) and choice.type == "function" and choice.function:
+        return CallTools([ToolCall(choice.function.name)])
+    if choice == "required":
+        for tool in ctx.run.tools:
+            if isinstance(tool, FunctionTool):
+                return CallTools([ToolCall(tool.function.name)])
+    return reply
