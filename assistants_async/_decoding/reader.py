@@ -179,14 +179,9 @@ def _scalar(tp: type) -> Reader:
 
 
 def _optional(inner: Reader) -> Reader:
+    # A value that does not fit is tolerated where the field is: it takes its default.
     def read_optional(value: Any, p: Pass) -> Any:
-        if value is None:
-            return None
-        try:
-            return inner(value, p)
-        except Unfit as problem:
-            p.tolerate(problem)
-            return None
+        return None if value is None else inner(value, p)
 
     return read_optional
 

@@ -8,14 +8,13 @@ cannot disagree.
 
 from __future__ import annotations
 
-import json
-import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from .._decoding.rules import STRICT_JSON
 from ._store import FakeClock
 
 if TYPE_CHECKING:
@@ -64,23 +63,10 @@ def _guarded(handler: Callable[[web.Request], Awaitable[Any]]) -> Handler:
     return guarded
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise ValueError(f"{text[:40]} is beyond what a number can hold")
-    return number
-
-
 async def _body(request: web.Request) -> dict[str, Any]:
     raw = await request.read()
     try:
-        data = (
-            json.loads(raw, parse_constant=_no_constant, parse_float=_finite) if raw.strip() else {}
-        )
+        data = STRICT_JSON.decode(raw.decode("utf-8")) if raw.strip() else {}
     except ValueError as exc:
         raise ValueError(f"the body must be a JSON object ({exc})") from None
     except RecursionError:
