@@ -1,4 +1,5 @@
-"""``python -m assistants_async demo``: the whole Assistants flow, offline by default.
+"""``python -m assistants_async demo``: the whole Assistants flow, offline by default;
+``python -m assistants_async check``: how compatible a server is (see ``_check``).
 
 It starts the bundled fake server on a free loopback port and walks through an assistant
 with a function tool, a thread with a question, a run that calls the tool, the tool's
@@ -153,6 +154,103 @@ async def _demo(base_url: str | None, api_key: str | None) -> None:
     print("Done.")
 
 
+def _check_command(args: argparse.Namespace) -> int:
+    import os
+
+    from ._check import CHECKS, run_checks, selected
+    from ._check import _progress_printer as progress_printer
+
+    if args.list:
+        for check in CHECKS:
+            print(f"{check.id:<32} {check.title}{'  [runs]' if check.runs else ''}")
+        return 0
+    if args.base_url is None:
+        raise SystemExit("check: --base-url is required (the server to check)")
+    try:
+        selected(args.only)
+    except ValueError as exc:
+        raise SystemExit(f"check: {exc}") from None
+    api_key = args.api_key or os.environ.get("OPENAI_API_KEY") or "unused"
+    report = asyncio.run(
+        run_checks(
+            args.base_url,
+            api_key,
+            model=args.model,
+            runs=not args.no_runs,
+            keep=args.keep,
+            only=args.only,
+            check_timeout=args.check_timeout,
+            request_timeout=args.timeout,
+            progress=None if args.quiet else progress_printer(),
+        )
+    )
+    print(report.table())
+    if args.json is not None:
+        text = json.dumps(report.to_json(), indent=2, ensure_ascii=False)
+        if args.json == "-":
+            print(text)
+        else:
+            with open(args.json, "w", encoding="utf-8") as out:
+                out.write(text + "\n")
+            print(f"report: {args.json}")
+    left = report.cleanup.get("left")
+    if left:
+        print(f"left behind (could not delete): {', '.join(map(str, left))}")
+    return report.exit_status
+
+
+def _check_parser(commands: Any) -> None:
+    check = commands.add_parser(
+        "check",
+        help="how compatible a server is: every operation, paging, errors, runs, streams",
+        description="Exercise an Assistants server through this client and report, check "
+        "by check, what conforms to the spec and what does not (pass, deviates, fails, "
+        "skipped). Exit status 0 when nothing deviates or fails. It deletes what it made "
+        "unless --keep, and touches nothing else.",
+    )
+    check.add_argument("--base-url", help="the server, with its /v1 (required)")
+    check.add_argument(
+        "--api-key", help="API key (default: OPENAI_API_KEY; a placeholder when unset)"
+    )
+    check.add_argument(
+        "--model", default="gpt-4o", help="model of the assistants made (default gpt-4o)"
+    )
+    check.add_argument(
+        "--no-runs",
+        action="store_true",
+        help="skip every check that starts a run (a server with no model behind it)",
+    )
+    check.add_argument(
+        "--keep", action="store_true", help="keep the assistants and threads made"
+    )
+    check.add_argument(
+        "--json", metavar="FILE", help="write the report as JSON to FILE ('-': standard output)"
+    )
+    check.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="run only this check, or a group (paging, runs, ...); repeatable",
+    )
+    check.add_argument("--list", action="store_true", help="list the checks and exit")
+    check.add_argument(
+        "--check-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="time allowed to each check (default 60)",
+    )
+    check.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="time allowed to each request (default 30)",
+    )
+    check.add_argument("--quiet", action="store_true", help="no progress on standard error")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m assistants_async")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -165,9 +263,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument(
         "--api-key", help="API key for --base-url (default: OPENAI_API_KEY; any for the fake)"
     )
+    _check_parser(commands)
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        asyncio.run(_demo(args.base_url, args.api_key))
+    if args.command == "check":
+        return _check_command(args)
+    asyncio.run(_demo(args.base_url, args.api_key))
     return 0
 
 

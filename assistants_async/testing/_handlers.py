@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ObjectHandlers"]
 
-# Fields whose null means "leave as it is": the object never holds null there.
-_NON_NULL = frozenset({"model", "tools", "metadata"})
+# Fields whose null means "leave as it is": the object never holds null there. (A null
+# ``metadata`` clears it, as on threads and messages.)
+_NON_NULL = frozenset({"model", "tools"})
 
 
 class ObjectHandlers(RunEngine):

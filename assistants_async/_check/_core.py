@@ -1,0 +1,444 @@
+"""What every check shares: the wire record, findings, verdicts and the run context.
+
+A check is a coroutine over a ``Context``. It calls the server through the public
+client, and says what departs from the spec with ``ctx.expect(...)``. The client reads
+tolerantly, so one deviation does not hide the next; every deviation it meets (its
+``deviations`` record, as ``strict=True`` would raise them) is a finding of the check
+that met it first, with the request and the trimmed response it came in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from types import SimpleNamespace
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+import aiohttp
+import attrs
+
+from .._client import AsyncClient
+from .._deviations import operation_of
+from .._errors import APIConnectionError, APIError, APIStatusError, ResponseValidationError
+
+__all__ = [
+    "CHECKS",
+    "Check",
+    "Context",
+    "Exchange",
+    "Failed",
+    "Finding",
+    "Recorder",
+    "Result",
+    "Skipped",
+    "Verdict",
+    "check",
+]
+
+T = TypeVar("T")
+Verdict = Literal["pass", "deviates", "fails", "skipped"]
+
+# What a report keeps of one body: enough to see the fault, never a whole page of data.
+BODY_SHOWN = 2000
+# Headers that may carry the key: never recorded.
+_SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
+
+
+def trimmed(text: str, limit: int = BODY_SHOWN) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
+
+def as_text(body: object) -> str | None:
+    """A body as a report shows it: bytes decoded, JSON values written out."""
+    if body is None:
+        return None
+    if isinstance(body, (bytes, bytearray)):
+        return trimmed(bytes(body).decode("utf-8", errors="replace"))
+    if isinstance(body, str):
+        return trimmed(body)
+    try:
+        return trimmed(json.dumps(body, ensure_ascii=False, default=repr))
+    except (TypeError, ValueError):  # pragma: no cover - default=repr writes anything
+        return trimmed(repr(body))
+
+
+@attrs.frozen
+class Exchange:
+    """One request as it went on the wire and what came back (both trimmed)."""
+
+    method: str
+    url: str
+    request_body: str | None
+    status: int | None = None
+    response_body: str | None = None
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path
+
+    def answered(self, status: int | None, body: object) -> Exchange:
+        return attrs.evolve(self, status=status, response_body=as_text(body))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "request": {"method": self.method, "url": self.url, "body": self.request_body},
+            "response": {"status": self.status, "body": self.response_body},
+        }
+
+
+@attrs.frozen
+class Finding:
+    """One departure: which operation, where in the spec's terms, expected and got."""
+
+    operation: str
+    path: str
+    expected: str
+    got: str
+    exchange: Exchange | None = None
+
+    def line(self) -> str:
+        where = f" {self.path}" if self.path else ""
+        return f"{self.operation}{where}: expected {self.expected}, got {self.got}"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "operation": self.operation,
+            "path": self.path,
+            "expected": self.expected,
+            "got": self.got,
+        }
+        if self.exchange is not None:
+            out.update(self.exchange.to_json())
+        return out
+
+
+@attrs.define
+class Result:
+    id: str
+    title: str
+    verdict: Verdict
+    why: str
+    findings: list[Finding] = attrs.Factory(list)
+    seconds: float = 0.0
+    requests: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "verdict": self.verdict,
+            "why": self.why,
+            "seconds": round(self.seconds, 3),
+            "requests": self.requests,
+            "findings": [finding.to_json() for finding in self.findings],
+        }
+
+
+class Skipped(Exception):
+    """The check cannot run here; the reason says why."""
+
+
+class Failed(Exception):
+    """The operation cannot be used: the server refused a valid call or sent nothing
+    readable."""
+
+    def __init__(self, why: str, exchange: Exchange | None = None) -> None:
+        super().__init__(why)
+        self.why = why
+        self.exchange = exchange
+
+
+class TooManyRequests(Exception):
+    """A check went past its request budget (a server whose cursors never end)."""
+
+
+class Recorder:
+    """Every request this run sends, as it went on the wire (aiohttp's tracing), counted
+    against the running check's budget."""
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        self.last: Exchange | None = None
+        self.count = 0
+        self.budget = 0
+        self._secrets = tuple(s for s in secrets if s)
+
+    def trace_config(self) -> aiohttp.TraceConfig:
+        config = aiohttp.TraceConfig()
+        config.on_request_start.append(self._start)
+        config.on_request_chunk_sent.append(self._chunk)
+        return config
+
+    def _clean(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    async def _start(
+        self,
+        session: aiohttp.ClientSession,
+        context: SimpleNamespace,
+        params: aiohttp.TraceRequestStartParams,
+    ) -> None:
+        self.count += 1
+        if self.budget and self.count > self.budget:
+            raise TooManyRequests(f"more than {self.budget} requests")
+        context.sent = bytearray()
+        self.last = Exchange(params.method, self._clean(str(params.url)), None)
+        context.exchange_url = self.last.url
+
+    async def _chunk(
+        self,
+        session: aiohttp.ClientSession,
+        context: SimpleNamespace,
+        params: aiohttp.TraceRequestChunkSentParams,
+    ) -> None:
+        sent: bytearray = context.sent
+        if len(sent) <= BODY_SHOWN:
+            sent += params.chunk
+        last = self.last
+        if last is not None and last.url == context.exchange_url:
+            body = self._clean(as_text(bytes(sent)) or "")
+            self.last = attrs.evolve(last, request_body=body)
+
+
+@attrs.frozen
+class Check:
+    id: str
+    title: str
+    run: Callable[[Context], Awaitable[None]]
+    # Needs a run engine (a model, or a scripted responder) behind the server.
+    runs: bool = False
+
+
+CHECKS: list[Check] = []
+
+
+def check(
+    id: str, title: str, *, runs: bool = False
+) -> Callable[[Callable[[Context], Awaitable[None]]], Callable[[Context], Awaitable[None]]]:
+    """Register a check; the order of registration is the order of the run."""
+
+    def register(
+        function: Callable[[Context], Awaitable[None]],
+    ) -> Callable[[Context], Awaitable[None]]:
+        if any(existing.id == id for existing in CHECKS):  # pragma: no cover - a typo
+            raise ValueError(f"two checks named {id!r}")
+        CHECKS.append(Check(id, title, function, runs))
+        return function
+
+    return register
+
+
+# Marks every object the run makes, so that a person can find what was left behind.
+MARK = {"made_by": "assistants-async check"}
+
+
+class Context:
+    """What a check works with: the client, the record, the objects made so far."""
+
+    def __init__(
+        self, client: AsyncClient, recorder: Recorder, *, model: str, base_path: str
+    ) -> None:
+        self.client = client
+        self.recorder = recorder
+        self.model = model
+        self.base_path = base_path.rstrip("/")
+        self.findings: list[Finding] = []
+        self.fixtures: dict[str, Any] = {}
+        self.made: dict[str, list[str]] = {"assistant": [], "thread": []}
+        self.poll_interval = 0.05
+        # What the last ``refused`` call made when the server accepted it after all.
+        self.accepted: Any = None
+
+    # --- objects -----------------------------------------------------------------------
+
+    def keep(self, kind: str, object_id: str) -> None:
+        """Remember an object this run made, to delete it at the end."""
+        if object_id not in self.made[kind]:
+            self.made[kind].append(object_id)
+
+    def forget(self, kind: str, object_id: str) -> None:
+        if object_id in self.made[kind]:
+            self.made[kind].remove(object_id)
+
+    def need(self, name: str, made_by: str) -> Any:
+        """A fixture an earlier check made, or a skip naming that check."""
+        if name not in self.fixtures:
+            raise Skipped(f"needs {name.replace('_', ' ')} from {made_by}, which did not make it")
+        return self.fixtures[name]
+
+    # --- findings ----------------------------------------------------------------------
+
+    def operation(self, exchange: Exchange | None) -> str:
+        if exchange is None:
+            return "(no request)"
+        path = exchange.path
+        if self.base_path and path.startswith(self.base_path):
+            path = path[len(self.base_path) :]
+        return operation_of(exchange.method, path)
+
+    def expect(
+        self, ok: bool, path: str, expected: str, got: object, *, operation: str | None = None
+    ) -> bool:
+        """Record a finding unless ``ok``: on the last exchange's operation by default."""
+        if not ok:
+            exchange = self.recorder.last
+            self.findings.append(
+                Finding(
+                    operation or self.operation(exchange),
+                    path,
+                    expected,
+                    got if isinstance(got, str) else shown(got),
+                    exchange,
+                )
+            )
+        return ok
+
+    def expect_equal(self, path: str, expected: object, got: object) -> bool:
+        return self.expect(expected == got, path, shown(expected), got)
+
+    def _deviations_since(self, seen: int, exchange: Exchange | None) -> None:
+        for deviation in list(self.client.deviations)[seen:]:
+            path = f"{deviation.model}.{deviation.path}" if deviation.path else deviation.model
+            self.findings.append(
+                Finding(deviation.operation, path, deviation.expected, deviation.got, exchange)
+            )
+
+    # --- calls -------------------------------------------------------------------------
+
+    async def call(self, method: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        """A call that must succeed: its deviations become findings; a refusal, a lost
+        connection or an unreadable answer mean the operation cannot be used."""
+        seen = len(self.client.deviations)
+        try:
+            response = await self.client.with_raw_response(method, *args, **kwargs)
+        except APIStatusError as exc:
+            exchange = self._answered(exc.status_code, exc.body)
+            raise Failed(
+                f"{self.operation(exchange)}: {exc.status_code} {exc.message}", exchange
+            ) from None
+        except ResponseValidationError as exc:
+            exchange = self._answered(exc.status_code, exc.body)
+            raise Failed(f"{self.operation(exchange)}: unreadable answer: {exc}", exchange) from None
+        except APIConnectionError as exc:
+            exchange = self.recorder.last
+            raise Failed(f"{self.operation(exchange)}: {exc}", exchange) from None
+        exchange = self._answered(response.status_code, response.raw.content)
+        try:
+            value = response.parsed
+        except ResponseValidationError as exc:
+            raise Failed(f"{self.operation(exchange)}: unreadable answer: {exc}", exchange) from None
+        self._deviations_since(seen, exchange)
+        return value
+
+    async def refused(
+        self,
+        status: int,
+        method: Callable[..., Awaitable[Any]],
+        *args: Any,
+        envelope: bool = False,
+        param: str | None = None,
+        **kwargs: Any,
+    ) -> APIStatusError | None:
+        """A call the spec answers with an error ``status``: anything else is a finding
+        (and an accepted call's object is returned for the caller to clean up)."""
+        seen = len(self.client.deviations)
+        try:
+            accepted = await self.client.with_raw_response(method, *args, **kwargs)
+        except APIStatusError as exc:
+            exchange = self._answered(exc.status_code, exc.body)
+            operation = self.operation(exchange)
+            self.expect(
+                exc.status_code == status,
+                "status",
+                f"{status}",
+                f"{exc.status_code} ({exc.message})",
+                operation=operation,
+            )
+            if envelope:
+                self._check_envelope(exc.body, operation)
+            if param is not None and exc.status_code == status:
+                self.expect(
+                    exc.param == param, "error.param", repr(param), exc.param, operation=operation
+                )
+            return exc
+        except APIConnectionError as exc:
+            raise Failed(f"{self.operation(self.recorder.last)}: {exc}", self.recorder.last) from None
+        except APIError as exc:
+            raise Failed(f"{self.operation(self.recorder.last)}: {exc}", self.recorder.last) from None
+        exchange = self._answered(accepted.status_code, accepted.raw.content)
+        self._deviations_since(seen, exchange)
+        self.expect(False, "status", f"{status}", f"{accepted.status_code}, the call accepted")
+        try:
+            self.accepted = accepted.parsed
+        except ResponseValidationError:
+            self.accepted = None
+        return None
+
+    def _check_envelope(self, body: object, operation: str) -> None:
+        error = body.get("error") if isinstance(body, Mapping) else None
+        if not isinstance(error, Mapping):
+            self.expect(False, "error", "an error object", body, operation=operation)
+            return
+        self.expect(
+            isinstance(error.get("message"), str) and bool(error.get("message")),
+            "error.message",
+            "a string",
+            error.get("message"),
+            operation=operation,
+        )
+        self.expect(
+            isinstance(error.get("type"), str),
+            "error.type",
+            "a string",
+            error.get("type"),
+            operation=operation,
+        )
+        for key in ("param", "code"):
+            value = error.get(key, ...)
+            self.expect(
+                value is None or isinstance(value, str),
+                f"error.{key}",
+                "a string or null",
+                "nothing" if value is ... else value,
+                operation=operation,
+            )
+
+    def _answered(self, status: int | None, body: object) -> Exchange | None:
+        last = self.recorder.last
+        if last is None:
+            return None
+        self.recorder.last = last.answered(status, body)
+        return self.recorder.last
+
+    async def wait_run(self, thread_id: str, run_id: str, *, until: frozenset[str]) -> Any:
+        """Poll a run until its status is one of ``until`` or it can no longer get there."""
+        delay = self.poll_interval
+        while True:
+            run = await self.call(self.client.runs.retrieve, thread_id, run_id)
+            if run.status in until or run.status in _FINAL:
+                return run
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 1.0)
+
+
+_FINAL = frozenset({"completed", "failed", "cancelled", "expired", "incomplete"})
+RESTING = frozenset({"requires_action"}) | _FINAL
+
+
+def shown(value: object) -> str:
+    """A value as findings write it: short, one line."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=repr)
+    except (TypeError, ValueError):  # pragma: no cover
+        text = repr(value)
+    return trimmed(text, 200)
+
+
+def now() -> float:
+    return time.monotonic()
