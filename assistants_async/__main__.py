@@ -220,9 +220,7 @@ def _check_parser(commands: Any) -> None:
         action="store_true",
         help="skip every check that starts a run (a server with no model behind it)",
     )
-    check.add_argument(
-        "--keep", action="store_true", help="keep the assistants and threads made"
-    )
+    check.add_argument("--keep", action="store_true", help="keep the assistants and threads made")
     check.add_argument(
         "--json", metavar="FILE", help="write the report as JSON to FILE ('-': standard output)"
     )

@@ -13,6 +13,7 @@ import asyncio
 import datetime
 import sys
 from collections.abc import Callable, Sequence
+from typing import TextIO
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -44,6 +45,8 @@ def selected(only: Sequence[str]) -> list[Check]:
 
 async def _one(ctx: Context, check: Check, timeout: float) -> Result:
     ctx.findings = []
+    ctx.current = check.id
+    ctx.note = ""
     ctx.recorder.count = 0
     ctx.recorder.budget = MAX_REQUESTS
     ctx.recorder.last = None
@@ -51,34 +54,53 @@ async def _one(ctx: Context, check: Check, timeout: float) -> Result:
     try:
         await asyncio.wait_for(check.run(ctx), timeout)
     except Skipped as skip:
-        return Result(check.id, check.title, "skipped", str(skip), ctx.findings,
-                      now() - started, ctx.recorder.count)
+        return Result(
+            check.id,
+            check.title,
+            "skipped",
+            str(skip),
+            ctx.findings,
+            now() - started,
+            ctx.recorder.count,
+        )
     except Failed as failure:
         why = failure.why
         operation = ctx.operation(failure.exchange)
-        ctx.findings.append(Finding(operation, "", "an answer the client can use", why,
-                                    failure.exchange))
+        ctx.findings.append(
+            Finding(operation, "", "an answer the client can use", why, failure.exchange)
+        )
     except asyncio.TimeoutError:
         last = ctx.recorder.last
         why = f"did not finish within {timeout:g} s (last request: {ctx.operation(last)})"
-        ctx.findings.append(Finding(ctx.operation(last), "", f"an answer within {timeout:g} s",
-                                    "none", last))
-    except (APIError, Exception) as exc:  # noqa: BLE001 - one check's surprise ends only it
+        ctx.findings.append(
+            Finding(ctx.operation(last), "", f"an answer within {timeout:g} s", "none", last)
+        )
+    except Exception as exc:  # one check's surprise ends that check alone
         last = ctx.recorder.last
         why = f"{ctx.operation(last)}: {type(exc).__name__}: {exc}"
-        ctx.findings.append(Finding(ctx.operation(last), "", "an answer the client can use",
-                                    why, last))
+        ctx.findings.append(
+            Finding(ctx.operation(last), "", "an answer the client can use", why, last)
+        )
     else:
         seconds = now() - started
         if not ctx.findings:
-            return Result(check.id, check.title, "pass", "as the spec says", [], seconds,
-                          ctx.recorder.count)
+            return Result(
+                check.id,
+                check.title,
+                "pass",
+                ctx.note or "as the spec says",
+                [],
+                seconds,
+                ctx.recorder.count,
+            )
         extra = len(ctx.findings) - 1
         why = ctx.findings[0].line() + (f" (and {extra} more)" if extra else "")
-        return Result(check.id, check.title, "deviates", why, ctx.findings, seconds,
-                      ctx.recorder.count)
-    return Result(check.id, check.title, "fails", why, ctx.findings, now() - started,
-                  ctx.recorder.count)
+        return Result(
+            check.id, check.title, "deviates", why, ctx.findings, seconds, ctx.recorder.count
+        )
+    return Result(
+        check.id, check.title, "fails", why, ctx.findings, now() - started, ctx.recorder.count
+    )
 
 
 async def _clean_up(ctx: Context, keep: bool) -> dict[str, object]:
@@ -119,16 +141,25 @@ async def run_checks(
     results: list[Result] = []
     cleanup: dict[str, object] = {}
     try:
-        client = AsyncClient(base_url=base_url, api_key=api_key, session=session,
-                             max_retries=0, timeout=request_timeout)
+        client = AsyncClient(
+            base_url=base_url,
+            api_key=api_key,
+            session=session,
+            max_retries=0,
+            timeout=request_timeout,
+        )
         ctx = Context(client, recorder, model=model, base_path=urlsplit(base_url).path)
         try:
             for number, check in enumerate(chosen, 1):
                 if progress is not None:
                     progress(number, len(chosen), check, None)
                 if check.runs and not runs:
-                    result = Result(check.id, check.title, "skipped",
-                                    "--no-runs: needs a run engine (a model) behind the server")
+                    result = Result(
+                        check.id,
+                        check.title,
+                        "skipped",
+                        "--no-runs: needs a run engine (a model) behind the server",
+                    )
                 else:
                     result = await _one(ctx, check, check_timeout)
                 results.append(result)
@@ -150,17 +181,19 @@ async def run_checks(
     )
 
 
-def _progress_printer(stream: object = None) -> Callable[[int, int, Check, Result | None], None]:
+def _progress_printer(
+    stream: TextIO | None = None,
+) -> Callable[[int, int, Check, Result | None], None]:
     out = stream if stream is not None else sys.stderr
-    live = bool(getattr(out, "isatty", lambda: False)())
+    live = out.isatty()
 
     def show(number: int, total: int, check: Check, result: Result | None) -> None:
         head = f"[{number:>{len(str(total))}}/{total}] {check.id}"
         if result is None:
             if live:
-                print(f"{head} ...", end="", file=out, flush=True)  # type: ignore[call-overload]
+                print(f"{head} ...", end="", file=out, flush=True)
             return
         line = f"{head}: {result.verdict} ({result.seconds:.1f} s)"
-        print(f"\r\x1b[K{line}" if live else line, file=out, flush=True)  # type: ignore[call-overload]
+        print(f"\r\x1b[K{line}" if live else line, file=out, flush=True)
 
     return show

@@ -254,6 +254,12 @@ class Context:
         self.poll_interval = 0.05
         # What the last ``refused`` call made when the server accepted it after all.
         self.accepted: Any = None
+        self.current = ""
+        # What a passing check says instead of "as the spec says" (how much it tried).
+        self.note = ""
+        # Operations found unusable, and the check that found it: a later check that needs
+        # one is skipped, so that one fault is reported once.
+        self.failing: dict[str, str] = {}
 
     # --- objects -----------------------------------------------------------------------
 
@@ -311,6 +317,15 @@ class Context:
 
     # --- calls -------------------------------------------------------------------------
 
+    def failed(self, why: str, exchange: Exchange | None) -> Exception:
+        """The error that ends the check when an operation cannot be used: ``Failed`` the
+        first time, then ``Skipped`` in every later check that needs it."""
+        operation = self.operation(exchange)
+        found_by = self.failing.setdefault(operation, self.current)
+        if found_by != self.current:
+            return Skipped(f"needs {operation}, which fails (see {found_by})")
+        return Failed(why, exchange)
+
     async def call(self, method: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
         """A call that must succeed: its deviations become findings; a refusal, a lost
         connection or an unreadable answer mean the operation cannot be used."""
@@ -319,20 +334,21 @@ class Context:
             response = await self.client.with_raw_response(method, *args, **kwargs)
         except APIStatusError as exc:
             exchange = self._answered(exc.status_code, exc.body)
-            raise Failed(
-                f"{self.operation(exchange)}: {exc.status_code} {exc.message}", exchange
-            ) from None
+            why = f"{self.operation(exchange)}: {exc.status_code} {exc.message}"
+            raise self.failed(why, exchange) from None
         except ResponseValidationError as exc:
             exchange = self._answered(exc.status_code, exc.body)
-            raise Failed(f"{self.operation(exchange)}: unreadable answer: {exc}", exchange) from None
+            why = f"{self.operation(exchange)}: unreadable answer: {exc}"
+            raise self.failed(why, exchange) from None
         except APIConnectionError as exc:
             exchange = self.recorder.last
-            raise Failed(f"{self.operation(exchange)}: {exc}", exchange) from None
+            raise self.failed(f"{self.operation(exchange)}: {exc}", exchange) from None
         exchange = self._answered(response.status_code, response.raw.content)
         try:
             value = response.parsed
         except ResponseValidationError as exc:
-            raise Failed(f"{self.operation(exchange)}: unreadable answer: {exc}", exchange) from None
+            why = f"{self.operation(exchange)}: unreadable answer: {exc}"
+            raise self.failed(why, exchange) from None
         self._deviations_since(seen, exchange)
         return value
 
@@ -343,6 +359,7 @@ class Context:
         *args: Any,
         envelope: bool = False,
         param: str | None = None,
+        label: str = "status",
         **kwargs: Any,
     ) -> APIStatusError | None:
         """A call the spec answers with an error ``status``: anything else is a finding
@@ -355,7 +372,7 @@ class Context:
             operation = self.operation(exchange)
             self.expect(
                 exc.status_code == status,
-                "status",
+                label,
                 f"{status}",
                 f"{exc.status_code} ({exc.message})",
                 operation=operation,
@@ -367,13 +384,12 @@ class Context:
                     exc.param == param, "error.param", repr(param), exc.param, operation=operation
                 )
             return exc
-        except APIConnectionError as exc:
-            raise Failed(f"{self.operation(self.recorder.last)}: {exc}", self.recorder.last) from None
         except APIError as exc:
-            raise Failed(f"{self.operation(self.recorder.last)}: {exc}", self.recorder.last) from None
+            last = self.recorder.last
+            raise self.failed(f"{self.operation(last)}: {exc}", last) from None
         exchange = self._answered(accepted.status_code, accepted.raw.content)
         self._deviations_since(seen, exchange)
-        self.expect(False, "status", f"{status}", f"{accepted.status_code}, the call accepted")
+        self.expect(False, label, f"{status}", f"{accepted.status_code}, the call accepted")
         try:
             self.accepted = accepted.parsed
         except ResponseValidationError:

@@ -120,7 +120,9 @@ async def assistants_list(ctx: Context) -> None:
         ids = [a.id for a in found]
         ctx.expect(set(ids) == ours, f"data (order={order})", "the 3 assistants made", ids)
         stamps = [a.created_at for a in found]
-        ctx.expect_equal(f"data[*].created_at (order={order})", sorted(stamps, reverse=order == "desc"), stamps)
+        ctx.expect_equal(
+            f"data[*].created_at (order={order})", sorted(stamps, reverse=order == "desc"), stamps
+        )
         seen[order] = ids
     ctx.expect_equal("data (order=desc)", seen["asc"][::-1], seen["desc"])
 
@@ -224,9 +226,13 @@ async def messages_create(ctx: Context) -> None:
 async def messages_list(ctx: Context) -> None:
     thread = ctx.need("thread", "threads.create")
     asc = await ctx.call(ctx.client.messages.list, thread.id, order="asc")
-    ctx.expect_equal("data[*].content (order=asc)", [[QUESTION], [PARTS_TEXT]], [texts(m) for m in asc.data])
+    ctx.expect_equal(
+        "data[*].content (order=asc)", [[QUESTION], [PARTS_TEXT]], [texts(m) for m in asc.data]
+    )
     desc = await ctx.call(ctx.client.messages.list, thread.id, order="desc")
-    ctx.expect_equal("data[*].id (order=desc)", [m.id for m in asc.data][::-1], [m.id for m in desc.data])
+    ctx.expect_equal(
+        "data[*].id (order=desc)", [m.id for m in asc.data][::-1], [m.id for m in desc.data]
+    )
     ctx.expect_equal("has_more", False, desc.has_more)
 
 

@@ -27,8 +27,8 @@ class Report:
 
     @property
     def counts(self) -> dict[str, int]:
-        counted = Counter(result.verdict for result in self.results)
-        return {verdict: counted.get(verdict, 0) for verdict in VERDICTS}
+        counted: Counter[str] = Counter(result.verdict for result in self.results)
+        return {verdict: counted[verdict] for verdict in VERDICTS}
 
     @property
     def exit_status(self) -> int:
@@ -62,7 +62,10 @@ class Report:
         first = max([len("check"), *(len(r.id) for r in self.results)])
         second = len("deviates")
         room = max(width - first - second - 4, 20)
-        lines = [f"{'check':<{first}}  {'verdict':<{second}}  why", f"{'-' * first}  {'-' * second}  {'-' * min(room, 40)}"]
+        lines = [
+            f"{'check':<{first}}  {'verdict':<{second}}  why",
+            f"{'-' * first}  {'-' * second}  {'-' * min(room, 40)}",
+        ]
         for result in self.results:
             why = " ".join(result.why.split())
             if len(why) > room:

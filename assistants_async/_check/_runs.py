@@ -33,8 +33,12 @@ def forced_calls(ctx: Context, run: Any) -> list[Any]:
         return []
     calls = list(action.submit_tool_outputs.tool_calls)
     names = [call.function.name for call in calls]
-    ctx.expect(FUNCTION_NAME in names, "required_action...tool_calls[*].function.name",
-               repr(FUNCTION_NAME), names)
+    ctx.expect(
+        FUNCTION_NAME in names,
+        "required_action...tool_calls[*].function.name",
+        repr(FUNCTION_NAME),
+        names,
+    )
     for call in calls:
         try:
             json.loads(call.function.arguments)
@@ -58,8 +62,11 @@ async def resting_run(ctx: Context, *, stream: bool = False) -> tuple[Any, Any, 
     return thread, rested, forced_calls(ctx, rested)
 
 
-@check("runs.create", "createRun: a forced function call, on an assistant with null instructions",
-       runs=True)
+@check(
+    "runs.create",
+    "createRun: a forced function call, on an assistant with null instructions",
+    runs=True,
+)
 async def runs_create(ctx: Context) -> None:
     assistant = ctx.need("assistant", "assistants.create")
     thread = await new_thread(ctx)
@@ -78,8 +85,11 @@ async def runs_create(ctx: Context) -> None:
     ctx.fixtures["run_made"] = (thread, run)
 
 
-@check("runs.retrieve", "getRun: polled until it rests in requires_action with the forced call",
-       runs=True)
+@check(
+    "runs.retrieve",
+    "getRun: polled until it rests in requires_action with the forced call",
+    runs=True,
+)
 async def runs_retrieve(ctx: Context) -> None:
     thread, run = ctx.need("run_made", "runs.create")
     rested = await ctx.wait_run(thread.id, run.id, until=RESTING)
@@ -106,14 +116,21 @@ async def runs_list(ctx: Context) -> None:
     ctx.expect_equal("has_more", False, page.has_more)
 
 
-@check("runs.submit_tool_outputs", "submitToolOuputsToRun: the run completes; a second "
-       "submission is refused", runs=True)
+@check(
+    "runs.submit_tool_outputs",
+    "submitToolOuputsToRun: the run completes; a second submission is refused",
+    runs=True,
+)
 async def runs_submit_tool_outputs(ctx: Context) -> None:
     thread, run, calls = ctx.need("run", "runs.retrieve")
     submit = ctx.client.runs.submit_tool_outputs
     answer = await ctx.call(submit, thread.id, run.id, tool_outputs=outputs_for(calls))
-    ctx.expect(answer.status in ACTIVE | RESTING - {"requires_action"}, "status",
-               "queued, in_progress or a final status", answer.status)
+    ctx.expect(
+        answer.status in ACTIVE | RESTING - {"requires_action"},
+        "status",
+        "queued, in_progress or a final status",
+        answer.status,
+    )
     ctx.expect_equal("required_action", None, answer.required_action)
     done = await ctx.wait_run(thread.id, run.id, until=RESTING - {"requires_action"})
     ctx.expect_equal("status", "completed", done.status)
@@ -130,8 +147,12 @@ async def runs_cancel(ctx: Context) -> None:
         ctx.client.runs.create, thread.id, assistant_id=assistant.id, tool_choice=FORCED
     )
     answer = await ctx.call(ctx.client.runs.cancel, thread.id, run.id)
-    ctx.expect(answer.status in ("cancelling", "cancelled"), "status", "cancelling or cancelled",
-               answer.status)
+    ctx.expect(
+        answer.status in ("cancelling", "cancelled"),
+        "status",
+        "cancelling or cancelled",
+        answer.status,
+    )
     final = await ctx.wait_run(thread.id, run.id, until=frozenset())
     ctx.expect_equal("status", "cancelled", final.status)
     ctx.expect(final.cancelled_at is not None, "cancelled_at", "a time", None)
@@ -157,8 +178,9 @@ async def threads_create_and_run(ctx: Context) -> None:
         await ctx.call(ctx.client.runs.cancel, run.thread_id, run.id)
 
 
-@check("steps.list", "listRunSteps: the tool-call step and the message step, with include[]",
-       runs=True)
+@check(
+    "steps.list", "listRunSteps: the tool-call step and the message step, with include[]", runs=True
+)
 async def steps_list(ctx: Context) -> None:
     thread, run, calls = ctx.need("completed", "runs.submit_tool_outputs")
     page = await ctx.call(ctx.client.steps.list, thread.id, run.id, order="asc", include=INCLUDE)
@@ -169,9 +191,12 @@ async def steps_list(ctx: Context) -> None:
         ctx.expect_equal("data[*].status", "completed", step.status)
         details = step.step_details
         if isinstance(details, ToolCallsStepDetails):
-            outputs = [c.function.output for c in details.tool_calls if isinstance(c, FunctionToolCall)]
-            ctx.expect_equal("step_details.tool_calls[*].function.output",
-                             [OUTPUT] * len(calls), outputs)
+            outputs = [
+                c.function.output for c in details.tool_calls if isinstance(c, FunctionToolCall)
+            ]
+            ctx.expect_equal(
+                "step_details.tool_calls[*].function.output", [OUTPUT] * len(calls), outputs
+            )
         elif isinstance(details, MessageCreationStepDetails):
             message = await ctx.call(
                 ctx.client.messages.retrieve, thread.id, details.message_creation.message_id

@@ -9,7 +9,7 @@ from typing import Any
 
 from .._errors import APIConnectionError, APIStatusError, ResponseValidationError, StreamError
 from .._streaming import AsyncAssistantStream
-from ._core import RESTING, Context, Failed, check, trimmed
+from ._core import RESTING, Context, check, trimmed
 from ._operations import FORCED
 from ._runs import new_thread, outputs_for, resting_run
 
@@ -17,12 +17,20 @@ from ._runs import new_thread, outputs_for, resting_run
 NEXT: dict[str, frozenset[str]] = {
     "queued": frozenset({"queued", "in_progress", "cancelling", "cancelled", "failed", "expired"}),
     "in_progress": frozenset(
-        {"in_progress", "requires_action", "completed", "failed", "incomplete", "cancelling",
-         "expired"}
+        {
+            "in_progress",
+            "requires_action",
+            "completed",
+            "failed",
+            "incomplete",
+            "cancelling",
+            "expired",
+        }
     ),
     "requires_action": frozenset({"queued", "in_progress", "cancelling", "expired", "failed"}),
-    "cancelling": frozenset({"cancelling", "cancelled", "completed", "failed", "incomplete",
-                             "expired"}),
+    "cancelling": frozenset(
+        {"cancelling", "cancelled", "completed", "failed", "incomplete", "expired"}
+    ),
 }
 _STEP = "thread.run.step."
 _MESSAGE = "thread.message."
@@ -39,12 +47,13 @@ async def read(ctx: Context, opener: Callable[[], AsyncAssistantStream]) -> list
                 events.append(event)
     except APIStatusError as exc:
         exchange = ctx._answered(exc.status_code, exc.body)
-        raise Failed(f"{ctx.operation(exchange)}: {exc.status_code} {exc.message}", exchange) from None
+        why = f"{ctx.operation(exchange)}: {exc.status_code} {exc.message}"
+        raise ctx.failed(why, exchange) from None
     except (APIConnectionError, StreamError, ResponseValidationError) as exc:
         exchange = ctx._answered(200, _events_text(events))
         got = ", ".join(e.event for e in events[-3:]) or "no event"
-        raise Failed(f"{ctx.operation(exchange)}: after {len(events)} events ({got}): {exc}",
-                     exchange) from None
+        why = f"{ctx.operation(exchange)} (streamed): after {len(events)} events ({got}): {exc}"
+        raise ctx.failed(why, exchange) from None
     exchange = ctx._answered(200, _events_text(events))
     ctx._deviations_since(seen, exchange)
     return events
@@ -54,13 +63,20 @@ def _events_text(events: Iterable[Any]) -> str:
     return trimmed("\n".join(f"event: {e.event}" for e in events))
 
 
-def check_order(ctx: Context, events: list[Any], *, first: str | None, status: str | None,
-                known_steps: Iterable[str] = ()) -> Any:
+def check_order(
+    ctx: Context,
+    events: list[Any],
+    *,
+    first: str | None,
+    status: str | None,
+    known_steps: Iterable[str] = (),
+) -> Any:
     """The rules every stream follows; returns the last run the stream showed."""
     names = [e.event for e in events]
     if first is not None:
         ctx.expect_equal("events[0]", first, names[0] if names else "no event")
-    steps, messages = set(known_steps), set()
+    steps: set[str] = set(known_steps)
+    messages: set[str] = set()
     run = None
     for i, event in enumerate(events):
         name = event.event
@@ -77,22 +93,35 @@ def check_order(ctx: Context, events: list[Any], *, first: str | None, status: s
             if name.endswith(".created"):
                 pool.add(object_id)
             else:
-                ctx.expect(object_id in pool, f"events[{i}] {name}",
-                           "an object created earlier in the stream", object_id)
+                ctx.expect(
+                    object_id in pool,
+                    f"events[{i}] {name}",
+                    "an object created earlier in the stream",
+                    object_id,
+                )
             continue
         if not name.startswith("thread.run."):
             continue
         run = event.data
         if status is not None:
             allowed = NEXT.get(status, frozenset())
-            ctx.expect(run.status in allowed, f"events[{i}] {name}",
-                       f"a status that may follow {status!r}", run.status)
+            ctx.expect(
+                run.status in allowed,
+                f"events[{i}] {name}",
+                f"a status that may follow {status!r}",
+                run.status,
+            )
         status = run.status
     before_done = names[-2] if names[-1:] == ["done"] else (names[-1] if names else "")
-    ctx.expect(run is not None and run.status in RESTING and before_done.startswith("thread.run.")
-               and not before_done.startswith(_STEP),
-               "the last event", "the run resting (requires_action or a final status)",
-               before_done or "no event")
+    ctx.expect(
+        run is not None
+        and run.status in RESTING
+        and before_done.startswith("thread.run.")
+        and not before_done.startswith(_STEP),
+        "the last event",
+        "the run resting (requires_action or a final status)",
+        before_done or "no event",
+    )
     return run
 
 
@@ -108,23 +137,31 @@ async def _agrees(ctx: Context, run: Any) -> None:
 async def stream_create_run(ctx: Context) -> None:
     assistant = ctx.need("assistant", "assistants.create")
     thread = await new_thread(ctx)
-    events = await read(ctx, lambda: ctx.client.runs.stream(
-        thread.id, assistant_id=assistant.id, tool_choice=FORCED))
+    events = await read(
+        ctx,
+        lambda: ctx.client.runs.stream(thread.id, assistant_id=assistant.id, tool_choice=FORCED),
+    )
     run = check_order(ctx, events, first="thread.run.created", status=None)
     if run is not None:
         ctx.expect_equal("status (the last run event)", "requires_action", run.status)
     await _agrees(ctx, run)
 
 
-@check("stream.create_thread_and_run", "createThreadAndRun streamed: thread.created first, "
-       "message events, completed, done", runs=True)
+@check(
+    "stream.create_thread_and_run",
+    "createThreadAndRun streamed: thread.created first, message events, completed, done",
+    runs=True,
+)
 async def stream_create_thread_and_run(ctx: Context) -> None:
     assistant = ctx.need("assistant", "assistants.create")
-    events = await read(ctx, lambda: ctx.client.threads.create_and_run_stream(
-        assistant_id=assistant.id,
-        thread={"messages": [{"role": "user", "content": "Say hello."}]},
-        tool_choice="none",
-    ))
+    events = await read(
+        ctx,
+        lambda: ctx.client.threads.create_and_run_stream(
+            assistant_id=assistant.id,
+            thread={"messages": [{"role": "user", "content": "Say hello."}]},
+            tool_choice="none",
+        ),
+    )
     if events and events[0].event == "thread.created":
         ctx.keep("thread", events[0].data.id)
     run = check_order(ctx, events, first="thread.created", status=None)
@@ -132,22 +169,31 @@ async def stream_create_thread_and_run(ctx: Context) -> None:
         ctx.keep("thread", run.thread_id)
         ctx.expect_equal("status (the last run event)", "completed", run.status)
         names = [e.event for e in events]
-        ctx.expect("thread.message.completed" in names, "events", "thread.message.completed",
-                   "none")
+        ctx.expect(
+            "thread.message.completed" in names, "events", "thread.message.completed", "none"
+        )
     await _agrees(ctx, run)
 
 
-@check("stream.submit_tool_outputs", "submitToolOuputsToRun streamed on a run made without "
-       "streaming: events, completed, done", runs=True)
+@check(
+    "stream.submit_tool_outputs",
+    "submitToolOuputsToRun streamed on a run made without streaming: events, completed, done",
+    runs=True,
+)
 async def stream_submit_tool_outputs(ctx: Context) -> None:
     thread, run, calls = await resting_run(ctx)
     if not calls:
         return
     steps = await ctx.call(ctx.client.steps.list, thread.id, run.id)
-    events = await read(ctx, lambda: ctx.client.runs.submit_tool_outputs_stream(
-        thread.id, run.id, tool_outputs=outputs_for(calls)))
-    final = check_order(ctx, events, first=None, status="requires_action",
-                        known_steps=[s.id for s in steps.data])
+    events = await read(
+        ctx,
+        lambda: ctx.client.runs.submit_tool_outputs_stream(
+            thread.id, run.id, tool_outputs=outputs_for(calls)
+        ),
+    )
+    final = check_order(
+        ctx, events, first=None, status="requires_action", known_steps=[s.id for s in steps.data]
+    )
     if final is not None:
         ctx.expect_equal("status (the last run event)", "completed", final.status)
     await _agrees(ctx, final)
