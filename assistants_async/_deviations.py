@@ -89,9 +89,11 @@ def shown(text: str) -> str:
 class Deviations:
     """The deviations one client (and its ``with_options`` copies) has met, in order."""
 
-    __slots__ = ("_full", "_items", "_lock", "_seen")
+    __slots__ = ("_announce", "_full", "_items", "_lock", "_seen")
 
-    def __init__(self) -> None:
+    def __init__(self, *, announce: bool = True) -> None:
+        # Off for a reader that reports them itself (the check command): recorded only.
+        self._announce = announce
         self._full = False
         self._items: list[Deviation] = []
         self._seen: set[tuple[str, str, str, str, str]] = set()
@@ -118,6 +120,8 @@ class Deviations:
                 self._seen.add(kind)
                 self._items.append(deviation)
                 fresh.append(deviation)
+        if not self._announce:
+            return
         for deviation in fresh:
             log.warning("spec deviation: %s", deviation)
         error: Exception | None = None

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from .._client import AsyncClient
+from .._deviations import Deviations, Reading
 from .._errors import APIError
 from .._version import __version__
 from . import _operations, _runs, _semantics, _streams  # noqa: F401  (registers the checks)
@@ -54,6 +55,8 @@ async def _one(ctx: Context, check: Check, timeout: float) -> Result:
     try:
         await asyncio.wait_for(check.run(ctx), timeout)
     except Skipped as skip:
+        if skip.cause is not None:
+            ctx.causes[check.id] = skip.cause
         return Result(
             check.id,
             check.title,
@@ -98,6 +101,7 @@ async def _one(ctx: Context, check: Check, timeout: float) -> Result:
         return Result(
             check.id, check.title, "deviates", why, ctx.findings, seconds, ctx.recorder.count
         )
+    ctx.causes[check.id] = check.id
     return Result(
         check.id, check.title, "fails", why, ctx.findings, now() - started, ctx.recorder.count
     )
@@ -148,6 +152,8 @@ async def run_checks(
             max_retries=0,
             timeout=request_timeout,
         )
+        # Judged here, each in its check: neither warned of nor logged on the way.
+        client._reading = Reading(strict=False, deviations=Deviations(announce=False))
         ctx = Context(client, recorder, model=model, base_path=urlsplit(base_url).path)
         try:
             for number, check in enumerate(chosen, 1):

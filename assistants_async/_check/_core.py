@@ -140,7 +140,12 @@ class Result:
 
 
 class Skipped(Exception):
-    """The check cannot run here; the reason says why."""
+    """The check cannot run here; the reason says why, and ``cause`` names the check
+    that failed at the root of it, if one did."""
+
+    def __init__(self, reason: str, cause: str | None = None) -> None:
+        super().__init__(reason)
+        self.cause = cause
 
 
 class Failed(Exception):
@@ -260,6 +265,8 @@ class Context:
         # Operations found unusable, and the check that found it: a later check that needs
         # one is skipped, so that one fault is reported once.
         self.failing: dict[str, str] = {}
+        # For each check that failed or was skipped for a failure: the failed check.
+        self.causes: dict[str, str] = {}
 
     # --- objects -----------------------------------------------------------------------
 
@@ -275,7 +282,13 @@ class Context:
     def need(self, name: str, made_by: str) -> Any:
         """A fixture an earlier check made, or a skip naming that check."""
         if name not in self.fixtures:
-            raise Skipped(f"needs {name.replace('_', ' ')} from {made_by}, which did not make it")
+            what = f"needs {name.replace('_', ' ')} from {made_by}"
+            cause = self.causes.get(made_by)
+            if cause is None:
+                raise Skipped(f"{what}, which did not make it")
+            if cause == made_by:
+                raise Skipped(f"{what}, which fails", cause)
+            raise Skipped(f"{what}, which could not run: {cause} fails", cause)
         return self.fixtures[name]
 
     # --- findings ----------------------------------------------------------------------
@@ -323,7 +336,7 @@ class Context:
         operation = self.operation(exchange)
         found_by = self.failing.setdefault(operation, self.current)
         if found_by != self.current:
-            return Skipped(f"needs {operation}, which fails (see {found_by})")
+            return Skipped(f"needs {operation}, which fails (see {found_by})", found_by)
         return Failed(why, exchange)
 
     async def call(self, method: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:

@@ -192,7 +192,8 @@ async def runs_one_active(ctx: Context) -> None:
 
 @check("runs.usage", "usage on completed runs and steps: tokens that add up", runs=True)
 async def runs_usage(ctx: Context) -> None:
-    thread, run, _ = ctx.need("completed", "runs.submit_tool_outputs")
+    thread, done, _ = ctx.need("completed", "runs.submit_tool_outputs")
+    run = await ctx.call(ctx.client.runs.retrieve, thread.id, done.id)
     usage = run.usage
     if ctx.expect(usage is not None, "usage", "an object on a completed run", None):
         total = usage.prompt_tokens + usage.completion_tokens
