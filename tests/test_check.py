@@ -31,7 +31,13 @@ from .test_readme import TEXT as README_TEXT
 from .test_readme import run_script
 
 ALL_IDS = [check.id for check in CHECKS]
+EVERY = 10_000  # times a fault recurs: every request of the run
 RUN_IDS = {check.id for check in CHECKS if check.runs}
+
+
+def url_of(server: FakeAssistantsServer) -> str:
+    assert server.url is not None
+    return server.url
 
 
 def verdicts(report: Report) -> dict[str, str]:
@@ -54,13 +60,15 @@ def validate(report: Report) -> None:
 async def test_every_check_passes_against_the_fake_server() -> None:
     async with FakeAssistantsServer() as server:
         before = (len(server.store.assistants), len(server.store.threads))
-        report = await run_checks(server.url, "sk-check")
+        report = await run_checks(url_of(server), "sk-check")
         after = (len(server.store.assistants), len(server.store.threads))
     assert verdicts(report) == dict.fromkeys(ALL_IDS, "pass"), report.table(200)
-    assert len(ALL_IDS) == 35 and report.exit_status == 0
+    assert len(ALL_IDS) == 35
+    assert report.exit_status == 0
     # Every operation of the spec was called, and everything made was deleted again.
     assert after == before
-    assert report.cleanup["left"] == [] and report.cleanup["deleted"]
+    assert report.cleanup["left"] == []
+    assert report.cleanup["deleted"]
     validate(report)
 
 
@@ -69,15 +77,16 @@ async def test_it_never_touches_what_it_did_not_make_and_keeps_on_request() -> N
         async with server.client(api_key="sk-check") as client:
             theirs = await client.assistants.create(model="gpt-4o", name="theirs")
             thread = await client.threads.create(messages=[{"role": "user", "content": "mine"}])
-            report = await run_checks(server.url, "sk-check", keep=True, only=["assistants"])
+            report = await run_checks(url_of(server), "sk-check", keep=True, only=["assistants"])
             assert (await client.assistants.retrieve(theirs.id)) == theirs
             assert (await client.threads.retrieve(thread.id)) == thread
             kept = report.cleanup["kept"]
-            assert isinstance(kept, dict) and len(kept["assistant"]) == 2  # one was deleted
+            assert isinstance(kept, dict)
+            assert len(kept["assistant"]) == 2  # the third was deleted by its check
             for made in kept["assistant"]:
                 await client.assistants.retrieve(made)
             # Without --keep, what it made goes, and nothing else.
-            await run_checks(server.url, "sk-check", only=["assistants"])
+            await run_checks(url_of(server), "sk-check", only=["assistants"])
             left = {a.id async for a in client.assistants.list()}
         requests = [(r.method, r.path) for r in server.requests]
     assert left == {theirs.id, *kept["assistant"]}
@@ -88,13 +97,14 @@ async def test_it_never_touches_what_it_did_not_make_and_keeps_on_request() -> N
 
 async def test_no_runs_skips_what_needs_a_model_and_says_why() -> None:
     async with FakeAssistantsServer() as server:
-        report = await run_checks(server.url, "sk-check", runs=False)
+        report = await run_checks(url_of(server), "sk-check", runs=False)
         runs_made = [r for r in server.requests if r.path.endswith("/runs")]
     skipped = {r.id: r.why for r in report.results if r.verdict == "skipped"}
     assert set(skipped) == RUN_IDS
     assert all("--no-runs" in why for why in skipped.values())
     assert not_passing(report) == dict.fromkeys(RUN_IDS, "skipped")
-    assert report.exit_status == 0 and not runs_made
+    assert report.exit_status == 0
+    assert not runs_made
     validate(report)
 
 
@@ -259,12 +269,13 @@ PLANTS: dict[str, tuple[Plant, str, str]] = {
 @pytest.mark.parametrize("name", sorted(PLANTS))
 async def test_a_planted_deviation_is_reported_by_its_check_alone(name: str) -> None:
     plant, check_id, verdict = PLANTS[name]
-    async with FakeAssistantsServer() as server, planted(server.url, plant) as url:
+    async with FakeAssistantsServer() as server, planted(url_of(server), plant) as url:
         report = await run_checks(url, "sk-check")
     assert not_passing(report) == {check_id: verdict}, report.table(200)
     validate(report)
     finding = report.results[ALL_IDS.index(check_id)].findings[0]
-    assert finding.exchange is not None and finding.exchange.status is not None
+    assert finding.exchange is not None
+    assert finding.exchange.status is not None
 
 
 async def test_integers_sent_as_floats_are_no_deviation() -> None:
@@ -277,24 +288,27 @@ async def test_integers_sent_as_floats_are_no_deviation() -> None:
             )
         return status, body
 
-    async with FakeAssistantsServer() as server, planted(server.url, Plant(response=floats)) as url:
+    async with (
+        FakeAssistantsServer() as server,
+        planted(url_of(server), Plant(response=floats)) as url,
+    ):
         report = await run_checks(url, "sk-check")
     assert not_passing(report) == {}, report.table(200)
 
 
 FAULTS: dict[str, tuple[Callable[[FakeAssistantsServer], None], str, set[str]]] = {
     "message delete not implemented (405)": (
-        lambda s: s.faults.fail_next("deleteMessage", times=None, status=405),
+        lambda s: s.faults.fail_next("deleteMessage", times=EVERY, status=405),
         "messages.delete",
         set(),
     ),
     "POST /threads/runs misrouted (404)": (
-        lambda s: s.faults.fail_next("createThreadAndRun", times=None, status=404),
+        lambda s: s.faults.fail_next("createThreadAndRun", times=EVERY, status=404),
         "threads.create_and_run",
         {"stream.create_thread_and_run"},
     ),
     "a run answers 500": (
-        lambda s: s.faults.fail_next("createRun", times=None, status=500),
+        lambda s: s.faults.fail_next("createRun", times=EVERY, status=500),
         "runs.create",
         {
             "runs.retrieve",
@@ -311,7 +325,7 @@ FAULTS: dict[str, tuple[Callable[[FakeAssistantsServer], None], str, set[str]]] 
         },
     ),
     "a streamed submit cut short": (
-        lambda s: s.faults.cut_stream("submitToolOuputsToRun", after_events=1, times=None),
+        lambda s: s.faults.cut_stream("submitToolOuputsToRun", after_events=1, times=EVERY),
         "stream.submit_tool_outputs",
         set(),
     ),
@@ -323,7 +337,7 @@ async def test_an_unusable_operation_fails_its_check_and_the_run_goes_on(name: s
     fault, check_id, skipped = FAULTS[name]
     async with FakeAssistantsServer() as server:
         fault(server)
-        report = await run_checks(server.url, "sk-check")
+        report = await run_checks(url_of(server), "sk-check")
     expected = {check_id: "fails", **dict.fromkeys(skipped, "skipped")}
     assert not_passing(report) == expected, report.table(200)
     assert [r.id for r in report.results] == ALL_IDS  # every check after it still ran
@@ -336,7 +350,7 @@ async def test_an_unusable_operation_fails_its_check_and_the_run_goes_on(name: s
 
 async def test_the_beta_header_switch_is_reported_by_its_check_alone() -> None:
     async with FakeAssistantsServer(require_beta_header=False) as server:
-        report = await run_checks(server.url, "sk-check")
+        report = await run_checks(url_of(server), "sk-check")
     assert not_passing(report) == {"beta_header": "deviates"}
     assert "OpenAI-Beta: (none)" in report.results[ALL_IDS.index("beta_header")].why
 
@@ -377,6 +391,10 @@ README_BLOCK = re.compile(
 )
 
 
+def _rewrite_readme(text: str) -> None:
+    (Path(__file__).resolve().parents[1] / "README.md").write_text(text, encoding="utf-8")
+
+
 def normalised(table: str) -> str:
     return re.sub(r"in \d+\.\d s", "in 0.0 s", table.strip())
 
@@ -399,9 +417,9 @@ async def test_the_readme_check_section_runs_as_written(tmp_path: Path) -> None:
     found = README_BLOCK.search(section)
     assert found is not None, "the README shows the report this command prints"
     if os.environ.get("UPDATE_README"):  # pragma: no cover - regenerates the example
-        readme = Path(__file__).resolve().parents[1] / "README.md"
-        text = readme.read_text(encoding="utf-8")
-        readme.write_text(text.replace(found.group("report"), normalised(table) + "\n"))
+        start = README_TEXT.index(section) + found.start("report")
+        end = README_TEXT.index(section) + found.end("report")
+        _rewrite_readme(README_TEXT[:start] + table.strip() + "\n" + README_TEXT[end:])
         return
     assert normalised(found.group("report")) == normalised(table)
 
@@ -413,7 +431,8 @@ async def test_the_command_exits_1_and_says_what_deviates() -> None:
             [*args, "--only", "beta_header", "--json", "-"], {**os.environ}
         )
     assert code == 1, out + err
-    assert "beta_header  deviates" in out and err == ""
+    assert "beta_header  deviates" in out
+    assert err == ""
     report = json.loads(out[out.index("{") :])
     assert report["checks"][0]["findings"][0]["response"]["status"] == 200
     assert "sk-" not in out  # the key never appears in a report
@@ -421,7 +440,8 @@ async def test_the_command_exits_1_and_says_what_deviates() -> None:
 
 async def test_the_command_refuses_what_it_cannot_do() -> None:
     code, _, err = await run_script(["-m", "assistants_async", "check"], {**os.environ})
-    assert code != 0 and "--base-url is required" in err
+    assert code != 0
+    assert "--base-url is required" in err
     code, _, err = await run_script(
         [
             "-m",
@@ -434,9 +454,11 @@ async def test_the_command_refuses_what_it_cannot_do() -> None:
         ],
         {**os.environ},
     )
-    assert code != 0 and "no check named 'nope'" in err
+    assert code != 0
+    assert "no check named 'nope'" in err
     code, out, _ = await run_script(["-m", "assistants_async", "check", "--list"], {**os.environ})
-    assert code == 0 and out.split()[0] == ALL_IDS[0] and len(out.splitlines()) == len(ALL_IDS)
+    assert code == 0
+    assert [line.split()[0] for line in out.splitlines()] == ALL_IDS
     code, out, _ = await run_script(["-m", "assistants_async", "check", "--help"], {**os.environ})
     for option in ("--base-url", "--api-key", "--model", "--no-runs", "--keep", "--json", "--only"):
         assert option in out

@@ -195,7 +195,8 @@ async def runs_usage(ctx: Context) -> None:
     thread, done, _ = ctx.need("completed", "runs.submit_tool_outputs")
     run = await ctx.call(ctx.client.runs.retrieve, thread.id, done.id)
     usage = run.usage
-    if ctx.expect(usage is not None, "usage", "an object on a completed run", None):
+    ctx.expect(usage is not None, "usage", "an object on a completed run", None)
+    if usage is not None:
         total = usage.prompt_tokens + usage.completion_tokens
         ctx.expect_equal("usage.total_tokens", total, usage.total_tokens)
     page = await ctx.call(ctx.client.steps.list, thread.id, run.id)
