@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -171,19 +172,24 @@ def _check_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise SystemExit(f"check: {exc}") from None
     api_key = args.api_key or os.environ.get("OPENAI_API_KEY") or "unused"
-    report = asyncio.run(
-        run_checks(
-            args.base_url,
-            api_key,
-            model=args.model,
-            runs=not args.no_runs,
-            keep=args.keep,
-            only=args.only,
-            check_timeout=args.check_timeout,
-            request_timeout=args.timeout,
-            progress=None if args.quiet else progress_printer(),
+    try:
+        report = asyncio.run(
+            run_checks(
+                args.base_url,
+                api_key,
+                model=args.model,
+                runs=not args.no_runs,
+                keep=args.keep,
+                only=args.only,
+                check_timeout=args.check_timeout,
+                request_timeout=args.timeout,
+                progress=None if args.quiet else progress_printer(),
+            )
         )
-    )
+    except KeyboardInterrupt:
+        # The run's own clean-up has run by now (the loop cancels the checks first).
+        print("check: interrupted", file=sys.stderr)
+        return 130
     print(report.table())
     if args.json is not None:
         text = json.dumps(report.to_json(), indent=2, ensure_ascii=False)

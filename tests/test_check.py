@@ -7,10 +7,13 @@ check that needs an operation found unusable earlier is skipped, naming that che
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import re
+import signal
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -472,3 +475,43 @@ async def test_a_server_that_is_not_there_fails_every_check_in_bounded_time() ->
     assert verdicts(report)["assistants.create"] == "fails"
     assert report.exit_status == 1
     validate(report)
+
+
+async def test_ctrl_c_stops_the_run_and_leaves_nothing_behind() -> None:
+    """Interrupted while a run it made waits (runs here never move on their own), the
+    command deletes what it made and exits 130, without a traceback."""
+    async with FakeAssistantsServer(progress="timer", timer_interval=3600) as server:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "assistants_async",
+            "check",
+            "--base-url",
+            url_of(server),
+            "--api-key",
+            "sk-interrupted",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            # A terminal's Ctrl-C: SIGINT, with the default handler (not inherited ignored).
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        assert proc.stderr is not None
+        seen: list[str] = []
+        while not any("runs.create: pass" in line for line in seen):
+            line = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode()
+            assert line, "".join(seen)
+            seen.append(line)
+        proc.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+        async with server.client(api_key="sk-interrupted") as client:
+            assistants = [a.id async for a in client.assistants.list()]
+            made = [
+                r.path for r in server.requests if r.method == "POST" and r.path == "/v1/threads"
+            ]
+            threads = list(server.store.threads)
+    assert proc.returncode == 130, err
+    assert "check: interrupted" in err.decode()
+    assert "Traceback" not in err.decode()
+    assert made  # it had made threads, and assistants
+    assert assistants == []
+    assert threads == []
