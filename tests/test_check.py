@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import os
 import re
@@ -25,7 +26,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from assistants_async._check import CHECKS, SCHEMA_PATH, Report, run_checks
+from assistants_async._check import CHECKS, SCHEMA_PATH, Report, _progress_printer, run_checks
 from assistants_async.testing import FakeAssistantsServer
 
 from .cli import cli_server
@@ -515,3 +516,20 @@ async def test_ctrl_c_stops_the_run_and_leaves_nothing_behind() -> None:
     assert made  # it had made threads, and assistants
     assert assistants == []
     assert threads == []
+
+
+async def test_the_table_fits_its_width_and_progress_says_each_check() -> None:
+    shown = io.StringIO()
+    async with FakeAssistantsServer(require_beta_header=False) as server:
+        report = await run_checks(url_of(server), "sk-check", progress=_progress_printer(shown))
+    table = report.table(width=72).splitlines()
+    rows = {line.split()[0]: line for line in table[2:-2]}
+    assert list(rows) == ALL_IDS
+    assert all(len(line) <= 72 for line in table)
+    assert rows["beta_header"].split()[1] == "deviates"
+    assert rows["beta_header"].endswith("...")  # its why is longer than the room left
+    assert re.fullmatch(r"35 checks in \d+\.\d s: 34 pass, 1 deviates", table[-1])
+    # Not a terminal: one line per finished check, in order.
+    lines = shown.getvalue().splitlines()
+    assert lines[0] == f"[ 1/35] {ALL_IDS[0]}: pass ({report.results[0].seconds:.1f} s)"
+    assert [line.split("] ")[1].split(":")[0] for line in lines] == ALL_IDS
