@@ -24,13 +24,13 @@ import attrs
 import jsonschema
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from assistants_async._check import CHECKS, SCHEMA_PATH, Report, _progress_printer, run_checks
 from assistants_async.testing import FakeAssistantsServer
 
 from .cli import cli_server
 from .deviant import DeviantServer
+from .reliability.servers import serve
 from .test_readme import TEXT as README_TEXT
 from .test_readme import run_script
 
@@ -150,12 +150,10 @@ async def planted(upstream: str, plant: Plant) -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
     try:
-        yield str(server.make_url("/v1"))
+        async with serve(app) as url:
+            yield url
     finally:
-        await server.close()
         await session.close()
 
 

@@ -6,6 +6,7 @@ is reported by that operation's check; the semantic checks come after.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..models import TextContentBlock
@@ -78,12 +79,20 @@ async def assistants_create(ctx: Context) -> None:
     ctx.fixtures["assistant_plain"] = plain
 
 
+async def same_object(
+    ctx: Context, retrieve: Callable[..., Awaitable[Any]], made: Any, *within: str
+) -> Any:
+    """Retrieve ``made`` (inside ``within``, a thread or a run): the same id and time."""
+    got = await ctx.call(retrieve, *within, made.id)
+    ctx.expect_equal("id", made.id, got.id)
+    ctx.expect_equal("created_at", made.created_at, got.created_at)
+    return got
+
+
 @check("assistants.retrieve", "getAssistant: the object as created")
 async def assistants_retrieve(ctx: Context) -> None:
     made = ctx.need("assistant_full", "assistants.create")
-    got = await ctx.call(ctx.client.assistants.retrieve, made.id)
-    ctx.expect_equal("id", made.id, got.id)
-    ctx.expect_equal("created_at", made.created_at, got.created_at)
+    got = await same_object(ctx, ctx.client.assistants.retrieve, made)
     ctx.expect_equal("tools[*].type", TOOL_TYPES, [t.type for t in got.tools])
     ctx.expect_equal("metadata", MARK, got.metadata)
 
@@ -131,12 +140,24 @@ async def assistants_list(ctx: Context) -> None:
 @check("assistants.delete", "deleteAssistant: the answer, then 404 for the deleted one")
 async def assistants_delete(ctx: Context) -> None:
     plain = ctx.need("assistant_plain", "assistants.create")
-    answer = await ctx.call(ctx.client.assistants.delete, plain.id)
-    ctx.forget("assistant", plain.id)
-    ctx.expect_equal("id", plain.id, answer.id)
+    assistants = ctx.client.assistants
+    await deleted(ctx, "assistant", assistants.delete, plain.id, assistants.retrieve)
+    await ctx.refused(404, assistants.delete, plain.id)
+
+
+async def deleted(
+    ctx: Context,
+    kind: str,
+    delete: Callable[..., Awaitable[Any]],
+    object_id: str,
+    retrieve: Callable[..., Awaitable[Any]],
+) -> None:
+    """Delete: the answer names the object and says so; the object is then not found."""
+    answer = await ctx.call(delete, object_id)
+    ctx.forget(kind, object_id)
+    ctx.expect_equal("id", object_id, answer.id)
     ctx.expect_equal("deleted", True, answer.deleted)
-    await ctx.refused(404, ctx.client.assistants.retrieve, plain.id)
-    await ctx.refused(404, ctx.client.assistants.delete, plain.id)
+    await ctx.refused(404, retrieve, object_id)
 
 
 # --- threads ------------------------------------------------------------------------
@@ -165,9 +186,7 @@ async def threads_create(ctx: Context) -> None:
 @check("threads.retrieve", "getThread: the thread as created")
 async def threads_retrieve(ctx: Context) -> None:
     made = ctx.need("thread", "threads.create")
-    got = await ctx.call(ctx.client.threads.retrieve, made.id)
-    ctx.expect_equal("id", made.id, got.id)
-    ctx.expect_equal("created_at", made.created_at, got.created_at)
+    got = await same_object(ctx, ctx.client.threads.retrieve, made)
     ctx.expect_equal("metadata", MARK, got.metadata)
 
 
@@ -189,11 +208,7 @@ async def threads_delete(ctx: Context) -> None:
         ctx.client.threads.create, messages=[{"role": "user", "content": "bye"}], metadata=MARK
     )
     ctx.keep("thread", thread.id)
-    answer = await ctx.call(ctx.client.threads.delete, thread.id)
-    ctx.forget("thread", thread.id)
-    ctx.expect_equal("id", thread.id, answer.id)
-    ctx.expect_equal("deleted", True, answer.deleted)
-    await ctx.refused(404, ctx.client.threads.retrieve, thread.id)
+    await deleted(ctx, "thread", ctx.client.threads.delete, thread.id, ctx.client.threads.retrieve)
     await ctx.refused(404, ctx.client.messages.list, thread.id)
 
 

@@ -51,13 +51,20 @@ def outputs_for(calls: list[Any]) -> list[dict[str, str]]:
     return [{"tool_call_id": call.id, "output": OUTPUT} for call in calls]
 
 
-async def resting_run(ctx: Context, *, stream: bool = False) -> tuple[Any, Any, list[Any]]:
-    """A new thread and a run made to call the function: (thread, run, its calls)."""
+async def forced_run(ctx: Context, **extra: Any) -> tuple[Any, Any]:
+    """A new thread, and a run on it made to call the function: (thread, run)."""
     assistant = ctx.need("assistant", "assistants.create")
     thread = await new_thread(ctx)
     run = await ctx.call(
-        ctx.client.runs.create, thread.id, assistant_id=assistant.id, tool_choice=FORCED
+        ctx.client.runs.create, thread.id, assistant_id=assistant.id, tool_choice=FORCED, **extra
     )
+    return thread, run
+
+
+async def resting_run(ctx: Context) -> tuple[Any, Any, list[Any]]:
+    """A new thread and a run made to call the function, now resting: (thread, run, its
+    calls)."""
+    thread, run = await forced_run(ctx)
     rested = await ctx.wait_run(thread.id, run.id, until=RESTING)
     return thread, rested, forced_calls(ctx, rested)
 
@@ -69,14 +76,7 @@ async def resting_run(ctx: Context, *, stream: bool = False) -> tuple[Any, Any, 
 )
 async def runs_create(ctx: Context) -> None:
     assistant = ctx.need("assistant", "assistants.create")
-    thread = await new_thread(ctx)
-    run = await ctx.call(
-        ctx.client.runs.create,
-        thread.id,
-        assistant_id=assistant.id,
-        tool_choice=FORCED,
-        metadata=MARK,
-    )
+    thread, run = await forced_run(ctx, metadata=MARK)
     ctx.expect(run.status in ACTIVE, "status", "queued or in_progress", run.status)
     ctx.expect_equal("assistant_id", assistant.id, run.assistant_id)
     ctx.expect_equal("thread_id", thread.id, run.thread_id)
@@ -141,11 +141,7 @@ async def runs_submit_tool_outputs(ctx: Context) -> None:
 
 @check("runs.cancel", "cancelRun: cancelling, then cancelled", runs=True)
 async def runs_cancel(ctx: Context) -> None:
-    assistant = ctx.need("assistant", "assistants.create")
-    thread = await new_thread(ctx)
-    run = await ctx.call(
-        ctx.client.runs.create, thread.id, assistant_id=assistant.id, tool_choice=FORCED
-    )
+    thread, run = await forced_run(ctx)
     answer = await ctx.call(ctx.client.runs.cancel, thread.id, run.id)
     ctx.expect(
         answer.status in ("cancelling", "cancelled"),

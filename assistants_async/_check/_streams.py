@@ -125,10 +125,11 @@ def check_order(
     return run
 
 
-async def _agrees(ctx: Context, run: Any) -> None:
-    """What the stream ended on is what the server then says."""
+async def ended(ctx: Context, run: Any, status: str) -> None:
+    """The stream's last run has ``status``, and the server then says the same."""
     if run is None:
         return
+    ctx.expect_equal("status (the last run event)", status, run.status)
     again = await ctx.call(ctx.client.runs.retrieve, run.thread_id, run.id)
     ctx.expect_equal("status (retrieved after the stream)", run.status, again.status)
 
@@ -141,10 +142,9 @@ async def stream_create_run(ctx: Context) -> None:
         ctx,
         lambda: ctx.client.runs.stream(thread.id, assistant_id=assistant.id, tool_choice=FORCED),
     )
-    run = check_order(ctx, events, first="thread.run.created", status=None)
-    if run is not None:
-        ctx.expect_equal("status (the last run event)", "requires_action", run.status)
-    await _agrees(ctx, run)
+    await ended(
+        ctx, check_order(ctx, events, first="thread.run.created", status=None), "requires_action"
+    )
 
 
 @check(
@@ -165,14 +165,11 @@ async def stream_create_thread_and_run(ctx: Context) -> None:
     if events and events[0].event == "thread.created":
         ctx.keep("thread", events[0].data.id)
     run = check_order(ctx, events, first="thread.created", status=None)
+    names = [e.event for e in events]
+    ctx.expect("thread.message.completed" in names, "events", "thread.message.completed", "none")
     if run is not None:
         ctx.keep("thread", run.thread_id)
-        ctx.expect_equal("status (the last run event)", "completed", run.status)
-        names = [e.event for e in events]
-        ctx.expect(
-            "thread.message.completed" in names, "events", "thread.message.completed", "none"
-        )
-    await _agrees(ctx, run)
+    await ended(ctx, run, "completed")
 
 
 @check(
@@ -194,6 +191,4 @@ async def stream_submit_tool_outputs(ctx: Context) -> None:
     final = check_order(
         ctx, events, first=None, status="requires_action", known_steps=[s.id for s in steps.data]
     )
-    if final is not None:
-        ctx.expect_equal("status (the last run event)", "completed", final.status)
-    await _agrees(ctx, final)
+    await ended(ctx, final, "completed")
