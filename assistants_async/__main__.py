@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import AsyncClient
 from .models import (
@@ -167,42 +169,62 @@ def _check_command(args: argparse.Namespace) -> int:
         return 0
     if args.base_url is None:
         raise SystemExit("check: --base-url is required (the server to check)")
+    where = urlsplit(args.base_url)
+    if where.scheme not in ("http", "https") or not where.hostname:
+        raise SystemExit(f"check: --base-url must be an http(s) URL, not {args.base_url!r}")
     try:
         selected(args.only)
     except ValueError as exc:
         raise SystemExit(f"check: {exc}") from None
-    api_key = args.api_key or os.environ.get("OPENAI_API_KEY") or "unused"
-    try:
-        report = asyncio.run(
-            run_checks(
-                args.base_url,
-                api_key,
-                model=args.model,
-                runs=not args.no_runs,
-                keep=args.keep,
-                only=args.only,
-                check_timeout=args.check_timeout,
-                request_timeout=args.timeout,
-                progress=None if args.quiet else progress_printer(),
+    with contextlib.ExitStack() as files:
+        # Opened now: a report that cannot be written is said before the run, not after.
+        out = None
+        if args.json not in (None, "-"):
+            try:
+                out = files.enter_context(open(args.json, "w", encoding="utf-8"))
+            except OSError as exc:
+                raise SystemExit(f"check: --json {args.json}: {exc.strerror}") from None
+        try:
+            report = asyncio.run(
+                run_checks(
+                    args.base_url,
+                    args.api_key or os.environ.get("OPENAI_API_KEY") or "unused",
+                    model=args.model,
+                    runs=not args.no_runs,
+                    keep=args.keep,
+                    only=args.only,
+                    check_timeout=args.check_timeout,
+                    request_timeout=args.timeout,
+                    progress=None if args.quiet else progress_printer(),
+                )
             )
-        )
-    except KeyboardInterrupt:
-        # The run's own clean-up has run by now (the loop cancels the checks first).
-        print("check: interrupted", file=sys.stderr)
-        return 130
-    print(report.table())
-    if args.json is not None:
+        except KeyboardInterrupt:
+            # The run's own clean-up has run by now (the loop cancels the checks first).
+            print("check: interrupted", file=sys.stderr)
+            return 130
+        # With the JSON on standard output, the table goes to standard error.
+        print(report.table(), file=sys.stderr if args.json == "-" else sys.stdout)
         text = json.dumps(report.to_json(), indent=2, ensure_ascii=False)
         if args.json == "-":
             print(text)
-        else:
-            with open(args.json, "w", encoding="utf-8") as out:
-                out.write(text + "\n")
+        elif out is not None:
+            out.write(text + "\n")
             print(f"report: {args.json}")
     left = report.cleanup.get("left")
     if left:
         print(f"left behind (could not delete): {', '.join(map(str, left))}")
     return report.exit_status
+
+
+def _seconds(text: str) -> float:
+    """A time limit: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
+    return value
 
 
 def _check_parser(commands: Any) -> None:
@@ -240,14 +262,14 @@ def _check_parser(commands: Any) -> None:
     check.add_argument("--list", action="store_true", help="list the checks and exit")
     check.add_argument(
         "--check-timeout",
-        type=float,
+        type=_seconds,
         default=60.0,
         metavar="SECONDS",
         help="time allowed to each check (default 60)",
     )
     check.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         default=30.0,
         metavar="SECONDS",
         help="time allowed to each request (default 30)",

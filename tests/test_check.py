@@ -25,7 +25,14 @@ import jsonschema
 import pytest
 from aiohttp import web
 
-from assistants_async._check import CHECKS, SCHEMA_PATH, Report, _progress_printer, run_checks
+from assistants_async._check import (
+    CHECKS,
+    SCHEMA_PATH,
+    Report,
+    _progress_printer,
+    run_checks,
+    selected,
+)
 from assistants_async.testing import FakeAssistantsServer
 
 from .cli import cli_server
@@ -122,6 +129,7 @@ class Plant:
 
     request: Callable[[str, str, dict[str, str]], dict[str, str]] | None = None
     response: Callable[[str, str, int, bytes], tuple[int, bytes]] | None = None
+    body: Callable[[str, str, bytes], bytes] | None = None
 
 
 @contextlib.asynccontextmanager
@@ -135,11 +143,14 @@ async def planted(upstream: str, plant: Plant) -> AsyncIterator[str]:
         headers = {
             k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")
         }
+        sent = await request.read()
+        if plant.body is not None:
+            sent = plant.body(request.method, request.path, sent)
         async with session.request(
             request.method,
             upstream.rsplit("/v1", 1)[0] + request.path,
             params=query,
-            data=await request.read() or None,
+            data=sent or None,
             headers=headers,
         ) as answer:
             status, body = answer.status, await answer.read()
@@ -268,12 +279,43 @@ PLANTS: dict[str, tuple[Plant, str, str]] = {
 }
 
 
+def _lenient_threads(method: str, path: str, body: bytes) -> bytes:
+    """A server that takes 17 metadata keys: the 17th dropped on the way in."""
+    if method == "POST" and path == "/v1/threads" and body:
+        sent = json.loads(body)
+        if len(sent.get("metadata") or {}) > 16:
+            sent["metadata"] = dict(list(sent["metadata"].items())[:16])
+            return json.dumps(sent).encode()
+    return body
+
+
+def _unknown_event(method: str, path: str, status: int, body: bytes) -> tuple[int, bytes]:
+    streamed = body.startswith(b"event: ")
+    if method == "POST" and re.fullmatch(r"/v1/threads/[^/]+/runs", path) and streamed:
+        return status, b'event: thread.run.paused\ndata: {"id": "run_x"}\n\n' + body
+    return status, body
+
+
+PLANTS["an invalid body accepted"] = (
+    Plant(body=_lenient_threads),
+    "errors.invalid_body",
+    "deviates",
+)
+PLANTS["an event the spec does not define"] = (
+    Plant(response=_unknown_event),
+    "stream.create_run",
+    "deviates",
+)
+
+
 @pytest.mark.parametrize("name", sorted(PLANTS))
 async def test_a_planted_deviation_is_reported_by_its_check_alone(name: str) -> None:
     plant, check_id, verdict = PLANTS[name]
     async with FakeAssistantsServer() as server, planted(url_of(server), plant) as url:
         report = await run_checks(url, "sk-check")
+        left = (dict(server.store.assistants), dict(server.store.threads))
     assert not_passing(report) == {check_id: verdict}, report.table(200)
+    assert left == ({}, {})  # whatever the server made, wrongly or not, was deleted
     validate(report)
     finding = report.results[ALL_IDS.index(check_id)].findings[0]
     assert finding.exchange is not None
@@ -326,6 +368,11 @@ FAULTS: dict[str, tuple[Callable[[FakeAssistantsServer], None], str, set[str]]] 
             "stream.submit_tool_outputs",
         },
     ),
+    "a streamed thread and run cut after its thread": (
+        lambda s: s.faults.cut_stream("createThreadAndRun", after_events=1, times=EVERY),
+        "stream.create_thread_and_run",
+        set(),
+    ),
     "a streamed submit cut short": (
         lambda s: s.faults.cut_stream("submitToolOuputsToRun", after_events=1, times=EVERY),
         "stream.submit_tool_outputs",
@@ -340,6 +387,8 @@ async def test_an_unusable_operation_fails_its_check_and_the_run_goes_on(name: s
     async with FakeAssistantsServer() as server:
         fault(server)
         report = await run_checks(url_of(server), "sk-check")
+        left = (dict(server.store.assistants), dict(server.store.threads))
+    assert left == ({}, {})
     expected = {check_id: "fails", **dict.fromkeys(skipped, "skipped")}
     assert not_passing(report) == expected, report.table(200)
     assert [r.id for r in report.results] == ALL_IDS  # every check after it still ran
@@ -433,37 +482,84 @@ async def test_the_command_exits_1_and_says_what_deviates() -> None:
             [*args, "--only", "beta_header", "--json", "-"], {**os.environ}
         )
     assert code == 1, out + err
-    assert "beta_header  deviates" in out
-    assert err == ""
-    report = json.loads(out[out.index("{") :])
+    # JSON alone on standard output (for a pipe), the table on standard error.
+    report = json.loads(out)
+    assert "beta_header  deviates" in err
     assert report["checks"][0]["findings"][0]["response"]["status"] == 200
-    assert "sk-" not in out  # the key never appears in a report
 
 
-async def test_the_command_refuses_what_it_cannot_do() -> None:
-    code, _, err = await run_script(["-m", "assistants_async", "check"], {**os.environ})
-    assert code != 0
-    assert "--base-url is required" in err
-    code, _, err = await run_script(
-        [
-            "-m",
-            "assistants_async",
-            "check",
-            "--base-url",
-            "http://127.0.0.1:9/v1",
-            "--only",
-            "nope",
-        ],
-        {**os.environ},
-    )
-    assert code != 0
-    assert "no check named 'nope'" in err
-    code, out, _ = await run_script(["-m", "assistants_async", "check", "--list"], {**os.environ})
+async def test_the_command_refuses_what_it_cannot_do(tmp_path: Path) -> None:
+    check = ["-m", "assistants_async", "check"]
+    nowhere = ["--base-url", "http://127.0.0.1:9/v1"]
+    refusals = {
+        (): "--base-url is required",
+        ("--base-url", "notaurl"): "--base-url must be an http(s) URL",
+        ("--base-url", "ftp://127.0.0.1/v1"): "--base-url must be an http(s) URL",
+        (*nowhere, "--only", "nope"): "no check named 'nope'",
+        (*nowhere, "--timeout", "-1"): "must be more than 0 seconds",
+        (*nowhere, "--check-timeout", "0"): "must be more than 0 seconds",
+        (*nowhere, "--json", str(tmp_path / "no" / "such" / "dir.json")): "check: --json",
+    }
+    for options, said in refusals.items():
+        code, out, err = await run_script([*check, *options], {**os.environ})
+        assert code != 0, options
+        assert said in err, (options, err)
+        assert "Traceback" not in err
+        assert "/35]" not in err  # refused before any check ran
+    code, out, _ = await run_script([*check, "--list"], {**os.environ})
     assert code == 0
     assert [line.split()[0] for line in out.splitlines()] == ALL_IDS
-    code, out, _ = await run_script(["-m", "assistants_async", "check", "--help"], {**os.environ})
+    code, out, _ = await run_script([*check, "--help"], {**os.environ})
     for option in ("--base-url", "--api-key", "--model", "--no-runs", "--keep", "--json", "--only"):
         assert option in out
+
+
+def test_only_brings_the_checks_that_make_what_it_needs() -> None:
+    assert [c.id for c in selected(["stream"])] == [
+        "assistants.create",
+        "stream.create_run",
+        "stream.create_thread_and_run",
+        "stream.submit_tool_outputs",
+    ]
+    assert [c.id for c in selected(["steps.retrieve"])] == [
+        "assistants.create",
+        "runs.create",
+        "runs.retrieve",
+        "runs.submit_tool_outputs",
+        "steps.list",
+        "steps.retrieve",
+    ]
+    for check in CHECKS:  # each alone passes against a faithful server: nothing missing
+        assert set(check.needs) <= {c.id for c in selected([check.id])}
+
+
+async def test_only_one_check_runs_what_it_needs_and_passes() -> None:
+    async with FakeAssistantsServer() as server:
+        report = await run_checks(url_of(server), "sk-check", only=["steps.retrieve"])
+    assert verdicts(report) == dict.fromkeys([c.id for c in selected(["steps.retrieve"])], "pass")
+
+
+async def _hostile(request: web.Request) -> web.Response:
+    """Echoes the key and a terminal escape in its error, as careless servers do."""
+    said = f"Incorrect API key provided: {request.headers.get('Authorization')} \x1b]0;owned\x07"
+    error = {
+        "error": {"message": said, "type": "invalid_request_error", "param": None, "code": None}
+    }
+    return web.json_response(error, status=401)
+
+
+async def test_a_server_that_echoes_the_key_does_not_get_it_into_the_report() -> None:
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", _hostile)
+    async with serve(app) as url:
+        report = await run_checks(url, "sk-SECRET-0123456789")
+    text = json.dumps(report.to_json()) + report.table()
+    assert "SECRET" not in text
+    assert "Bearer ***" in text
+    table = report.table(width=400)
+    assert "\x1b" not in table  # the escape is shown, not sent to the terminal
+    assert "\\x1b]0;owned\\x07" in table
+    assert verdicts(report)["assistants.create"] == "fails"
 
 
 async def test_a_server_that_is_not_there_fails_every_check_in_bounded_time() -> None:

@@ -23,7 +23,18 @@ from .._deviations import Deviations, Reading
 from .._errors import APIError
 from .._version import __version__
 from . import _operations, _runs, _semantics, _streams  # noqa: F401  (registers the checks)
-from ._core import CHECKS, Check, Context, Failed, Finding, Recorder, Result, Skipped, now
+from ._core import (
+    CHECKS,
+    Check,
+    Context,
+    Failed,
+    Finding,
+    Recorder,
+    Result,
+    Skipped,
+    now,
+    scrubbed,
+)
 from ._report import SCHEMA_PATH, Report
 
 __all__ = ["CHECKS", "SCHEMA_PATH", "Report", "run_checks"]
@@ -34,14 +45,26 @@ MAX_REQUESTS = 400
 
 
 def selected(only: Sequence[str]) -> list[Check]:
-    """The checks whose id is, or starts with, one of ``only`` (all when empty)."""
+    """The checks whose id is, or starts with, one of ``only`` (all when empty), with
+    the checks that make what they need, in the order of the run."""
     if not only:
         return list(CHECKS)
-    chosen = [c for c in CHECKS if any(c.id == o or c.id.startswith(f"{o}.") for o in only)]
-    unknown = [o for o in only if not any(c.id == o or c.id.startswith(f"{o}.") for c in CHECKS)]
+
+    def named(check: Check, name: str) -> bool:
+        return check.id == name or check.id.startswith(f"{name}.")
+
+    unknown = [o for o in only if not any(named(c, o) for c in CHECKS)]
     if unknown:
         raise ValueError(f"no check named {', '.join(map(repr, unknown))} (see --list)")
-    return chosen
+    needs = {c.id: c.needs for c in CHECKS}
+    chosen: set[str] = set()
+    waiting = [c.id for c in CHECKS if any(named(c, o) for o in only)]
+    while waiting:
+        name = waiting.pop()
+        if name not in chosen:
+            chosen.add(name)
+            waiting.extend(needs[name])
+    return [c for c in CHECKS if c.id in chosen]
 
 
 async def _one(ctx: Context, check: Check, timeout: float) -> Result:
@@ -114,12 +137,19 @@ async def _clean_up(ctx: Context, keep: bool) -> dict[str, object]:
     ctx.recorder.budget = 0
     deleted, left = 0, []
     deleters = {"thread": ctx.client.threads.delete, "assistant": ctx.client.assistants.delete}
+    reachable = True
     for kind in ("thread", "assistant"):
         for object_id in made[kind]:
+            if not reachable:  # one timeout: the server is gone, say what is left
+                left.append(object_id)
+                continue
             try:
                 await asyncio.wait_for(deleters[kind](object_id), 30)
                 deleted += 1
-            except (APIError, asyncio.TimeoutError, OSError):
+            except asyncio.TimeoutError:
+                reachable = False
+                left.append(object_id)
+            except (APIError, OSError):
                 left.append(object_id)
     return {"kept": {}, "deleted": deleted, "left": left}
 
@@ -177,12 +207,12 @@ async def run_checks(
     finally:
         await session.close()
     return Report(
-        base_url=base_url,
+        base_url=recorder.clean(base_url),
         model=model,
         version=__version__,
         started_at=started_at,
         seconds=now() - started,
-        results=results,
+        results=[scrubbed(result, recorder.clean) for result in results],
         cleanup=cleanup,
     )
 

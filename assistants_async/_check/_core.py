@@ -139,6 +139,33 @@ class Result:
         }
 
 
+def scrubbed(result: Result, clean: Callable[[str], str]) -> Result:
+    """``result`` with ``clean`` applied to every text a server could have put the key in
+    (an error that echoes the ``Authorization`` header)."""
+
+    def exchange(e: Exchange | None) -> Exchange | None:
+        if e is None:
+            return None
+        return attrs.evolve(
+            e,
+            url=clean(e.url),
+            request_body=None if e.request_body is None else clean(e.request_body),
+            response_body=None if e.response_body is None else clean(e.response_body),
+        )
+
+    findings = [
+        attrs.evolve(
+            f,
+            path=clean(f.path),
+            expected=clean(f.expected),
+            got=clean(f.got),
+            exchange=exchange(f.exchange),
+        )
+        for f in result.findings
+    ]
+    return attrs.evolve(result, why=clean(result.why), findings=findings)
+
+
 class Skipped(Exception):
     """The check cannot run here; the reason says why, and ``cause`` names the check
     that failed at the root of it, if one did."""
@@ -178,7 +205,7 @@ class Recorder:
         config.on_request_chunk_sent.append(self._chunk)
         return config
 
-    def _clean(self, text: str) -> str:
+    def clean(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
@@ -193,7 +220,7 @@ class Recorder:
         if self.budget and self.count > self.budget:
             raise TooManyRequests(f"more than {self.budget} requests")
         context.sent = bytearray()
-        self.last = Exchange(params.method, self._clean(str(params.url)), None)
+        self.last = Exchange(params.method, self.clean(str(params.url)), None)
         context.exchange_url = self.last.url
 
     async def _chunk(
@@ -207,7 +234,7 @@ class Recorder:
             sent += params.chunk
         last = self.last
         if last is not None and last.url == context.exchange_url:
-            body = self._clean(as_text(bytes(sent)) or "")
+            body = self.clean(as_text(bytes(sent)) or "")
             self.last = attrs.evolve(last, request_body=body)
 
 
@@ -218,13 +245,15 @@ class Check:
     run: Callable[[Context], Awaitable[None]]
     # Needs a run engine (a model, or a scripted responder) behind the server.
     runs: bool = False
+    # The checks that make what this one works on: run first, even under --only.
+    needs: tuple[str, ...] = ()
 
 
 CHECKS: list[Check] = []
 
 
 def check(
-    id: str, title: str, *, runs: bool = False
+    id: str, title: str, *, runs: bool = False, needs: tuple[str, ...] = ()
 ) -> Callable[[Callable[[Context], Awaitable[None]]], Callable[[Context], Awaitable[None]]]:
     """Register a check; the order of registration is the order of the run."""
 
@@ -233,7 +262,10 @@ def check(
     ) -> Callable[[Context], Awaitable[None]]:
         if any(existing.id == id for existing in CHECKS):  # pragma: no cover - a typo
             raise ValueError(f"two checks named {id!r}")
-        CHECKS.append(Check(id, title, function, runs))
+        unknown = [n for n in needs if not any(c.id == n for c in CHECKS)]
+        if unknown:  # pragma: no cover - a typo, or a check registered out of order
+            raise ValueError(f"{id} needs {unknown}, not registered before it")
+        CHECKS.append(Check(id, title, function, runs, needs))
         return function
 
     return register
@@ -375,8 +407,9 @@ class Context:
         label: str = "status",
         **kwargs: Any,
     ) -> APIStatusError | None:
-        """A call the spec answers with an error ``status``: anything else is a finding
-        (and an accepted call's object is returned for the caller to clean up)."""
+        """A call the spec answers with an error ``status``: anything else is a finding.
+        What an accepted call made is kept for the clean-up (and in ``accepted``)."""
+        self.accepted = None
         seen = len(self.client.deviations)
         try:
             accepted = await self.client.with_raw_response(method, *args, **kwargs)
@@ -406,8 +439,20 @@ class Context:
         try:
             self.accepted = accepted.parsed
         except ResponseValidationError:
-            self.accepted = None
+            return None
+        self.adopt(self.accepted)
         return None
+
+    def adopt(self, made: Any) -> None:
+        """Keep for the clean-up an assistant or thread a call made (a model or JSON)."""
+        fields = made if isinstance(made, Mapping) else getattr(made, "__dict__", None)
+        if fields is None and attrs.has(type(made)):
+            fields = attrs.asdict(made, recurse=False)
+        if not isinstance(fields, Mapping) or not isinstance(fields.get("id"), str):
+            return
+        kind = fields.get("object")
+        if kind in self.made:
+            self.keep(str(kind), fields["id"])
 
     def _check_envelope(self, body: object, operation: str) -> None:
         error = body.get("error") if isinstance(body, Mapping) else None

@@ -89,7 +89,7 @@ async def same_object(
     return got
 
 
-@check("assistants.retrieve", "getAssistant: the object as created")
+@check("assistants.retrieve", "getAssistant: the object as created", needs=("assistants.create",))
 async def assistants_retrieve(ctx: Context) -> None:
     made = ctx.need("assistant_full", "assistants.create")
     got = await same_object(ctx, ctx.client.assistants.retrieve, made)
@@ -97,7 +97,11 @@ async def assistants_retrieve(ctx: Context) -> None:
     ctx.expect_equal("metadata", MARK, got.metadata)
 
 
-@check("assistants.update", "modifyAssistant: name, metadata set, then cleared with null")
+@check(
+    "assistants.update",
+    "modifyAssistant: name, metadata set, then cleared with null",
+    needs=("assistants.create",),
+)
 async def assistants_update(ctx: Context) -> None:
     made = ctx.need("assistant_full", "assistants.create")
     update = ctx.client.assistants.update
@@ -113,7 +117,11 @@ async def assistants_update(ctx: Context) -> None:
     ctx.expect_equal("name", "check: renamed", cleared.name)
 
 
-@check("assistants.list", "listAssistants: the assistants made, in both orders")
+@check(
+    "assistants.list",
+    "listAssistants: the assistants made, in both orders",
+    needs=("assistants.create",),
+)
 async def assistants_list(ctx: Context) -> None:
     made = ("assistant_full", "assistant", "assistant_plain")
     ours = {ctx.need(name, "assistants.create").id for name in made}
@@ -137,7 +145,11 @@ async def assistants_list(ctx: Context) -> None:
     ctx.expect_equal("data (order=desc)", seen["asc"][::-1], seen["desc"])
 
 
-@check("assistants.delete", "deleteAssistant: the answer, then 404 for the deleted one")
+@check(
+    "assistants.delete",
+    "deleteAssistant: the answer, then 404 for the deleted one",
+    needs=("assistants.create",),
+)
 async def assistants_delete(ctx: Context) -> None:
     plain = ctx.need("assistant_plain", "assistants.create")
     assistants = ctx.client.assistants
@@ -183,14 +195,18 @@ async def threads_create(ctx: Context) -> None:
     ctx.fixtures["thread_empty"] = empty
 
 
-@check("threads.retrieve", "getThread: the thread as created")
+@check("threads.retrieve", "getThread: the thread as created", needs=("threads.create",))
 async def threads_retrieve(ctx: Context) -> None:
     made = ctx.need("thread", "threads.create")
     got = await same_object(ctx, ctx.client.threads.retrieve, made)
     ctx.expect_equal("metadata", MARK, got.metadata)
 
 
-@check("threads.update", "modifyThread: metadata set, then cleared with null")
+@check(
+    "threads.update",
+    "modifyThread: metadata set, then cleared with null",
+    needs=("threads.create",),
+)
 async def threads_update(ctx: Context) -> None:
     made = ctx.need("thread_empty", "threads.create")
     changed = {**MARK, "round": "1"}
@@ -215,7 +231,11 @@ async def threads_delete(ctx: Context) -> None:
 # --- messages -----------------------------------------------------------------------
 
 
-@check("messages.create", "createMessage: content as a string and as parts, metadata")
+@check(
+    "messages.create",
+    "createMessage: content as a string and as parts, metadata",
+    needs=("threads.create",),
+)
 async def messages_create(ctx: Context) -> None:
     thread = ctx.need("thread_empty", "threads.create")
     create = ctx.client.messages.create
@@ -238,7 +258,11 @@ async def messages_create(ctx: Context) -> None:
     ctx.fixtures["messages"] = (thread.id, [text, parts])
 
 
-@check("messages.list", "listMessages: the messages of a thread, in both orders")
+@check(
+    "messages.list",
+    "listMessages: the messages of a thread, in both orders",
+    needs=("threads.create",),
+)
 async def messages_list(ctx: Context) -> None:
     thread = ctx.need("thread", "threads.create")
     asc = await ctx.call(ctx.client.messages.list, thread.id, order="asc")
@@ -252,7 +276,7 @@ async def messages_list(ctx: Context) -> None:
     ctx.expect_equal("has_more", False, desc.has_more)
 
 
-@check("messages.retrieve", "getMessage: the message as created")
+@check("messages.retrieve", "getMessage: the message as created", needs=("messages.create",))
 async def messages_retrieve(ctx: Context) -> None:
     thread_id, made = ctx.need("messages", "messages.create")
     got = await ctx.call(ctx.client.messages.retrieve, thread_id, made[0].id)
@@ -260,7 +284,11 @@ async def messages_retrieve(ctx: Context) -> None:
     ctx.expect_equal("content[*].text.value", texts(made[0]), texts(got))
 
 
-@check("messages.update", "modifyMessage: metadata set, then cleared with null")
+@check(
+    "messages.update",
+    "modifyMessage: metadata set, then cleared with null",
+    needs=("messages.create",),
+)
 async def messages_update(ctx: Context) -> None:
     thread_id, made = ctx.need("messages", "messages.create")
     changed = {**MARK, "round": "1"}
@@ -271,7 +299,11 @@ async def messages_update(ctx: Context) -> None:
     ctx.expect(metadata_cleared(cleared.metadata), "metadata", "{} (cleared)", cleared.metadata)
 
 
-@check("messages.delete", "deleteMessage: the answer, then 404, and gone from the list")
+@check(
+    "messages.delete",
+    "deleteMessage: the answer, then 404, and gone from the list",
+    needs=("messages.create",),
+)
 async def messages_delete(ctx: Context) -> None:
     thread_id, made = ctx.need("messages", "messages.create")
     gone = made[1]

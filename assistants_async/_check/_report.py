@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -13,6 +14,15 @@ from ._core import Result
 
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 VERDICTS = ("pass", "deviates", "fails", "skipped")
+
+
+# What a terminal must not be sent from a server's text: C0 and C1 controls, DEL.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character written as an escape (``\\x1b``)."""
+    return _CONTROLS.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 @attrs.frozen
@@ -39,7 +49,8 @@ class Report:
     def summary(self) -> str:
         counts = self.counts
         said = ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v])
-        return f"{len(self.results)} checks in {self.seconds:.1f} s: {said}"
+        checks = "check" if len(self.results) == 1 else "checks"
+        return f"{len(self.results)} {checks} in {self.seconds:.1f} s: {said}"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,7 +78,7 @@ class Report:
             f"{'-' * first}  {'-' * second}  {'-' * min(room, 40)}",
         ]
         for result in self.results:
-            why = " ".join(result.why.split())
+            why = printable(" ".join(result.why.split()))
             if len(why) > room:
                 why = why[: room - 3] + "..."
             lines.append(f"{result.id:<{first}}  {result.verdict:<{second}}  {why}")

@@ -73,6 +73,7 @@ async def resting_run(ctx: Context) -> tuple[Any, Any, list[Any]]:
     "runs.create",
     "createRun: a forced function call, on an assistant with null instructions",
     runs=True,
+    needs=("assistants.create",),
 )
 async def runs_create(ctx: Context) -> None:
     assistant = ctx.need("assistant", "assistants.create")
@@ -89,6 +90,7 @@ async def runs_create(ctx: Context) -> None:
     "runs.retrieve",
     "getRun: polled until it rests in requires_action with the forced call",
     runs=True,
+    needs=("runs.create",),
 )
 async def runs_retrieve(ctx: Context) -> None:
     thread, run = ctx.need("run_made", "runs.create")
@@ -99,7 +101,7 @@ async def runs_retrieve(ctx: Context) -> None:
         ctx.fixtures["run"] = (thread, rested, calls)
 
 
-@check("runs.update", "modifyRun: metadata set", runs=True)
+@check("runs.update", "modifyRun: metadata set", runs=True, needs=("runs.create",))
 async def runs_update(ctx: Context) -> None:
     thread, run = ctx.need("run_made", "runs.create")
     changed = {**MARK, "round": "1"}
@@ -108,7 +110,7 @@ async def runs_update(ctx: Context) -> None:
     ctx.expect_equal("id", run.id, got.id)
 
 
-@check("runs.list", "listRuns: the thread's run", runs=True)
+@check("runs.list", "listRuns: the thread's run", runs=True, needs=("runs.create",))
 async def runs_list(ctx: Context) -> None:
     thread, run = ctx.need("run_made", "runs.create")
     page = await ctx.call(ctx.client.runs.list, thread.id)
@@ -120,6 +122,7 @@ async def runs_list(ctx: Context) -> None:
     "runs.submit_tool_outputs",
     "submitToolOuputsToRun: the run completes; a second submission is refused",
     runs=True,
+    needs=("runs.retrieve",),
 )
 async def runs_submit_tool_outputs(ctx: Context) -> None:
     thread, run, calls = ctx.need("run", "runs.retrieve")
@@ -139,7 +142,9 @@ async def runs_submit_tool_outputs(ctx: Context) -> None:
         ctx.fixtures["completed"] = (thread, done, calls)
 
 
-@check("runs.cancel", "cancelRun: cancelling, then cancelled", runs=True)
+@check(
+    "runs.cancel", "cancelRun: cancelling, then cancelled", runs=True, needs=("assistants.create",)
+)
 async def runs_cancel(ctx: Context) -> None:
     thread, run = await forced_run(ctx)
     answer = await ctx.call(ctx.client.runs.cancel, thread.id, run.id)
@@ -154,7 +159,12 @@ async def runs_cancel(ctx: Context) -> None:
     ctx.expect(final.cancelled_at is not None, "cancelled_at", "a time", None)
 
 
-@check("threads.create_and_run", "createThreadAndRun: a new thread and its run", runs=True)
+@check(
+    "threads.create_and_run",
+    "createThreadAndRun: a new thread and its run",
+    runs=True,
+    needs=("assistants.create",),
+)
 async def threads_create_and_run(ctx: Context) -> None:
     assistant = ctx.need("assistant", "assistants.create")
     run = await ctx.call(
@@ -175,7 +185,10 @@ async def threads_create_and_run(ctx: Context) -> None:
 
 
 @check(
-    "steps.list", "listRunSteps: the tool-call step and the message step, with include[]", runs=True
+    "steps.list",
+    "listRunSteps: the tool-call step and the message step, with include[]",
+    runs=True,
+    needs=("runs.submit_tool_outputs",),
 )
 async def steps_list(ctx: Context) -> None:
     thread, run, calls = ctx.need("completed", "runs.submit_tool_outputs")
@@ -202,7 +215,7 @@ async def steps_list(ctx: Context) -> None:
     ctx.fixtures["steps"] = (thread, run, page.data)
 
 
-@check("steps.retrieve", "getRunStep: each step, with include[]", runs=True)
+@check("steps.retrieve", "getRunStep: each step, with include[]", runs=True, needs=("steps.list",))
 async def steps_retrieve(ctx: Context) -> None:
     thread, run, steps = ctx.need("steps", "steps.list")
     for step in steps:

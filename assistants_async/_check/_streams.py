@@ -9,6 +9,7 @@ from typing import Any
 
 from .._errors import APIConnectionError, APIStatusError, ResponseValidationError, StreamError
 from .._streaming import AsyncAssistantStream
+from ..models.events import UnknownEvent
 from ._core import RESTING, Context, check, trimmed
 from ._operations import FORCED
 from ._runs import new_thread, outputs_for, resting_run
@@ -38,13 +39,16 @@ _MESSAGE = "thread.message."
 
 async def read(ctx: Context, opener: Callable[[], AsyncAssistantStream]) -> list[Any]:
     """Every event of one stream; its deviations become findings, and a stream that
-    cannot be read (refused, cut, an ``error`` event) means the operation fails."""
+    cannot be read (refused, cut, an ``error`` event) means the operation fails. A
+    thread or run the stream makes is kept for the clean-up as soon as it is shown."""
     seen = len(ctx.client.deviations)
     events: list[Any] = []
     try:
         async with opener() as stream:
             async for event in stream:
                 events.append(event)
+                if event.event == "thread.created":
+                    ctx.adopt(event.data)
     except APIStatusError as exc:
         exchange = ctx._answered(exc.status_code, exc.body)
         why = f"{ctx.operation(exchange)}: {exc.status_code} {exc.message}"
@@ -82,6 +86,9 @@ def check_order(
         name = event.event
         if name in ("done", "thread.created"):
             continue
+        if isinstance(event, UnknownEvent):
+            ctx.expect(False, f"events[{i}]", "an event the spec defines", name)
+            continue
         if name.startswith(_STEP):
             pool = steps
         elif name.startswith(_MESSAGE):
@@ -112,7 +119,8 @@ def check_order(
                 run.status,
             )
         status = run.status
-    before_done = names[-2] if names[-1:] == ["done"] else (names[-1] if names else "")
+    shown = names[:-1] if names[-1:] == ["done"] else names
+    before_done = shown[-1] if shown else ""
     ctx.expect(
         run is not None
         and run.status in RESTING
@@ -134,7 +142,12 @@ async def ended(ctx: Context, run: Any, status: str) -> None:
     ctx.expect_equal("status (retrieved after the stream)", run.status, again.status)
 
 
-@check("stream.create_run", "createRun streamed: event order, requires_action, done", runs=True)
+@check(
+    "stream.create_run",
+    "createRun streamed: event order, requires_action, done",
+    runs=True,
+    needs=("assistants.create",),
+)
 async def stream_create_run(ctx: Context) -> None:
     assistant = ctx.need("assistant", "assistants.create")
     thread = await new_thread(ctx)
@@ -151,6 +164,7 @@ async def stream_create_run(ctx: Context) -> None:
     "stream.create_thread_and_run",
     "createThreadAndRun streamed: thread.created first, message events, completed, done",
     runs=True,
+    needs=("assistants.create",),
 )
 async def stream_create_thread_and_run(ctx: Context) -> None:
     assistant = ctx.need("assistant", "assistants.create")
@@ -162,8 +176,6 @@ async def stream_create_thread_and_run(ctx: Context) -> None:
             tool_choice="none",
         ),
     )
-    if events and events[0].event == "thread.created":
-        ctx.keep("thread", events[0].data.id)
     run = check_order(ctx, events, first="thread.created", status=None)
     names = [e.event for e in events]
     ctx.expect("thread.message.completed" in names, "events", "thread.message.completed", "none")
@@ -176,6 +188,7 @@ async def stream_create_thread_and_run(ctx: Context) -> None:
     "stream.submit_tool_outputs",
     "submitToolOuputsToRun streamed on a run made without streaming: events, completed, done",
     runs=True,
+    needs=("assistants.create",),
 )
 async def stream_submit_tool_outputs(ctx: Context) -> None:
     thread, run, calls = await resting_run(ctx)
