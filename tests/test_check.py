@@ -33,6 +33,7 @@ from assistants_async._check import (
     run_checks,
     selected,
 )
+from assistants_async._check._runs import INCLUDE
 from assistants_async.testing import FakeAssistantsServer
 
 from .cli import cli_server
@@ -68,15 +69,27 @@ def validate(report: Report) -> None:
 # --- a faithful server ----------------------------------------------------------------
 
 
-async def test_every_check_passes_against_the_fake_server() -> None:
+async def test_every_check_passes_against_the_fake_server(spec: dict[str, Any]) -> None:
     async with FakeAssistantsServer() as server:
         before = (len(server.store.assistants), len(server.store.threads))
         report = await run_checks(url_of(server), "sk-check")
         after = (len(server.store.assistants), len(server.store.threads))
+        called = {r.operation for r in server.requests if r.status < 300}
+        streamed = {
+            r.operation
+            for r in server.requests
+            if isinstance(r.body, dict) and r.body.get("stream")
+        }
+        sent = [r.query for r in server.requests]
+    operations = {op["operationId"] for path in spec["paths"].values() for op in path.values()}
+    assert len(operations) == 23
+    assert called == operations  # every operation, answered successfully
+    assert streamed == {"createRun", "createThreadAndRun", "submitToolOuputsToRun"}
+    assert any(("include[]", INCLUDE[0]) in query for query in sent)
     assert verdicts(report) == dict.fromkeys(ALL_IDS, "pass"), report.table(200)
     assert len(ALL_IDS) == 35
     assert report.exit_status == 0
-    # Every operation of the spec was called, and everything made was deleted again.
+    # Everything made was deleted again.
     assert after == before
     assert report.cleanup["left"] == []
     assert report.cleanup["deleted"]
