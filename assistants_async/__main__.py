@@ -14,9 +14,10 @@ import argparse
 import asyncio
 import contextlib
 import json
+import signal
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from . import AsyncClient
@@ -29,6 +30,8 @@ from .models import (
 )
 
 __all__ = ["main"]
+
+T = TypeVar("T")
 
 QUESTION = "What is the weather in Paris right now?"
 WEATHER_TOOL = FunctionTool(
@@ -184,8 +187,8 @@ def _check_command(args: argparse.Namespace) -> int:
                 out = files.enter_context(open(args.json, "w", encoding="utf-8"))
             except OSError as exc:
                 raise SystemExit(f"check: --json {args.json}: {exc.strerror}") from None
-        try:
-            report = asyncio.run(
+        report = asyncio.run(
+            _interruptible(
                 run_checks(
                     args.base_url,
                     args.api_key or os.environ.get("OPENAI_API_KEY") or "unused",
@@ -198,8 +201,8 @@ def _check_command(args: argparse.Namespace) -> int:
                     progress=None if args.quiet else progress_printer(),
                 )
             )
-        except KeyboardInterrupt:
-            # The run's own clean-up has run by now (the loop cancels the checks first).
+        )
+        if report is None:
             print("check: interrupted", file=sys.stderr)
             return 130
         # With the JSON on standard output, the table goes to standard error.
@@ -214,6 +217,32 @@ def _check_command(args: argparse.Namespace) -> int:
     if left:
         print(f"left behind (could not delete): {', '.join(map(str, left))}")
     return report.exit_status
+
+
+async def _interruptible(work: Coroutine[Any, Any, T]) -> T | None:
+    """``work``, which Ctrl-C cancels (None then) so that its clean-up runs: on every
+    supported Python, not only where ``asyncio.run`` cancels on SIGINT (3.11+)."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    interrupted = False
+
+    def interrupt() -> None:
+        nonlocal interrupted
+        interrupted = True
+        task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, interrupt)
+    except (NotImplementedError, RuntimeError):  # pragma: no cover - no signals here
+        return await task
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if not interrupted:
+            raise
+        return None
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
 
 
 def _seconds(text: str) -> float:
