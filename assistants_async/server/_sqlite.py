@@ -1,0 +1,688 @@
+"""``Store`` on SQLite, through aiosqlite: the server's durable state in one file.
+
+Why aiosqlite: it is the stdlib ``sqlite3`` driver made async (each connection on a
+thread of its own), so the SQL below is exactly what SQLite runs, with no second driver
+and no ORM. SQLAlchemy's async core would bring a large dependency for a handful of
+hand-written queries, and hide the things this module exists to control: one writer,
+``BEGIN IMMEDIATE``, keyset paging on a covering index, constraints that raise.
+
+The layout: every object is a row (its JSON in a TEXT column, plus the columns its
+indexes and constraints need); see ``migrations/0001_initial.sql``. Nothing is cached
+and nothing is read at ``open()`` beyond the schema version: the database may be larger
+than memory.
+
+Connections: one writer, behind an ``asyncio.Lock`` (SQLite has one writer at a time
+anyway; queueing here keeps the lock waits out of SQLite's busy handler), and a small
+pool of read-only readers: in WAL mode a reader sees the last commit and never waits for
+the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import aiosqlite
+import attrs
+
+from ._codec import dump, load
+from ._store import (
+    ACTIVE,
+    JSON,
+    ActiveRunExists,
+    Conflict,
+    NotFound,
+    Page,
+    PageQuery,
+    Reply,
+    RunRecord,
+    UnknownCursor,
+)
+
+__all__ = ["Migration", "SQLiteStore", "migrate", "migrations"]
+
+# Exactly as the partial indexes of 0001_initial.sql write it: SQLite uses a partial
+# index only for a query whose WHERE repeats the index's own term.
+_ACTIVE_SQL = "status IN ('queued', 'in_progress', 'requires_action', 'cancelling')"
+assert set(re.findall(r"'(\w+)'", _ACTIVE_SQL)) == ACTIVE
+
+
+# --- migrations -----------------------------------------------------------------------
+
+
+@attrs.frozen
+class Migration:
+    """One step of the schema: ``version`` is what ``PRAGMA user_version`` says after it."""
+
+    version: int
+    name: str
+    sql: str
+
+    def statements(self) -> list[str]:
+        """The SQL split into statements (``sqlite3.complete_statement`` finds the ends)."""
+        found: list[str] = []
+        pending = ""
+        for line in self.sql.splitlines(keepends=True):
+            pending += line
+            if sqlite3.complete_statement(pending):
+                found.append(pending.strip())
+                pending = ""
+        rest = "".join(line for line in pending.splitlines() if not line.strip().startswith("--"))
+        if rest.strip():
+            raise ValueError(f"migration {self.name}: unterminated statement {rest.strip()!r}")
+        return found
+
+
+_MIGRATION_FILE = re.compile(r"(\d{4})_\w+\.sql")
+
+
+@cache
+def migrations() -> tuple[Migration, ...]:
+    """The package's migrations (``migrations/NNNN_name.sql``), in order, checked to be
+    numbered 1, 2, 3... with no gap."""
+    folder = resources.files(__package__ or "assistants_async.server") / "migrations"
+    found = sorted(
+        (int(match[1]), entry.name, entry.read_text(encoding="utf-8"))
+        for entry in folder.iterdir()
+        if (match := _MIGRATION_FILE.fullmatch(entry.name))
+    )
+    result = tuple(Migration(*item) for item in found)
+    if [m.version for m in result] != list(range(1, len(result) + 1)):
+        raise RuntimeError(f"migrations are not numbered 1, 2, 3...: {[m.name for m in result]}")
+    return result
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was made by a newer release than this one."""
+
+
+async def migrate(db: aiosqlite.Connection, steps: Sequence[Migration]) -> int:
+    """Bring the database up to the last of ``steps``, each applied in a transaction of
+    its own (a failed step leaves the version before it); returns the version."""
+    version = await _user_version(db)
+    if version > len(steps):
+        raise SchemaTooNew(
+            f"the database is at schema version {version}; this release knows {len(steps)}"
+        )
+    for step in steps[version:]:
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have applied it while this one waited for the lock.
+            if await _user_version(db) < step.version:
+                for statement in step.statements():
+                    await db.execute(statement)
+                await db.execute(f"PRAGMA user_version = {step.version:d}")
+            await db.execute("COMMIT")
+        except BaseException:
+            await _rollback(db)
+            raise
+    return await _user_version(db)
+
+
+async def _user_version(db: aiosqlite.Connection) -> int:
+    rows = list(await db.execute_fetchall("PRAGMA user_version"))
+    return int(rows[0][0])
+
+
+async def _rollback(db: aiosqlite.Connection) -> None:
+    # An I/O error may have ended the transaction already.
+    with contextlib.suppress(sqlite3.OperationalError):
+        await db.execute("ROLLBACK")
+
+
+# --- paging ---------------------------------------------------------------------------
+
+# Each list: its table, and the condition that makes it (parameters in this order).
+_LISTS = {
+    "assistants": ("assistants", "tenant = ?"),
+    "messages": ("messages", "thread_id = ? AND tenant = ?"),
+    "run_messages": ("messages", "thread_id = ? AND run_id = ? AND tenant = ?"),
+    "runs": ("runs", "thread_id = ? AND tenant = ?"),
+    "steps": ("steps", "run_id = ? AND tenant = ?"),
+}
+
+
+@cache
+def _cursor_sql(name: str) -> str:
+    table, where = _LISTS[name]
+    return f"SELECT created_at, seq FROM {table} WHERE id = ? AND {where}"  # noqa: S608
+
+
+@cache
+def list_sql(name: str, *, lower: bool, upper: bool, descending: bool) -> str:
+    """One page of list ``name``: rows after a lower and/or before an upper (created_at,
+    seq) key, in that key's order or the reverse. Parameters: the list's own, then the
+    lower key's two, the upper key's two, and the row limit."""
+    table, where = _LISTS[name]
+    if lower:
+        where += " AND (created_at, seq) > (?, ?)"
+    if upper:
+        where += " AND (created_at, seq) < (?, ?)"
+    way = "DESC" if descending else "ASC"
+    return f"SELECT obj FROM {table} WHERE {where} ORDER BY created_at {way}, seq {way} LIMIT ?"  # noqa: S608
+
+
+async def _page(
+    db: aiosqlite.Connection, name: str, scope: tuple[str, ...], query: PageQuery
+) -> Page:
+    if query.limit < 1:
+        raise ValueError(f"limit must be at least 1, not {query.limit}")
+    after = await _cursor(db, name, scope, "after", query.after)
+    before = await _cursor(db, name, scope, "before", query.before)
+    # ``before`` alone walks backward: fetch toward the older end, then turn the page.
+    backward = before is not None and after is None
+    lower, upper = (after, before) if query.order == "asc" else (before, after)
+    sql = list_sql(
+        name,
+        lower=lower is not None,
+        upper=upper is not None,
+        descending=(query.order == "desc") != backward,
+    )
+    params = (*scope, *(lower or ()), *(upper or ()), query.limit + 1)
+    rows = list(await db.execute_fetchall(sql, params))
+    has_more = len(rows) > query.limit
+    items = [load(row[0]) for row in rows[: query.limit]]
+    if backward:
+        items.reverse()
+    return Page(items, has_more)
+
+
+async def _cursor(
+    db: aiosqlite.Connection, name: str, scope: tuple[str, ...], param: str, cursor: str | None
+) -> tuple[Any, int] | None:
+    if cursor is None:
+        return None
+    rows = list(await db.execute_fetchall(_cursor_sql(name), (cursor, *scope)))
+    if not rows:
+        raise UnknownCursor(param, cursor)
+    return rows[0][0], rows[0][1]
+
+
+# --- the store ------------------------------------------------------------------------
+
+_THREAD_EXISTS = "EXISTS (SELECT 1 FROM threads WHERE id = ? AND tenant = ?)"
+_RUN_EXISTS = "EXISTS (SELECT 1 FROM runs WHERE id = ? AND thread_id = ? AND tenant = ?)"
+
+_INSERT_MESSAGE = (
+    "INSERT INTO messages (id, tenant, thread_id, run_id, created_at, obj)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def _message_row(tenant: str, obj: JSON) -> tuple[Any, ...]:
+    return (obj["id"], tenant, obj["thread_id"], obj.get("run_id"), obj["created_at"], _text(obj))
+
+
+def _text(obj: Any) -> str:
+    return dump(obj).decode()
+
+
+def _duplicate(exc: sqlite3.IntegrityError) -> ValueError:
+    return ValueError(f"an object with that id already exists ({exc})")
+
+
+class SQLiteStore:
+    """``Store`` in a SQLite file (made if missing, migrated at ``open()``).
+
+    ``synchronous``: NORMAL by default. In WAL mode, NORMAL writes each commit to the
+    WAL before the call returns, without an fsync: every acknowledged write survives a
+    crash or ``kill -9`` of this process (the operating system still holds the write);
+    only a power loss or an OS crash can lose the last few commits, never corrupt the
+    file. FULL also fsyncs the WAL at every commit, for those who need power-loss
+    durability and can pay a disk flush per write.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        readers: int = 2,
+        synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+        busy_timeout: float = 5.0,
+        schema: Sequence[Migration] | None = None,
+    ) -> None:
+        if readers < 1:
+            raise ValueError("readers must be at least 1")
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
+        self.path = os.fspath(path)
+        self._readers = readers
+        self._synchronous = synchronous
+        self._busy_ms = int(busy_timeout * 1000)
+        # The migrations to apply (tests add their own); the package's by default.
+        self._schema = schema
+        self._writer: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+        self._idle: asyncio.Queue[aiosqlite.Connection] | None = None
+
+    async def _connect(self) -> aiosqlite.Connection:
+        """A new connection in autocommit mode (transactions are begun explicitly)."""
+        return await aiosqlite.connect(self.path, isolation_level=None)
+
+    async def open(self) -> None:
+        if self._writer is not None:
+            raise RuntimeError("the store is already open")
+        opened: list[aiosqlite.Connection] = []
+        try:
+            writer = await self._connect()
+            opened.append(writer)
+            (mode,) = next(iter(await writer.execute_fetchall("PRAGMA journal_mode = WAL")))
+            if mode != "wal":
+                raise RuntimeError(f"{self.path}: WAL mode refused (journal_mode={mode})")
+            await writer.execute(f"PRAGMA synchronous = {self._synchronous}")
+            await writer.execute(f"PRAGMA busy_timeout = {self._busy_ms:d}")
+            await writer.execute("PRAGMA foreign_keys = ON")
+            await migrate(writer, migrations() if self._schema is None else self._schema)
+            idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+            for _ in range(self._readers):
+                reader = await self._connect()
+                opened.append(reader)
+                await reader.execute(f"PRAGMA busy_timeout = {self._busy_ms:d}")
+                await reader.execute("PRAGMA query_only = ON")
+                idle.put_nowait(reader)
+        except BaseException:
+            for db in opened:
+                await db.close()
+            raise
+        self._writer, self._idle = writer, idle
+
+    async def close(self) -> None:
+        writer, idle = self._writer, self._idle
+        if writer is None or idle is None:
+            return
+        self._writer = self._idle = None
+        # Wait for the operations in flight: take every reader back, and the writer.
+        for _ in range(self._readers):
+            await (await idle.get()).close()
+        async with self._lock:
+            await writer.close()
+
+    async def clear(self) -> None:
+        async with self._transaction() as db:
+            for table in ("steps", "runs", "messages", "threads", "assistants", "replies"):
+                await db.execute(f"DELETE FROM {table}")  # noqa: S608
+
+    # --- connections ------------------------------------------------------------------
+
+    def _need_writer(self) -> aiosqlite.Connection:
+        if self._writer is None:
+            raise RuntimeError("the store is not open")
+        return self._writer
+
+    @contextlib.asynccontextmanager
+    async def _reader(self) -> AsyncIterator[aiosqlite.Connection]:
+        idle = self._idle
+        if idle is None:
+            raise RuntimeError("the store is not open")
+        db = await idle.get()
+        try:
+            yield db
+        finally:
+            idle.put_nowait(db)
+
+    async def _rows(self, sql: str, params: Iterable[Any]) -> list[Any]:
+        async with self._reader() as db:
+            return list(await db.execute_fetchall(sql, params))
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction: ``BEGIN IMMEDIATE`` takes SQLite's write lock at once,
+        so a transaction never fails halfway for want of it."""
+        db = self._need_writer()
+        async with self._lock:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                await db.execute("COMMIT")
+            except BaseException:
+                await _rollback(db)
+                raise
+
+    async def _write(self, sql: str, params: Iterable[Any]) -> int:
+        """One statement, in a transaction of its own (autocommit: one round trip, not
+        three); returns the rows it changed. The lock keeps it out of another task's
+        open transaction on the same connection."""
+        db = self._need_writer()
+        async with self._lock:
+            cursor = await db.execute(sql, params)
+            return cursor.rowcount
+
+    async def _need_thread(self, db: aiosqlite.Connection, tenant: str, thread_id: str) -> None:
+        rows = list(await db.execute_fetchall(f"SELECT {_THREAD_EXISTS}", (thread_id, tenant)))
+        if not rows[0][0]:
+            raise NotFound("thread", thread_id)
+
+    async def _need_run(
+        self, db: aiosqlite.Connection, tenant: str, thread_id: str, run_id: str
+    ) -> None:
+        rows = list(
+            await db.execute_fetchall(
+                f"SELECT {_THREAD_EXISTS}, {_RUN_EXISTS}",
+                (thread_id, tenant, run_id, thread_id, tenant),
+            )
+        )
+        if not rows[0][0]:
+            raise NotFound("thread", thread_id)
+        if not rows[0][1]:
+            raise NotFound("run", run_id)
+
+    async def _missing(self, kind: str, object_id: str, tenant: str, *parents: str) -> NotFound:
+        """Why a write in a thread (``parents``: thread id, maybe run id) touched nothing."""
+        async with self._reader() as db:
+            if len(parents) == 2:
+                await self._need_run(db, tenant, *parents)
+            else:
+                await self._need_thread(db, tenant, *parents)
+        return NotFound(kind, object_id)
+
+    # --- assistants -------------------------------------------------------------------
+
+    async def add_assistant(self, tenant: str, obj: JSON) -> None:
+        try:
+            await self._write(
+                "INSERT INTO assistants (id, tenant, created_at, obj) VALUES (?, ?, ?, ?)",
+                (obj["id"], tenant, obj["created_at"], _text(obj)),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise _duplicate(exc) from None
+
+    async def assistant(self, tenant: str, assistant_id: str) -> JSON:
+        rows = await self._rows(
+            "SELECT obj FROM assistants WHERE id = ? AND tenant = ?", (assistant_id, tenant)
+        )
+        if not rows:
+            raise NotFound("assistant", assistant_id)
+        return load(rows[0][0])  # type: ignore[no-any-return]
+
+    async def put_assistant(self, tenant: str, obj: JSON) -> None:
+        changed = await self._write(
+            "UPDATE assistants SET obj = ? WHERE id = ? AND tenant = ?",
+            (_text(obj), obj["id"], tenant),
+        )
+        if not changed:
+            raise NotFound("assistant", obj["id"])
+
+    async def delete_assistant(self, tenant: str, assistant_id: str) -> None:
+        changed = await self._write(
+            "DELETE FROM assistants WHERE id = ? AND tenant = ?", (assistant_id, tenant)
+        )
+        if not changed:
+            raise NotFound("assistant", assistant_id)
+
+    async def assistants(self, tenant: str, query: PageQuery) -> Page:
+        async with self._reader() as db:
+            return await _page(db, "assistants", (tenant,), query)
+
+    # --- threads ----------------------------------------------------------------------
+
+    async def add_thread(self, tenant: str, obj: JSON, messages: Sequence[JSON] = ()) -> None:
+        _check_messages(obj["id"], messages)
+        try:
+            async with self._transaction() as db:
+                await db.execute(
+                    "INSERT INTO threads (id, tenant, created_at, obj) VALUES (?, ?, ?, ?)",
+                    (obj["id"], tenant, obj["created_at"], _text(obj)),
+                )
+                await db.executemany(_INSERT_MESSAGE, [_message_row(tenant, m) for m in messages])
+        except sqlite3.IntegrityError as exc:
+            raise _duplicate(exc) from None
+
+    async def thread(self, tenant: str, thread_id: str) -> JSON:
+        rows = await self._rows(
+            "SELECT obj FROM threads WHERE id = ? AND tenant = ?", (thread_id, tenant)
+        )
+        if not rows:
+            raise NotFound("thread", thread_id)
+        return load(rows[0][0])  # type: ignore[no-any-return]
+
+    async def put_thread(self, tenant: str, obj: JSON) -> None:
+        changed = await self._write(
+            "UPDATE threads SET obj = ? WHERE id = ? AND tenant = ?",
+            (_text(obj), obj["id"], tenant),
+        )
+        if not changed:
+            raise NotFound("thread", obj["id"])
+
+    async def delete_thread(self, tenant: str, thread_id: str) -> None:
+        # Its messages and runs, and the runs' steps, go by ON DELETE CASCADE, in the
+        # same statement.
+        changed = await self._write(
+            "DELETE FROM threads WHERE id = ? AND tenant = ?", (thread_id, tenant)
+        )
+        if not changed:
+            raise NotFound("thread", thread_id)
+
+    # --- messages ---------------------------------------------------------------------
+
+    async def add_message(self, tenant: str, obj: JSON) -> None:
+        # Inserted only if the thread is this tenant's: one statement, no read first.
+        try:
+            changed = await self._write(
+                "INSERT INTO messages (id, tenant, thread_id, run_id, created_at, obj)"
+                f" SELECT ?, ?, ?, ?, ?, ? WHERE {_THREAD_EXISTS}",
+                (*_message_row(tenant, obj), obj["thread_id"], tenant),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise _duplicate(exc) from None
+        if not changed:
+            raise NotFound("thread", obj["thread_id"])
+
+    async def message(self, tenant: str, thread_id: str, message_id: str) -> JSON:
+        rows = await self._rows(
+            f"SELECT {_THREAD_EXISTS}, (SELECT obj FROM messages"  # noqa: S608 - constants
+            " WHERE id = ? AND thread_id = ? AND tenant = ?)",
+            (thread_id, tenant, message_id, thread_id, tenant),
+        )
+        if not rows[0][0]:
+            raise NotFound("thread", thread_id)
+        if rows[0][1] is None:
+            raise NotFound("message", message_id)
+        return load(rows[0][1])  # type: ignore[no-any-return]
+
+    async def put_message(self, tenant: str, obj: JSON) -> None:
+        changed = await self._write(
+            "UPDATE messages SET obj = ?, run_id = ? WHERE id = ? AND thread_id = ? AND tenant = ?",
+            (_text(obj), obj.get("run_id"), obj["id"], obj["thread_id"], tenant),
+        )
+        if not changed:
+            raise await self._missing("message", obj["id"], tenant, obj["thread_id"])
+
+    async def delete_message(self, tenant: str, thread_id: str, message_id: str) -> None:
+        changed = await self._write(
+            "DELETE FROM messages WHERE id = ? AND thread_id = ? AND tenant = ?",
+            (message_id, thread_id, tenant),
+        )
+        if not changed:
+            raise await self._missing("message", message_id, tenant, thread_id)
+
+    async def messages(
+        self, tenant: str, thread_id: str, query: PageQuery, *, run_id: str | None = None
+    ) -> Page:
+        async with self._reader() as db:
+            await self._need_thread(db, tenant, thread_id)
+            if run_id is None:
+                return await _page(db, "messages", (thread_id, tenant), query)
+            return await _page(db, "run_messages", (thread_id, run_id, tenant), query)
+
+    # --- runs -------------------------------------------------------------------------
+
+    async def _active_run(self, db: aiosqlite.Connection, thread_id: str) -> ActiveRunExists:
+        rows = list(
+            await db.execute_fetchall(
+                f"SELECT id FROM runs WHERE thread_id = ? AND {_ACTIVE_SQL}",  # noqa: S608
+                (thread_id,),
+            )
+        )
+        return ActiveRunExists(thread_id, rows[0][0])
+
+    async def add_run(
+        self, tenant: str, run: RunRecord, messages: Sequence[JSON] = ()
+    ) -> RunRecord:
+        _check_messages(run.thread_id, messages)
+        async with self._transaction() as db:
+            try:
+                cursor = await db.execute(
+                    "INSERT INTO runs (id, tenant, thread_id, created_at, status, version,"
+                    f" obj, state) SELECT ?, ?, ?, ?, ?, 1, ?, ? WHERE {_THREAD_EXISTS}",
+                    (
+                        run.id,
+                        tenant,
+                        run.thread_id,
+                        run.obj["created_at"],
+                        run.obj["status"],
+                        _text(run.obj),
+                        _text(run.state),
+                        run.thread_id,
+                        tenant,
+                    ),
+                )
+                if not cursor.rowcount:
+                    raise NotFound("thread", run.thread_id)
+                await db.executemany(_INSERT_MESSAGE, [_message_row(tenant, m) for m in messages])
+            except sqlite3.IntegrityError as exc:
+                # The partial unique index on the thread's active run refused it.
+                if "runs.thread_id" in str(exc):
+                    raise await self._active_run(db, run.thread_id) from None
+                raise _duplicate(exc) from None
+        return attrs.evolve(run, version=1)
+
+    async def run(self, tenant: str, thread_id: str, run_id: str) -> RunRecord:
+        rows = await self._rows(
+            f"SELECT {_THREAD_EXISTS}, runs.obj, runs.state, runs.version FROM (SELECT 1)"  # noqa: S608
+            " LEFT JOIN runs ON runs.id = ? AND runs.thread_id = ? AND runs.tenant = ?",
+            (thread_id, tenant, run_id, thread_id, tenant),
+        )
+        exists, obj, state, version = rows[0]
+        if not exists:
+            raise NotFound("thread", thread_id)
+        if obj is None:
+            raise NotFound("run", run_id)
+        return RunRecord(load(obj), load(state), version)
+
+    async def put_run(self, tenant: str, run: RunRecord) -> RunRecord:
+        # A conditional write: it lands only on the version the caller read.
+        db = self._need_writer()
+        async with self._lock:
+            try:
+                cursor = await db.execute(
+                    "UPDATE runs SET obj = ?, state = ?, status = ?, version = version + 1"
+                    " WHERE id = ? AND thread_id = ? AND tenant = ? AND version = ?",
+                    (
+                        _text(run.obj),
+                        _text(run.state),
+                        run.obj["status"],
+                        run.id,
+                        run.thread_id,
+                        tenant,
+                        run.version,
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                if "runs.thread_id" in str(exc):
+                    raise await self._active_run(db, run.thread_id) from None
+                raise  # pragma: no cover - no other constraint on an update of these
+        if not cursor.rowcount:
+            async with self._reader() as reader:
+                await self._need_run(reader, tenant, run.thread_id, run.id)
+            raise Conflict(f"run {run.id} has changed since version {run.version}")
+        return attrs.evolve(run, version=run.version + 1)
+
+    async def runs(self, tenant: str, thread_id: str, query: PageQuery) -> Page:
+        async with self._reader() as db:
+            await self._need_thread(db, tenant, thread_id)
+            return await _page(db, "runs", (thread_id, tenant), query)
+
+    async def active_runs(self) -> list[tuple[str, RunRecord]]:
+        rows = await self._rows(
+            "SELECT tenant, obj, state, version FROM runs"  # noqa: S608 - constants
+            f" WHERE {_ACTIVE_SQL} ORDER BY created_at, seq",
+            (),
+        )
+        return [
+            (tenant, RunRecord(load(obj), load(state), version))
+            for tenant, obj, state, version in rows
+        ]
+
+    # --- run steps --------------------------------------------------------------------
+
+    async def put_step(self, tenant: str, obj: JSON) -> None:
+        # Added or replaced in one statement, only within this tenant's run; a step keeps
+        # its place (created_at, seq) when it is replaced.
+        changed = await self._write(
+            "INSERT INTO steps (id, tenant, thread_id, run_id, created_at, obj)"
+            f" SELECT ?, ?, ?, ?, ?, ? WHERE {_RUN_EXISTS}"
+            " ON CONFLICT (id) DO UPDATE SET obj = excluded.obj"
+            " WHERE steps.run_id = excluded.run_id AND steps.tenant = excluded.tenant",
+            (
+                obj["id"],
+                tenant,
+                obj["thread_id"],
+                obj["run_id"],
+                obj["created_at"],
+                _text(obj),
+                obj["run_id"],
+                obj["thread_id"],
+                tenant,
+            ),
+        )
+        if not changed:
+            async with self._reader() as db:
+                await self._need_run(db, tenant, obj["thread_id"], obj["run_id"])
+            raise ValueError(f"step id {obj['id']} is already used by another run")
+
+    async def step(self, tenant: str, thread_id: str, run_id: str, step_id: str) -> JSON:
+        async with self._reader() as db:
+            await self._need_run(db, tenant, thread_id, run_id)
+            rows = list(
+                await db.execute_fetchall(
+                    "SELECT obj FROM steps WHERE id = ? AND run_id = ? AND tenant = ?",
+                    (step_id, run_id, tenant),
+                )
+            )
+        if not rows:
+            raise NotFound("step", step_id)
+        return load(rows[0][0])  # type: ignore[no-any-return]
+
+    async def steps(self, tenant: str, thread_id: str, run_id: str, query: PageQuery) -> Page:
+        async with self._reader() as db:
+            await self._need_run(db, tenant, thread_id, run_id)
+            return await _page(db, "steps", (run_id, tenant), query)
+
+    # --- idempotency keys -------------------------------------------------------------
+
+    async def reply(self, tenant: str, key: str, now: float) -> Reply | None:
+        rows = await self._rows(
+            "SELECT status, body, content_type, request, expires_at FROM replies"
+            " WHERE tenant = ? AND key = ? AND expires_at > ?",
+            (tenant, key, now),
+        )
+        return Reply(*rows[0]) if rows else None
+
+    async def keep_reply(self, tenant: str, key: str, reply: Reply) -> None:
+        await self._write(
+            "INSERT OR REPLACE INTO replies"
+            " (tenant, key, status, body, content_type, request, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                tenant,
+                key,
+                reply.status,
+                reply.body,
+                reply.content_type,
+                reply.request,
+                reply.expires_at,
+            ),
+        )
+
+
+def _check_messages(thread_id: str, messages: Sequence[JSON]) -> None:
+    for message in messages:
+        if message["thread_id"] != thread_id:
+            raise ValueError(f"message {message['id']} is not in thread {thread_id}")
