@@ -152,7 +152,7 @@ _LISTS = {
 @cache
 def _cursor_sql(name: str) -> str:
     table, where = _LISTS[name]
-    return f"SELECT created_at, seq FROM {table} WHERE id = ? AND {where}"  # noqa: S608
+    return f"SELECT created_at, seq FROM {table} WHERE id = ? AND {where}"
 
 
 @cache
@@ -166,7 +166,7 @@ def list_sql(name: str, *, lower: bool, upper: bool, descending: bool) -> str:
     if upper:
         where += " AND (created_at, seq) < (?, ?)"
     way = "DESC" if descending else "ASC"
-    return f"SELECT obj FROM {table} WHERE {where} ORDER BY created_at {way}, seq {way} LIMIT ?"  # noqa: S608
+    return f"SELECT obj FROM {table} WHERE {where} ORDER BY created_at {way}, seq {way} LIMIT ?"
 
 
 async def _page(
@@ -210,9 +210,12 @@ async def _cursor(
 _THREAD_EXISTS = "EXISTS (SELECT 1 FROM threads WHERE id = ? AND tenant = ?)"
 _RUN_EXISTS = "EXISTS (SELECT 1 FROM runs WHERE id = ? AND thread_id = ? AND tenant = ?)"
 
+# The next number of the one sequence (a trigger bumps it after every insert).
+_NEXT = "(SELECT n + 1 FROM sequence)"
+
 _INSERT_MESSAGE = (
-    "INSERT INTO messages (id, tenant, thread_id, run_id, created_at, obj)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO messages (seq, id, tenant, thread_id, run_id, created_at, obj)"
+    f" VALUES ({_NEXT}, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -307,7 +310,7 @@ class SQLiteStore:
     async def clear(self) -> None:
         async with self._transaction() as db:
             for table in ("steps", "runs", "messages", "threads", "assistants", "replies"):
-                await db.execute(f"DELETE FROM {table}")  # noqa: S608
+                await db.execute(f"DELETE FROM {table}")
 
     # --- connections ------------------------------------------------------------------
 
@@ -387,7 +390,8 @@ class SQLiteStore:
     async def add_assistant(self, tenant: str, obj: JSON) -> None:
         try:
             await self._write(
-                "INSERT INTO assistants (id, tenant, created_at, obj) VALUES (?, ?, ?, ?)",
+                "INSERT INTO assistants (seq, id, tenant, created_at, obj)"
+                f" VALUES ({_NEXT}, ?, ?, ?, ?)",
                 (obj["id"], tenant, obj["created_at"], _text(obj)),
             )
         except sqlite3.IntegrityError as exc:
@@ -427,7 +431,8 @@ class SQLiteStore:
         try:
             async with self._transaction() as db:
                 await db.execute(
-                    "INSERT INTO threads (id, tenant, created_at, obj) VALUES (?, ?, ?, ?)",
+                    f"INSERT INTO threads (seq, id, tenant, created_at, obj)"
+                    f" VALUES ({_NEXT}, ?, ?, ?, ?)",
                     (obj["id"], tenant, obj["created_at"], _text(obj)),
                 )
                 await db.executemany(_INSERT_MESSAGE, [_message_row(tenant, m) for m in messages])
@@ -465,8 +470,8 @@ class SQLiteStore:
         # Inserted only if the thread is this tenant's: one statement, no read first.
         try:
             changed = await self._write(
-                "INSERT INTO messages (id, tenant, thread_id, run_id, created_at, obj)"
-                f" SELECT ?, ?, ?, ?, ?, ? WHERE {_THREAD_EXISTS}",
+                "INSERT INTO messages (seq, id, tenant, thread_id, run_id, created_at, obj)"
+                f" SELECT {_NEXT}, ?, ?, ?, ?, ?, ? WHERE {_THREAD_EXISTS}",
                 (*_message_row(tenant, obj), obj["thread_id"], tenant),
             )
         except sqlite3.IntegrityError as exc:
@@ -476,7 +481,7 @@ class SQLiteStore:
 
     async def message(self, tenant: str, thread_id: str, message_id: str) -> JSON:
         rows = await self._rows(
-            f"SELECT {_THREAD_EXISTS}, (SELECT obj FROM messages"  # noqa: S608 - constants
+            f"SELECT {_THREAD_EXISTS}, (SELECT obj FROM messages"
             " WHERE id = ? AND thread_id = ? AND tenant = ?)",
             (thread_id, tenant, message_id, thread_id, tenant),
         )
@@ -516,7 +521,7 @@ class SQLiteStore:
     async def _active_run(self, db: aiosqlite.Connection, thread_id: str) -> ActiveRunExists:
         rows = list(
             await db.execute_fetchall(
-                f"SELECT id FROM runs WHERE thread_id = ? AND {_ACTIVE_SQL}",  # noqa: S608
+                f"SELECT id FROM runs WHERE thread_id = ? AND {_ACTIVE_SQL}",
                 (thread_id,),
             )
         )
@@ -529,8 +534,9 @@ class SQLiteStore:
         async with self._transaction() as db:
             try:
                 cursor = await db.execute(
-                    "INSERT INTO runs (id, tenant, thread_id, created_at, status, version,"
-                    f" obj, state) SELECT ?, ?, ?, ?, ?, 1, ?, ? WHERE {_THREAD_EXISTS}",
+                    "INSERT INTO runs (seq, id, tenant, thread_id, created_at, status,"
+                    f" version, obj, state) SELECT {_NEXT}, ?, ?, ?, ?, ?, 1, ?, ?"
+                    f" WHERE {_THREAD_EXISTS}",
                     (
                         run.id,
                         tenant,
@@ -555,7 +561,7 @@ class SQLiteStore:
 
     async def run(self, tenant: str, thread_id: str, run_id: str) -> RunRecord:
         rows = await self._rows(
-            f"SELECT {_THREAD_EXISTS}, runs.obj, runs.state, runs.version FROM (SELECT 1)"  # noqa: S608
+            f"SELECT {_THREAD_EXISTS}, runs.obj, runs.state, runs.version FROM (SELECT 1)"
             " LEFT JOIN runs ON runs.id = ? AND runs.thread_id = ? AND runs.tenant = ?",
             (thread_id, tenant, run_id, thread_id, tenant),
         )
@@ -601,7 +607,7 @@ class SQLiteStore:
 
     async def active_runs(self) -> list[tuple[str, RunRecord]]:
         rows = await self._rows(
-            "SELECT tenant, obj, state, version FROM runs"  # noqa: S608 - constants
+            "SELECT tenant, obj, state, version FROM runs"
             f" WHERE {_ACTIVE_SQL} ORDER BY created_at, seq",
             (),
         )
@@ -616,8 +622,8 @@ class SQLiteStore:
         # Added or replaced in one statement, only within this tenant's run; a step keeps
         # its place (created_at, seq) when it is replaced.
         changed = await self._write(
-            "INSERT INTO steps (id, tenant, thread_id, run_id, created_at, obj)"
-            f" SELECT ?, ?, ?, ?, ?, ? WHERE {_RUN_EXISTS}"
+            "INSERT INTO steps (seq, id, tenant, thread_id, run_id, created_at, obj)"
+            f" SELECT {_NEXT}, ?, ?, ?, ?, ?, ? WHERE {_RUN_EXISTS}"
             " ON CONFLICT (id) DO UPDATE SET obj = excluded.obj"
             " WHERE steps.run_id = excluded.run_id AND steps.tenant = excluded.tenant",
             (
