@@ -77,7 +77,7 @@ class _Ordered:
             ids = self.ids[max(lo, hi - limit) : hi]
             ids.reverse()
         else:
-            ids = self.ids[lo : min(hi, lo + limit)] if lo < hi else []
+            ids = self.ids[lo : min(hi, lo + limit)]
         if backward:
             ids.reverse()
         return ids, hi - lo > limit

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -20,13 +21,14 @@ import aiosqlite
 import pytest
 
 from assistants_async.server._sqlite import (
+    _ACTIVE_SQL,
     Migration,
     SchemaTooNew,
     SQLiteStore,
     list_sql,
     migrations,
 )
-from assistants_async.server._store import PageQuery, Reply, RunRecord
+from assistants_async.server._store import ACTIVE, PageQuery, Reply, RunRecord
 
 from . import make_fixture
 from .test_store import ORDERS, T0, A, assistant, message, run, step, thread
@@ -146,6 +148,13 @@ async def test_readers_do_not_wait_for_a_writer(tmp_path: Path) -> None:
         await made.put_thread(A, thread(1) | {"metadata": {"a": "1"}})
     finally:
         await made.close()
+
+
+def test_the_active_statuses_are_written_once_in_sql() -> None:
+    # The partial indexes and the queries must say the same list, and it must be ACTIVE.
+    assert set(re.findall(r"'(\w+)'", _ACTIVE_SQL)) == ACTIVE
+    schema = migrations()[0].sql
+    assert schema.count(f"WHERE {_ACTIVE_SQL};") == 2
 
 
 # --- query plans ----------------------------------------------------------------------
