@@ -84,18 +84,14 @@ _MIGRATION_FILE = re.compile(r"(\d{4})_\w+\.sql")
 
 @cache
 def migrations() -> tuple[Migration, ...]:
-    """The package's migrations (``migrations/NNNN_name.sql``), in order, checked to be
-    numbered 1, 2, 3... with no gap."""
+    """The package's migrations (``migrations/NNNN_name.sql``), in order."""
     folder = resources.files(__package__ or "assistants_async.server") / "migrations"
     found = sorted(
         (int(match[1]), entry.name, entry.read_text(encoding="utf-8"))
         for entry in folder.iterdir()
         if (match := _MIGRATION_FILE.fullmatch(entry.name))
     )
-    result = tuple(Migration(*item) for item in found)
-    if [m.version for m in result] != list(range(1, len(result) + 1)):
-        raise RuntimeError(f"migrations are not numbered 1, 2, 3...: {[m.name for m in result]}")
-    return result
+    return tuple(Migration(*item) for item in found)
 
 
 class SchemaTooNew(RuntimeError):
@@ -105,6 +101,8 @@ class SchemaTooNew(RuntimeError):
 async def migrate(db: aiosqlite.Connection, steps: Sequence[Migration]) -> int:
     """Bring the database up to the last of ``steps``, each applied in a transaction of
     its own (a failed step leaves the version before it); returns the version."""
+    if [step.version for step in steps] != list(range(1, len(steps) + 1)):
+        raise ValueError(f"migrations must be numbered 1, 2, 3...: {[m.name for m in steps]}")
     version = await _user_version(db)
     if version > len(steps):
         raise SchemaTooNew(
@@ -375,13 +373,10 @@ class SQLiteStore:
         if not rows[0][1]:
             raise NotFound("run", run_id)
 
-    async def _missing(self, kind: str, object_id: str, tenant: str, *parents: str) -> NotFound:
-        """Why a write in a thread (``parents``: thread id, maybe run id) touched nothing."""
+    async def _missing(self, kind: str, object_id: str, tenant: str, thread_id: str) -> NotFound:
+        """Why a write in a thread touched nothing: no thread, or no such record in it."""
         async with self._reader() as db:
-            if len(parents) == 2:
-                await self._need_run(db, tenant, *parents)
-            else:
-                await self._need_thread(db, tenant, *parents)
+            await self._need_thread(db, tenant, thread_id)
         return NotFound(kind, object_id)
 
     # --- assistants -------------------------------------------------------------------

@@ -12,12 +12,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import attrs
 import pytest
 
 from assistants_async.server._sqlite import (
@@ -131,14 +131,14 @@ async def test_readers_do_not_wait_for_a_writer(tmp_path: Path) -> None:
     await made.open()
     try:
         await made.add_thread(A, thread(1))
-        # Another process holds SQLite's write lock.
+        # Another process holds SQLite's write lock, in the middle of a change.
         other = sqlite3.connect(made.path, isolation_level=None)
         try:
             other.execute("BEGIN IMMEDIATE")
-            other.execute("UPDATE threads SET obj = obj")
-            started = time.perf_counter()
+            other.execute("UPDATE threads SET obj = '{}'")
+            # Reads go on, and see the last commit.
             assert await made.thread(A, "thread_0001") == thread(1)
-            assert time.perf_counter() - started < 0.15
+            # A write waits busy_timeout for the lock, then fails.
             with pytest.raises(sqlite3.OperationalError, match="locked"):
                 await made.put_thread(A, thread(1))
             other.execute("ROLLBACK")
@@ -146,6 +146,15 @@ async def test_readers_do_not_wait_for_a_writer(tmp_path: Path) -> None:
             other.close()
         # The failed write left the writer usable.
         await made.put_thread(A, thread(1) | {"metadata": {"a": "1"}})
+        # This store's own writer busy (its lock held, as by a long transaction): reads
+        # do not queue behind it.
+        async with made._lock:
+            got = await asyncio.wait_for(made.thread(A, "thread_0001"), 5)
+            assert got["metadata"] == {"a": "1"}
+            write = asyncio.ensure_future(made.put_thread(A, thread(1)))
+            await asyncio.sleep(0.05)
+            assert not write.done()
+        await write
     finally:
         await made.close()
 
@@ -306,6 +315,14 @@ def test_the_package_migrations_are_numbered_from_one() -> None:
     assert [m.version for m in found] == list(range(1, len(found) + 1))
     assert found[0].name == "0001_initial.sql"
     assert all(m.statements() for m in found)
+
+
+async def test_migrations_must_be_numbered_from_one_without_a_gap(tmp_path: Path) -> None:
+    gap = SQLiteStore(
+        tmp_path / "gap.sqlite3", schema=(*migrations()[:1], attrs.evolve(EXTRA, version=3))
+    )
+    with pytest.raises(ValueError, match="numbered"):
+        await gap.open()
 
 
 def test_a_migration_splits_into_statements() -> None:

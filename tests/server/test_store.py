@@ -348,6 +348,8 @@ async def test_one_active_run_per_thread_on_put(store: Store) -> None:
         await store.put_run(A, RunRecord(done.obj | {"status": "queued"}, version=1))
     assert caught.value.run_id == active.id
     assert (await store.run(A, t, done.id)).version == 1  # unchanged
+    # A finished run may still be written (its version moves), holding nothing.
+    assert (await store.put_run(A, RunRecord(done.obj, {"late": 1}, 1))).version == 2
     # The active run itself may move between active statuses.
     active = await store.put_run(A, RunRecord(active.obj | {"status": "cancelling"}, version=1))
     assert active.version == 2
