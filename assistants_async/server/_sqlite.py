@@ -11,10 +11,11 @@ indexes and constraints need); see ``migrations/0001_initial.sql``. Nothing is c
 and nothing is read at ``open()`` beyond the schema version: the database may be larger
 than memory.
 
-Connections: one writer, behind an ``asyncio.Lock`` (SQLite has one writer at a time
-anyway; queueing here keeps the lock waits out of SQLite's busy handler), and a small
-pool of read-only readers: in WAL mode a reader sees the last commit and never waits for
-the writer.
+Connections: one writer, behind an ``asyncio.Lock`` (a connection holds one transaction
+at a time, so a task's statement must not land inside another task's; SQLite has one
+writer at a time anyway, and queueing here keeps those waits out of its busy handler),
+and a small pool of read-only readers: in WAL mode a reader sees the last commit and
+never waits for the writer.
 """
 
 from __future__ import annotations
