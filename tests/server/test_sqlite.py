@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
 
 
 def pragma(path: Path, name: str) -> Any:
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db, db:
         return db.execute(f"PRAGMA {name}").fetchone()[0]
 
 
@@ -187,7 +188,7 @@ async def test_every_list_query_walks_its_index(store: SQLiteStore) -> None:
     t = "thread_0001"
     await store.add_thread(A, thread(1), [message(t, n) for n in range(5)])
     await store.add_run(A, run(t, 1))
-    with sqlite3.connect(store.path) as db:
+    with closing(sqlite3.connect(store.path)) as db, db:
         for name, index in LIST_INDEXES.items():
             for lower in (False, True):
                 for upper in (False, True):
@@ -243,7 +244,7 @@ async def test_open_reads_nothing_of_a_large_database(tmp_path: Path) -> None:
         await made.open()
         await made.add_thread(A, thread(1))
         await made.close()
-    with sqlite3.connect(large) as db:
+    with closing(sqlite3.connect(large)) as db, db:
         db.executemany(
             "INSERT INTO messages (seq, id, tenant, thread_id, created_at, obj)"
             " VALUES ((SELECT n + 1 FROM sequence), ?, ?, ?, ?, ?)",
@@ -279,7 +280,7 @@ async def test_a_page_deep_in_one_second_costs_what_the_first_does(tmp_path: Pat
     await made.open()
     await made.add_thread(A, thread(1))
     await made.close()
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db, db:
         db.executemany(
             "INSERT INTO messages (seq, id, tenant, thread_id, created_at, obj)"
             " VALUES ((SELECT n + 1 FROM sequence), ?, ?, ?, ?, '{}')",
@@ -402,7 +403,7 @@ async def test_migrations_apply_in_order_each_in_a_transaction(tmp_path: Path) -
     with pytest.raises(sqlite3.OperationalError, match="syntax error"):
         await broken.open()
     assert pragma(path, "user_version") == 1
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db, db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
     assert "half" not in tables
 
@@ -415,7 +416,7 @@ async def test_migrations_apply_in_order_each_in_a_transaction(tmp_path: Path) -
         assert await newer.thread(make_fixture.TENANT, obj["id"]) == obj
     finally:
         await newer.close()
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db, db:
         columns = [row[1] for row in db.execute("PRAGMA table_info(threads)")]
     assert "note" in columns
 
