@@ -13,6 +13,7 @@ from ._deviations import Deviation, SpecDeviationWarning
 from ._errors import (
     APIConnectionError,
     APIError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     AssistantsError,
@@ -41,6 +42,7 @@ __all__ = [
     "NOT_GIVEN",
     "APIConnectionError",
     "APIResponse",
+    "APIResponseValidationError",
     "APIError",
     "APIStatusError",
     "APITimeoutError",

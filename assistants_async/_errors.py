@@ -1,7 +1,29 @@
 """The error tree, and the pure function that builds an error from a response.
 
 Nothing here does I/O, so every mapping is unit-testable from (status, headers, body).
-Class names match the official SDK so that ``except`` clauses port unchanged.
+Class names match the official SDK so that ``except`` clauses port unchanged
+(``APIResponseValidationError`` is the SDK's name for ``ResponseValidationError``).
+
+AssistantsError
+├── ClientClosedError            also a RuntimeError
+├── PollTimeoutError             run: the last state seen
+├── ToolCallError                name, call_id, run
+├── ToolLoopLimitError           run, max_turns
+└── APIError                     message
+    ├── APIStatusError           status_code, request_id, type, param, code, body, headers
+    │   ├── BadRequestError              400
+    │   ├── AuthenticationError          401
+    │   ├── PermissionDeniedError        403
+    │   ├── NotFoundError                404
+    │   ├── ConflictError                409
+    │   ├── UnprocessableEntityError     422
+    │   ├── RateLimitError               429
+    │   └── InternalServerError          5xx
+    ├── APIConnectionError       method, url
+    │   └── APITimeoutError
+    ├── ResponseValidationError  path, body, status_code, request_id
+    ├── ResponseTooLargeError    limit
+    └── StreamError              type, code, param: an ``error`` event mid-stream
 """
 
 from __future__ import annotations
@@ -16,6 +38,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 __all__ = [
     "APIConnectionError",
+    "APIResponseValidationError",
     "APIError",
     "APIStatusError",
     "APITimeoutError",
@@ -201,6 +224,10 @@ class ResponseValidationError(APIError):
     def __str__(self) -> str:
         text = f"{self.message} (at {self.path})" if self.path else self.message
         return f"{text} [request id {self.request_id}]" if self.request_id else text
+
+
+# The official SDK's name, so that its ``except`` clauses port unchanged.
+APIResponseValidationError = ResponseValidationError
 
 
 class ResponseTooLargeError(APIError):

@@ -72,7 +72,7 @@ async def poll_run(
             raise
         run = client._parse(raw, Run, "GET", path)
         last = run
-        if run.is_terminal:
+        if run.is_resting:
             return run
         delay = interval if interval is not None else poll_after(raw.headers)
         if deadline is not None:

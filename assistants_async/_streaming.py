@@ -249,6 +249,9 @@ class AsyncAssistantStream:
         self._closing = False
         self._snapshots = True
         self.done = False
+        # The SSE id of the last event that carried one: what a reconnect would send as
+        # Last-Event-ID. The Assistants API sends none; a compatible server may.
+        self.last_event_id: str | None = None
 
     def without_snapshots(self) -> AsyncAssistantStream:
         """Build no snapshot of messages and steps from their deltas; returns the stream.
@@ -303,6 +306,7 @@ class AsyncAssistantStream:
         try:
             async for chunk in response.chunks():
                 for sse in decoder.feed(utf8.decode(chunk)):
+                    self.last_event_id = sse.id
                     try:
                         event = self._decode(sse.event, sse.data)
                     except ResponseValidationError as exc:

@@ -95,8 +95,8 @@ TARGETS: dict[str, list[str]] = {
 # Mutants judged equivalent (no behaviour a user could see changes), by
 # "module:line:change", with the reason.
 EQUIVALENT: dict[str, str] = {
-    "assistants_async/sync/_portal.py:56:delete statement": (
-        "the portal's own cancel of calls in flight when it stops: Client.close() closes "
+    "assistants_async/sync/_portal.py:57:delete statement": (
+        "the loop thread's own cancel of calls in flight when it stops: Client.close() closes "
         "the async client first, which ends every call in flight (sleepers woken, "
         "connections and streams dropped), so no call is left for it to cancel"
     ),

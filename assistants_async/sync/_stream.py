@@ -52,6 +52,10 @@ class SyncAssistantStream:
     def done(self) -> bool:
         return self._async.done
 
+    @property
+    def last_event_id(self) -> str | None:
+        return self._async.last_event_id
+
     def __iter__(self) -> Iterator[Event]:
         refuse_running_loop("the stream")
         return step_through(self._loop, self._async.__aiter__())
