@@ -34,7 +34,8 @@ from ._errors import (
     UnprocessableEntityError,
 )
 from ._pagination import AsyncPaginator
-from ._transport import RawResponse, Timeout
+from ._response import RawResponse
+from ._timeout import Timeout
 from ._types import NOT_GIVEN, NotGiven
 from ._version import __version__
 

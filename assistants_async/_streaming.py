@@ -11,8 +11,8 @@ from typing import Any
 from ._decoding.converter import Operation, decode_json, read
 from ._deviations import SILENT, Deviation, Reading, operation_of, shown
 from ._errors import APIConnectionError, ResponseValidationError, StreamError
+from ._response import OpenStream
 from ._sse import SSEDecoder
-from ._transport import OpenStream
 from .models.events import (
     EVENT_NAMES,
     AssistantStreamEvent,
@@ -90,7 +90,9 @@ def append_text(snapshot: dict[str, Any], delta: dict[str, Any]) -> bool:
     """Merge the commonest delta, one piece of a message's text, without the general walk.
 
     Only where the result is exactly ``accumulate_delta``'s; False (nothing changed)
-    otherwise, for the general merge to do.
+    otherwise, for the general merge to do. It earns its place: about half the general
+    merge's cost a delta (benchmarks/README.md, "Fast paths"); a property test holds the
+    two to the same snapshots.
     """
     content = delta.get("content")
     if len(delta) != 1 or type(content) is not list or len(content) != 1:

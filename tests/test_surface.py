@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from assistants_async import AsyncClient, AsyncPaginator
+from assistants_async._response import OpenStream
 from assistants_async._streaming import AsyncAssistantStream
-from assistants_async._transport import OpenStream
 from assistants_async.models import Assistant, Page
 from assistants_async.resources import (
     AsyncAssistants,

@@ -7,11 +7,9 @@ number with a zero fractional part as one, so it decodes as the ``int`` it stand
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any
 
-__all__ = ["EXACT", "STRICT_JSON", "as_integer", "json_kind"]
+__all__ = ["EXACT", "as_integer", "json_kind"]
 
 # A Python type -> (the exact JSON value types it accepts, how an error names it).
 EXACT: dict[Any, tuple[tuple[type, ...], str]] = {
@@ -38,19 +36,3 @@ def json_kind(value: object) -> str:
     if isinstance(value, dict):
         return "object"
     return names.get(type(value), type(value).__name__)
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):  # 1e400: a JSON number no float can hold
-        raise ValueError(f"{text[:40]} is beyond what a number can hold")
-    return number
-
-
-# The stdlib's parser, refusing what JSON cannot carry back: NaN, Infinity, and numbers
-# no float holds (which it would make infinity). A ``ValueError`` says which.
-STRICT_JSON = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)

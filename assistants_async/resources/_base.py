@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
+from .._config import Headers
 from .._pagination import AsyncPaginator
 from .._streaming import AsyncAssistantStream
-from .._transport import Headers, Timeout
+from .._timeout import Timeout
 from .._types import NOT_GIVEN
 from ..models.runs import Run
 from ._validate import (

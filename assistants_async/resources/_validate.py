@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from .._decoding.converter import JSONData, to_json_data
 from .._schema import Invalid, validate
-from .._transport import _check_seconds
+from .._timeout import check_seconds as _check_seconds
 from .._types import NOT_GIVEN, NotGiven
 from ..models.steps import FILE_SEARCH_RESULT_CONTENT
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from .._config import Headers
 from .._pagination import AsyncPaginator
-from .._transport import Headers
 from .._types import NOT_GIVEN, NotGiven
 from ..models.assistants import Assistant, AssistantDeleted
 from ..models.pages import Page

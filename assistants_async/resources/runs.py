@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
+from .._config import Headers
 from .._pagination import AsyncPaginator
 from .._polling import poll_run, run_tools
 from .._streaming import AsyncAssistantStream
 from .._tools import ToolFunction
-from .._transport import Headers
 from .._types import NOT_GIVEN, NotGiven
 from ..models.messages import MessageParam
 from ..models.pages import Page

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from .._config import Headers
 from .._pagination import AsyncPaginator
-from .._transport import Headers
 from ..models.pages import Page
 from ..models.steps import RunStep, RunStepInclude
 from ._base import AsyncResource, Timeout, list_of

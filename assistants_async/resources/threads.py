@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from .._config import Headers
 from .._polling import poll_run
 from .._streaming import AsyncAssistantStream
-from .._transport import Headers
 from .._types import NOT_GIVEN, NotGiven
 from ..models.messages import MessageParam
 from ..models.runs import Run

@@ -7,24 +7,20 @@ import weakref
 from collections.abc import Callable, Mapping
 from functools import cached_property, partial
 from types import TracebackType
-from typing import Any, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
-from .._client import DEFAULT_MAX_RETRIES, APIResponse, AsyncClient, Auth
+from .._client import APIResponse, AsyncClient
+from .._config import Auth, ClientOptions, Headers, RequestOptions, client_signature
 from .._deviations import Deviation
-from .._transport import (
-    DEFAULT_MAX_RESPONSE_SIZE,
-    DEFAULT_TIMEOUT,
-    Headers,
-    OpenStream,
-    Query,
-    RawResponse,
-    Timeout,
-)
+from .._timeout import Timeout
 from ..models.pages import Page
+from ._derive import blocking, opening
 from ._paginator import SyncPaginator
 from ._portal import LoopThread, refuse_running_loop
 from ._resources import Assistants, Messages, Runs, Steps, Threads
-from ._stream import SyncOpenStream
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["Client"]
 
@@ -40,43 +36,11 @@ class Client:
     its connection pool. Inside ``async`` code, use ``AsyncClient`` instead.
     """
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        organization: str | None = None,
-        project: str | None = None,
-        timeout: float | Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: Headers | None = None,
-        default_query: Mapping[str, str] | None = None,
-        auth: Auth = "bearer",
-        proxy: str | None = None,
-        trust_env: bool = True,
-        max_connections: int = 100,
-        max_connections_per_host: int | None = None,
-        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
-        strict: bool = False,
-    ) -> None:
+    def __init__(self, **options: Unpack[ClientOptions]) -> None:
+        if "session" in options:  # an aiohttp session belongs to one loop, not ours
+            raise TypeError("Client takes no session: use AsyncClient(session=...)")
         # Checked first, so that bad settings start no thread.
-        self._async = AsyncClient(
-            api_key=api_key,
-            base_url=base_url,
-            organization=organization,
-            project=project,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            default_query=default_query,
-            auth=auth,
-            proxy=proxy,
-            trust_env=trust_env,
-            max_connections=max_connections,
-            max_connections_per_host=max_connections_per_host,
-            max_response_size=max_response_size,
-            strict=strict,
-        )
+        self._async = AsyncClient(**options)
         self._loop = LoopThread()
         self._owns_loop = True
         self._closed = False
@@ -86,6 +50,9 @@ class Client:
             self, _shut, self._loop, self._async
         )
         self._parent: Client | None = None
+
+    # AsyncClient's keyword arguments but its session, as ClientOptions declares them.
+    __init__.__signature__ = client_signature(session=False)  # type: ignore[attr-defined]
 
     def with_options(
         self,
@@ -235,123 +202,25 @@ class Client:
             partial(self._async.with_raw_response, _awaitable(async_method), *args, **kwargs)
         )
 
-    def request_raw(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: Query | None = None,
-        body: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-    ) -> RawResponse:
-        """Blocking ``AsyncClient.request_raw``."""
-        refuse_running_loop("Client.request_raw")
-        response: RawResponse = self._loop.call(
-            partial(
-                self._async.request_raw,
-                method,
-                path,
-                query=query,
-                body=body,
-                timeout=timeout,
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-            )
-        )
-        return response
+    request_raw = blocking(AsyncClient.request_raw)
+    open_stream = opening(AsyncClient.open_stream)
 
-    def open_stream(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: Query | None = None,
-        body: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-    ) -> SyncOpenStream:
-        """Blocking ``AsyncClient.open_stream``: iterate ``.chunks()``, then ``.close()``."""
-        refuse_running_loop("Client.open_stream")
-        stream: OpenStream = self._loop.call(
-            partial(
-                self._async.open_stream,
-                method,
-                path,
-                query=query,
-                body=body,
-                timeout=timeout,
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-            )
-        )
-        return SyncOpenStream(stream, self._loop)
+    if TYPE_CHECKING:  # AsyncClient.request's overloads, without ``await``
 
-    @overload
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        cast_to: type[T],
-        query: Query | None = ...,
-        body: Mapping[str, Any] | None = ...,
-        timeout: float | Timeout | None = ...,
-        extra_headers: Headers | None = ...,
-        extra_query: Mapping[str, Any] | None = ...,
-        extra_body: Mapping[str, Any] | None = ...,
-    ) -> T: ...
+        @overload
+        def request(
+            self, method: str, path: str, *, cast_to: type[T], **options: Unpack[RequestOptions]
+        ) -> T: ...
 
-    @overload
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        cast_to: None = ...,
-        query: Query | None = ...,
-        body: Mapping[str, Any] | None = ...,
-        timeout: float | Timeout | None = ...,
-        extra_headers: Headers | None = ...,
-        extra_query: Mapping[str, Any] | None = ...,
-        extra_body: Mapping[str, Any] | None = ...,
-    ) -> Any: ...
+        @overload
+        def request(
+            self, method: str, path: str, *, cast_to: None = ..., **options: Unpack[RequestOptions]
+        ) -> Any: ...
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        cast_to: type[T] | None = None,
-        query: Query | None = None,
-        body: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-    ) -> T | Any:
-        """Blocking ``AsyncClient.request``: the escape hatch for endpoints beyond the spec."""
-        refuse_running_loop("Client.request")
-        return self._loop.call(
-            partial(
-                self._async.request,
-                method,
-                path,
-                cast_to=cast_to,
-                query=query,
-                body=body,
-                timeout=timeout,
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-            )
-        )
+        def request(self, method: str, path: str, **options: Any) -> Any: ...
+
+    else:
+        request = blocking(AsyncClient.request)
 
 
 def _shut(loop: LoopThread, client: AsyncClient) -> None:

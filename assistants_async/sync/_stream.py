@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from types import TracebackType
 
+from .._response import OpenStream
 from .._streaming import AsyncAssistantStream, Event
-from .._transport import OpenStream
 from ..models.messages import Message
 from ..models.runs import Run
 from ..models.steps import RunStep

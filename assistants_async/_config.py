@@ -1,0 +1,457 @@
+"""Client configuration: every setting checked once, before anything is sent.
+
+``build_config`` turns the constructor's keyword arguments (``ClientOptions``) into a
+``ClientConfig``; ``AsyncClient``, the blocking ``Client`` and ``with_options`` all go
+through it. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+import aiohttp
+import attrs
+from yarl import URL
+
+from ._timeout import DEFAULT_TIMEOUT, Timeout, check_seconds, coerce_timeout
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RESPONSE_SIZE",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "Auth",
+    "ClientConfig",
+    "CallOptions",
+    "ClientOptions",
+    "Headers",
+    "Query",
+    "RequestOptions",
+    "Timeout",
+    "build_config",
+    "client_signature",
+    "check_header",
+    "check_seconds",
+    "coerce_timeout",
+    "masked_url",
+    "override_headers",
+    "resolve_proxy",
+    "split_base_url",
+]
+
+# A header mapping where a None value removes the header.
+Headers = Mapping[str, str | None]
+Query = Mapping[str, Any] | Sequence[tuple[str, Any]]
+Auth = Literal["bearer", "api-key", "none"]
+_AUTH_CHOICES = ("bearer", "api-key", "none")
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_MAX_RETRIES = 2
+USER_AGENT = (
+    f"assistants-async/{__version__} "
+    f"Python/{sys.version_info[0]}.{sys.version_info[1]}.{sys.version_info[2]} "
+    f"aiohttp/{aiohttp.__version__}"
+)
+
+
+# Bodies larger than this are refused (ResponseTooLargeError) unless the client says
+# otherwise: far above any Assistants response (a full page of 100 messages of the
+# largest size is about 25 MB), far below what hurts a service.
+DEFAULT_MAX_RESPONSE_SIZE = 64 * 1024 * 1024
+
+
+def split_base_url(base_url: str) -> tuple[str, list[tuple[str, str]]]:
+    """``base_url`` without its query (no trailing slash), and that query's items.
+
+    A gateway's ``?api-version=...`` belongs after the path of every call, not before it.
+    """
+    parts = urlsplit(base_url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    bare = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+    return bare, query
+
+
+def resolve_proxy(
+    proxy: str | None, trust_env: bool, base_url: str
+) -> tuple[str | None, dict[str, str] | None]:
+    """The proxy for calls to ``base_url`` and its ``Proxy-Authorization`` header, if any.
+
+    Resolved once per client: the client talks to one host, so the environment
+    (``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY``) is read at construction, not on every
+    call (aiohttp's own ``trust_env`` costs two thread hops a request and would also send
+    ``~/.netrc`` credentials, clashing with the API key's ``Authorization``).
+    """
+    url: URL | None = None
+    auth: str | None = None
+    if proxy is not None:
+        if not isinstance(proxy, str):
+            raise TypeError(f"proxy must be a URL string, not {type(proxy).__name__}")
+        try:
+            url = URL(proxy)
+        except ValueError:
+            url = None
+        if url is None or url.scheme not in ("http", "https") or not url.host:
+            raise ValueError("proxy must be an http(s) URL with a host, e.g. http://proxy:3128")
+    elif trust_env:
+        from aiohttp.helpers import get_env_proxy_for_url
+
+        try:
+            url, basic = get_env_proxy_for_url(URL(base_url))
+        except LookupError:
+            return None, None
+        if basic is not None:
+            auth = aiohttp.encode_basic_auth(basic.login, basic.password)
+    if url is None:
+        return None, None
+    if url.user is not None:
+        auth = aiohttp.encode_basic_auth(url.user, url.password or "")
+        url = url.with_user(None)
+    return str(url), ({"Proxy-Authorization": auth} if auth else None)
+
+
+# RFC 9110 token characters: anything else in a name (":", spaces, line breaks) would
+# let a header smuggle another, or fail on the wire.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def _one_line(value: str) -> bool:
+    # A line break or NUL in a header value would let it inject other headers.
+    return not any(ch in value for ch in "\r\n\0")
+
+
+def check_header(name: object, value: object, what: str) -> None:
+    """Refuse a header that is not a token name with a single-line string value."""
+    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+        raise ValueError(f"{what}: {name!r} is not a valid header name")
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{what}[{name!r}] must be a string or None, not {type(value).__name__}")
+    if value is not None and not _one_line(value):
+        raise ValueError(f"{what}[{name!r}] contains a line break or NUL")
+
+
+def override_headers(
+    headers: dict[str, str], overrides: Headers | None, what: str
+) -> dict[str, str]:
+    """``headers`` (changed in place) with ``overrides`` applied: a name given in any case
+    replaces the old one, a None value removes it. Each override is checked first."""
+    if overrides:
+        lowered = {k.lower(): k for k in headers}
+        for name, value in overrides.items():
+            check_header(name, value, what)
+            existing = lowered.pop(name.lower(), None)
+            if existing is not None:
+                del headers[existing]
+            if value is not None:
+                headers[name] = value
+                lowered[name.lower()] = name
+    return headers
+
+
+def masked_url(url: str) -> str:
+    """``url`` with its query's values masked: a gateway may take its key there
+    (``?code=...``), and a URL is shown in reprs and errors."""
+    head, mark, query = url.partition("?")
+    if not mark:
+        return url
+    masked = "&".join(
+        f"{name}=***" if sep else name
+        for name, sep, _ in (p.partition("=") for p in query.split("&"))
+    )
+    return f"{head}?{masked}"
+
+
+class CallOptions(TypedDict, total=False):
+    """The per-call options every resource method takes besides the spec's fields (a
+    list method takes all but ``extra_body``)."""
+
+    timeout: float | Timeout | None
+    extra_headers: Headers | None
+    extra_query: Mapping[str, Any] | None
+    extra_body: Mapping[str, Any] | None
+
+
+class RequestOptions(CallOptions, total=False):
+    """The keyword arguments of ``client.request`` besides ``cast_to``."""
+
+    query: Query | None
+    body: Mapping[str, Any] | None
+
+
+class ClientOptions(TypedDict, total=False):
+    """The keyword arguments of ``AsyncClient`` and ``Client`` (see README, "Configuration");
+    the defaults are in ``CLIENT_DEFAULTS``."""
+
+    api_key: str | None
+    base_url: str | None
+    organization: str | None
+    project: str | None
+    timeout: float | Timeout
+    max_retries: int
+    default_headers: Headers | None
+    default_query: Mapping[str, str] | None
+    auth: Auth
+    proxy: str | None
+    trust_env: bool
+    max_connections: int
+    max_connections_per_host: int | None
+    max_response_size: int
+    strict: bool
+
+
+CLIENT_DEFAULTS: dict[str, Any] = {
+    "api_key": None,
+    "base_url": None,
+    "organization": None,
+    "project": None,
+    "timeout": DEFAULT_TIMEOUT,
+    "max_retries": DEFAULT_MAX_RETRIES,
+    "default_headers": None,
+    "default_query": None,
+    "auth": "bearer",
+    "proxy": None,
+    "trust_env": True,
+    "max_connections": 100,
+    "max_connections_per_host": None,
+    "max_response_size": DEFAULT_MAX_RESPONSE_SIZE,
+    "strict": False,
+}
+
+
+def client_signature(*, session: bool) -> inspect.Signature:
+    """The clients' constructor as ``ClientOptions`` declares it, for help() and inspect
+    (``session``, for ``AsyncClient`` only, where it always stood: after ``trust_env``)."""
+    parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    for name, default in CLIENT_DEFAULTS.items():
+        annotation = ClientOptions.__annotations__[name]
+        parameters.append(
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=default,
+                annotation=getattr(annotation, "__forward_arg__", annotation),
+            )
+        )
+        if name == "trust_env" and session:
+            parameters.append(
+                inspect.Parameter(
+                    "session",
+                    inspect.Parameter.KEYWORD_ONLY,
+                    default=None,
+                    annotation="aiohttp.ClientSession | None",
+                )
+            )
+    return inspect.Signature(parameters, return_annotation="None")
+
+
+@attrs.frozen(kw_only=True)
+class ClientConfig:
+    """A client's settings, checked: what its transport and its ``with_options`` copies
+    are made from."""
+
+    base_url: str  # as given, without a trailing slash
+    bare_url: str  # without its query, which goes in url_query
+    url_query: list[tuple[str, str]]
+    organization: str | None
+    project: str | None
+    timeout: Timeout
+    max_retries: int
+    auth: Auth
+    trust_env: bool
+    headers: dict[str, str]
+    default_query: list[tuple[str, str]]
+    proxy: str | None
+    proxy_headers: dict[str, str] | None
+    max_connections: int
+    max_connections_per_host: int | None
+    max_response_size: int
+    strict: bool
+
+    @property
+    def query(self) -> list[tuple[str, str]]:
+        """What every call's query starts with: the base URL's, then the defaults."""
+        return [*self.url_query, *self.default_query]
+
+    def with_options(
+        self,
+        *,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        default_headers: Headers | None = None,
+        default_query: Mapping[str, str] | None = None,
+        strict: bool | None = None,
+    ) -> ClientConfig:
+        """These settings with others: headers and query merged over these."""
+        merged = dict(self.default_query)
+        merged.update(_check_default_query(default_query))
+        return attrs.evolve(
+            self,
+            timeout=self.timeout if timeout is None else coerce_timeout(timeout),
+            max_retries=self.max_retries
+            if max_retries is None
+            else _check_max_retries(max_retries),
+            headers=override_headers(dict(self.headers), default_headers, "default_headers"),
+            default_query=list(merged.items()),
+            strict=self.strict if strict is None else _check_strict(strict),
+        )
+
+
+def build_config(**options: Unpack[ClientOptions]) -> ClientConfig:
+    """Check the constructor's keyword arguments, fill in the environment's and the
+    defaults; a bad one raises ``TypeError`` or ``ValueError`` naming it."""
+    unknown = set(options) - CLIENT_DEFAULTS.keys()
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+    given: dict[str, Any] = {**CLIENT_DEFAULTS, **options}
+    auth = given["auth"]
+    if auth not in _AUTH_CHOICES:
+        raise ValueError(f"auth must be 'bearer', 'api-key' or 'none', not {auth!r}")
+    api_key = _api_key(auth, given["api_key"])
+    base_url = _base_url(given["base_url"])
+    organization = given["organization"]
+    if organization is None:
+        organization = os.environ.get("OPENAI_ORG_ID") or None
+    project = given["project"]
+    if project is None:
+        project = os.environ.get("OPENAI_PROJECT_ID") or None
+    max_connections_per_host = given["max_connections_per_host"]
+    _check_count("max_connections", given["max_connections"])
+    if max_connections_per_host is not None:
+        _check_count("max_connections_per_host", max_connections_per_host)
+    max_response_size = given["max_response_size"]
+    if (
+        isinstance(max_response_size, bool)
+        or not isinstance(max_response_size, int)
+        or max_response_size < 1
+    ):
+        raise ValueError(
+            f"max_response_size must be a whole number of bytes >= 1, not {max_response_size!r}"
+        )
+    trust_env = given["trust_env"]
+    if not isinstance(trust_env, bool):
+        raise TypeError(f"trust_env must be True or False, not {type(trust_env).__name__}")
+    bare_url, url_query = split_base_url(base_url)
+    proxy, proxy_headers = resolve_proxy(given["proxy"], trust_env, bare_url)
+    return ClientConfig(
+        base_url=base_url.rstrip("/"),
+        bare_url=bare_url,
+        url_query=url_query,
+        organization=organization,
+        project=project,
+        timeout=coerce_timeout(given["timeout"]),
+        max_retries=_check_max_retries(given["max_retries"]),
+        auth=auth,
+        trust_env=trust_env,
+        headers=_default_headers(auth, api_key, organization, project, given["default_headers"]),
+        default_query=_check_default_query(given["default_query"]),
+        proxy=proxy,
+        proxy_headers=proxy_headers,
+        max_connections=given["max_connections"],
+        max_connections_per_host=max_connections_per_host,
+        max_response_size=max_response_size,
+        strict=_check_strict(given["strict"]),
+    )
+
+
+def _api_key(auth: Auth, api_key: object) -> str | None:
+    if auth == "none":
+        if api_key is not None:
+            raise ValueError("auth='none' sends no key: do not pass api_key with it")
+        return None
+    if api_key is None:
+        api_key = os.environ.get("OPENAI_API_KEY")
+    if not api_key:
+        raise ValueError(
+            "no API key: pass api_key=... to the client or set the OPENAI_API_KEY "
+            "environment variable (for a server that needs no key, pass auth='none')"
+        )
+    if not isinstance(api_key, str):
+        raise TypeError(f"api_key must be a string, not {type(api_key).__name__}")
+    _check_header_value("api_key", api_key)
+    return api_key
+
+
+def _base_url(base_url: object) -> str:
+    if base_url is None:
+        base_url = os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+    if not isinstance(base_url, str):
+        raise TypeError(f"base_url must be a string, not {type(base_url).__name__}")
+    parts = urlsplit(base_url)
+    if parts.username is not None or parts.password is not None:
+        # Never echoed: the error would show the password.
+        raise ValueError(
+            "base_url must not hold credentials (user:password@); pass the key as "
+            "api_key=..., or other auth through default_headers"
+        )
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(
+            f"base_url must be an http(s) URL with a host, not {masked_url(base_url)!r}"
+        )
+    return base_url
+
+
+def _default_headers(
+    auth: Auth,
+    api_key: str | None,
+    organization: str | None,
+    project: str | None,
+    overrides: Headers | None,
+) -> dict[str, str]:
+    headers = {
+        "OpenAI-Beta": "assistants=v2",
+        "User-Agent": USER_AGENT,
+        "Accept": "application/json",
+    }
+    if auth == "bearer":
+        headers["Authorization"] = f"Bearer {api_key}"
+    elif auth == "api-key":
+        headers["api-key"] = f"{api_key}"
+    if organization:
+        _check_header_value("organization", organization)
+        headers["OpenAI-Organization"] = organization
+    if project:
+        _check_header_value("project", project)
+        headers["OpenAI-Project"] = project
+    return override_headers(headers, overrides, "default_headers")
+
+
+def _check_header_value(name: str, value: str) -> None:
+    if not _one_line(value):
+        raise ValueError(f"{name} contains a line break or NUL, which a header cannot hold")
+
+
+def _check_count(name: str, limit: object) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, not {limit!r}")
+
+
+def _check_max_retries(max_retries: object) -> int:
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ValueError(f"max_retries must be a whole number >= 0, not {max_retries!r}")
+    return max_retries
+
+
+def _check_strict(strict: object) -> bool:
+    if not isinstance(strict, bool):
+        raise TypeError(f"strict must be True or False, not {type(strict).__name__}")
+    return strict
+
+
+def _check_default_query(query: Mapping[str, str] | None) -> list[tuple[str, str]]:
+    if query is None:
+        return []
+    if not isinstance(query, Mapping):
+        raise TypeError(f"default_query must be a mapping, not {type(query).__name__}")
+    for name, value in query.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(f"default_query[{name!r}] must map a string to a string")
+    return list(query.items())
