@@ -12,6 +12,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._decoding.rules import json_kind
+
 __all__ = ["REQUEST_BODIES", "Invalid", "validate"]
 
 
@@ -36,32 +38,10 @@ class Invalid(Exception):
         self.kind = kind
 
 
-def _json_kind(value: object) -> str:
-    """How an error names what was given: its JSON kind, or why it has none."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a decimal" if math.isfinite(value) else f"{value!r} (JSON has no such number)"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list | tuple):
-        return "an array"
-    if isinstance(value, Mapping):
-        return "an object"
-    if type(value).__name__ == "NotGiven":
-        return "NOT_GIVEN (it leaves out a whole argument, not a part of one)"
-    if isinstance(value, set | frozenset):
-        return "a set (JSON has none: use a list)"
-    return f"a {type(value).__name__} (not a JSON value)"
-
-
 def _type_error(path: str, expected: str, value: object) -> Invalid:
+    got = json_kind(value, api=True)
     return Invalid(
-        f"Invalid type for '{path}': expected {expected}, but got {_json_kind(value)} instead.",
+        f"Invalid type for '{path}': expected {expected}, but got {got} instead.",
         path,
         "invalid_type",
     )
@@ -263,6 +243,8 @@ class Metadata(V):
                 "object_above_max_properties",
             )
         for key, item in value.items():
+            if not isinstance(key, str):
+                raise _type_error(f"{path} key", "a string", key)
             if len(key) > 64:
                 raise Invalid(
                     f"Invalid '{path}': metadata key too long ({len(key)} > 64).",

@@ -7,6 +7,8 @@ number with a zero fractional part as one, so it decodes as the ``int`` it stand
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = ["EXACT", "as_integer", "json_kind"]
@@ -28,11 +30,32 @@ def as_integer(value: object) -> int | None:
     return None
 
 
-def json_kind(value: object) -> str:
-    """How an error names a JSON value's kind."""
-    names = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array"}
+def json_kind(value: object, *, api: bool = False) -> str:
+    """How an error names a value's JSON kind: bare (``"integer"``), as the decoders
+    report it; or, with ``api``, as the API's own errors do (``"an integer"``, a float
+    ``"a decimal"``), saying too why a value that is no JSON has no kind."""
     if value is None:
         return "null"
-    if isinstance(value, dict):
-        return "object"
-    return names.get(type(value), type(value).__name__)
+    for types, bare, named in _KINDS:
+        if isinstance(value, types):
+            if api and isinstance(value, float) and not math.isfinite(value):
+                return f"{value!r} (JSON has no such number)"
+            return named if api else bare
+    if not api:
+        return type(value).__name__
+    if type(value).__name__ == "NotGiven":
+        return "NOT_GIVEN (it leaves out a whole argument, not a part of one)"
+    if isinstance(value, set | frozenset):
+        return "a set (JSON has none: use a list)"
+    return f"a {type(value).__name__} (not a JSON value)"
+
+
+# (types, bare name, the API's name); bool before int, which it subclasses.
+_KINDS: tuple[tuple[Any, str, str], ...] = (
+    (bool, "boolean", "a boolean"),
+    (int, "integer", "an integer"),
+    (float, "number", "a decimal"),
+    (str, "string", "a string"),
+    (list | tuple, "array", "an array"),
+    (Mapping, "object", "an object"),
+)

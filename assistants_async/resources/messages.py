@@ -12,7 +12,7 @@ from .._types import NOT_GIVEN, NotGiven
 from ..models.messages import Attachment, Message, MessageContentPartParam, MessageDeleted
 from ..models.pages import Page
 from ._base import AsyncResource, JSONObject, Timeout, list_of
-from ._validate import check_cursor, check_metadata, check_role, path_id, request_body
+from ._validate import check_cursor, path_id, request_body
 
 __all__ = ["AsyncMessages"]
 
@@ -33,12 +33,6 @@ class AsyncMessages(AsyncResource):
     ) -> Message:
         """Add a message to a thread (POST /threads/{thread_id}/messages)."""
         path = f"/threads/{path_id('thread_id', thread_id)}/messages"
-        if role is None:
-            raise ValueError("role must be 'user' or 'assistant'")
-        check_role(role)
-        if content is None or (not isinstance(content, str) and not content):
-            raise ValueError("content must be a string or a non-empty list of content parts")
-        check_metadata(metadata)
         return await self._client.request(
             "POST",
             path,
@@ -90,7 +84,6 @@ class AsyncMessages(AsyncResource):
     ) -> Message:
         """Modify a message (POST /threads/{thread_id}/messages/{message_id})."""
         path = _message_path(thread_id, message_id)
-        check_metadata(metadata)
         return await self._client.request(
             "POST",
             path,

@@ -24,14 +24,7 @@ from ..models.shared import (
 )
 from ..models.steps import RunStepInclude
 from ._base import AsyncResource, JSONObject, Timeout, list_of, run_request
-from ._validate import (
-    check_include,
-    check_messages,
-    check_metadata,
-    check_tool_outputs,
-    path_id,
-    request_body,
-)
+from ._validate import check_include, check_tool_call_ids, path_id, request_body
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -76,8 +69,6 @@ def _create_request(
 ) -> dict[str, Any]:
     """The checked arguments of ``client.request`` for createRun."""
     path = f"/threads/{path_id('thread_id', thread_id)}/runs"
-    check_messages("additional_messages", params.get("additional_messages"))
-    check_metadata(params.get("metadata"))
     return run_request(
         "createRun",
         path,
@@ -177,7 +168,6 @@ class AsyncRuns(AsyncResource):
     ) -> Run:
         """Modify a run (POST /threads/{thread_id}/runs/{run_id})."""
         path = run_path(thread_id, run_id)
-        check_metadata(metadata)
         return await self._client.request(
             "POST",
             path,
@@ -224,7 +214,7 @@ class AsyncRuns(AsyncResource):
         """Send tool results to a run in requires_action
         (POST /threads/{thread_id}/runs/{run_id}/submit_tool_outputs)."""
         path = f"{run_path(thread_id, run_id)}/submit_tool_outputs"
-        check_tool_outputs(tool_outputs)
+        check_tool_call_ids(tool_outputs)
         return await self._client.request(
             "POST",
             path,
@@ -363,12 +353,14 @@ class AsyncRuns(AsyncResource):
     ) -> AsyncAssistantStream:
         """Send tool outputs and stream the rest of the run."""
         path = f"{run_path(thread_id, run_id)}/submit_tool_outputs"
-        check_tool_outputs(tool_outputs)
+        check_tool_call_ids(tool_outputs)
         return self._stream(
             {
                 "method": "POST",
                 "path": path,
-                "body": {"tool_outputs": tool_outputs, "stream": True},
+                "body": request_body(
+                    "submitToolOuputsToRun", tool_outputs=tool_outputs, stream=True
+                ),
                 "timeout": timeout,
                 "extra_headers": extra_headers,
                 "extra_query": extra_query,

@@ -21,7 +21,7 @@ from ..models.shared import (
 )
 from ..models.threads import Thread, ThreadDeleted, ThreadParam
 from ._base import AsyncResource, JSONObject, Timeout, run_request
-from ._validate import check_messages, check_metadata, path_id, request_body
+from ._validate import path_id, request_body
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -42,8 +42,6 @@ class AsyncThreads(AsyncResource):
         extra_body: Mapping[str, Any] | None = None,
     ) -> Thread:
         """Create a thread (POST /threads)."""
-        check_messages("messages", messages)
-        check_metadata(metadata)
         return await self._client.request(
             "POST",
             "/threads",
@@ -90,7 +88,6 @@ class AsyncThreads(AsyncResource):
     ) -> Thread:
         """Modify a thread (POST /threads/{thread_id})."""
         path = f"/threads/{path_id('thread_id', thread_id)}"
-        check_metadata(metadata)
         return await self._client.request(
             "POST",
             path,
@@ -227,13 +224,6 @@ class ThreadCreateAndRunParams(TypedDict, total=False):
 
 def _create_and_run_request(params: Mapping[str, Any], *, stream: bool = False) -> dict[str, Any]:
     """The checked arguments of ``client.request`` for createThreadAndRun."""
-    check_metadata(params.get("metadata"))
-    thread = params.get("thread")
-    if isinstance(thread, Mapping):
-        check_messages("thread.messages", thread.get("messages"))
-        check_metadata(thread.get("metadata"), "thread.metadata")
-    elif isinstance(thread, ThreadParam):
-        check_metadata(thread.metadata, "thread.metadata")
     return run_request(
         "createThreadAndRun",
         "/threads/runs",
