@@ -44,9 +44,9 @@ class AsyncPaginator(Generic[T]):
         query: Mapping[str, Any],
         *,
         max_items: int | None,
-        timeout: float | Timeout | None,
-        extra_headers: Headers | None,
-        extra_query: Mapping[str, Any] | None,
+        timeout: float | Timeout | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Mapping[str, Any] | None = None,
     ) -> None:
         self._client = client
         self._path = path

@@ -207,6 +207,24 @@ BAD = [
         "colour",
     ),
     Bad(
+        "unknown keyword in a list call",
+        lambda c: c.messages.list("t", colour="red"),
+        TypeError,
+        "colour",
+    ),
+    Bad(
+        "extra_body in a list call",
+        lambda c: c.assistants.list(extra_body={"a": 1}),
+        TypeError,
+        "extra_body",
+    ),
+    Bad(
+        "unknown keyword in a call without a body",
+        lambda c: c.runs.retrieve("t", "r", colour="red"),
+        TypeError,
+        "colour",
+    ),
+    Bad(
         "stream is not a parameter here",
         lambda c: c.runs.create("t", assistant_id="a", stream=True),
         TypeError,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+import inspect
+import typing
+from collections.abc import Callable, Collection, Mapping
+from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict, TypeVar, Union
 
-from .._config import Headers
+from .._config import CallOptions, Headers
 from .._pagination import AsyncPaginator
 from .._streaming import AsyncAssistantStream
 from .._timeout import Timeout
-from .._types import NOT_GIVEN
+from .._types import NOT_GIVEN, NotGiven
 from ..models.runs import Run
 from ._validate import (
     check_choice,
@@ -21,15 +23,81 @@ from ._validate import (
 )
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .._client import AsyncClient
     from ..models.pages import Page
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["OPTIONS", "AsyncResource", "JSONObject", "Timeout", "list_of", "run_request"]
+__all__ = [
+    "OPTIONS",
+    "AsyncResource",
+    "CallOptions",
+    "JSONObject",
+    "ListOptions",
+    "Timeout",
+    "keywords",
+    "list_of",
+    "run_request",
+]
 
 # The per-call request options every method takes besides the spec's fields.
-OPTIONS = ("timeout", "extra_headers", "extra_query", "extra_body")
+OPTIONS = tuple(CallOptions.__annotations__)
+
+
+class ListOptions(TypedDict, total=False):
+    """The per-call options of a list method: ``CallOptions`` but ``extra_body``."""
+
+    timeout: float | Timeout | None
+    extra_headers: Headers | None
+    extra_query: Mapping[str, Any] | None
+
+
+def keywords(
+    fields: Any = None, *, options: Any = CallOptions, none: Collection[str] = ()
+) -> Callable[[F], F]:
+    """Spell out a method's ``**kwargs`` (typed for mypy as ``Unpack`` of a TypedDict) as
+    the keyword parameters they stand for, for ``inspect``, ``help()`` and
+    ``get_type_hints``: those of ``fields`` (defaulting to NOT_GIVEN, or to None for
+    the names in ``none``), then the per-call ``options`` (defaulting to None). The
+    method itself is left as it is: nothing is added to a call."""
+
+    def spell_out(method: F) -> F:
+        signature = inspect.signature(method)
+        kept = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+        spelled = {p.name for p in kept} | {"return"}
+        hints = {k: v for k, v in method.__annotations__.items() if k in spelled}
+        added: list[inspect.Parameter] = []
+        sources = [(fields, False), (options, True)] if fields is not None else [(options, True)]
+        for source, is_option in sources:
+            evaluated = typing.get_type_hints(source)
+            for name, declared in source.__annotations__.items():
+                if not is_option and name in OPTIONS:
+                    continue  # the options come last, as every method has them
+                text = getattr(declared, "__forward_arg__", str(declared))
+                hint = evaluated[name]
+                default: Any = None
+                if not is_option and name not in none:
+                    default = NOT_GIVEN
+                    nullable = text.endswith(" | None")
+                    text = f"{text.removesuffix(' | None')} | NotGiven" + (
+                        " | None" if nullable else ""
+                    )
+                    hint = Union[hint, NotGiven]  # noqa: UP007 - hint may be a typing form
+                added.append(
+                    inspect.Parameter(
+                        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=text
+                    )
+                )
+                hints[name] = hint
+        method.__signature__ = signature.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]
+        method.__annotations__ = hints
+        return method
+
+    return spell_out
+
 
 JSONObject: TypeAlias = Mapping[str, Any]
 
@@ -99,10 +167,8 @@ def list_of(
     after: str | None,
     before: str | None,
     max_items: int | None,
-    timeout: float | Timeout | None,
-    extra_headers: Headers | None,
-    extra_query: Mapping[str, Any] | None,
-    **filters: Any,
+    filters: Mapping[str, Any] | None = None,
+    **options: Unpack[ListOptions],
 ) -> AsyncPaginator[T]:
     """Check the list parameters every list operation shares; build its paginator."""
     check_limit(limit)
@@ -114,9 +180,7 @@ def list_of(
         resource._client,
         path,
         page_type,
-        {"limit": limit, "order": order, "after": after, "before": before, **filters},
+        {"limit": limit, "order": order, "after": after, "before": before, **(filters or {})},
         max_items=max_items,
-        timeout=timeout,
-        extra_headers=extra_headers,
-        extra_query=extra_query,
+        **options,
     )

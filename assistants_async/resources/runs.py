@@ -4,7 +4,7 @@ submitToolOuputsToRun."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal
 
 from .._config import Headers
 from .._pagination import AsyncPaginator
@@ -23,7 +23,15 @@ from ..models.shared import (
     TruncationStrategy,
 )
 from ..models.steps import RunStepInclude
-from ._base import AsyncResource, JSONObject, Timeout, list_of, run_request
+from ._base import (
+    AsyncResource,
+    CallOptions,
+    JSONObject,
+    ListOptions,
+    keywords,
+    list_of,
+    run_request,
+)
 from ._validate import check_include, check_tool_call_ids, path_id, request_body
 
 if TYPE_CHECKING:
@@ -36,7 +44,7 @@ def run_path(thread_id: str, run_id: str) -> str:
     return f"/threads/{path_id('thread_id', thread_id)}/runs/{path_id('run_id', run_id)}"
 
 
-class RunCreateParams(TypedDict, total=False):
+class RunCreateParams(CallOptions, total=False):
     """The keyword arguments of ``runs.create`` other than ``assistant_id``.
 
     A key left out is not sent; ``None`` is sent as ``null`` where the spec allows it.
@@ -58,10 +66,6 @@ class RunCreateParams(TypedDict, total=False):
     tool_choice: AssistantToolChoiceOption | JSONObject | None
     parallel_tool_calls: bool
     response_format: ResponseFormat | JSONObject | None
-    timeout: float | Timeout | None
-    extra_headers: Headers | None
-    extra_query: Mapping[str, Any] | None
-    extra_body: Mapping[str, Any] | None
 
 
 def _create_request(
@@ -81,90 +85,38 @@ def _create_request(
 
 
 class AsyncRuns(AsyncResource):
+    @keywords(RunCreateParams, none=("include",))
     async def create(
-        self,
-        thread_id: str,
-        *,
-        assistant_id: str,
-        include: Sequence[RunStepInclude] | None = None,
-        model: str | NotGiven | None = NOT_GIVEN,
-        reasoning_effort: ReasoningEffort | NotGiven | None = NOT_GIVEN,
-        instructions: str | NotGiven | None = NOT_GIVEN,
-        additional_instructions: str | NotGiven | None = NOT_GIVEN,
-        additional_messages: Sequence[MessageParam | JSONObject] | NotGiven | None = NOT_GIVEN,
-        tools: Sequence[AssistantTool | JSONObject] | NotGiven | None = NOT_GIVEN,
-        metadata: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
-        temperature: float | NotGiven | None = NOT_GIVEN,
-        top_p: float | NotGiven | None = NOT_GIVEN,
-        max_prompt_tokens: int | NotGiven | None = NOT_GIVEN,
-        max_completion_tokens: int | NotGiven | None = NOT_GIVEN,
-        truncation_strategy: TruncationStrategy | JSONObject | NotGiven | None = NOT_GIVEN,
-        tool_choice: AssistantToolChoiceOption | JSONObject | NotGiven | None = NOT_GIVEN,
-        parallel_tool_calls: bool | NotGiven = NOT_GIVEN,
-        response_format: ResponseFormat | JSONObject | NotGiven | None = NOT_GIVEN,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        self, thread_id: str, *, assistant_id: str, **params: Unpack[RunCreateParams]
     ) -> Run:
         """Start a run on a thread (POST /threads/{thread_id}/runs)."""
-        fields = {
-            "assistant_id": assistant_id,
-            "include": include,
-            "model": model,
-            "reasoning_effort": reasoning_effort,
-            "instructions": instructions,
-            "additional_instructions": additional_instructions,
-            "additional_messages": additional_messages,
-            "tools": tools,
-            "metadata": metadata,
-            "temperature": temperature,
-            "top_p": top_p,
-            "max_prompt_tokens": max_prompt_tokens,
-            "max_completion_tokens": max_completion_tokens,
-            "truncation_strategy": truncation_strategy,
-            "tool_choice": tool_choice,
-            "parallel_tool_calls": parallel_tool_calls,
-            "response_format": response_format,
-            "timeout": timeout,
-            "extra_headers": extra_headers,
-            "extra_query": extra_query,
-            "extra_body": extra_body,
-        }
-        run: Run = await self._client.request(**_create_request(thread_id, fields))
+        arguments: dict[str, Any] = {"assistant_id": assistant_id, **params}
+        run: Run = await self._client.request(**_create_request(thread_id, arguments))
         return run
 
+    @keywords()
     async def retrieve(
         self,
         thread_id: str,
         run_id: str,
-        *,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Run:
         """Get a run (GET /threads/{thread_id}/runs/{run_id})."""
         return await self._client.request(
             "GET",
             run_path(thread_id, run_id),
             cast_to=Run,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+            **options,
         )
 
+    @keywords()
     async def update(
         self,
         thread_id: str,
         run_id: str,
         *,
         metadata: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Run:
         """Modify a run (POST /threads/{thread_id}/runs/{run_id})."""
         path = run_path(thread_id, run_id)
@@ -173,43 +125,32 @@ class AsyncRuns(AsyncResource):
             path,
             cast_to=Run,
             body=request_body("modifyRun", metadata=metadata),
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+            **options,
         )
 
+    @keywords()
     async def cancel(
         self,
         thread_id: str,
         run_id: str,
-        *,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Run:
         """Cancel a run (POST /threads/{thread_id}/runs/{run_id}/cancel)."""
         return await self._client.request(
             "POST",
             f"{run_path(thread_id, run_id)}/cancel",
             cast_to=Run,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+            **options,
         )
 
+    @keywords()
     async def submit_tool_outputs(
         self,
         thread_id: str,
         run_id: str,
         *,
         tool_outputs: Sequence[ToolOutput | JSONObject],
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Run:
         """Send tool results to a run in requires_action
         (POST /threads/{thread_id}/runs/{run_id}/submit_tool_outputs)."""
@@ -220,10 +161,7 @@ class AsyncRuns(AsyncResource):
             path,
             cast_to=Run,
             body=request_body("submitToolOuputsToRun", tool_outputs=tool_outputs),
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+            **options,
         )
 
     # --- helpers built on the operations ---------------------------------------------
@@ -255,6 +193,7 @@ class AsyncRuns(AsyncResource):
             extra_query=extra_query,
         )
 
+    @keywords(RunCreateParams, none=("include",))
     async def create_and_poll(
         self,
         thread_id: str,
@@ -268,6 +207,7 @@ class AsyncRuns(AsyncResource):
         run = await self.create(thread_id, assistant_id=assistant_id, **params)
         return await poll_run(self, thread_id, run.id, interval=poll_interval, timeout=poll_timeout)
 
+    @keywords()
     async def submit_tool_outputs_and_poll(
         self,
         thread_id: str,
@@ -276,23 +216,18 @@ class AsyncRuns(AsyncResource):
         tool_outputs: Sequence[ToolOutput | JSONObject],
         poll_interval: float | None = None,
         poll_timeout: float | None = None,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Run:
         """``submit_tool_outputs``, then ``poll`` until the run rests again."""
         run = await self.submit_tool_outputs(
             thread_id,
             run_id,
             tool_outputs=tool_outputs,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+            **options,
         )
         return await poll_run(self, thread_id, run.id, interval=poll_interval, timeout=poll_timeout)
 
+    @keywords(RunCreateParams, none=("include",))
     async def create_and_run_tools(
         self,
         thread_id: str,
@@ -329,6 +264,7 @@ class AsyncRuns(AsyncResource):
             params=params,
         )
 
+    @keywords(RunCreateParams, none=("include",))
     def stream(
         self,
         thread_id: str,
@@ -340,16 +276,14 @@ class AsyncRuns(AsyncResource):
         arguments: dict[str, Any] = {"assistant_id": assistant_id, **params}
         return self._stream(_create_request(thread_id, arguments, stream=True))
 
+    @keywords()
     def submit_tool_outputs_stream(
         self,
         thread_id: str,
         run_id: str,
         *,
         tool_outputs: Sequence[ToolOutput | JSONObject],
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> AsyncAssistantStream:
         """Send tool outputs and stream the rest of the run."""
         path = f"{run_path(thread_id, run_id)}/submit_tool_outputs"
@@ -361,13 +295,11 @@ class AsyncRuns(AsyncResource):
                 "body": request_body(
                     "submitToolOuputsToRun", tool_outputs=tool_outputs, stream=True
                 ),
-                "timeout": timeout,
-                "extra_headers": extra_headers,
-                "extra_query": extra_query,
-                "extra_body": extra_body,
+                **options,
             }
         )
 
+    @keywords(options=ListOptions)
     def list(
         self,
         thread_id: str,
@@ -377,9 +309,7 @@ class AsyncRuns(AsyncResource):
         after: str | None = None,
         before: str | None = None,
         max_items: int | None = None,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
+        **options: Unpack[ListOptions],
     ) -> AsyncPaginator[Run]:
         """List a thread's runs (GET /threads/{thread_id}/runs)."""
         return list_of(
@@ -391,7 +321,5 @@ class AsyncRuns(AsyncResource):
             after=after,
             before=before,
             max_items=max_items,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
+            **options,
         )
