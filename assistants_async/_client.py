@@ -6,7 +6,6 @@ Its settings are checked in ``_config`` (``build_config``); it sends through
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from functools import cached_property
@@ -19,18 +18,19 @@ from ._config import (
     DEFAULT_BASE_URL,
     Auth,
     ClientOptions,
-    Headers,
     Query,
     RequestOptions,
     build_config,
     client_signature,
     masked_url,
 )
-from ._decoding.converter import decode, to_json_data
+from ._decoding.converter import decode
 from ._deviations import Deviation, Deviations, Reading
 from ._errors import ResponseValidationError
+from ._headers import Headers
+from ._request import prepare
 from ._response import RAW_CAPTURE, APIResponse, OpenStream, RawResponse
-from ._timeout import Timeout, coerce_timeout
+from ._timeout import Timeout
 from ._transport import Pool, Transport
 
 if TYPE_CHECKING:
@@ -42,50 +42,6 @@ __all__ = ["DEFAULT_BASE_URL", "APIResponse", "AsyncClient", "Auth"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
-
-_METHOD = re.compile(r"[A-Za-z]+")
-_UPPER_METHODS = frozenset({"GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"})
-
-
-def _normal_method(method: object) -> str:
-    if not isinstance(method, str) or not _METHOD.fullmatch(method):
-        raise ValueError(f"method must be an HTTP method name such as 'POST', not {method!r}")
-    return method.upper()
-
-
-# A segment that is "." or ".." however spelled: yarl resolves those, and "%2e%2e"
-# is decoded first by some servers.
-_DOT_SEGMENT = re.compile(r"(?:^|/)(?:\.|%2e){1,2}(?:/|$)", re.IGNORECASE)
-
-
-def _check_path(path: object) -> None:
-    """Refuse a path that would not stay under ``base_url`` once joined to it."""
-    if (
-        type(path) is str
-        and path[:1] == "/"
-        and "." not in path
-        and "%" not in path
-        and "\\" not in path
-        and " " not in path
-        and path.isprintable()
-    ):
-        return  # the common case: nothing that could climb or leave
-    if not isinstance(path, str):
-        raise TypeError(f"path must be a string, not {type(path).__name__}")
-    if not path.startswith("/"):
-        raise ValueError(f"path must start with '/': it is joined to base_url ({path!r})")
-    route = path.split("?", 1)[0]
-    if (
-        "\\" in route
-        or " " in path
-        or not path.isprintable()
-        or _DOT_SEGMENT.search(route) is not None
-    ):
-        raise ValueError(
-            "path must stay under base_url: no '.' or '..' segments (percent-encoded "
-            f"either), backslashes, spaces or control characters ({path!r})"
-        )
-
 
 # Made anew for each with_options copy: the copy's own transport and resources.
 _PER_CLIENT_ATTRS = frozenset({"_transport", "assistants", "threads", "messages", "runs", "steps"})
@@ -288,29 +244,7 @@ class AsyncClient:
             raise RuntimeError(f"{method!r} made no request through this client")
         return APIResponse(parsed=parsed, raw=captured[-1])
 
-    # --- the low-level call every resource method goes through -------------------------
-
-    def _prepare(
-        self,
-        method: str,
-        query: Query | None,
-        body: Mapping[str, Any] | None,
-        timeout: float | Timeout | None,
-        extra_query: Mapping[str, Any] | None,
-        extra_body: Mapping[str, Any] | None,
-    ) -> tuple[str, Query | None, Any, Timeout | None]:
-        if method not in _UPPER_METHODS:
-            # "post" must be a POST everywhere: its idempotency key, its retries.
-            method = _normal_method(method)
-        call_timeout = None if timeout is None else coerce_timeout(timeout)
-        if extra_query:
-            query = [*_query_items(query), *extra_query.items()]
-        if extra_body:
-            body = {**(body or {}), **extra_body}
-        # No body means none is sent (no JSON content type either): an operation without a
-        # request body, such as cancelRun, gets exactly that.
-        data: Any = to_json_data(body) if body is not None else None
-        return method, query, data, call_timeout
+    # --- the low-level calls every resource method goes through ------------------------
 
     async def request_raw(
         self,
@@ -329,9 +263,8 @@ class AsyncClient:
         ``path`` is relative to ``base_url`` (and must stay under it); a non-2xx answer
         raises ``APIStatusError``.
         """
-        _check_path(path)
-        method, query, data, call_timeout = self._prepare(
-            method, query, body, timeout, extra_query, extra_body
+        method, query, data, call_timeout = prepare(
+            method, path, query, body, timeout, extra_query, extra_body
         )
         return await self._transport.request(
             method, path, query=query, body=data, headers=extra_headers, timeout=call_timeout
@@ -350,9 +283,8 @@ class AsyncClient:
         extra_body: Mapping[str, Any] | None = None,
     ) -> OpenStream:
         """Send a request whose 2xx answer is read as it arrives (server-sent events)."""
-        _check_path(path)
-        method, query, data, call_timeout = self._prepare(
-            method, query, body, timeout, extra_query, extra_body
+        method, query, data, call_timeout = prepare(
+            method, path, query, body, timeout, extra_query, extra_body
         )
         headers: dict[str, str | None] = {"Accept": "text/event-stream"}
         headers.update(extra_headers or {})
@@ -388,9 +320,8 @@ class AsyncClient:
         The escape hatch for endpoints a compatible server adds beyond the spec.
         ``path`` is relative to ``base_url``, and must stay under it.
         """
-        _check_path(path)
-        method, query, data, call_timeout = self._prepare(
-            method, query, body, timeout, extra_query, extra_body
+        method, query, data, call_timeout = prepare(
+            method, path, query, body, timeout, extra_query, extra_body
         )
         raw = await self._transport.request(
             method, path, query=query, body=data, headers=extra_headers, timeout=call_timeout
@@ -406,11 +337,3 @@ class AsyncClient:
             return decode(raw.content, cast_to, self._reading, (method, path))
         except ResponseValidationError as exc:
             raise exc.of(raw) from None
-
-
-def _query_items(query: Query | None) -> list[tuple[str, Any]]:
-    if query is None:
-        return []
-    if isinstance(query, Mapping):
-        return list(query.items())
-    return list(query)

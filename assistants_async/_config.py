@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
@@ -19,6 +18,7 @@ import aiohttp
 import attrs
 from yarl import URL
 
+from ._headers import Headers, check_header_value, override_headers
 from ._timeout import DEFAULT_TIMEOUT, Timeout, check_seconds, coerce_timeout
 from ._version import __version__
 
@@ -34,23 +34,18 @@ __all__ = [
     "ClientConfig",
     "CallOptions",
     "ClientOptions",
-    "Headers",
     "Query",
     "RequestOptions",
     "Timeout",
     "build_config",
     "client_signature",
-    "check_header",
     "check_seconds",
     "coerce_timeout",
     "masked_url",
-    "override_headers",
     "resolve_proxy",
     "split_base_url",
 ]
 
-# A header mapping where a None value removes the header.
-Headers = Mapping[str, str | None]
 Query = Mapping[str, Any] | Sequence[tuple[str, Any]]
 Auth = Literal["bearer", "api-key", "none"]
 _AUTH_CHOICES = ("bearer", "api-key", "none")
@@ -117,44 +112,6 @@ def resolve_proxy(
         auth = aiohttp.encode_basic_auth(url.user, url.password or "")
         url = url.with_user(None)
     return str(url), ({"Proxy-Authorization": auth} if auth else None)
-
-
-# RFC 9110 token characters: anything else in a name (":", spaces, line breaks) would
-# let a header smuggle another, or fail on the wire.
-_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-
-
-def _one_line(value: str) -> bool:
-    # A line break or NUL in a header value would let it inject other headers.
-    return not any(ch in value for ch in "\r\n\0")
-
-
-def check_header(name: object, value: object, what: str) -> None:
-    """Refuse a header that is not a token name with a single-line string value."""
-    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
-        raise ValueError(f"{what}: {name!r} is not a valid header name")
-    if value is not None and not isinstance(value, str):
-        raise TypeError(f"{what}[{name!r}] must be a string or None, not {type(value).__name__}")
-    if value is not None and not _one_line(value):
-        raise ValueError(f"{what}[{name!r}] contains a line break or NUL")
-
-
-def override_headers(
-    headers: dict[str, str], overrides: Headers | None, what: str
-) -> dict[str, str]:
-    """``headers`` (changed in place) with ``overrides`` applied: a name given in any case
-    replaces the old one, a None value removes it. Each override is checked first."""
-    if overrides:
-        lowered = {k.lower(): k for k in headers}
-        for name, value in overrides.items():
-            check_header(name, value, what)
-            existing = lowered.pop(name.lower(), None)
-            if existing is not None:
-                del headers[existing]
-            if value is not None:
-                headers[name] = value
-                lowered[name.lower()] = name
-    return headers
 
 
 def masked_url(url: str) -> str:
@@ -376,7 +333,7 @@ def _api_key(auth: Auth, api_key: object) -> str | None:
         )
     if not isinstance(api_key, str):
         raise TypeError(f"api_key must be a string, not {type(api_key).__name__}")
-    _check_header_value("api_key", api_key)
+    check_header_value("api_key", api_key)
     return api_key
 
 
@@ -416,17 +373,12 @@ def _default_headers(
     elif auth == "api-key":
         headers["api-key"] = f"{api_key}"
     if organization:
-        _check_header_value("organization", organization)
+        check_header_value("organization", organization)
         headers["OpenAI-Organization"] = organization
     if project:
-        _check_header_value("project", project)
+        check_header_value("project", project)
         headers["OpenAI-Project"] = project
     return override_headers(headers, overrides, "default_headers")
-
-
-def _check_header_value(name: str, value: str) -> None:
-    if not _one_line(value):
-        raise ValueError(f"{name} contains a line break or NUL, which a header cannot hold")
 
 
 def _check_count(name: str, limit: object) -> None:

@@ -12,7 +12,7 @@ from ._errors import ResponseValidationError
 
 if TYPE_CHECKING:
     from ._client import AsyncClient
-    from ._config import Headers
+    from ._headers import Headers
     from ._response import RawResponse
     from ._timeout import Timeout
     from .models.pages import Page

@@ -17,7 +17,7 @@ from ._tools import ToolFunction, run_tool_calls
 from .models.runs import Run
 
 if TYPE_CHECKING:
-    from ._config import Headers
+    from ._headers import Headers
     from .resources.runs import AsyncRuns
 
 __all__ = ["poll_after", "poll_run", "run_tools"]

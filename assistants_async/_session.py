@@ -5,20 +5,17 @@ calls in flight), and the headers each call adds to the session's defaults."""
 from __future__ import annotations
 
 import asyncio
-import os
 import weakref
 from typing import Any
 
 import aiohttp
 
-from ._config import ClientConfig, Headers, override_headers
+from ._config import ClientConfig
 from ._errors import ClientClosedError
+from ._headers import NON_IDEMPOTENT, Headers, call_headers
 from ._response import OpenStream
 
-__all__ = ["NON_IDEMPOTENT", "Pool", "Sessions"]
-
-# Methods that may change state: each call gets its own Idempotency-Key.
-NON_IDEMPOTENT = frozenset({"POST", "PATCH"})
+__all__ = ["Pool", "Sessions"]
 
 # Keeps tasks started in the background alive until they end.
 _background: set[asyncio.Task[None]] = set()
@@ -210,7 +207,7 @@ class Sessions:
 
     def build_headers(self, method: str, extra: Headers | None) -> dict[str, str]:
         """Every header a call sends: the defaults, its idempotency key and ``extra``."""
-        return _merge_headers(dict(self.headers), method, extra)
+        return call_headers(dict(self.headers), method, extra)
 
     def _call_headers(
         self, method: str, extra: Headers | None
@@ -225,17 +222,9 @@ class Sessions:
             return self.build_headers(method, extra), True
         if method not in NON_IDEMPOTENT and not extra:
             return None, False
-        return _merge_headers({}, method, extra), False
+        return call_headers({}, method, extra), False
 
 
 def _wake(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_result(None)
-
-
-def _merge_headers(headers: dict[str, str], method: str, extra: Headers | None) -> dict[str, str]:
-    if method in NON_IDEMPOTENT:
-        # One key per call, reused by its retries: a retried create cannot run twice.
-        # 128 random bits, as uuid4 has, without building a UUID object.
-        headers["Idempotency-Key"] = os.urandom(16).hex()
-    return override_headers(headers, extra, "extra_headers")

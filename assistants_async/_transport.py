@@ -20,12 +20,13 @@ from urllib.parse import urlsplit
 import aiohttp
 from multidict import CIMultiDictProxy
 
-from ._config import ClientConfig, Headers, Query
+from ._config import ClientConfig, Query
 from ._errors import APIConnectionError, APITimeoutError, ClientClosedError, error_from_response
+from ._headers import NON_IDEMPOTENT, Headers
 from ._json import encode_body
 from ._response import RAW_CAPTURE, OpenStream, RawResponse, describe, read_body, scrubbed
 from ._retry import MAX_RETRY_AFTER, retry_decision
-from ._session import NON_IDEMPOTENT, Pool, Sessions
+from ._session import Pool, Sessions
 from ._timeout import Timeout
 
 __all__ = ["Pool", "Transport"]

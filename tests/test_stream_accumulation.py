@@ -11,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from assistants_async import AsyncClient
-from assistants_async._streaming import _Pieces, accumulate_delta, append_text, plain
+from assistants_async._accumulate import _Pieces, accumulate_delta, append_text, plain
 
 from .conftest import ScriptedServer
 

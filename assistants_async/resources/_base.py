@@ -7,7 +7,8 @@ import typing
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict, TypeVar, Union
 
-from .._config import CallOptions, Headers
+from .._config import CallOptions
+from .._headers import Headers
 from .._pagination import AsyncPaginator
 from .._streaming import AsyncAssistantStream
 from .._timeout import Timeout

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from .._config import Headers
+from .._headers import Headers
 from .._pagination import AsyncPaginator
 from .._polling import poll_run, run_tools
 from .._streaming import AsyncAssistantStream

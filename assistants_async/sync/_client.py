@@ -10,8 +10,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from .._client import APIResponse, AsyncClient
-from .._config import Auth, ClientOptions, Headers, RequestOptions, client_signature
+from .._config import Auth, ClientOptions, RequestOptions, client_signature
 from .._deviations import Deviation
+from .._headers import Headers
 from .._timeout import Timeout
 from ..models.pages import Page
 from ._derive import blocking, opening
