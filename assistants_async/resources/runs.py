@@ -32,7 +32,7 @@ from ._base import (
     list_of,
     run_request,
 )
-from ._validate import check_include, check_tool_call_ids, path_id, request_body
+from ._validate import check_choice, check_include, check_tool_call_ids, path_id, request_body
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -185,7 +185,7 @@ class AsyncRuns(AsyncResource):
         """
         return await poll_run(
             self,
-            thread_id,
+            run_path(thread_id, run_id),
             run_id,
             interval=interval,
             timeout=timeout,
@@ -205,7 +205,7 @@ class AsyncRuns(AsyncResource):
     ) -> Run:
         """``create``, then ``poll`` (``poll_interval``, ``poll_timeout``) until it rests."""
         run = await self.create(thread_id, assistant_id=assistant_id, **params)
-        return await poll_run(self, thread_id, run.id, interval=poll_interval, timeout=poll_timeout)
+        return await self.poll(thread_id, run.id, interval=poll_interval, timeout=poll_timeout)
 
     @keywords()
     async def submit_tool_outputs_and_poll(
@@ -225,7 +225,7 @@ class AsyncRuns(AsyncResource):
             tool_outputs=tool_outputs,
             **options,
         )
-        return await poll_run(self, thread_id, run.id, interval=poll_interval, timeout=poll_timeout)
+        return await self.poll(thread_id, run.id, interval=poll_interval, timeout=poll_timeout)
 
     @keywords(RunCreateParams, none=("include",))
     async def create_and_run_tools(
@@ -252,6 +252,7 @@ class AsyncRuns(AsyncResource):
         More than ``max_turns`` rounds raise ``ToolLoopLimitError``. Returns the run in
         its final status.
         """
+        check_choice("on_error", on_error, ("report", "raise"))
         return await run_tools(
             self,
             thread_id,

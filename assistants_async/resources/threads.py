@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._polling import poll_run
 from .._streaming import AsyncAssistantStream
 from .._types import NOT_GIVEN, NotGiven
 from ..models.messages import MessageParam
@@ -144,8 +143,7 @@ class AsyncThreads(AsyncResource):
     ) -> Run:
         """``create_and_run``, then poll the run until it rests (see ``runs.poll``)."""
         run = await self.create_and_run(assistant_id=assistant_id, **params)
-        return await poll_run(
-            self._client.runs,
+        return await self._client.runs.poll(
             run.thread_id,
             run.id,
             interval=poll_interval,
