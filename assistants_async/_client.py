@@ -18,6 +18,8 @@ from ._config import (
     DEFAULT_BASE_URL,
     Auth,
     ClientOptions,
+    ClientOverrides,
+    ClientSettings,
     Query,
     RequestOptions,
     build_config,
@@ -30,6 +32,7 @@ from ._errors import ResponseValidationError
 from ._headers import Headers
 from ._request import prepare
 from ._response import RAW_CAPTURE, APIResponse, OpenStream, RawResponse
+from ._signatures import spelled_out
 from ._timeout import Timeout
 from ._transport import Pool, Transport
 
@@ -47,7 +50,7 @@ P = ParamSpec("P")
 _PER_CLIENT_ATTRS = frozenset({"_transport", "assistants", "threads", "messages", "runs", "steps"})
 
 
-class AsyncClient:
+class AsyncClient(ClientSettings):
     """Async client for the Assistants API.
 
     Use it as ``async with AsyncClient() as client:`` or call ``await client.close()``.
@@ -86,15 +89,8 @@ class AsyncClient:
                 stacklevel=2,
             )
 
-    def with_options(
-        self,
-        *,
-        timeout: float | Timeout | None = None,
-        max_retries: int | None = None,
-        default_headers: Headers | None = None,
-        default_query: Mapping[str, str] | None = None,
-        strict: bool | None = None,
-    ) -> AsyncClient:
+    @spelled_out(options=ClientOverrides)
+    def with_options(self, **overrides: Unpack[ClientOverrides]) -> AsyncClient:
         """A copy of this client with other settings, sharing its connection pool (and
         its record of deviations).
 
@@ -103,13 +99,7 @@ class AsyncClient:
         closing the copy closes only the copy, closing the original ends the shared pool
         for both.
         """
-        config = self._config.with_options(
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            default_query=default_query,
-            strict=strict,
-        )
+        config = self._config.with_options(**overrides)
         clone = AsyncClient.__new__(AsyncClient)
         clone.__dict__.update(
             {k: v for k, v in self.__dict__.items() if k not in _PER_CLIENT_ATTRS}
@@ -126,40 +116,6 @@ class AsyncClient:
             f"organization={self.organization!r}, "
             f"project={self.project!r}, max_retries={self.max_retries}, strict={self.strict})"
         )
-
-    @property
-    def base_url(self) -> str:
-        return self._config.base_url
-
-    @property
-    def organization(self) -> str | None:
-        return self._config.organization
-
-    @property
-    def project(self) -> str | None:
-        return self._config.project
-
-    @property
-    def timeout(self) -> Timeout:
-        return self._config.timeout
-
-    @property
-    def max_retries(self) -> int:
-        return self._config.max_retries
-
-    @property
-    def auth(self) -> Auth:
-        return self._config.auth
-
-    @property
-    def trust_env(self) -> bool:
-        return self._config.trust_env
-
-    @property
-    def strict(self) -> bool:
-        """Whether a response that departs from the spec raises (else it is decoded where
-        its meaning is clear, and the deviation reported)."""
-        return self._reading.strict
 
     @property
     def deviations(self) -> list[Deviation]:

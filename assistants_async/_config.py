@@ -34,6 +34,8 @@ __all__ = [
     "ClientConfig",
     "CallOptions",
     "ClientOptions",
+    "ClientOverrides",
+    "ClientSettings",
     "Query",
     "RequestOptions",
     "Timeout",
@@ -210,6 +212,16 @@ def client_signature(*, session: bool) -> inspect.Signature:
     return inspect.Signature(parameters, return_annotation="None")
 
 
+class ClientOverrides(TypedDict, total=False):
+    """What ``with_options`` may change (None: as it was)."""
+
+    timeout: float | Timeout | None
+    max_retries: int | None
+    default_headers: Headers | None
+    default_query: Mapping[str, str] | None
+    strict: bool | None
+
+
 @attrs.frozen(kw_only=True)
 class ClientConfig:
     """A client's settings, checked: what its transport and its ``with_options`` copies
@@ -238,28 +250,68 @@ class ClientConfig:
         """What every call's query starts with: the base URL's, then the defaults."""
         return [*self.url_query, *self.default_query]
 
-    def with_options(
-        self,
-        *,
-        timeout: float | Timeout | None = None,
-        max_retries: int | None = None,
-        default_headers: Headers | None = None,
-        default_query: Mapping[str, str] | None = None,
-        strict: bool | None = None,
-    ) -> ClientConfig:
+    def with_options(self, **overrides: Unpack[ClientOverrides]) -> ClientConfig:
         """These settings with others: headers and query merged over these."""
+        unknown = set(overrides) - ClientOverrides.__annotations__.keys()
+        if unknown:
+            raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+        timeout = overrides.get("timeout")
+        max_retries = overrides.get("max_retries")
+        strict = overrides.get("strict")
         merged = dict(self.default_query)
-        merged.update(_check_default_query(default_query))
+        merged.update(_check_default_query(overrides.get("default_query")))
         return attrs.evolve(
             self,
             timeout=self.timeout if timeout is None else coerce_timeout(timeout),
-            max_retries=self.max_retries
-            if max_retries is None
-            else _check_max_retries(max_retries),
-            headers=override_headers(dict(self.headers), default_headers, "default_headers"),
+            max_retries=(
+                self.max_retries if max_retries is None else _check_max_retries(max_retries)
+            ),
+            headers=override_headers(
+                dict(self.headers), overrides.get("default_headers"), "default_headers"
+            ),
             default_query=list(merged.items()),
             strict=self.strict if strict is None else _check_strict(strict),
         )
+
+
+class ClientSettings:
+    """The settings both clients show, read from their ``ClientConfig``."""
+
+    _config: ClientConfig
+
+    @property
+    def base_url(self) -> str:
+        return self._config.base_url
+
+    @property
+    def organization(self) -> str | None:
+        return self._config.organization
+
+    @property
+    def project(self) -> str | None:
+        return self._config.project
+
+    @property
+    def timeout(self) -> Timeout:
+        return self._config.timeout
+
+    @property
+    def max_retries(self) -> int:
+        return self._config.max_retries
+
+    @property
+    def auth(self) -> Auth:
+        return self._config.auth
+
+    @property
+    def trust_env(self) -> bool:
+        return self._config.trust_env
+
+    @property
+    def strict(self) -> bool:
+        """Whether a response that departs from the spec raises (else it is decoded where
+        its meaning is clear, and the deviation reported)."""
+        return self._config.strict
 
 
 def build_config(**options: Unpack[ClientOptions]) -> ClientConfig:

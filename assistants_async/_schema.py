@@ -27,22 +27,7 @@ from ._validators import (
     typed,
 )
 
-__all__ = [
-    "REQUEST_BODIES",
-    "AnyObj",
-    "Arr",
-    "Bool",
-    "Either",
-    "Invalid",
-    "Metadata",
-    "Nullable",
-    "Num",
-    "Obj",
-    "Str",
-    "Tagged",
-    "V",
-    "validate",
-]
+__all__ = ["REQUEST_BODIES", "Invalid", "validate"]
 
 
 # --- the request bodies ----------------------------------------------------------------

@@ -14,7 +14,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -29,6 +29,9 @@ from ._retry import MAX_RETRY_AFTER, retry_decision
 from ._session import Pool, Sessions
 from ._timeout import Timeout
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = ["Pool", "Transport"]
 
 log = logging.getLogger("assistants_async")
@@ -39,6 +42,15 @@ _LARGE_BODY = 1024 * 1024
 # message, and a hostile server's endless error page costs nothing.
 _ERROR_BODY_LIMIT = 1024 * 1024
 _NO_CONTENT_TYPE = ("Content-Type",)
+
+
+class SendOptions(TypedDict, total=False):
+    """What a call sends besides its method and path (its body as JSON data)."""
+
+    query: Query | None
+    body: Any
+    headers: Headers | None
+    timeout: Timeout | None
 
 
 class Transport(Sessions):
@@ -59,47 +71,29 @@ class Transport(Sessions):
         self.sleep: Callable[[float], Awaitable[None]] = self._backoff
         self.rand: Callable[[], float] = random.random
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: Query | None = None,
-        body: Any = None,
-        headers: Headers | None = None,
-        timeout: Timeout | None = None,
-    ) -> RawResponse:
+    async def request(self, method: str, path: str, **options: Unpack[SendOptions]) -> RawResponse:
         """Send one request, with retries; a non-2xx answer raises ``APIStatusError``."""
-        result = await self._send(method, path, query, body, headers, timeout, stream=False)
-        return cast(RawResponse, result)
+        return cast(RawResponse, await self._send(method, path, stream=False, **options))
 
     async def open_stream(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: Query | None = None,
-        body: Any = None,
-        headers: Headers | None = None,
-        timeout: Timeout | None = None,
+        self, method: str, path: str, **options: Unpack[SendOptions]
     ) -> OpenStream:
         """Like ``request``, but a 2xx answer is returned open, to be read as it arrives.
 
         Retries apply until a 2xx arrives; after that, nothing is retried.
         """
-        result = await self._send(method, path, query, body, headers, timeout, stream=True)
-        return cast(OpenStream, result)
+        return cast(OpenStream, await self._send(method, path, stream=True, **options))
 
     async def _send(
         self,
         method: str,
         path: str,
-        query: Query | None,
-        body: Any,
-        headers: Headers | None,
-        timeout: Timeout | None,
         *,
         stream: bool,
+        query: Query | None = None,
+        body: Any = None,
+        headers: Headers | None = None,
+        timeout: Timeout | None = None,
     ) -> RawResponse | OpenStream:
         """The retry loop: attempts, and the waits the retry policy asks for between them."""
         call = self._prepare(method, path, query, body, headers, timeout, stream)

@@ -16,7 +16,17 @@ PACKAGE = Path(__file__).resolve().parent.parent / "assistants_async"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     (
         "foundation",
-        ("_version", "_types", "_errors", "_error_body", "_retry", "_json", "_headers", "_timeout"),
+        (
+            "_version",
+            "_types",
+            "_signatures",
+            "_errors",
+            "_error_body",
+            "_retry",
+            "_json",
+            "_headers",
+            "_timeout",
+        ),
     ),
     ("transport", ("_config", "_response", "_session", "_transport", "_sse")),
     ("models", ("_model", "_decoding", "_deviations", "_validators", "_schema", "models")),

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import inspect
-import typing
 from collections.abc import Callable, Collection, Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict, TypeVar, Union
+from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict, TypeVar
 
 from .._config import CallOptions
 from .._headers import Headers
 from .._pagination import AsyncPaginator
+from .._signatures import spelled_out
 from .._streaming import AsyncAssistantStream
 from .._timeout import Timeout
-from .._types import NOT_GIVEN, NotGiven
+from .._types import NOT_GIVEN
 from ..models.runs import Run
 from ._validate import (
     check_choice,
@@ -48,56 +47,19 @@ __all__ = [
 OPTIONS = tuple(CallOptions.__annotations__)
 
 
+def keywords(
+    fields: Any = None, *, options: Any = CallOptions, none: Collection[str] = ()
+) -> Callable[[F], F]:
+    """``_signatures.keywords``, the per-call options by default."""
+    return spelled_out(fields, options=options, none=none)
+
+
 class ListOptions(TypedDict, total=False):
     """The per-call options of a list method: ``CallOptions`` but ``extra_body``."""
 
     timeout: float | Timeout | None
     extra_headers: Headers | None
     extra_query: Mapping[str, Any] | None
-
-
-def keywords(
-    fields: Any = None, *, options: Any = CallOptions, none: Collection[str] = ()
-) -> Callable[[F], F]:
-    """Spell out a method's ``**kwargs`` (typed for mypy as ``Unpack`` of a TypedDict) as
-    the keyword parameters they stand for, for ``inspect``, ``help()`` and
-    ``get_type_hints``: those of ``fields`` (defaulting to NOT_GIVEN, or to None for
-    the names in ``none``), then the per-call ``options`` (defaulting to None). The
-    method itself is left as it is: nothing is added to a call."""
-
-    def spell_out(method: F) -> F:
-        signature = inspect.signature(method)
-        kept = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
-        spelled = {p.name for p in kept} | {"return"}
-        hints = {k: v for k, v in method.__annotations__.items() if k in spelled}
-        added: list[inspect.Parameter] = []
-        sources = [(fields, False), (options, True)] if fields is not None else [(options, True)]
-        for source, is_option in sources:
-            evaluated = typing.get_type_hints(source)
-            for name, declared in source.__annotations__.items():
-                if not is_option and name in OPTIONS:
-                    continue  # the options come last, as every method has them
-                text = getattr(declared, "__forward_arg__", str(declared))
-                hint = evaluated[name]
-                default: Any = None
-                if not is_option and name not in none:
-                    default = NOT_GIVEN
-                    nullable = text.endswith(" | None")
-                    text = f"{text.removesuffix(' | None')} | NotGiven" + (
-                        " | None" if nullable else ""
-                    )
-                    hint = Union[hint, NotGiven]  # noqa: UP007 - hint may be a typing form
-                added.append(
-                    inspect.Parameter(
-                        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=text
-                    )
-                )
-                hints[name] = hint
-        method.__signature__ = signature.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]
-        method.__annotations__ = hints
-        return method
-
-    return spell_out
 
 
 JSONObject: TypeAlias = Mapping[str, Any]

@@ -37,25 +37,22 @@ from ._validate import check_choice, check_include, check_tool_call_ids, path_id
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["AsyncRuns"]
+__all__ = ["AsyncRuns", "RunCreateParams", "RunFields"]
 
 
 def run_path(thread_id: str, run_id: str) -> str:
     return f"/threads/{path_id('thread_id', thread_id)}/runs/{path_id('run_id', run_id)}"
 
 
-class RunCreateParams(CallOptions, total=False):
-    """The keyword arguments of ``runs.create`` other than ``assistant_id``.
+class RunFields(CallOptions, total=False):
+    """The fields every run-starting call takes (``runs.create``,
+    ``threads.create_and_run``) besides ``assistant_id``.
 
     A key left out is not sent; ``None`` is sent as ``null`` where the spec allows it.
     """
 
-    include: Sequence[RunStepInclude] | None
     model: str | None
-    reasoning_effort: ReasoningEffort | None
     instructions: str | None
-    additional_instructions: str | None
-    additional_messages: Sequence[MessageParam | JSONObject] | None
     tools: Sequence[AssistantTool | JSONObject] | None
     metadata: Mapping[str, str] | None
     temperature: float | None
@@ -66,6 +63,15 @@ class RunCreateParams(CallOptions, total=False):
     tool_choice: AssistantToolChoiceOption | JSONObject | None
     parallel_tool_calls: bool
     response_format: ResponseFormat | JSONObject | None
+
+
+class RunCreateParams(RunFields, total=False):
+    """The keyword arguments of ``runs.create`` other than ``assistant_id``."""
+
+    include: Sequence[RunStepInclude] | None
+    reasoning_effort: ReasoningEffort | None
+    additional_instructions: str | None
+    additional_messages: Sequence[MessageParam | JSONObject] | None
 
 
 def _create_request(

@@ -11,11 +11,7 @@ from .._types import NOT_GIVEN, NotGiven
 from ..models.messages import MessageParam
 from ..models.runs import Run
 from ..models.shared import (
-    AssistantTool,
-    AssistantToolChoiceOption,
-    ResponseFormat,
     ToolResources,
-    TruncationStrategy,
 )
 from ..models.threads import Thread, ThreadDeleted, ThreadParam
 from ._base import (
@@ -26,6 +22,7 @@ from ._base import (
     run_request,
 )
 from ._validate import path_id, request_body
+from .runs import RunFields
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -33,26 +30,11 @@ if TYPE_CHECKING:
 __all__ = ["AsyncThreads"]
 
 
-class ThreadCreateAndRunParams(CallOptions, total=False):
-    """The keyword arguments of ``threads.create_and_run`` other than ``assistant_id``.
-
-    A key left out is not sent; ``None`` is sent as ``null`` where the spec allows it.
-    """
+class ThreadCreateAndRunParams(RunFields, total=False):
+    """The keyword arguments of ``threads.create_and_run`` other than ``assistant_id``."""
 
     thread: ThreadParam | JSONObject
-    model: str | None
-    instructions: str | None
-    tools: Sequence[AssistantTool | JSONObject] | None
     tool_resources: ToolResources | JSONObject | None
-    metadata: Mapping[str, str] | None
-    temperature: float | None
-    top_p: float | None
-    max_prompt_tokens: int | None
-    max_completion_tokens: int | None
-    truncation_strategy: TruncationStrategy | JSONObject | None
-    tool_choice: AssistantToolChoiceOption | JSONObject | None
-    parallel_tool_calls: bool
-    response_format: ResponseFormat | JSONObject | None
 
 
 class AsyncThreads(AsyncResource):

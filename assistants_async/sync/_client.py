@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import cached_property, partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from .._client import APIResponse, AsyncClient
-from .._config import Auth, ClientOptions, RequestOptions, client_signature
+from .._config import (
+    ClientOptions,
+    ClientOverrides,
+    ClientSettings,
+    RequestOptions,
+    client_signature,
+)
 from .._deviations import Deviation
-from .._headers import Headers
-from .._timeout import Timeout
+from .._signatures import spelled_out
 from ..models.pages import Page
 from ._derive import blocking, opening
 from ._paginator import SyncPaginator
@@ -29,7 +34,7 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 
-class Client:
+class Client(ClientSettings):
     """Blocking client for the Assistants API: ``AsyncClient``'s surface without ``await``.
 
     Use it as ``with Client() as client:`` or call ``client.close()``. One client may be
@@ -42,6 +47,7 @@ class Client:
             raise TypeError("Client takes no session: use AsyncClient(session=...)")
         # Checked first, so that bad settings start no thread.
         self._async = AsyncClient(**options)
+        self._config = self._async._config
         self._loop = LoopThread()
         self._owns_loop = True
         self._closed = False
@@ -55,15 +61,8 @@ class Client:
     # AsyncClient's keyword arguments but its session, as ClientOptions declares them.
     __init__.__signature__ = client_signature(session=False)  # type: ignore[attr-defined]
 
-    def with_options(
-        self,
-        *,
-        timeout: float | Timeout | None = None,
-        max_retries: int | None = None,
-        default_headers: Headers | None = None,
-        default_query: Mapping[str, str] | None = None,
-        strict: bool | None = None,
-    ) -> Client:
+    @spelled_out(options=ClientOverrides)
+    def with_options(self, **overrides: Unpack[ClientOverrides]) -> Client:
         """A copy with other settings, sharing this client's thread and connection pool.
 
         As ``AsyncClient.with_options``: closing the copy closes only the copy; closing
@@ -72,51 +71,14 @@ class Client:
         if self._closed:
             raise RuntimeError("this client is closed; create a new one")
         clone = Client.__new__(Client)
-        clone._async = self._async.with_options(
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            default_query=default_query,
-            strict=strict,
-        )
+        clone._async = self._async.with_options(**overrides)
+        clone._config = clone._async._config
         clone._loop = self._loop
         clone._owns_loop = False
         clone._closed = False
         clone._finalizer = None
         clone._parent = self  # the original's thread must outlive the copy
         return clone
-
-    @property
-    def base_url(self) -> str:
-        return self._async.base_url
-
-    @property
-    def organization(self) -> str | None:
-        return self._async.organization
-
-    @property
-    def project(self) -> str | None:
-        return self._async.project
-
-    @property
-    def timeout(self) -> Timeout:
-        return self._async.timeout
-
-    @property
-    def max_retries(self) -> int:
-        return self._async.max_retries
-
-    @property
-    def auth(self) -> Auth:
-        return self._async.auth
-
-    @property
-    def trust_env(self) -> bool:
-        return self._async.trust_env
-
-    @property
-    def strict(self) -> bool:
-        return self._async.strict
 
     @property
     def deviations(self) -> list[Deviation]:
