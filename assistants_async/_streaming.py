@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Any
 
 from ._accumulate import accumulate_delta, append_text, plain
-from ._decoding.converter import Operation, decode_json, read
+from ._decoding.converter import decode_json, read
 from ._deviations import SILENT, Deviation, Reading, operation_of, shown
 from ._errors import APIConnectionError, ResponseValidationError, StreamError
 from ._response import OpenStream
@@ -82,8 +82,8 @@ class AsyncAssistantStream:
     def __init__(
         self,
         opener: Callable[[], Awaitable[OpenStream]],
-        reading: Reading | None = None,
-        operation: Operation = "",
+        reading: Reading,
+        operation: tuple[str, str],
     ) -> None:
         self._opener = opener
         self._reading = reading
@@ -176,7 +176,7 @@ class AsyncAssistantStream:
         if self._closing:
             return
         cut = decoder.mid_event or bool(utf8.getstate()[0])
-        if self._last_name in _LAST_EVENTS and not cut and not self._strict:
+        if self._last_name in _LAST_EVENTS and not cut and not self._reading.strict:
             self._deviate(
                 "stream",
                 "",
@@ -190,22 +190,14 @@ class AsyncAssistantStream:
             url=response.url,
         )
 
-    @property
-    def _strict(self) -> bool:
-        return self._reading is None or self._reading.strict
-
     def _deviate(self, model: str, path: str, expected: str, got: str) -> None:
         """A departure from the spec that decoding could not see: raised when strict."""
-        if self._strict:
+        if self._reading.strict:
             raise ResponseValidationError(
                 f"the stream departs from the spec: expected {expected}, got {got}", path=path
             )
-        deviations = self._reading.deviations if self._reading is not None else None
-        if deviations is None:
-            return
-        operation = self._operation
-        where = operation if isinstance(operation, str) else operation_of(*operation)
-        deviations.report([Deviation(where, model, path, expected, got)])
+        where = operation_of(*self._operation)
+        self._reading.report([Deviation(where, model, path, expected, got)])
 
     def _decode(self, name: str, data: str) -> Event:
         try:

@@ -219,7 +219,8 @@ def test_the_check_fails_for_a_new_async_method_property_or_attribute() -> None:
         "SyncPaginator lacks last_page",
         "SyncPaginator lacks total",
     ]
-    assert surface_differences(GrownStream(stream._opener), sync_stream) == [
+    grown_stream = GrownStream(stream._opener, stream._reading, stream._operation)
+    assert surface_differences(grown_stream, sync_stream) == [
         "SyncAssistantStream lacks final_text"
     ]
     assert SyncPaginator is type(sync_paginator)

@@ -184,9 +184,9 @@ def read(
         raise ResponseValidationError(
             f"could not decode {name}: {problem}", path=path, body=data
         ) from None
-    if p.found and reading is not None and reading.deviations is not None:
+    if p.found and reading is not None:
         where = operation if isinstance(operation, str) else operation_of(*operation)
-        reading.deviations.report(
+        reading.report(
             Deviation(where, name, format_path(u.path), u.expected, u.got) for u in p.found
         )
     return result
