@@ -75,7 +75,7 @@ class AsyncClient(ClientSettings):
         self._transport = Transport(config, pool)
 
     # The keyword arguments as ClientOptions declares them, for help() and inspect.
-    __init__.__signature__ = client_signature(session=True)  # type: ignore[attr-defined]
+    __init__ = client_signature(__init__, session=True)
 
     def __del__(self, _warn: Any = warnings.warn) -> None:
         # Never closes (that is where "Event loop is closed" comes from); it says how.

@@ -7,11 +7,10 @@ through it. Nothing here does I/O.
 
 from __future__ import annotations
 
-import inspect
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import aiohttp
@@ -19,6 +18,20 @@ import attrs
 from yarl import URL
 
 from ._headers import Headers, check_header_value, override_headers
+from ._options import (
+    _AUTH_CHOICES,
+    CLIENT_DEFAULTS,
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_RESPONSE_SIZE,
+    DEFAULT_MAX_RETRIES,
+    Auth,
+    CallOptions,
+    ClientOptions,
+    ClientOverrides,
+    Query,
+    RequestOptions,
+    client_signature,
+)
 from ._timeout import DEFAULT_TIMEOUT, Timeout, check_seconds, coerce_timeout
 from ._version import __version__
 
@@ -48,23 +61,11 @@ __all__ = [
     "split_base_url",
 ]
 
-Query = Mapping[str, Any] | Sequence[tuple[str, Any]]
-Auth = Literal["bearer", "api-key", "none"]
-_AUTH_CHOICES = ("bearer", "api-key", "none")
-
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-DEFAULT_MAX_RETRIES = 2
 USER_AGENT = (
     f"assistants-async/{__version__} "
     f"Python/{sys.version_info[0]}.{sys.version_info[1]}.{sys.version_info[2]} "
     f"aiohttp/{aiohttp.__version__}"
 )
-
-
-# Bodies larger than this are refused (ResponseTooLargeError) unless the client says
-# otherwise: far above any Assistants response (a full page of 100 messages of the
-# largest size is about 25 MB), far below what hurts a service.
-DEFAULT_MAX_RESPONSE_SIZE = 64 * 1024 * 1024
 
 
 def split_base_url(base_url: str) -> tuple[str, list[tuple[str, str]]]:
@@ -127,99 +128,6 @@ def masked_url(url: str) -> str:
         for name, sep, _ in (p.partition("=") for p in query.split("&"))
     )
     return f"{head}?{masked}"
-
-
-class CallOptions(TypedDict, total=False):
-    """The per-call options every resource method takes besides the spec's fields (a
-    list method takes all but ``extra_body``)."""
-
-    timeout: float | Timeout | None
-    extra_headers: Headers | None
-    extra_query: Mapping[str, Any] | None
-    extra_body: Mapping[str, Any] | None
-
-
-class RequestOptions(CallOptions, total=False):
-    """The keyword arguments of ``client.request`` besides ``cast_to``."""
-
-    query: Query | None
-    body: Mapping[str, Any] | None
-
-
-class ClientOptions(TypedDict, total=False):
-    """The keyword arguments of ``AsyncClient`` and ``Client`` (see README, "Configuration");
-    the defaults are in ``CLIENT_DEFAULTS``."""
-
-    api_key: str | None
-    base_url: str | None
-    organization: str | None
-    project: str | None
-    timeout: float | Timeout
-    max_retries: int
-    default_headers: Headers | None
-    default_query: Mapping[str, str] | None
-    auth: Auth
-    proxy: str | None
-    trust_env: bool
-    max_connections: int
-    max_connections_per_host: int | None
-    max_response_size: int
-    strict: bool
-
-
-CLIENT_DEFAULTS: dict[str, Any] = {
-    "api_key": None,
-    "base_url": None,
-    "organization": None,
-    "project": None,
-    "timeout": DEFAULT_TIMEOUT,
-    "max_retries": DEFAULT_MAX_RETRIES,
-    "default_headers": None,
-    "default_query": None,
-    "auth": "bearer",
-    "proxy": None,
-    "trust_env": True,
-    "max_connections": 100,
-    "max_connections_per_host": None,
-    "max_response_size": DEFAULT_MAX_RESPONSE_SIZE,
-    "strict": False,
-}
-
-
-def client_signature(*, session: bool) -> inspect.Signature:
-    """The clients' constructor as ``ClientOptions`` declares it, for help() and inspect
-    (``session``, for ``AsyncClient`` only, where it always stood: after ``trust_env``)."""
-    parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    for name, default in CLIENT_DEFAULTS.items():
-        annotation = ClientOptions.__annotations__[name]
-        parameters.append(
-            inspect.Parameter(
-                name,
-                inspect.Parameter.KEYWORD_ONLY,
-                default=default,
-                annotation=getattr(annotation, "__forward_arg__", annotation),
-            )
-        )
-        if name == "trust_env" and session:
-            parameters.append(
-                inspect.Parameter(
-                    "session",
-                    inspect.Parameter.KEYWORD_ONLY,
-                    default=None,
-                    annotation="aiohttp.ClientSession | None",
-                )
-            )
-    return inspect.Signature(parameters, return_annotation="None")
-
-
-class ClientOverrides(TypedDict, total=False):
-    """What ``with_options`` may change (None: as it was)."""
-
-    timeout: float | Timeout | None
-    max_retries: int | None
-    default_headers: Headers | None
-    default_query: Mapping[str, str] | None
-    strict: bool | None
 
 
 @attrs.frozen(kw_only=True)

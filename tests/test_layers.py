@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "_timeout",
         ),
     ),
-    ("transport", ("_config", "_response", "_session", "_transport", "_sse")),
+    ("transport", ("_options", "_config", "_response", "_session", "_transport", "_sse")),
     ("models", ("_model", "_decoding", "_deviations", "_validators", "_schema", "models")),
     # Below the resources: their methods return paginators and streams and call the run
     # helpers, which use the resource they are given and import none.

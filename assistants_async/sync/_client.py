@@ -59,7 +59,7 @@ class Client(ClientSettings):
         self._parent: Client | None = None
 
     # AsyncClient's keyword arguments but its session, as ClientOptions declares them.
-    __init__.__signature__ = client_signature(session=False)  # type: ignore[attr-defined]
+    __init__ = client_signature(__init__, session=False)
 
     @spelled_out(options=ClientOverrides)
     def with_options(self, **overrides: Unpack[ClientOverrides]) -> Client:
