@@ -13,6 +13,7 @@ from ._deviations import Deviation, SpecDeviationWarning
 from ._errors import (
     APIConnectionError,
     APIError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     AssistantsError,
@@ -33,7 +34,8 @@ from ._errors import (
     UnprocessableEntityError,
 )
 from ._pagination import AsyncPaginator
-from ._transport import RawResponse, Timeout
+from ._response import RawResponse
+from ._timeout import Timeout
 from ._types import NOT_GIVEN, NotGiven
 from ._version import __version__
 
@@ -41,6 +43,7 @@ __all__ = [
     "NOT_GIVEN",
     "APIConnectionError",
     "APIResponse",
+    "APIResponseValidationError",
     "APIError",
     "APIStatusError",
     "APITimeoutError",

@@ -72,7 +72,7 @@ def _fake_server() -> Any:
 async def _wait(client: AsyncClient, run: Run) -> Run:
     """Poll until the run rests, printing each status it passes through."""
     seen = run.status
-    while not run.is_terminal:
+    while not run.is_resting:
         await asyncio.sleep(0.05)
         run = await client.runs.retrieve(run.thread_id, run.id)
         if run.status != seen:

@@ -151,6 +151,11 @@ class Reading:
     strict: bool
     deviations: Deviations | None
 
+    def report(self, found: Iterable[Deviation]) -> None:
+        """Record what was ``found`` (nothing, when reading silently)."""
+        if self.deviations is not None:
+            self.deviations.report(found)
+
 
 # For a stream's snapshots: built by merging deltas, they lack what no delta carries
 # (a text's ``annotations``); each event was already read as its client reads.

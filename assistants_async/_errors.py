@@ -1,21 +1,44 @@
 """The error tree, and the pure function that builds an error from a response.
 
 Nothing here does I/O, so every mapping is unit-testable from (status, headers, body).
-Class names match the official SDK so that ``except`` clauses port unchanged.
+Class names match the official SDK so that ``except`` clauses port unchanged
+(``APIResponseValidationError`` is the SDK's name for ``ResponseValidationError``).
+
+AssistantsError
+├── ClientClosedError            also a RuntimeError
+├── PollTimeoutError             run: the last state seen
+├── ToolCallError                name, call_id, run
+├── ToolLoopLimitError           run, max_turns
+└── APIError                     message
+    ├── APIStatusError           status_code, request_id, type, param, code, body, headers
+    │   ├── BadRequestError              400
+    │   ├── AuthenticationError          401
+    │   ├── PermissionDeniedError        403
+    │   ├── NotFoundError                404
+    │   ├── ConflictError                409
+    │   ├── UnprocessableEntityError     422
+    │   ├── RateLimitError               429
+    │   └── InternalServerError          5xx
+    ├── APIConnectionError       method, url
+    │   └── APITimeoutError
+    ├── ResponseValidationError  path, body, status_code, request_id
+    ├── ResponseTooLargeError    limit
+    └── StreamError              type, code, param: an ``error`` event mid-stream
 """
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from ._error_body import decode_body, readable_text
+
 __all__ = [
     "APIConnectionError",
+    "APIResponseValidationError",
     "APIError",
     "APIStatusError",
     "APITimeoutError",
@@ -37,9 +60,6 @@ __all__ = [
     "UnprocessableEntityError",
     "error_from_response",
 ]
-
-# An HTML error page can be large; a message is meant to be one readable line.
-_MAX_MESSAGE = 300
 
 
 class AssistantsError(Exception):
@@ -203,6 +223,10 @@ class ResponseValidationError(APIError):
         return f"{text} [request id {self.request_id}]" if self.request_id else text
 
 
+# The official SDK's name, so that its ``except`` clauses port unchanged.
+APIResponseValidationError = ResponseValidationError
+
+
 class ResponseTooLargeError(APIError):
     """A response body, or one event of a stream, passed the client's size limit."""
 
@@ -320,85 +344,6 @@ def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
-# Only this much of an error body is scanned for its message: a hostile or broken
-# server's megabytes never cost more than this, and the scan below is linear in it.
-_SCAN_LIMIT = 64 * 1024
-_SPACE = re.compile(r"\s+")
-_SKIPPED_ELEMENTS = ("script", "style")
-
-
-def _title(text: str, lower: str) -> str | None:
-    start = lower.find("<title")
-    if start < 0:
-        return None
-    open_end = lower.find(">", start)
-    if open_end < 0:
-        return None
-    close = lower.find("</title", open_end)
-    return text[open_end + 1 : close] if close >= 0 else None
-
-
-def _strip_tags(text: str, lower: str) -> str:
-    """The text outside tags, script and style elements dropped; one pass, every search
-    starting where the last one ended (so no input can make it quadratic)."""
-    out: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        lt = text.find("<", i)
-        if lt < 0:
-            out.append(text[i:])
-            break
-        out.append(text[i:lt])
-        out.append(" ")
-        skipped = next(
-            (
-                name
-                for name in _SKIPPED_ELEMENTS
-                if lower.startswith(name, lt + 1)
-                and not lower[lt + 1 + len(name) : lt + 2 + len(name)].isalnum()
-            ),
-            None,
-        )
-        if skipped is not None:
-            close = lower.find(f"</{skipped}", lt)
-            if close < 0:
-                break  # an unclosed script runs to the end: nothing readable after it
-            lt = close
-        gt = text.find(">", lt)
-        if gt < 0:
-            break  # an unclosed tag runs to the end
-        i = gt + 1
-    return "".join(out)
-
-
-def _readable_text(text: str) -> str:
-    """One line of human text from a body that may be HTML, JSON or anything."""
-    text = text[:_SCAN_LIMIT]
-    if "<" in text:
-        lower = text.lower()
-        title = _title(text, lower)
-        text = title if title is not None and title.strip() else _strip_tags(text, lower)
-    text = _SPACE.sub(" ", html.unescape(text)).strip()
-    if len(text) > _MAX_MESSAGE:
-        text = text[: _MAX_MESSAGE - 1] + "…"
-    return text
-
-
-def _decode_body(raw: bytes | str | object) -> object:
-    if isinstance(raw, bytes | bytearray):
-        raw = bytes(raw).decode("utf-8", errors="replace")
-    if isinstance(raw, str):
-        stripped = raw.strip()
-        if stripped[:1] in ("{", "["):
-            try:
-                return json.loads(stripped)
-            except (ValueError, RecursionError):
-                # Not JSON, or nested beyond what the parser takes: kept as text.
-                return raw
-        return raw
-    return raw
-
-
 def error_from_response(
     status: int,
     headers: Mapping[str, str],
@@ -410,7 +355,7 @@ def error_from_response(
 
     ``body`` may be the raw bytes, text, or already-decoded JSON.
     """
-    decoded = _decode_body(body)
+    decoded = decode_body(body)
     err_type = param = code = None
     message = ""
     envelope: object = decoded.get("error") if isinstance(decoded, dict) else None
@@ -424,9 +369,9 @@ def error_from_response(
     elif isinstance(decoded, dict) and isinstance(decoded.get("message"), str):
         message = decoded["message"]
     elif isinstance(decoded, str):
-        message = _readable_text(decoded)
+        message = readable_text(decoded)
     elif decoded is not None:
-        message = _readable_text(json.dumps(decoded))
+        message = readable_text(json.dumps(decoded))
     if not message:
         message = _REASONS.get(status, "HTTP error")
     cls = status_error_class(status)

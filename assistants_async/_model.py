@@ -10,7 +10,6 @@ Two private fields make ``to_dict()`` give back exactly the JSON the API sent:
 
 from __future__ import annotations
 
-import linecache
 from collections.abc import Callable, Mapping
 from types import MappingProxyType, UnionType
 from typing import Any, TypeVar, Union, get_args, get_origin
@@ -20,12 +19,10 @@ import attrs
 __all__ = [
     "Model",
     "Unknown",
-    "generate",
     "not_in_spec",
     "nullable",
     "register_union",
     "required",
-    "slot_constructor",
     "spec_required",
 ]
 
@@ -45,7 +42,6 @@ SPEC_REQUIRED = "assistants_async.spec_required"
 NO_TOLERANCE = "assistants_async.no_tolerance"
 
 M = TypeVar("M", bound="Model")
-A = TypeVar("A", bound=attrs.AttrsInstance)
 
 
 def nullable(*, required: bool = True) -> Any:
@@ -194,29 +190,3 @@ def union_spec(tp: Any) -> tuple[UnionSpec, bool] | None:
         return spec, False
     spec = UNIONS.get(members - {type(None)})
     return (spec, True) if spec is not None else None
-
-
-def generate(source: str, filename: str, namespace: dict[str, Any]) -> dict[str, Any]:
-    """Run generated ``source`` in ``namespace`` and return it. The source is registered
-    as cattrs registers its generated code: a traceback through it shows its lines."""
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(compile(source, filename, "exec"), namespace)  # noqa: S102
-    return namespace
-
-
-def slot_constructor(cls: type[A]) -> Callable[..., A]:
-    """A function building a frozen slotted ``cls`` from every field's value (positional,
-    in field order, or by name), slot by slot: about a third cheaper than ``__init__``,
-    which goes through ``object.__setattr__`` for each field, for objects made per
-    response or per streamed event. No defaults, no checks: every field is given."""
-    names = [a.name for a in attrs.fields(cls)]
-    namespace: dict[str, Any] = {"new": cls.__new__, "cls": cls}
-    lines = [f"def build({', '.join(names)}):", "    o = new(cls)"]
-    for i, name in enumerate(names):
-        namespace[f"set_{i}"] = getattr(cls, name).__set__
-        lines.append(f"    set_{i}(o, {name})")
-    lines.append("    return o")
-    source = "\n".join(lines) + "\n"
-    filename = f"<slot constructor for {cls.__module__}.{cls.__qualname__}>"
-    build: Callable[..., A] = generate(source, filename, namespace)["build"]
-    return build

@@ -12,7 +12,9 @@ from ._errors import ResponseValidationError
 
 if TYPE_CHECKING:
     from ._client import AsyncClient
-    from ._transport import Headers, RawResponse, Timeout
+    from ._headers import Headers
+    from ._response import RawResponse
+    from ._timeout import Timeout
     from .models.pages import Page
 
 __all__ = ["AsyncPaginator"]
@@ -42,9 +44,9 @@ class AsyncPaginator(Generic[T]):
         query: Mapping[str, Any],
         *,
         max_items: int | None,
-        timeout: float | Timeout | None,
-        extra_headers: Headers | None,
-        extra_query: Mapping[str, Any] | None,
+        timeout: float | Timeout | None = None,
+        extra_headers: Headers | None = None,
+        extra_query: Mapping[str, Any] | None = None,
     ) -> None:
         self._client = client
         self._path = path

@@ -1,7 +1,8 @@
 """Helpers built on the run operations: polling until a run rests, and the tool loop.
 
 Resources stay declarative; the waiting lives here, over one seam: the resource's
-``_sleep`` (the transport's backoff sleep, which the client's close() cuts short).
+``_sleep`` (the transport's backoff sleep, which the client's close() cuts short). The
+helpers use the resource they are given and import none (see README, "Architecture").
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 from ._errors import APITimeoutError, PollTimeoutError, ToolLoopLimitError
+from ._timeout import check_seconds
 from ._tools import ToolFunction, run_tool_calls
 from .models.runs import Run
 
 if TYPE_CHECKING:
-    from ._transport import Headers
+    from ._headers import Headers
     from .resources.runs import AsyncRuns
 
 __all__ = ["poll_after", "poll_run", "run_tools"]
@@ -35,7 +37,7 @@ def poll_after(headers: Mapping[str, str]) -> float:
 
 async def poll_run(
     runs: AsyncRuns,
-    thread_id: str,
+    path: str,
     run_id: str,
     *,
     interval: float | None = None,
@@ -43,13 +45,10 @@ async def poll_run(
     extra_headers: Headers | None = None,
     extra_query: Mapping[str, Any] | None = None,
 ) -> Run:
-    """``runs.poll``: retrieve the run until it rests, within ``timeout`` if given."""
-    from .resources._validate import check_seconds
-    from .resources.runs import run_path
-
-    check_seconds("interval", interval)
-    check_seconds("timeout", timeout)
-    path = run_path(thread_id, run_id)
+    """``runs.poll``: retrieve the run at ``path`` until it rests, within ``timeout`` if
+    given."""
+    check_seconds("interval", interval, allow_none=True)
+    check_seconds("timeout", timeout, allow_none=True)
     client = runs._client
     loop = asyncio.get_running_loop()
     deadline = None if timeout is None else loop.time() + timeout
@@ -72,7 +71,7 @@ async def poll_run(
             raise
         run = client._parse(raw, Run, "GET", path)
         last = run
-        if run.is_terminal:
+        if run.is_resting:
             return run
         delay = interval if interval is not None else poll_after(raw.headers)
         if deadline is not None:
@@ -99,15 +98,12 @@ async def run_tools(
     params: Mapping[str, Any],
 ) -> Run:
     """``runs.create_and_run_tools``: start a run, answer its tool calls until it ends."""
-    from .resources._validate import check_choice
-
-    check_choice("on_error", on_error, ("report", "raise"))
     if isinstance(max_turns, bool) or not isinstance(max_turns, int) or max_turns < 1:
         raise ValueError(f"max_turns must be a whole number >= 1, not {max_turns!r}")
     if not isinstance(functions, Mapping):
         raise TypeError("functions must map tool names to callables")
     run = await runs.create(thread_id, assistant_id=assistant_id, **params)
-    run = await poll_run(runs, thread_id, run.id, interval=poll_interval, timeout=poll_timeout)
+    run = await runs.poll(thread_id, run.id, interval=poll_interval, timeout=poll_timeout)
     turns = 0
     while run.status == "requires_action" and run.required_action is not None:
         if turns == max_turns:
@@ -116,5 +112,5 @@ async def run_tools(
         calls = run.required_action.submit_tool_outputs.tool_calls
         outputs = await run_tool_calls(calls, functions, on_error=on_error, run=run)
         run = await runs.submit_tool_outputs(thread_id, run.id, tool_outputs=outputs)
-        run = await poll_run(runs, thread_id, run.id, interval=poll_interval, timeout=poll_timeout)
+        run = await runs.poll(thread_id, run.id, interval=poll_interval, timeout=poll_timeout)
     return run

@@ -8,289 +8,26 @@ declarations with the spec (``tests/spec``) so the two cannot drift.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._validators import (
+    AnyObj,
+    Arr,
+    Bool,
+    Either,
+    Invalid,
+    Metadata,
+    Nullable,
+    Num,
+    Obj,
+    Req,
+    Str,
+    Tagged,
+    V,
+    typed,
+)
+
 __all__ = ["REQUEST_BODIES", "Invalid", "validate"]
-
-
-class Invalid(Exception):
-    """A request the API refuses: the status and error-envelope fields it answers with
-    (400 for a body that breaks the schema; the fake server raises it for every refusal)."""
-
-    def __init__(
-        self,
-        message: str,
-        param: str | None = None,
-        code: str | None = None,
-        *,
-        status: int = 400,
-        kind: str = "invalid_request_error",
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.param = param
-        self.code = code
-        self.status = status
-        self.kind = kind
-
-
-def _json_kind(value: object) -> str:
-    """How an error names what was given: its JSON kind, or why it has none."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a decimal" if math.isfinite(value) else f"{value!r} (JSON has no such number)"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list | tuple):
-        return "an array"
-    if isinstance(value, Mapping):
-        return "an object"
-    if type(value).__name__ == "NotGiven":
-        return "NOT_GIVEN (it leaves out a whole argument, not a part of one)"
-    if isinstance(value, set | frozenset):
-        return "a set (JSON has none: use a list)"
-    return f"a {type(value).__name__} (not a JSON value)"
-
-
-def _type_error(path: str, expected: str, value: object) -> Invalid:
-    return Invalid(
-        f"Invalid type for '{path}': expected {expected}, but got {_json_kind(value)} instead.",
-        path,
-        "invalid_type",
-    )
-
-
-class V:
-    expected = "a value"
-
-    def check(self, value: Any, path: str) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-
-class Str(V):
-    expected = "a string"
-
-    def __init__(self, enum: Sequence[str] | None = None, max_len: int | None = None) -> None:
-        self.enum = enum
-        self.max_len = max_len
-
-    def check(self, value: Any, path: str) -> None:
-        if not isinstance(value, str):
-            raise _type_error(path, self.expected, value)
-        if self.enum is not None and value not in self.enum:
-            supported = ", ".join(f"'{e}'" for e in self.enum)
-            raise Invalid(
-                f"Invalid value: '{value}'. Supported values are: {supported}.",
-                path,
-                "invalid_value",
-            )
-        if self.max_len is not None and len(value) > self.max_len:
-            raise Invalid(
-                f"Invalid '{path}': string too long. Expected a string with maximum length "
-                f"{self.max_len}, but got a string with length {len(value)} instead.",
-                path,
-                "string_above_max_length",
-            )
-
-
-class Num(V):
-    def __init__(
-        self, low: float | None = None, high: float | None = None, integer: bool = False
-    ) -> None:
-        self.low, self.high, self.integer = low, high, integer
-        self.expected = "an integer" if integer else "a decimal"
-
-    def check(self, value: Any, path: str) -> None:
-        ok = isinstance(value, int) if self.integer else isinstance(value, int | float)
-        if isinstance(value, bool) or not ok:
-            raise _type_error(path, self.expected, value)
-        if isinstance(value, float) and not math.isfinite(value):
-            raise _type_error(path, self.expected, value)
-        kind = "integer" if self.integer else "decimal"
-        if self.low is not None and value < self.low:
-            raise Invalid(
-                f"Invalid '{path}': {kind} below minimum value. Expected a value >= "
-                f"{self.low:g}, but got {value:g} instead.",
-                path,
-                f"{kind}_below_min_value",
-            )
-        if self.high is not None and value > self.high:
-            raise Invalid(
-                f"Invalid '{path}': {kind} above maximum value. Expected a value <= "
-                f"{self.high:g}, but got {value:g} instead.",
-                path,
-                f"{kind}_above_max_value",
-            )
-
-
-class Bool(V):
-    expected = "a boolean"
-
-    def check(self, value: Any, path: str) -> None:
-        if not isinstance(value, bool):
-            raise _type_error(path, self.expected, value)
-
-
-class Nullable(V):
-    def __init__(self, inner: V) -> None:
-        self.inner = inner
-        self.expected = inner.expected
-
-    def check(self, value: Any, path: str) -> None:
-        if value is not None:
-            self.inner.check(value, path)
-
-
-class Arr(V):
-    expected = "an array"
-
-    def __init__(self, item: V, max_items: int | None = None, min_items: int = 0) -> None:
-        self.item, self.max_items, self.min_items = item, max_items, min_items
-
-    def check(self, value: Any, path: str) -> None:
-        if not isinstance(value, list):
-            raise _type_error(path, self.expected, value)
-        if self.max_items is not None and len(value) > self.max_items:
-            raise Invalid(
-                f"Invalid '{path}': array too long. Expected an array with maximum length "
-                f"{self.max_items}, but got an array with length {len(value)} instead.",
-                path,
-                "array_above_max_length",
-            )
-        if len(value) < self.min_items:
-            raise Invalid(
-                f"Invalid '{path}': empty array. Expected an array with minimum length "
-                f"{self.min_items}, but got an empty array instead.",
-                path,
-                "empty_array",
-            )
-        for index, item in enumerate(value):
-            self.item.check(item, f"{path}[{index}]")
-
-
-class AnyObj(V):
-    expected = "an object"
-
-    def check(self, value: Any, path: str) -> None:
-        if not isinstance(value, dict):
-            raise _type_error(path, self.expected, value)
-
-
-class Obj(V):
-    expected = "an object"
-
-    def __init__(self, fields: Mapping[str, V], required: Sequence[str] = ()) -> None:
-        self.fields = dict(fields)
-        self.required = tuple(required)
-
-    def check(self, value: Any, path: str) -> None:
-        if not isinstance(value, dict):
-            raise _type_error(path or "body", self.expected, value)
-        prefix = f"{path}." if path else ""
-        for name in value:
-            if name not in self.fields:
-                raise Invalid(
-                    f"Unknown parameter: '{prefix}{name}'.", f"{prefix}{name}", "unknown_parameter"
-                )
-        for name in self.required:
-            if name not in value:
-                raise Invalid(
-                    f"Missing required parameter: '{prefix}{name}'.",
-                    f"{prefix}{name}",
-                    "missing_required_parameter",
-                )
-        for name, item in value.items():
-            self.fields[name].check(item, f"{prefix}{name}")
-
-
-class Tagged(V):
-    """A oneOf told apart by its ``type`` field."""
-
-    expected = "an object"
-
-    def __init__(self, variants: Mapping[str, V]) -> None:
-        self.variants = dict(variants)
-
-    def check(self, value: Any, path: str) -> None:
-        if not isinstance(value, dict):
-            raise _type_error(path, self.expected, value)
-        if "type" not in value:
-            raise Invalid(
-                f"Missing required parameter: '{path}.type'.",
-                f"{path}.type",
-                "missing_required_parameter",
-            )
-        Str(enum=list(self.variants)).check(value["type"], f"{path}.type")
-        self.variants[value["type"]].check(value, path)
-
-
-class Either(V):
-    """A string form or an object/array form, told apart by JSON type."""
-
-    def __init__(self, text: V, other: V) -> None:
-        self.text, self.other = text, other
-        self.expected = f"{text.expected} or {other.expected}"
-
-    def check(self, value: Any, path: str) -> None:
-        if isinstance(value, str):
-            self.text.check(value, path)
-        elif isinstance(value, dict | list):
-            self.other.check(value, path)
-        else:
-            raise _type_error(path, self.expected, value)
-
-
-class Metadata(V):
-    expected = "an object"
-
-    def check(self, value: Any, path: str) -> None:
-        if value is None:
-            return
-        if not isinstance(value, dict):
-            raise _type_error(path, self.expected, value)
-        if len(value) > 16:
-            raise Invalid(
-                f"Invalid '{path}': too many properties. Expected an object with at most 16 "
-                f"properties, but got an object with {len(value)} properties instead.",
-                path,
-                "object_above_max_properties",
-            )
-        for key, item in value.items():
-            if len(key) > 64:
-                raise Invalid(
-                    f"Invalid '{path}': metadata key too long ({len(key)} > 64).",
-                    f"{path}.{key}",
-                    "string_above_max_length",
-                )
-            Str(max_len=512).check(item, f"{path}.{key}")
-
-
-def _typed(tag: str, **fields: V) -> Obj:
-    return Obj({"type": Str(enum=[tag]), **fields}, required=["type", *fields_required(fields)])
-
-
-def fields_required(fields: Mapping[str, V]) -> list[str]:
-    return [name for name, v in fields.items() if getattr(v, "required_marker", False)]
-
-
-class Req(V):
-    """Marks a field of ``_typed`` as required."""
-
-    required_marker = True
-
-    def __init__(self, inner: V) -> None:
-        self.inner = inner
-        self.expected = inner.expected
-
-    def check(self, value: Any, path: str) -> None:
-        self.inner.check(value, path)
 
 
 # --- the request bodies ----------------------------------------------------------------
@@ -310,18 +47,18 @@ FUNCTION = Obj(
 )
 TOOL = Tagged(
     {
-        "code_interpreter": _typed("code_interpreter"),
-        "file_search": _typed(
+        "code_interpreter": typed("code_interpreter"),
+        "file_search": typed(
             "file_search",
             file_search=Obj(
                 {"max_num_results": Num(1, 50, integer=True), "ranking_options": RANKING}
             ),
         ),
-        "function": _typed("function", function=Req(FUNCTION)),
+        "function": typed("function", function=Req(FUNCTION)),
     }
 )
 ATTACHMENT_TOOL = Tagged(
-    {"code_interpreter": _typed("code_interpreter"), "file_search": _typed("file_search")}
+    {"code_interpreter": typed("code_interpreter"), "file_search": typed("file_search")}
 )
 
 
@@ -349,9 +86,9 @@ RESPONSE_FORMAT = Nullable(
         Str(enum=["auto"]),
         Tagged(
             {
-                "text": _typed("text"),
-                "json_object": _typed("json_object"),
-                "json_schema": _typed(
+                "text": typed("text"),
+                "json_object": typed("json_object"),
+                "json_schema": typed(
                     "json_schema",
                     json_schema=Req(
                         Obj(
@@ -373,14 +110,14 @@ REASONING_EFFORT = Nullable(Str(enum=["none", "minimal", "low", "medium", "high"
 IMAGE_DETAIL = Str(enum=["auto", "low", "high"])
 CONTENT_PART = Tagged(
     {
-        "image_file": _typed(
+        "image_file": typed(
             "image_file",
             image_file=Req(Obj({"file_id": Str(), "detail": IMAGE_DETAIL}, ["file_id"])),
         ),
-        "image_url": _typed(
+        "image_url": typed(
             "image_url", image_url=Req(Obj({"url": Str(), "detail": IMAGE_DETAIL}, ["url"]))
         ),
-        "text": _typed("text", text=Req(Str())),
+        "text": typed("text", text=Req(Str())),
     }
 )
 MESSAGE = Obj(

@@ -187,3 +187,22 @@ def test_an_unused_client_is_dropped_silently() -> None:
         del client
         gc.collect()
     assert threading.active_count() == before
+
+
+def test_the_constructors_show_every_keyword_to_inspect_and_get_type_hints() -> None:
+    import inspect
+    import typing
+
+    from assistants_async.sync import Client
+
+    for cls in (AsyncClient, Client):
+        parameters = inspect.signature(cls).parameters
+        assert "api_key" in parameters
+        assert "strict" in parameters
+        assert parameters["max_retries"].default == 2
+        hints = typing.get_type_hints(cls.__init__)
+        assert set(parameters) <= set(hints)
+    assert "session" in inspect.signature(AsyncClient).parameters
+    assert "session" not in inspect.signature(Client).parameters
+    with pytest.raises(TypeError, match="colour"):
+        AsyncClient(api_key="sk-1", colour="red")  # type: ignore[call-arg]

@@ -144,3 +144,9 @@ def test_connection_errors_name_the_request() -> None:
 def test_validation_error_names_the_path() -> None:
     err = ResponseValidationError("expected an integer", path="data[3].created_at")
     assert str(err) == "expected an integer (at data[3].created_at)"
+
+
+def test_the_sdk_name_of_the_validation_error_is_the_same_class() -> None:
+    from assistants_async import APIResponseValidationError
+
+    assert APIResponseValidationError is ResponseValidationError

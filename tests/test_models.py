@@ -541,3 +541,25 @@ def test_every_model_requires_exactly_what_its_schema_requires(spec: dict[str, A
         walk(schemas[name], model_type, name)
     assert mismatches == [], mismatches
     assert len(compared) > 60  # nested objects were reached, not only the top ones
+
+
+@pytest.mark.parametrize(
+    ("status", "resting", "finished"),
+    [
+        ("queued", False, False),
+        ("in_progress", False, False),
+        ("cancelling", False, False),
+        ("requires_action", True, False),
+        ("completed", True, True),
+        ("failed", True, True),
+        ("cancelled", True, True),
+        ("expired", True, True),
+        ("incomplete", True, True),
+    ],
+)
+def test_a_run_rests_on_requires_action_and_finishes_only_at_its_end(
+    status: str, resting: bool, finished: bool
+) -> None:
+    run = Run.from_dict({**RUN, "status": status})
+    assert (run.is_resting, run.is_finished) == (resting, finished)
+    assert run.is_terminal is run.is_resting  # the official SDK's word

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from assistants_async import NOT_GIVEN, AsyncClient, AsyncPaginator, NotGiven
-from assistants_async._schema import (
-    REQUEST_BODIES,
+from assistants_async._schema import REQUEST_BODIES
+from assistants_async._validators import (
     AnyObj,
     Arr,
     Bool,

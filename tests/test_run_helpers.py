@@ -22,7 +22,7 @@ from assistants_async import (
     ToolCallError,
     ToolLoopLimitError,
 )
-from assistants_async._streaming import accumulate_delta, plain
+from assistants_async._accumulate import accumulate_delta, plain
 from assistants_async.models import (
     DoneEvent,
     ThreadCreated,

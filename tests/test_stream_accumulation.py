@@ -11,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from assistants_async import AsyncClient
-from assistants_async._streaming import _Pieces, accumulate_delta, append_text, plain
+from assistants_async._accumulate import _Pieces, accumulate_delta, append_text, plain
 
 from .conftest import ScriptedServer
 
@@ -166,3 +166,20 @@ def test_the_text_fast_path_takes_the_common_delta() -> None:
     assert plain(snapshot) == {
         "content": [{"type": "text", "text": {"value": "abcd", "annotations": []}}]
     }
+
+
+async def test_the_stream_keeps_the_last_event_id(server: ScriptedServer) -> None:
+    body = (
+        f"id: 1\nevent: thread.message.created\ndata: {json.dumps(MESSAGE)}\n\n".encode()
+        + delta(0, "hi")
+        + b"id: 9\nevent: done\ndata: [DONE]\n\n"
+    )
+    server.reply(web.Response(body=body, content_type="text/event-stream"))
+    async with (
+        AsyncClient(api_key="sk-1", base_url=server.url) as client,
+        client.runs.stream("thread_1", assistant_id="asst_1") as stream,
+    ):
+        assert stream.last_event_id is None
+        seen = [stream.last_event_id async for _ in stream]
+    # The SSE standard keeps the last id until another replaces it.
+    assert seen == ["1", "1", "9"]

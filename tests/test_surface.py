@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from assistants_async import AsyncClient, AsyncPaginator
+from assistants_async._response import OpenStream
 from assistants_async._streaming import AsyncAssistantStream
-from assistants_async._transport import OpenStream
 from assistants_async.models import Assistant, Page
 from assistants_async.resources import (
     AsyncAssistants,
@@ -219,7 +219,8 @@ def test_the_check_fails_for_a_new_async_method_property_or_attribute() -> None:
         "SyncPaginator lacks last_page",
         "SyncPaginator lacks total",
     ]
-    assert surface_differences(GrownStream(stream._opener), sync_stream) == [
+    grown_stream = GrownStream(stream._opener, stream._reading, stream._operation)
+    assert surface_differences(grown_stream, sync_stream) == [
         "SyncAssistantStream lacks final_text"
     ]
     assert SyncPaginator is type(sync_paginator)

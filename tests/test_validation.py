@@ -162,6 +162,20 @@ BAD = [
         "tool_outputs[0].output",
     ),
     Bad(
+        "streamed tool output not a string",
+        lambda c: c.runs.submit_tool_outputs_stream(
+            "t", "r", tool_outputs=[{"tool_call_id": "c", "output": {"t": 1}}]
+        ),
+        TypeError,
+        "tool_outputs[0].output",
+    ),
+    Bad(
+        "non-string metadata key",
+        lambda c: c.threads.update("t", metadata={1: "v"}),
+        TypeError,
+        "metadata",
+    ),
+    Bad(
         "tool_outputs not a list",
         lambda c: c.runs.submit_tool_outputs("t", "r", tool_outputs="x"),
         TypeError,
@@ -189,6 +203,24 @@ BAD = [
     Bad(
         "unknown keyword",
         lambda c: c.assistants.create(model="m", colour="red"),
+        TypeError,
+        "colour",
+    ),
+    Bad(
+        "unknown keyword in a list call",
+        lambda c: c.messages.list("t", colour="red"),
+        TypeError,
+        "colour",
+    ),
+    Bad(
+        "extra_body in a list call",
+        lambda c: c.assistants.list(extra_body={"a": 1}),
+        TypeError,
+        "extra_body",
+    ),
+    Bad(
+        "unknown keyword in a call without a body",
+        lambda c: c.runs.retrieve("t", "r", colour="red"),
         TypeError,
         "colour",
     ),

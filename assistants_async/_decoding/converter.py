@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from types import ModuleType
@@ -24,14 +23,16 @@ from cattrs.errors import StructureHandlerNotFoundError
 
 from .._deviations import Deviation, Reading, operation_of
 from .._errors import ResponseValidationError
+from .._json import decode_json
 from .._model import REQUIRED_NULLABLE, Model, Unknown
 from .reader import Pass, Unfit, format_path, reader_for
-from .rules import EXACT, STRICT_JSON
+from .rules import EXACT
 
 __all__ = [
     "JSONData",
     "converter",
     "decode",
+    "decode_json",
     "decoder_for",
     "read",
     "structure",
@@ -183,9 +184,9 @@ def read(
         raise ResponseValidationError(
             f"could not decode {name}: {problem}", path=path, body=data
         ) from None
-    if p.found and reading is not None and reading.deviations is not None:
+    if p.found and reading is not None:
         where = operation if isinstance(operation, str) else operation_of(*operation)
-        reading.deviations.report(
+        reading.report(
             Deviation(where, name, format_path(u.path), u.expected, u.got) for u in p.found
         )
     return result
@@ -206,46 +207,6 @@ def structure(
         return fast
     slow: T = read(data, cls, reading, operation)
     return slow
-
-
-_fast_loads: Callable[[bytes], Any] | None
-try:  # a CPython dependency of the package: 2 to 4 times the stdlib's speed
-    import orjson
-
-    _fast_loads = orjson.loads
-except ImportError:  # pragma: no cover - another interpreter: the stdlib alone
-    _fast_loads = None
-
-# orjson turns an integer beyond 64 bits into a float, where the stdlib keeps it exact. A
-# run of 19 digits or more anywhere (numbers, or strings: cheaper than telling which)
-# sends the text to the stdlib. The run is found by mapping each digit to "0" and
-# everything else to " ": one pass in C, then a substring search.
-_DIGITS_ONLY = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
-_LONG_RUN = b"0" * 19
-
-
-def decode_json(raw: bytes | str) -> Any:
-    """Parse JSON text; malformed input becomes ``ResponseValidationError``.
-
-    orjson parses first; anything it refuses (or might change) goes to the stdlib, which
-    decides and says why, so the result is exactly the stdlib's on every input.
-    """
-    if _fast_loads is not None:
-        text: Any = raw.encode("utf-8", "surrogatepass") if type(raw) is str else raw
-        if type(text) is bytes and _LONG_RUN not in text.translate(_DIGITS_ONLY):
-            try:
-                return _fast_loads(text)
-            except Exception:  # noqa: S110 - orjson's refusals are decided below
-                pass
-    try:
-        if type(raw) is bytes:
-            raw = raw.decode(json.detect_encoding(raw), "surrogatepass")
-        # NaN, Infinity and numbers no float holds are refused: nobody could send them back.
-        return STRICT_JSON.decode(raw)  # type: ignore[arg-type]
-    except ValueError as exc:
-        raise ResponseValidationError(f"response is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise ResponseValidationError("response JSON is nested too deeply to decode") from None
 
 
 def decode(

@@ -23,13 +23,12 @@ from .._model import (
     Model,
     UnionSpec,
     Unknown,
-    generate,
     optional_inner,
-    slot_constructor,
     spec_nullable,
     spec_required,
     union_spec,
 )
+from .codegen import generate, slot_constructor
 from .reader import build_once
 from .rules import EXACT, as_integer
 

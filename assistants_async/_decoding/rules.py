@@ -7,11 +7,11 @@ number with a zero fractional part as one, so it decodes as the ``int`` it stand
 
 from __future__ import annotations
 
-import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["EXACT", "STRICT_JSON", "as_integer", "json_kind"]
+__all__ = ["EXACT", "as_integer", "json_kind"]
 
 # A Python type -> (the exact JSON value types it accepts, how an error names it).
 EXACT: dict[Any, tuple[tuple[type, ...], str]] = {
@@ -30,27 +30,32 @@ def as_integer(value: object) -> int | None:
     return None
 
 
-def json_kind(value: object) -> str:
-    """How an error names a JSON value's kind."""
-    names = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array"}
+def json_kind(value: object, *, api: bool = False) -> str:
+    """How an error names a value's JSON kind: bare (``"integer"``), as the decoders
+    report it; or, with ``api``, as the API's own errors do (``"an integer"``, a float
+    ``"a decimal"``), saying too why a value that is no JSON has no kind."""
     if value is None:
         return "null"
-    if isinstance(value, dict):
-        return "object"
-    return names.get(type(value), type(value).__name__)
+    for types, bare, named in _KINDS:
+        if isinstance(value, types):
+            if api and isinstance(value, float) and not math.isfinite(value):
+                return f"{value!r} (JSON has no such number)"
+            return named if api else bare
+    if not api:
+        return type(value).__name__
+    if type(value).__name__ == "NotGiven":
+        return "NOT_GIVEN (it leaves out a whole argument, not a part of one)"
+    if isinstance(value, set | frozenset):
+        return "a set (JSON has none: use a list)"
+    return f"a {type(value).__name__} (not a JSON value)"
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):  # 1e400: a JSON number no float can hold
-        raise ValueError(f"{text[:40]} is beyond what a number can hold")
-    return number
-
-
-# The stdlib's parser, refusing what JSON cannot carry back: NaN, Infinity, and numbers
-# no float holds (which it would make infinity). A ``ValueError`` says which.
-STRICT_JSON = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
+# (types, bare name, the API's name); bool before int, which it subclasses.
+_KINDS: tuple[tuple[Any, str, str], ...] = (
+    (bool, "boolean", "a boolean"),
+    (int, "integer", "an integer"),
+    (float, "number", "a decimal"),
+    (str, "string", "a string"),
+    (list | tuple, "array", "an array"),
+    (Mapping, "object", "an object"),
+)

@@ -25,6 +25,8 @@ __all__ = [
     "RequiredActionSubmitToolOutputs",
     "Run",
     "RunIncompleteDetails",
+    "FINISHED_RUN_STATUSES",
+    "RESTING_RUN_STATUSES",
     "RunStatus",
     "TERMINAL_RUN_STATUSES",
     "ToolOutput",
@@ -42,10 +44,15 @@ RunStatus: TypeAlias = Literal[
     "incomplete",
     "expired",
 ]
-# Statuses after which polling stops: nothing changes without the caller acting.
-TERMINAL_RUN_STATUSES: frozenset[str] = frozenset(
-    {"requires_action", "cancelled", "completed", "failed", "expired", "incomplete"}
+# Statuses a run ends in: nothing more will happen to it.
+FINISHED_RUN_STATUSES: frozenset[str] = frozenset(
+    {"cancelled", "completed", "failed", "expired", "incomplete"}
 )
+# Statuses after which polling stops: nothing changes without the caller acting
+# (requires_action waits on the caller; the others are finished).
+RESTING_RUN_STATUSES: frozenset[str] = FINISHED_RUN_STATUSES | {"requires_action"}
+# The official SDK's word for the resting statuses.
+TERMINAL_RUN_STATUSES = RESTING_RUN_STATUSES
 
 
 @attrs.frozen(kw_only=True)
@@ -120,9 +127,22 @@ class Run(Model):
     response_format: ResponseFormat | None = nullable()
 
     @property
+    def is_resting(self) -> bool:
+        """True once nothing changes without the caller: the run waits on the caller
+        (requires_action) or is finished. Polling stops here."""
+        return self.status in RESTING_RUN_STATUSES
+
+    @property
+    def is_finished(self) -> bool:
+        """True once the run has ended (completed, failed, cancelled, expired or
+        incomplete): not requires_action, which waits on the caller."""
+        return self.status in FINISHED_RUN_STATUSES
+
+    @property
     def is_terminal(self) -> bool:
-        """True once the run waits on the caller or has ended."""
-        return self.status in TERMINAL_RUN_STATUSES
+        """``is_resting``, under the official SDK's name (its polling calls
+        requires_action "terminal" too); prefer ``is_resting`` or ``is_finished``."""
+        return self.is_resting
 
 
 @attrs.frozen(kw_only=True)

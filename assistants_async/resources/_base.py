@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from collections.abc import Callable, Collection, Mapping
+from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict, TypeVar
 
+from .._config import CallOptions
+from .._headers import Headers
 from .._pagination import AsyncPaginator
+from .._signatures import spelled_out
 from .._streaming import AsyncAssistantStream
-from .._transport import Headers, Timeout
+from .._timeout import Timeout
 from .._types import NOT_GIVEN
 from ..models.runs import Run
 from ._validate import (
@@ -20,15 +23,44 @@ from ._validate import (
 )
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .._client import AsyncClient
     from ..models.pages import Page
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["OPTIONS", "AsyncResource", "JSONObject", "Timeout", "list_of", "run_request"]
+__all__ = [
+    "OPTIONS",
+    "AsyncResource",
+    "CallOptions",
+    "JSONObject",
+    "ListOptions",
+    "Timeout",
+    "keywords",
+    "list_of",
+    "run_request",
+]
 
 # The per-call request options every method takes besides the spec's fields.
-OPTIONS = ("timeout", "extra_headers", "extra_query", "extra_body")
+OPTIONS = tuple(CallOptions.__annotations__)
+
+
+def keywords(
+    fields: Any = None, *, options: Any = CallOptions, none: Collection[str] = ()
+) -> Callable[[F], F]:
+    """``_signatures.keywords``, the per-call options by default."""
+    return spelled_out(fields, options=options, none=none)
+
+
+class ListOptions(TypedDict, total=False):
+    """The per-call options of a list method: ``CallOptions`` but ``extra_body``."""
+
+    timeout: float | Timeout | None
+    extra_headers: Headers | None
+    extra_query: Mapping[str, Any] | None
+
 
 JSONObject: TypeAlias = Mapping[str, Any]
 
@@ -98,10 +130,8 @@ def list_of(
     after: str | None,
     before: str | None,
     max_items: int | None,
-    timeout: float | Timeout | None,
-    extra_headers: Headers | None,
-    extra_query: Mapping[str, Any] | None,
-    **filters: Any,
+    filters: Mapping[str, Any] | None = None,
+    **options: Unpack[ListOptions],
 ) -> AsyncPaginator[T]:
     """Check the list parameters every list operation shares; build its paginator."""
     check_limit(limit)
@@ -113,9 +143,7 @@ def list_of(
         resource._client,
         path,
         page_type,
-        {"limit": limit, "order": order, "after": after, "before": before, **filters},
+        {"limit": limit, "order": order, "after": after, "before": before, **(filters or {})},
         max_items=max_items,
-        timeout=timeout,
-        extra_headers=extra_headers,
-        extra_query=extra_query,
+        **options,
     )

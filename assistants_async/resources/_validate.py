@@ -1,4 +1,9 @@
-"""Checks run before anything is sent; each failure names the parameter."""
+"""Checks run before anything is sent; each failure names the parameter.
+
+A request body is checked against the spec's schema (``_schema.REQUEST_BODIES``), by
+``request_body``. Here are only the checks the table cannot make: ids that go into
+paths (and tool call ids), the list options, ``include``.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,8 @@ from urllib.parse import quote
 
 from .._decoding.converter import JSONData, to_json_data
 from .._schema import Invalid, validate
-from .._transport import _check_seconds
-from .._types import NOT_GIVEN, NotGiven
+from .._timeout import check_seconds as _check_seconds
+from .._types import NOT_GIVEN
 from ..models.steps import FILE_SEARCH_RESULT_CONTENT
 
 __all__ = [
@@ -19,8 +24,8 @@ __all__ = [
     "check_include",
     "check_limit",
     "check_max_items",
-    "check_metadata",
-    "check_tool_outputs",
+    "check_seconds",
+    "check_tool_call_ids",
     "path_id",
 ]
 
@@ -28,9 +33,6 @@ __all__ = [
 _UNSAFE_ID = re.compile(r"[/?#%\\\s\x00-\x1f\x7f]")
 # Ids as the API makes them ("asst_abc123"): nothing in them needs quoting.
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
-_MAX_METADATA_PAIRS = 16
-_MAX_METADATA_KEY = 64
-_MAX_METADATA_VALUE = 512
 
 
 def _show(value: object) -> str:
@@ -90,42 +92,19 @@ def check_cursor(name: str, value: object) -> None:
         raise ValueError(f"{name} must be a non-empty string id")
 
 
-def check_metadata(metadata: Mapping[str, str] | NotGiven | None, name: str = "metadata") -> None:
-    if metadata is None or isinstance(metadata, NotGiven):
-        return
-    if not isinstance(metadata, Mapping):
-        raise TypeError(f"{name} must be a mapping of strings, not {type(metadata).__name__}")
-    if len(metadata) > _MAX_METADATA_PAIRS:
-        raise ValueError(f"{name} holds at most {_MAX_METADATA_PAIRS} pairs, not {len(metadata)}")
-    for key, value in metadata.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise TypeError(f"{name} keys and values must be strings: {_show(key)}")
-        if len(key) > _MAX_METADATA_KEY:
-            raise ValueError(
-                f"{name} keys are at most {_MAX_METADATA_KEY} characters: {_show(key)}"
-            )
-        if len(value) > _MAX_METADATA_VALUE:
-            raise ValueError(
-                f"{name}[{key!r}] is at most {_MAX_METADATA_VALUE} characters, not {len(value)}"
-            )
-
-
-def check_tool_outputs(tool_outputs: Sequence[Any]) -> None:
+def check_tool_call_ids(tool_outputs: object) -> None:
+    """Each tool output names the call it answers. The spec's schema does not require
+    it, but an output without its call cannot be matched to one (the table checks the
+    rest)."""
     if isinstance(tool_outputs, str | bytes) or not isinstance(tool_outputs, Sequence):
-        raise TypeError("tool_outputs must be a list of {tool_call_id, output} items")
+        return  # not a list: the table says so
     for index, item in enumerate(tool_outputs):
         if isinstance(item, Mapping):
-            call_id, output = item.get("tool_call_id"), item.get("output")
+            call_id = item.get("tool_call_id")
         else:
             call_id = getattr(item, "tool_call_id", None)
-            output = getattr(item, "output", None)
         if not isinstance(call_id, str) or not call_id:
             raise ValueError(f"tool_outputs[{index}] needs a tool_call_id")
-        if output is not None and not isinstance(output, str):
-            raise TypeError(
-                f"tool_outputs[{index}].output must be a string (JSON-encode structured "
-                f"results), not {type(output).__name__}"
-            )
 
 
 def check_include(include: Sequence[str] | None) -> list[tuple[str, str]]:
@@ -157,27 +136,6 @@ def request_body(operation: str, /, **fields: Any) -> JSONData:
         named = exc.param is None or f"'{exc.param}" in exc.message
         raise error(exc.message if named else f"{exc.param}: {exc.message}") from None
     return body
-
-
-def check_role(role: object, name: str = "role") -> None:
-    check_choice(name, role, ("user", "assistant"))
-
-
-def check_messages(name: str, messages: Sequence[Any] | NotGiven | None) -> None:
-    """Roles and metadata of messages given as dicts or ``MessageParam``s."""
-    if messages is None or isinstance(messages, NotGiven):
-        return
-    if isinstance(messages, str | bytes | Mapping) or not isinstance(messages, Sequence):
-        raise TypeError(f"{name} must be a list of messages")
-    for index, message in enumerate(messages):
-        if isinstance(message, Mapping):
-            role, metadata = message.get("role"), message.get("metadata")
-        else:
-            role, metadata = getattr(message, "role", None), getattr(message, "metadata", None)
-        if role is None:
-            raise ValueError(f"{name}[{index}] needs a role ('user' or 'assistant')")
-        check_role(role, f"{name}[{index}].role")
-        check_metadata(metadata, f"{name}[{index}].metadata")
 
 
 def check_seconds(name: str, value: float | None) -> None:

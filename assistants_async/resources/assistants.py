@@ -4,21 +4,24 @@ deleteAssistant."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from .._pagination import AsyncPaginator
-from .._transport import Headers
 from .._types import NOT_GIVEN, NotGiven
 from ..models.assistants import Assistant, AssistantDeleted
 from ..models.pages import Page
 from ..models.shared import AssistantTool, ReasoningEffort, ResponseFormat, ToolResources
-from ._base import AsyncResource, JSONObject, Timeout, list_of
-from ._validate import check_metadata, path_id, request_body
+from ._base import AsyncResource, CallOptions, JSONObject, ListOptions, keywords, list_of
+from ._validate import path_id, request_body
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["AsyncAssistants"]
 
 
 class AsyncAssistants(AsyncResource):
+    @keywords()
     async def create(
         self,
         *,
@@ -33,17 +36,11 @@ class AsyncAssistants(AsyncResource):
         temperature: float | NotGiven | None = NOT_GIVEN,
         top_p: float | NotGiven | None = NOT_GIVEN,
         response_format: ResponseFormat | JSONObject | NotGiven | None = NOT_GIVEN,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Assistant:
         """Create an assistant (POST /assistants)."""
-        if not isinstance(model, str):
-            raise TypeError(f"model must be a string, not {type(model).__name__}")
-        if not model:
+        if model == "":  # the spec's schema allows it; no service has such a model
             raise ValueError("model must be a non-empty string")
-        check_metadata(metadata)
         return await self._client.request(
             "POST",
             "/assistants",
@@ -62,32 +59,24 @@ class AsyncAssistants(AsyncResource):
                 top_p=top_p,
                 response_format=response_format,
             ),
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+            **options,
         )
 
+    @keywords()
     async def retrieve(
         self,
         assistant_id: str,
-        *,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Assistant:
         """Get an assistant (GET /assistants/{assistant_id})."""
         return await self._client.request(
             "GET",
             f"/assistants/{path_id('assistant_id', assistant_id)}",
             cast_to=Assistant,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+            **options,
         )
 
+    @keywords()
     async def update(
         self,
         assistant_id: str,
@@ -103,14 +92,10 @@ class AsyncAssistants(AsyncResource):
         temperature: float | NotGiven | None = NOT_GIVEN,
         top_p: float | NotGiven | None = NOT_GIVEN,
         response_format: ResponseFormat | JSONObject | NotGiven | None = NOT_GIVEN,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Assistant:
         """Modify an assistant (POST /assistants/{assistant_id})."""
         path = f"/assistants/{path_id('assistant_id', assistant_id)}"
-        check_metadata(metadata)
         return await self._client.request(
             "POST",
             path,
@@ -129,32 +114,24 @@ class AsyncAssistants(AsyncResource):
                 top_p=top_p,
                 response_format=response_format,
             ),
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+            **options,
         )
 
+    @keywords()
     async def delete(
         self,
         assistant_id: str,
-        *,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> AssistantDeleted:
         """Delete an assistant (DELETE /assistants/{assistant_id})."""
         return await self._client.request(
             "DELETE",
             f"/assistants/{path_id('assistant_id', assistant_id)}",
             cast_to=AssistantDeleted,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+            **options,
         )
 
+    @keywords(options=ListOptions)
     def list(
         self,
         *,
@@ -163,9 +140,7 @@ class AsyncAssistants(AsyncResource):
         after: str | None = None,
         before: str | None = None,
         max_items: int | None = None,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
+        **options: Unpack[ListOptions],
     ) -> AsyncPaginator[Assistant]:
         """List assistants (GET /assistants); see ``AsyncPaginator``."""
         return list_of(
@@ -177,7 +152,5 @@ class AsyncAssistants(AsyncResource):
             after=after,
             before=before,
             max_items=max_items,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
+            **options,
         )

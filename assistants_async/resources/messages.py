@@ -4,20 +4,23 @@ deleteMessage."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from .._pagination import AsyncPaginator
-from .._transport import Headers
 from .._types import NOT_GIVEN, NotGiven
 from ..models.messages import Attachment, Message, MessageContentPartParam, MessageDeleted
 from ..models.pages import Page
-from ._base import AsyncResource, JSONObject, Timeout, list_of
-from ._validate import check_cursor, check_metadata, check_role, path_id, request_body
+from ._base import AsyncResource, CallOptions, JSONObject, ListOptions, keywords, list_of
+from ._validate import check_cursor, path_id, request_body
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["AsyncMessages"]
 
 
 class AsyncMessages(AsyncResource):
+    @keywords()
     async def create(
         self,
         thread_id: str,
@@ -26,19 +29,10 @@ class AsyncMessages(AsyncResource):
         content: str | Sequence[MessageContentPartParam | JSONObject],
         attachments: Sequence[Attachment | JSONObject] | NotGiven | None = NOT_GIVEN,
         metadata: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Message:
         """Add a message to a thread (POST /threads/{thread_id}/messages)."""
         path = f"/threads/{path_id('thread_id', thread_id)}/messages"
-        if role is None:
-            raise ValueError("role must be 'user' or 'assistant'")
-        check_role(role)
-        if content is None or (not isinstance(content, str) and not content):
-            raise ValueError("content must be a string or a non-empty list of content parts")
-        check_metadata(metadata)
         return await self._client.request(
             "POST",
             path,
@@ -50,79 +44,59 @@ class AsyncMessages(AsyncResource):
                 attachments=attachments,
                 metadata=metadata,
             ),
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+            **options,
         )
 
+    @keywords()
     async def retrieve(
         self,
         thread_id: str,
         message_id: str,
-        *,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Message:
         """Get a message (GET /threads/{thread_id}/messages/{message_id})."""
         return await self._client.request(
             "GET",
             _message_path(thread_id, message_id),
             cast_to=Message,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+            **options,
         )
 
+    @keywords()
     async def update(
         self,
         thread_id: str,
         message_id: str,
         *,
         metadata: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Message:
         """Modify a message (POST /threads/{thread_id}/messages/{message_id})."""
         path = _message_path(thread_id, message_id)
-        check_metadata(metadata)
         return await self._client.request(
             "POST",
             path,
             cast_to=Message,
             body=request_body("modifyMessage", metadata=metadata),
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+            **options,
         )
 
+    @keywords()
     async def delete(
         self,
         thread_id: str,
         message_id: str,
-        *,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> MessageDeleted:
         """Delete a message (DELETE /threads/{thread_id}/messages/{message_id})."""
         return await self._client.request(
             "DELETE",
             _message_path(thread_id, message_id),
             cast_to=MessageDeleted,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+            **options,
         )
 
+    @keywords(options=ListOptions)
     def list(
         self,
         thread_id: str,
@@ -133,9 +107,7 @@ class AsyncMessages(AsyncResource):
         before: str | None = None,
         run_id: str | None = None,
         max_items: int | None = None,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
+        **options: Unpack[ListOptions],
     ) -> AsyncPaginator[Message]:
         """List a thread's messages (GET /threads/{thread_id}/messages)."""
         path = f"/threads/{path_id('thread_id', thread_id)}/messages"
@@ -149,10 +121,8 @@ class AsyncMessages(AsyncResource):
             after=after,
             before=before,
             max_items=max_items,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            run_id=run_id,
+            filters={"run_id": run_id},
+            **options,
         )
 
 

@@ -4,13 +4,13 @@ submitToolOuputsToRun."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal
 
+from .._headers import Headers
 from .._pagination import AsyncPaginator
 from .._polling import poll_run, run_tools
 from .._streaming import AsyncAssistantStream
 from .._tools import ToolFunction
-from .._transport import Headers
 from .._types import NOT_GIVEN, NotGiven
 from ..models.messages import MessageParam
 from ..models.pages import Page
@@ -23,38 +23,36 @@ from ..models.shared import (
     TruncationStrategy,
 )
 from ..models.steps import RunStepInclude
-from ._base import AsyncResource, JSONObject, Timeout, list_of, run_request
-from ._validate import (
-    check_include,
-    check_messages,
-    check_metadata,
-    check_tool_outputs,
-    path_id,
-    request_body,
+from ._base import (
+    AsyncResource,
+    CallOptions,
+    JSONObject,
+    ListOptions,
+    keywords,
+    list_of,
+    run_request,
 )
+from ._validate import check_choice, check_include, check_tool_call_ids, path_id, request_body
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["AsyncRuns"]
+__all__ = ["AsyncRuns", "RunCreateParams", "RunFields"]
 
 
 def run_path(thread_id: str, run_id: str) -> str:
     return f"/threads/{path_id('thread_id', thread_id)}/runs/{path_id('run_id', run_id)}"
 
 
-class RunCreateParams(TypedDict, total=False):
-    """The keyword arguments of ``runs.create`` other than ``assistant_id``.
+class RunFields(CallOptions, total=False):
+    """The fields every run-starting call takes (``runs.create``,
+    ``threads.create_and_run``) besides ``assistant_id``.
 
     A key left out is not sent; ``None`` is sent as ``null`` where the spec allows it.
     """
 
-    include: Sequence[RunStepInclude] | None
     model: str | None
-    reasoning_effort: ReasoningEffort | None
     instructions: str | None
-    additional_instructions: str | None
-    additional_messages: Sequence[MessageParam | JSONObject] | None
     tools: Sequence[AssistantTool | JSONObject] | None
     metadata: Mapping[str, str] | None
     temperature: float | None
@@ -65,10 +63,15 @@ class RunCreateParams(TypedDict, total=False):
     tool_choice: AssistantToolChoiceOption | JSONObject | None
     parallel_tool_calls: bool
     response_format: ResponseFormat | JSONObject | None
-    timeout: float | Timeout | None
-    extra_headers: Headers | None
-    extra_query: Mapping[str, Any] | None
-    extra_body: Mapping[str, Any] | None
+
+
+class RunCreateParams(RunFields, total=False):
+    """The keyword arguments of ``runs.create`` other than ``assistant_id``."""
+
+    include: Sequence[RunStepInclude] | None
+    reasoning_effort: ReasoningEffort | None
+    additional_instructions: str | None
+    additional_messages: Sequence[MessageParam | JSONObject] | None
 
 
 def _create_request(
@@ -76,8 +79,6 @@ def _create_request(
 ) -> dict[str, Any]:
     """The checked arguments of ``client.request`` for createRun."""
     path = f"/threads/{path_id('thread_id', thread_id)}/runs"
-    check_messages("additional_messages", params.get("additional_messages"))
-    check_metadata(params.get("metadata"))
     return run_request(
         "createRun",
         path,
@@ -90,150 +91,83 @@ def _create_request(
 
 
 class AsyncRuns(AsyncResource):
+    @keywords(RunCreateParams, none=("include",))
     async def create(
-        self,
-        thread_id: str,
-        *,
-        assistant_id: str,
-        include: Sequence[RunStepInclude] | None = None,
-        model: str | NotGiven | None = NOT_GIVEN,
-        reasoning_effort: ReasoningEffort | NotGiven | None = NOT_GIVEN,
-        instructions: str | NotGiven | None = NOT_GIVEN,
-        additional_instructions: str | NotGiven | None = NOT_GIVEN,
-        additional_messages: Sequence[MessageParam | JSONObject] | NotGiven | None = NOT_GIVEN,
-        tools: Sequence[AssistantTool | JSONObject] | NotGiven | None = NOT_GIVEN,
-        metadata: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
-        temperature: float | NotGiven | None = NOT_GIVEN,
-        top_p: float | NotGiven | None = NOT_GIVEN,
-        max_prompt_tokens: int | NotGiven | None = NOT_GIVEN,
-        max_completion_tokens: int | NotGiven | None = NOT_GIVEN,
-        truncation_strategy: TruncationStrategy | JSONObject | NotGiven | None = NOT_GIVEN,
-        tool_choice: AssistantToolChoiceOption | JSONObject | NotGiven | None = NOT_GIVEN,
-        parallel_tool_calls: bool | NotGiven = NOT_GIVEN,
-        response_format: ResponseFormat | JSONObject | NotGiven | None = NOT_GIVEN,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        self, thread_id: str, *, assistant_id: str, **params: Unpack[RunCreateParams]
     ) -> Run:
         """Start a run on a thread (POST /threads/{thread_id}/runs)."""
-        fields = {
-            "assistant_id": assistant_id,
-            "include": include,
-            "model": model,
-            "reasoning_effort": reasoning_effort,
-            "instructions": instructions,
-            "additional_instructions": additional_instructions,
-            "additional_messages": additional_messages,
-            "tools": tools,
-            "metadata": metadata,
-            "temperature": temperature,
-            "top_p": top_p,
-            "max_prompt_tokens": max_prompt_tokens,
-            "max_completion_tokens": max_completion_tokens,
-            "truncation_strategy": truncation_strategy,
-            "tool_choice": tool_choice,
-            "parallel_tool_calls": parallel_tool_calls,
-            "response_format": response_format,
-            "timeout": timeout,
-            "extra_headers": extra_headers,
-            "extra_query": extra_query,
-            "extra_body": extra_body,
-        }
-        run: Run = await self._client.request(**_create_request(thread_id, fields))
+        arguments: dict[str, Any] = {"assistant_id": assistant_id, **params}
+        run: Run = await self._client.request(**_create_request(thread_id, arguments))
         return run
 
+    @keywords()
     async def retrieve(
         self,
         thread_id: str,
         run_id: str,
-        *,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Run:
         """Get a run (GET /threads/{thread_id}/runs/{run_id})."""
         return await self._client.request(
             "GET",
             run_path(thread_id, run_id),
             cast_to=Run,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+            **options,
         )
 
+    @keywords()
     async def update(
         self,
         thread_id: str,
         run_id: str,
         *,
         metadata: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Run:
         """Modify a run (POST /threads/{thread_id}/runs/{run_id})."""
         path = run_path(thread_id, run_id)
-        check_metadata(metadata)
         return await self._client.request(
             "POST",
             path,
             cast_to=Run,
             body=request_body("modifyRun", metadata=metadata),
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+            **options,
         )
 
+    @keywords()
     async def cancel(
         self,
         thread_id: str,
         run_id: str,
-        *,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Run:
         """Cancel a run (POST /threads/{thread_id}/runs/{run_id}/cancel)."""
         return await self._client.request(
             "POST",
             f"{run_path(thread_id, run_id)}/cancel",
             cast_to=Run,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+            **options,
         )
 
+    @keywords()
     async def submit_tool_outputs(
         self,
         thread_id: str,
         run_id: str,
         *,
         tool_outputs: Sequence[ToolOutput | JSONObject],
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Run:
         """Send tool results to a run in requires_action
         (POST /threads/{thread_id}/runs/{run_id}/submit_tool_outputs)."""
         path = f"{run_path(thread_id, run_id)}/submit_tool_outputs"
-        check_tool_outputs(tool_outputs)
+        check_tool_call_ids(tool_outputs)
         return await self._client.request(
             "POST",
             path,
             cast_to=Run,
             body=request_body("submitToolOuputsToRun", tool_outputs=tool_outputs),
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+            **options,
         )
 
     # --- helpers built on the operations ---------------------------------------------
@@ -257,7 +191,7 @@ class AsyncRuns(AsyncResource):
         """
         return await poll_run(
             self,
-            thread_id,
+            run_path(thread_id, run_id),
             run_id,
             interval=interval,
             timeout=timeout,
@@ -265,6 +199,7 @@ class AsyncRuns(AsyncResource):
             extra_query=extra_query,
         )
 
+    @keywords(RunCreateParams, none=("include",))
     async def create_and_poll(
         self,
         thread_id: str,
@@ -276,8 +211,9 @@ class AsyncRuns(AsyncResource):
     ) -> Run:
         """``create``, then ``poll`` (``poll_interval``, ``poll_timeout``) until it rests."""
         run = await self.create(thread_id, assistant_id=assistant_id, **params)
-        return await poll_run(self, thread_id, run.id, interval=poll_interval, timeout=poll_timeout)
+        return await self.poll(thread_id, run.id, interval=poll_interval, timeout=poll_timeout)
 
+    @keywords()
     async def submit_tool_outputs_and_poll(
         self,
         thread_id: str,
@@ -286,23 +222,18 @@ class AsyncRuns(AsyncResource):
         tool_outputs: Sequence[ToolOutput | JSONObject],
         poll_interval: float | None = None,
         poll_timeout: float | None = None,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Run:
         """``submit_tool_outputs``, then ``poll`` until the run rests again."""
         run = await self.submit_tool_outputs(
             thread_id,
             run_id,
             tool_outputs=tool_outputs,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+            **options,
         )
-        return await poll_run(self, thread_id, run.id, interval=poll_interval, timeout=poll_timeout)
+        return await self.poll(thread_id, run.id, interval=poll_interval, timeout=poll_timeout)
 
+    @keywords(RunCreateParams, none=("include",))
     async def create_and_run_tools(
         self,
         thread_id: str,
@@ -327,6 +258,7 @@ class AsyncRuns(AsyncResource):
         More than ``max_turns`` rounds raise ``ToolLoopLimitError``. Returns the run in
         its final status.
         """
+        check_choice("on_error", on_error, ("report", "raise"))
         return await run_tools(
             self,
             thread_id,
@@ -339,6 +271,7 @@ class AsyncRuns(AsyncResource):
             params=params,
         )
 
+    @keywords(RunCreateParams, none=("include",))
     def stream(
         self,
         thread_id: str,
@@ -350,32 +283,30 @@ class AsyncRuns(AsyncResource):
         arguments: dict[str, Any] = {"assistant_id": assistant_id, **params}
         return self._stream(_create_request(thread_id, arguments, stream=True))
 
+    @keywords()
     def submit_tool_outputs_stream(
         self,
         thread_id: str,
         run_id: str,
         *,
         tool_outputs: Sequence[ToolOutput | JSONObject],
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> AsyncAssistantStream:
         """Send tool outputs and stream the rest of the run."""
         path = f"{run_path(thread_id, run_id)}/submit_tool_outputs"
-        check_tool_outputs(tool_outputs)
+        check_tool_call_ids(tool_outputs)
         return self._stream(
             {
                 "method": "POST",
                 "path": path,
-                "body": {"tool_outputs": tool_outputs, "stream": True},
-                "timeout": timeout,
-                "extra_headers": extra_headers,
-                "extra_query": extra_query,
-                "extra_body": extra_body,
+                "body": request_body(
+                    "submitToolOuputsToRun", tool_outputs=tool_outputs, stream=True
+                ),
+                **options,
             }
         )
 
+    @keywords(options=ListOptions)
     def list(
         self,
         thread_id: str,
@@ -385,9 +316,7 @@ class AsyncRuns(AsyncResource):
         after: str | None = None,
         before: str | None = None,
         max_items: int | None = None,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
+        **options: Unpack[ListOptions],
     ) -> AsyncPaginator[Run]:
         """List a thread's runs (GET /threads/{thread_id}/runs)."""
         return list_of(
@@ -399,7 +328,5 @@ class AsyncRuns(AsyncResource):
             after=after,
             before=before,
             max_items=max_items,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
+            **options,
         )

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
 
 from .._pagination import AsyncPaginator
-from .._transport import Headers
 from ..models.pages import Page
 from ..models.steps import RunStep, RunStepInclude
-from ._base import AsyncResource, Timeout, list_of
+from ._base import AsyncResource, CallOptions, ListOptions, keywords, list_of
 from ._validate import check_include, path_id
 from .runs import run_path
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["AsyncSteps"]
 
 
 class AsyncSteps(AsyncResource):
+    @keywords()
     async def retrieve(
         self,
         thread_id: str,
@@ -24,10 +27,7 @@ class AsyncSteps(AsyncResource):
         step_id: str,
         *,
         include: Sequence[RunStepInclude] | None = None,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[CallOptions],
     ) -> RunStep:
         """Get a run step (GET /threads/{thread_id}/runs/{run_id}/steps/{step_id})."""
         path = f"{run_path(thread_id, run_id)}/steps/{path_id('step_id', step_id)}"
@@ -36,12 +36,10 @@ class AsyncSteps(AsyncResource):
             path,
             cast_to=RunStep,
             query=check_include(include),
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
+            **options,
         )
 
+    @keywords(options=ListOptions)
     def list(
         self,
         thread_id: str,
@@ -53,9 +51,7 @@ class AsyncSteps(AsyncResource):
         before: str | None = None,
         include: Sequence[RunStepInclude] | None = None,
         max_items: int | None = None,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
+        **options: Unpack[ListOptions],
     ) -> AsyncPaginator[RunStep]:
         """List a run's steps (GET /threads/{thread_id}/runs/{run_id}/steps)."""
         path = f"{run_path(thread_id, run_id)}/steps"
@@ -69,8 +65,6 @@ class AsyncSteps(AsyncResource):
             after=after,
             before=before,
             max_items=max_items,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            **{"include[]": [value for _, value in include_pairs] or None},
+            filters={"include[]": [value for _, value in include_pairs] or None},
+            **options,
         )

@@ -4,27 +4,29 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import cached_property, partial
 from types import TracebackType
-from typing import Any, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
-from .._client import DEFAULT_MAX_RETRIES, APIResponse, AsyncClient, Auth
-from .._deviations import Deviation
-from .._transport import (
-    DEFAULT_MAX_RESPONSE_SIZE,
-    DEFAULT_TIMEOUT,
-    Headers,
-    OpenStream,
-    Query,
-    RawResponse,
-    Timeout,
+from .._client import APIResponse, AsyncClient
+from .._config import (
+    ClientOptions,
+    ClientOverrides,
+    ClientSettings,
+    RequestOptions,
+    client_signature,
 )
+from .._deviations import Deviation
+from .._signatures import spelled_out
 from ..models.pages import Page
+from ._derive import blocking, opening
 from ._paginator import SyncPaginator
 from ._portal import LoopThread, refuse_running_loop
 from ._resources import Assistants, Messages, Runs, Steps, Threads
-from ._stream import SyncOpenStream
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["Client"]
 
@@ -32,7 +34,7 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 
-class Client:
+class Client(ClientSettings):
     """Blocking client for the Assistants API: ``AsyncClient``'s surface without ``await``.
 
     Use it as ``with Client() as client:`` or call ``client.close()``. One client may be
@@ -40,43 +42,12 @@ class Client:
     its connection pool. Inside ``async`` code, use ``AsyncClient`` instead.
     """
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        organization: str | None = None,
-        project: str | None = None,
-        timeout: float | Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: Headers | None = None,
-        default_query: Mapping[str, str] | None = None,
-        auth: Auth = "bearer",
-        proxy: str | None = None,
-        trust_env: bool = True,
-        max_connections: int = 100,
-        max_connections_per_host: int | None = None,
-        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
-        strict: bool = False,
-    ) -> None:
+    def __init__(self, **options: Unpack[ClientOptions]) -> None:
+        if "session" in options:  # an aiohttp session belongs to one loop, not ours
+            raise TypeError("Client takes no session: use AsyncClient(session=...)")
         # Checked first, so that bad settings start no thread.
-        self._async = AsyncClient(
-            api_key=api_key,
-            base_url=base_url,
-            organization=organization,
-            project=project,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            default_query=default_query,
-            auth=auth,
-            proxy=proxy,
-            trust_env=trust_env,
-            max_connections=max_connections,
-            max_connections_per_host=max_connections_per_host,
-            max_response_size=max_response_size,
-            strict=strict,
-        )
+        self._async = AsyncClient(**options)
+        self._config = self._async._config
         self._loop = LoopThread()
         self._owns_loop = True
         self._closed = False
@@ -87,15 +58,11 @@ class Client:
         )
         self._parent: Client | None = None
 
-    def with_options(
-        self,
-        *,
-        timeout: float | Timeout | None = None,
-        max_retries: int | None = None,
-        default_headers: Headers | None = None,
-        default_query: Mapping[str, str] | None = None,
-        strict: bool | None = None,
-    ) -> Client:
+    # AsyncClient's keyword arguments but its session, as ClientOptions declares them.
+    __init__ = client_signature(__init__, session=False)
+
+    @spelled_out(options=ClientOverrides)
+    def with_options(self, **overrides: Unpack[ClientOverrides]) -> Client:
         """A copy with other settings, sharing this client's thread and connection pool.
 
         As ``AsyncClient.with_options``: closing the copy closes only the copy; closing
@@ -104,51 +71,14 @@ class Client:
         if self._closed:
             raise RuntimeError("this client is closed; create a new one")
         clone = Client.__new__(Client)
-        clone._async = self._async.with_options(
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            default_query=default_query,
-            strict=strict,
-        )
+        clone._async = self._async.with_options(**overrides)
+        clone._config = clone._async._config
         clone._loop = self._loop
         clone._owns_loop = False
         clone._closed = False
         clone._finalizer = None
         clone._parent = self  # the original's thread must outlive the copy
         return clone
-
-    @property
-    def base_url(self) -> str:
-        return self._async.base_url
-
-    @property
-    def organization(self) -> str | None:
-        return self._async.organization
-
-    @property
-    def project(self) -> str | None:
-        return self._async.project
-
-    @property
-    def timeout(self) -> Timeout:
-        return self._async.timeout
-
-    @property
-    def max_retries(self) -> int:
-        return self._async.max_retries
-
-    @property
-    def auth(self) -> Auth:
-        return self._async.auth
-
-    @property
-    def trust_env(self) -> bool:
-        return self._async.trust_env
-
-    @property
-    def strict(self) -> bool:
-        return self._async.strict
 
     @property
     def deviations(self) -> list[Deviation]:
@@ -235,123 +165,25 @@ class Client:
             partial(self._async.with_raw_response, _awaitable(async_method), *args, **kwargs)
         )
 
-    def request_raw(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: Query | None = None,
-        body: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-    ) -> RawResponse:
-        """Blocking ``AsyncClient.request_raw``."""
-        refuse_running_loop("Client.request_raw")
-        response: RawResponse = self._loop.call(
-            partial(
-                self._async.request_raw,
-                method,
-                path,
-                query=query,
-                body=body,
-                timeout=timeout,
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-            )
-        )
-        return response
+    request_raw = blocking(AsyncClient.request_raw)
+    open_stream = opening(AsyncClient.open_stream)
 
-    def open_stream(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: Query | None = None,
-        body: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-    ) -> SyncOpenStream:
-        """Blocking ``AsyncClient.open_stream``: iterate ``.chunks()``, then ``.close()``."""
-        refuse_running_loop("Client.open_stream")
-        stream: OpenStream = self._loop.call(
-            partial(
-                self._async.open_stream,
-                method,
-                path,
-                query=query,
-                body=body,
-                timeout=timeout,
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-            )
-        )
-        return SyncOpenStream(stream, self._loop)
+    if TYPE_CHECKING:  # AsyncClient.request's overloads, without ``await``
 
-    @overload
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        cast_to: type[T],
-        query: Query | None = ...,
-        body: Mapping[str, Any] | None = ...,
-        timeout: float | Timeout | None = ...,
-        extra_headers: Headers | None = ...,
-        extra_query: Mapping[str, Any] | None = ...,
-        extra_body: Mapping[str, Any] | None = ...,
-    ) -> T: ...
+        @overload
+        def request(
+            self, method: str, path: str, *, cast_to: type[T], **options: Unpack[RequestOptions]
+        ) -> T: ...
 
-    @overload
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        cast_to: None = ...,
-        query: Query | None = ...,
-        body: Mapping[str, Any] | None = ...,
-        timeout: float | Timeout | None = ...,
-        extra_headers: Headers | None = ...,
-        extra_query: Mapping[str, Any] | None = ...,
-        extra_body: Mapping[str, Any] | None = ...,
-    ) -> Any: ...
+        @overload
+        def request(
+            self, method: str, path: str, *, cast_to: None = ..., **options: Unpack[RequestOptions]
+        ) -> Any: ...
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        cast_to: type[T] | None = None,
-        query: Query | None = None,
-        body: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | None = None,
-        extra_headers: Headers | None = None,
-        extra_query: Mapping[str, Any] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-    ) -> T | Any:
-        """Blocking ``AsyncClient.request``: the escape hatch for endpoints beyond the spec."""
-        refuse_running_loop("Client.request")
-        return self._loop.call(
-            partial(
-                self._async.request,
-                method,
-                path,
-                cast_to=cast_to,
-                query=query,
-                body=body,
-                timeout=timeout,
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-            )
-        )
+        def request(self, method: str, path: str, **options: Any) -> Any: ...
+
+    else:
+        request = blocking(AsyncClient.request)
 
 
 def _shut(loop: LoopThread, client: AsyncClient) -> None:

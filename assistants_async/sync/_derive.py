@@ -10,30 +10,39 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar
 
 from .._pagination import AsyncPaginator
 from .._streaming import AsyncAssistantStream
 from ._paginator import SyncPaginator
 from ._portal import LoopThread, refuse_running_loop
-from ._stream import SyncAssistantStream
+from ._stream import SyncAssistantStream, SyncOpenStream
 
 if TYPE_CHECKING:
+    from .._response import OpenStream
     from ..resources._base import AsyncResource
 
-__all__ = ["SyncResource", "blocking", "paginated", "streaming"]
+__all__ = ["SyncResource", "Twin", "blocking", "opening", "paginated", "streaming"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
-A = TypeVar("A", bound="AsyncResource")
+A = TypeVar("A")
+R = TypeVar("R", bound="AsyncResource")
 
 
-class SyncResource(Generic[A]):
+class Twin(Protocol[A]):
+    """A blocking object over an async one: a resource, or the client itself."""
+
+    _async: A
+    _loop: LoopThread
+
+
+class SyncResource(Generic[R]):
     """A blocking view of one async resource."""
 
     __slots__ = ("_async", "_loop")
 
-    def __init__(self, async_resource: A, loop: LoopThread) -> None:
+    def __init__(self, async_resource: R, loop: LoopThread) -> None:
         self._async = async_resource
         self._loop = loop
 
@@ -49,8 +58,8 @@ def _mirror(method: Callable[..., Any], source: Callable[..., Any], returns: str
 
 def blocking(
     source: Callable[Concatenate[A, P], Coroutine[Any, Any, T]],
-) -> Callable[Concatenate[SyncResource[A], P], T]:
-    def method(self: SyncResource[A], /, *args: P.args, **kwargs: P.kwargs) -> T:
+) -> Callable[Concatenate[Twin[A], P], T]:
+    def method(self: Twin[A], /, *args: P.args, **kwargs: P.kwargs) -> T:
         refuse_running_loop(f"{type(self).__name__}.{source.__name__}")
         result: T = self._loop.call(functools.partial(source, self._async, *args, **kwargs))
         return result
@@ -59,10 +68,22 @@ def blocking(
     return method
 
 
+def opening(
+    source: Callable[Concatenate[A, P], Coroutine[Any, Any, OpenStream]],
+) -> Callable[Concatenate[Twin[A], P], SyncOpenStream]:
+    def method(self: Twin[A], /, *args: P.args, **kwargs: P.kwargs) -> SyncOpenStream:
+        refuse_running_loop(f"{type(self).__name__}.{source.__name__}")
+        stream = self._loop.call(functools.partial(source, self._async, *args, **kwargs))
+        return SyncOpenStream(stream, self._loop)
+
+    _mirror(method, source, "SyncOpenStream")
+    return method
+
+
 def paginated(
     source: Callable[Concatenate[A, P], AsyncPaginator[T]],
-) -> Callable[Concatenate[SyncResource[A], P], SyncPaginator[T]]:
-    def method(self: SyncResource[A], /, *args: P.args, **kwargs: P.kwargs) -> SyncPaginator[T]:
+) -> Callable[Concatenate[Twin[A], P], SyncPaginator[T]]:
+    def method(self: Twin[A], /, *args: P.args, **kwargs: P.kwargs) -> SyncPaginator[T]:
         # list() does no I/O: its checks run here, in the caller's thread.
         return SyncPaginator(source(self._async, *args, **kwargs), self._loop)
 
@@ -75,8 +96,8 @@ def paginated(
 
 def streaming(
     source: Callable[Concatenate[A, P], AsyncAssistantStream],
-) -> Callable[Concatenate[SyncResource[A], P], SyncAssistantStream]:
-    def method(self: SyncResource[A], /, *args: P.args, **kwargs: P.kwargs) -> SyncAssistantStream:
+) -> Callable[Concatenate[Twin[A], P], SyncAssistantStream]:
+    def method(self: Twin[A], /, *args: P.args, **kwargs: P.kwargs) -> SyncAssistantStream:
         # Nothing is sent until the stream is entered: its checks run here.
         return SyncAssistantStream(source(self._async, *args, **kwargs), self._loop)
 

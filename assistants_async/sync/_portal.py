@@ -1,4 +1,8 @@
-"""One event loop in one daemon thread per client, reached through an anyio portal."""
+"""One event loop in one daemon thread per client, called with one thread hand-off.
+
+A plain asyncio loop: anyio's portal once started and stopped it, but every call went
+around the portal already (one hand-off instead of its two), so it served only that.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,6 @@ import inspect
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
-
-import anyio
-from anyio.from_thread import BlockingPortal
 
 from .._errors import ClientClosedError
 
@@ -33,7 +34,7 @@ def refuse_running_loop(what: str) -> None:
 
 
 class LoopThread:
-    """A daemon thread running an event loop, and the portal that calls into it.
+    """A daemon thread running an event loop, and the way to call into it.
 
     Daemon, so that a client nobody closed does not hold the interpreter at exit.
     """
@@ -41,25 +42,25 @@ class LoopThread:
     def __init__(self, name: str = "assistants-async-portal") -> None:
         ready = threading.Event()
         failure: list[BaseException] = []
-        self._portal: BlockingPortal | None = None
         self._event_loop: asyncio.AbstractEventLoop | None = None
+        # Set (in the loop) by stop(); None once stopping began.
+        self._stop: asyncio.Event | None = None
         # Calls in flight: stopping ends them with a clear error rather than abandoning them.
         self._running: set[asyncio.Task[Any]] = set()
 
         async def serve() -> None:
-            async with BlockingPortal() as portal:
-                self._event_loop = asyncio.get_running_loop()
-                self._portal = portal
-                ready.set()
-                await portal.sleep_until_stopped()
-                for task in self._running:
-                    task.cancel()
-                if self._running:
-                    await asyncio.wait(self._running)
+            self._event_loop = asyncio.get_running_loop()
+            stop = self._stop = asyncio.Event()
+            ready.set()
+            await stop.wait()
+            for task in self._running:
+                task.cancel()
+            if self._running:
+                await asyncio.wait(self._running)
 
         def run() -> None:
             try:
-                anyio.run(serve)
+                asyncio.run(serve())
             except BaseException as exc:  # pragma: no cover - reported to the starter
                 failure.append(exc)
                 ready.set()
@@ -73,13 +74,13 @@ class LoopThread:
     def call(self, func: Callable[[], Any]) -> Any:
         """Run ``func()`` (sync, or async and awaited) in the loop; return its result.
 
-        One thread hand-off per call (``portal.call`` costs two). If the waiting thread
+        One thread hand-off per call. If the waiting thread
         is interrupted (Ctrl-C's KeyboardInterrupt, or any exception raised in it), the
         call is cancelled on the loop, not abandoned, and the interruption goes on up:
         a request cut short this way releases its connection and is never retried.
         """
         loop = self._event_loop
-        if loop is None or self._portal is None or not self.thread.is_alive():
+        if loop is None or self._stop is None or not self.thread.is_alive():
             raise ClientClosedError()
         result: concurrent.futures.Future[Any] = concurrent.futures.Future()
         tasks: list[asyncio.Task[Any]] = []
@@ -114,7 +115,7 @@ class LoopThread:
                 result = await result
             return result
         except asyncio.CancelledError:
-            if self._portal is None:  # stopped by close() from another thread
+            if self._stop is None:  # stopped by close() from another thread
                 raise ClientClosedError(
                     "the client was closed while this call was waiting"
                 ) from None
@@ -123,9 +124,11 @@ class LoopThread:
             self._running.discard(task)
 
     def stop(self) -> None:
-        portal, self._portal = self._portal, None
-        if portal is not None and self.thread.is_alive():
-            portal.call(portal.stop)
+        stop, self._stop = self._stop, None
+        loop = self._event_loop
+        if stop is not None and loop is not None and self.thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(stop.set)
         if self.thread is not threading.current_thread():
             self.thread.join()
 

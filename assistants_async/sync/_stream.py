@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from types import TracebackType
 
+from .._response import OpenStream
 from .._streaming import AsyncAssistantStream, Event
-from .._transport import OpenStream
 from ..models.messages import Message
 from ..models.runs import Run
 from ..models.steps import RunStep
@@ -51,6 +51,10 @@ class SyncAssistantStream:
     @property
     def done(self) -> bool:
         return self._async.done
+
+    @property
+    def last_event_id(self) -> str | None:
+        return self._async.last_event_id
 
     def __iter__(self) -> Iterator[Event]:
         refuse_running_loop("the stream")

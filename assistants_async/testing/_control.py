@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .._decoding.rules import STRICT_JSON
+from .._json import STRICT_JSON
 from ._store import FakeClock
 
 if TYPE_CHECKING:

@@ -44,9 +44,6 @@ log = logging.getLogger("assistants_async.testing")
 Progress: TypeAlias = Literal["immediate", "per_retrieve", "timer"]
 JSON: TypeAlias = dict[str, Any]
 
-ACTIVE = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
-TERMINAL = frozenset({"cancelled", "failed", "completed", "incomplete", "expired"})
-
 
 Handler: TypeAlias = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

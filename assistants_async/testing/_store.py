@@ -23,7 +23,6 @@ __all__ = [
     "ACTIVE",
     "JSON",
     "TENANT",
-    "TERMINAL",
     "FakeClock",
     "MemoryStore",
     "SequentialIds",
@@ -35,7 +34,6 @@ __all__ = [
 JSON: TypeAlias = dict[str, Any]
 
 ACTIVE = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
-TERMINAL = frozenset({"cancelled", "failed", "completed", "incomplete", "expired"})
 
 _ALPHABET = string.ascii_letters + string.digits
 

@@ -222,7 +222,7 @@ def test_error_text_still_reads_real_pages() -> None:
 
 
 def test_the_default_limit_is_tens_of_megabytes() -> None:
-    from assistants_async._transport import DEFAULT_MAX_RESPONSE_SIZE
+    from assistants_async._config import DEFAULT_MAX_RESPONSE_SIZE
 
     assert 16 * MB <= DEFAULT_MAX_RESPONSE_SIZE <= 128 * MB
     with pytest.raises(ValueError, match="max_response_size"):

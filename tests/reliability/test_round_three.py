@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from assistants_async import AsyncClient, ResponseValidationError, _streaming
+from assistants_async import AsyncClient, ResponseValidationError, _accumulate
 from assistants_async.models import RunStep
 from assistants_async.testing import FakeAssistantsServer
 
@@ -158,7 +158,7 @@ def lines_run(make_delta: Any, deltas: int, snapshot: dict[str, Any]) -> int:
 
     def tracer(frame: FrameType, event: str, arg: Any) -> Any:
         nonlocal count
-        if frame.f_code.co_filename != _streaming.__file__:
+        if frame.f_code.co_filename != _accumulate.__file__:
             return None
         if event == "line":
             count += 1
@@ -169,8 +169,8 @@ def lines_run(make_delta: Any, deltas: int, snapshot: dict[str, Any]) -> int:
     try:
         for i in range(deltas):
             delta = make_delta(i)
-            if not _streaming.append_text(snapshot, delta):
-                _streaming.accumulate_delta(snapshot, delta)
+            if not _accumulate.append_text(snapshot, delta):
+                _accumulate.accumulate_delta(snapshot, delta)
     finally:
         sys.settrace(previous)
     return count
@@ -205,13 +205,13 @@ def test_each_delta_opening_a_new_index_costs_the_same(
 def test_items_opened_by_deltas_merge_by_index_whatever_their_order() -> None:
     snapshot: dict[str, Any] = {"step_details": {"type": "tool_calls", "tool_calls": []}}
     for i in (2, 0, 1):
-        _streaming.accumulate_delta(snapshot, tool_call(i))
+        _accumulate.accumulate_delta(snapshot, tool_call(i))
     for i in (0, 1, 2):
         arguments = {"index": i, "function": {"arguments": f'{{"n": {i}}}'}}
-        _streaming.accumulate_delta(
+        _accumulate.accumulate_delta(
             snapshot, {"step_details": {"type": "tool_calls", "tool_calls": [arguments]}}
         )
-    calls = _streaming.plain(snapshot)["step_details"]["tool_calls"]
+    calls = _accumulate.plain(snapshot)["step_details"]["tool_calls"]
     assert [(c["id"], c["function"]["arguments"]) for c in calls] == [
         ("call_2", '{"n": 2}'),
         ("call_0", '{"n": 0}'),
