@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from ._codec import dump, load
 from ._store import (
@@ -144,9 +144,10 @@ class MemoryStore:
     """``Store`` in dicts: fast, private to one process, gone when it ends."""
 
     def __init__(self) -> None:
-        self._reset()
+        self.reset()
 
-    def _reset(self) -> None:
+    def reset(self) -> None:
+        """Forget everything, at once (``clear`` without a loop: the fake's ``reset()``)."""
         self._seq = itertools.count(1)
         self._assistants: dict[str, _Assistant] = {}
         self._assistant_lists: dict[str, _Ordered] = {}  # tenant -> its assistants
@@ -164,7 +165,19 @@ class MemoryStore:
         pass
 
     async def clear(self) -> None:
-        self._reset()
+        self.reset()
+
+    def objects(self, kind: Literal["assistant", "thread"]) -> dict[str, JSON]:
+        """Every tenant's assistants (or threads) by id, oldest first: what tests look
+        at to see what a server holds, without a loop or a tenant."""
+        found: dict[str, tuple[_Key, bytes]] = {
+            object_id: (record.key, record.blob)
+            for object_id, record in (
+                self._assistants if kind == "assistant" else self._threads
+            ).items()
+        }
+        ordered = sorted(found.items(), key=lambda item: item[1][0])
+        return {object_id: load(blob) for object_id, (_, blob) in ordered}
 
     def _key(self, obj: JSON) -> _Key:
         return (obj["created_at"], next(self._seq))
