@@ -22,8 +22,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeAlias
 
-import attrs
-
 from .._schema import Invalid
 from ..models import Assistant, AssistantToolChoice, FunctionTool, Message, Run
 from ._events import _given, _pieces, _silent, _text_part, _tool_call_deltas, _usage, _words
@@ -60,7 +58,7 @@ Change: TypeAlias = Callable[[RunRecord], "RunRecord | None"]
 
 def _changed(run: RunRecord, state: JSON | None = None, **fields: object) -> RunRecord:
     """A copy of ``run`` with these fields of its object (and this state): never in place."""
-    return attrs.evolve(run, obj={**run.obj, **fields}, state=run.state if state is None else state)
+    return RunRecord({**run.obj, **fields}, run.state if state is None else state, run.version)
 
 
 class RunEngine:

@@ -319,7 +319,9 @@ class MemoryStore:
             self._active.add(run.id)
         for message in messages:
             self._add_message(tenant, message)
-        return stored.record()
+        # The caller's own dicts, not parsed again: the store keeps bytes, so they are
+        # the caller's to change (and the fake's speed is in such parses).
+        return RunRecord(run.obj, run.state, stored.version)
 
     def _run(self, tenant: str, thread_id: str, run_id: str) -> _Run:
         self._thread(tenant, thread_id)
@@ -347,7 +349,7 @@ class MemoryStore:
             self._active.discard(run.id)
         stored.blob, stored.state, stored.status = dump(run.obj), dump(run.state), status
         stored.version += 1
-        return stored.record()
+        return RunRecord(run.obj, run.state, stored.version)  # as add_run: not parsed again
 
     async def runs(self, tenant: str, thread_id: str, query: PageQuery) -> Page:
         ids, has_more = self._thread(tenant, thread_id).runs.page(query)
