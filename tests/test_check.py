@@ -71,9 +71,9 @@ def validate(report: Report) -> None:
 
 async def test_every_check_passes_against_the_fake_server(spec: dict[str, Any]) -> None:
     async with FakeAssistantsServer() as server:
-        before = (len(server.store.assistants), len(server.store.threads))
+        before = (len(server.store.objects("assistant")), len(server.store.objects("thread")))
         report = await run_checks(url_of(server), "sk-check")
-        after = (len(server.store.assistants), len(server.store.threads))
+        after = (len(server.store.objects("assistant")), len(server.store.objects("thread")))
         called = {r.operation for r in server.requests if r.status < 300}
         streamed = {
             r.operation
@@ -326,7 +326,7 @@ async def test_a_planted_deviation_is_reported_by_its_check_alone(name: str) -> 
     plant, check_id, verdict = PLANTS[name]
     async with FakeAssistantsServer() as server, planted(url_of(server), plant) as url:
         report = await run_checks(url, "sk-check")
-        left = (dict(server.store.assistants), dict(server.store.threads))
+        left = (server.store.objects("assistant"), server.store.objects("thread"))
     assert not_passing(report) == {check_id: verdict}, report.table(200)
     assert left == ({}, {})  # whatever the server made, wrongly or not, was deleted
     validate(report)
@@ -400,7 +400,7 @@ async def test_an_unusable_operation_fails_its_check_and_the_run_goes_on(name: s
     async with FakeAssistantsServer() as server:
         fault(server)
         report = await run_checks(url_of(server), "sk-check")
-        left = (dict(server.store.assistants), dict(server.store.threads))
+        left = (server.store.objects("assistant"), server.store.objects("thread"))
     assert left == ({}, {})
     expected = {check_id: "fails", **dict.fromkeys(skipped, "skipped")}
     assert not_passing(report) == expected, report.table(200)
@@ -616,7 +616,7 @@ async def test_ctrl_c_stops_the_run_and_leaves_nothing_behind() -> None:
             made = [
                 r.path for r in server.requests if r.method == "POST" and r.path == "/v1/threads"
             ]
-            threads = list(server.store.threads)
+            threads = list(server.store.objects("thread"))
     assert proc.returncode == 130, err
     assert "check: interrupted" in err.decode()
     assert "Traceback" not in err.decode()

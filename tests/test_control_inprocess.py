@@ -141,7 +141,7 @@ def test_the_command_line_builds_the_server_it_describes(tmp_path: Path) -> None
     )
     server = make_server(args)
     assert (server.auth, server.progress, server.requests.size) == ("api-key", "per_retrieve", 7)
-    assert not server.store.isolate_tenants
+    assert not server.isolate_tenants
     assert server.ids("asst") == "asst_000001"
     assert len(server.script) == 1
     script.write_text("[1, 2]")

@@ -260,6 +260,24 @@ async def test_a_thread_has_one_active_run_and_takes_no_messages_meanwhile(
         assert second.status == "queued"
 
 
+async def test_the_store_keeps_one_active_run_when_the_engines_check_is_raced(
+    server: FakeAssistantsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.progress = "per_retrieve"
+
+    async def nothing_active(tenant: str, thread_id: str) -> None:
+        return None  # as if the other run began after this check
+
+    async with server.client() as client:
+        asst = await client.assistants.create(model="gpt-4o")
+        thread = await client.threads.create()
+        run = await client.runs.create(thread.id, assistant_id=asst.id)
+        monkeypatch.setattr(server.engine, "active_run", nothing_active)
+        with pytest.raises(BadRequestError) as info:
+            await client.runs.create(thread.id, assistant_id=asst.id)
+        assert info.value.message == f"Thread {thread.id} already has an active run {run.id}."
+
+
 async def test_deleting_a_thread_deletes_its_messages_and_runs(
     server: FakeAssistantsServer,
 ) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from ._codec import dump, load
 from ._store import (
@@ -144,9 +144,10 @@ class MemoryStore:
     """``Store`` in dicts: fast, private to one process, gone when it ends."""
 
     def __init__(self) -> None:
-        self._reset()
+        self.reset()
 
-    def _reset(self) -> None:
+    def reset(self) -> None:
+        """Forget everything, at once (``clear`` without a loop: the fake's ``reset()``)."""
         self._seq = itertools.count(1)
         self._assistants: dict[str, _Assistant] = {}
         self._assistant_lists: dict[str, _Ordered] = {}  # tenant -> its assistants
@@ -164,7 +165,19 @@ class MemoryStore:
         pass
 
     async def clear(self) -> None:
-        self._reset()
+        self.reset()
+
+    def objects(self, kind: Literal["assistant", "thread"]) -> dict[str, JSON]:
+        """Every tenant's assistants (or threads) by id, oldest first: what tests look
+        at to see what a server holds, without a loop or a tenant."""
+        found: dict[str, tuple[_Key, bytes]] = {
+            object_id: (record.key, record.blob)
+            for object_id, record in (
+                self._assistants if kind == "assistant" else self._threads
+            ).items()
+        }
+        ordered = sorted(found.items(), key=lambda item: item[1][0])
+        return {object_id: load(blob) for object_id, (_, blob) in ordered}
 
     def _key(self, obj: JSON) -> _Key:
         return (obj["created_at"], next(self._seq))
@@ -306,7 +319,9 @@ class MemoryStore:
             self._active.add(run.id)
         for message in messages:
             self._add_message(tenant, message)
-        return stored.record()
+        # The caller's own dicts, not parsed again: the store keeps bytes, so they are
+        # the caller's to change (and the fake's speed is in such parses).
+        return RunRecord(run.obj, run.state, stored.version)
 
     def _run(self, tenant: str, thread_id: str, run_id: str) -> _Run:
         self._thread(tenant, thread_id)
@@ -334,7 +349,7 @@ class MemoryStore:
             self._active.discard(run.id)
         stored.blob, stored.state, stored.status = dump(run.obj), dump(run.state), status
         stored.version += 1
-        return stored.record()
+        return RunRecord(run.obj, run.state, stored.version)  # as add_run: not parsed again
 
     async def runs(self, tenant: str, thread_id: str, query: PageQuery) -> Page:
         ids, has_more = self._thread(tenant, thread_id).runs.page(query)

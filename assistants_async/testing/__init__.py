@@ -15,6 +15,7 @@ plugin gives the fixtures ``fake_assistants_server`` and ``fake_assistants_clien
 """
 
 from ._faults import Faults
+from ._ids import FakeClock, SequentialIds, random_ids
 from ._log import LoggedRequest, RequestLog
 from ._responders import (
     CallTools,
@@ -31,7 +32,6 @@ from ._responders import (
     scripted,
 )
 from ._server import FakeAssistantsServer, Progress
-from ._store import FakeClock, SequentialIds, random_ids
 
 __all__ = [
     "CallTools",

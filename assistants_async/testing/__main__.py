@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ._ids import SequentialIds
 from ._responders import echo
 from ._server import FakeAssistantsServer
-from ._store import SequentialIds
 
 EPILOG = """\
 the control plane (JSON, no key needed), under http://HOST:PORT/__fake__/:

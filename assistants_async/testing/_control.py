@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .._json import STRICT_JSON
-from ._store import FakeClock
+from ._ids import FakeClock
 
 if TYPE_CHECKING:
     from ._server import FakeAssistantsServer

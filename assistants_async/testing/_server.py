@@ -4,51 +4,44 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal, TypeAlias
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
 
 from aiohttp import web
 from multidict import CIMultiDict
 
 from .._client import AsyncClient
-from .._schema import Invalid, validate
-from ._control import CONTROL_PREFIX, add_control_routes
-from ._faults import Faults
-from ._http import (
-    BODY,
+from ..server._app import Handler, build_app, error, handle, routes
+from ..server._engine import RunEngine
+from ..server._handlers import Handlers
+from ..server._http import (
     RECORDING,
     STREAM_FAULT,
+    TENANT,
+    StreamBreak,
     _dumps,
     _loads_or_text,
-    _parse_body,
     _tenant,
-    envelope,
 )
+from ..server._memory import MemoryStore
+from ..server._runs import Progress, RunHandlers
+from ._control import CONTROL_PREFIX, add_control_routes
+from ._faults import Faults
 from ._idempotency import IdempotencyStore, Remembered, fingerprint
+from ._ids import random_ids
 from ._log import MASKED_HEADERS, LoggedRequest, RequestLog
-from ._responders import (
-    Responder,
-    echo,
-)
-from ._runs import RunHandlers
-from ._store import TENANT, MemoryStore, random_ids
+from ._responders import Reply, Responder, RunContext, echo
+from ._script import Script
 
 __all__ = ["FakeAssistantsServer", "Progress"]
 
 log = logging.getLogger("assistants_async.testing")
 
-Progress: TypeAlias = Literal["immediate", "per_retrieve", "timer"]
-JSON: TypeAlias = dict[str, Any]
 
-
-Handler: TypeAlias = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class FakeAssistantsServer(RunHandlers):
+class FakeAssistantsServer:
     """An in-memory Assistants API on aiohttp.web, faithful to the spec's shapes and rules.
 
     ``responder`` decides what runs do (see ``assistants_async.testing``); ``progress``
@@ -65,6 +58,10 @@ class FakeAssistantsServer(RunHandlers):
     As the service did, a request without ``OpenAI-Beta: assistants=v2`` (or with
     ``assistants=v1``) is a 400, so that a hand-written client that forgets the header
     fails here and not in production; ``require_beta_header=False`` lets it through.
+
+    It is the server package's engine, handlers and app over a ``MemoryStore``
+    (``store``), with what tests add in front: the script, faults, the request log,
+    idempotency keys in memory and the control plane.
     """
 
     def __init__(
@@ -89,27 +86,77 @@ class FakeAssistantsServer(RunHandlers):
             )
         if auth not in ("bearer", "api-key", "none"):
             raise ValueError(f"auth must be 'bearer', 'api-key' or 'none', not {auth!r}")
-        super().__init__(
-            responder=responder or echo(),
-            clock=clock or (lambda: int(time.time())),
-            ids=ids or random_ids,
-            run_ttl=run_ttl,
-            timer_interval=timer_interval,
-        )
+        self.responder: Responder = responder or echo()
+        self.clock: Callable[[], int] = clock or (lambda: int(time.time()))
+        self.ids: Callable[[str], str] = ids or random_ids
+        self.script = Script()
         self.auth = auth
         self.require_beta_header = require_beta_header
-        self.progress: Progress = progress
+        self.isolate_tenants = isolate_tenants
         self._initial_progress: Progress = progress
-        self.poll_after_ms = poll_after_ms
         self._api_key = api_key
         self.faults = Faults()
         self.requests = RequestLog(max_logged_requests)
-        self.store = MemoryStore(isolate_tenants=isolate_tenants)
+        self.store = MemoryStore()
+        # Through lambdas: the control plane swaps the clock, and tests the ids.
+        self.engine = RunEngine(
+            self.store,
+            responder=self._reply,
+            clock=lambda: self.clock(),
+            ids=lambda prefix: self.ids(prefix),
+            run_ttl=run_ttl,
+            timer_interval=timer_interval,
+        )
+        self.handlers = Handlers(self.store, self.engine)
+        self.runs = RunHandlers(
+            self.store,
+            self.engine,
+            self.handlers,
+            progress=progress,
+            poll_after_ms=poll_after_ms,
+        )
         self.idempotency = IdempotencyStore(lambda: self.clock())
         self._runner: web.AppRunner | None = None
         self._stopping: asyncio.Event | None = None
         self.url: str | None = None
         self.app = self._build_app()
+
+    async def _reply(self, ctx: RunContext) -> Reply:
+        """The script's reply, else the responder's."""
+        scripted = self.script.next_reply(ctx)
+        return scripted if scripted is not None else await self.responder(ctx)
+
+    @property
+    def progress(self) -> Progress:
+        return self.runs.progress
+
+    @progress.setter
+    def progress(self, value: Progress) -> None:
+        self.runs.progress = value
+
+    @property
+    def poll_after_ms(self) -> int | None:
+        return self.runs.poll_after_ms
+
+    @poll_after_ms.setter
+    def poll_after_ms(self, value: int | None) -> None:
+        self.runs.poll_after_ms = value
+
+    @property
+    def run_ttl(self) -> int:
+        return self.engine.run_ttl
+
+    @run_ttl.setter
+    def run_ttl(self, value: int) -> None:
+        self.engine.run_ttl = value
+
+    @property
+    def timer_interval(self) -> float:
+        return self.engine.timer_interval
+
+    @timer_interval.setter
+    def timer_interval(self, value: float) -> None:
+        self.engine.timer_interval = value
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on ``host:port`` (0: a free port); returns the base URL, ending in /v1."""
@@ -127,7 +174,7 @@ class FakeAssistantsServer(RunHandlers):
     async def stop(self) -> None:
         if self._stopping is not None:
             self._stopping.set()  # requests waiting out a delay fault end now
-        self._cancel_timers()
+        self.engine.stop_timers()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -160,80 +207,18 @@ class FakeAssistantsServer(RunHandlers):
     def reset(self) -> None:
         """Forget every object, logged request, fault and idempotency key, and go back to
         the progress mode the server started with."""
-        self._cancel_timers()
-        self.store.clear()
+        self.engine.stop_timers()
+        self.store.reset()
         self.idempotency.clear()
         self.requests.clear()
         self.faults.clear()
         self.script.clear()
         self.progress = self._initial_progress
 
-    def _cancel_timers(self) -> None:
-        for run in self.store.runs():
-            if run.timer is not None:
-                run.timer.cancel()
-                run.timer = None
-
     def _build_app(self) -> web.Application:
-        app = web.Application(middlewares=[self._middleware])
-        routes: list[tuple[str, str, str, Handler]] = [
-            ("GET", "/v1/assistants", "listAssistants", self._list_assistants),
-            ("POST", "/v1/assistants", "createAssistant", self._create_assistant),
-            ("GET", "/v1/assistants/{assistant_id}", "getAssistant", self._get_assistant),
-            ("POST", "/v1/assistants/{assistant_id}", "modifyAssistant", self._modify_assistant),
-            ("DELETE", "/v1/assistants/{assistant_id}", "deleteAssistant", self._delete_assistant),
-            ("POST", "/v1/threads", "createThread", self._create_thread),
-            ("POST", "/v1/threads/runs", "createThreadAndRun", self._create_thread_and_run),
-            ("GET", "/v1/threads/{thread_id}", "getThread", self._get_thread),
-            ("POST", "/v1/threads/{thread_id}", "modifyThread", self._modify_thread),
-            ("DELETE", "/v1/threads/{thread_id}", "deleteThread", self._delete_thread),
-            ("GET", "/v1/threads/{thread_id}/messages", "listMessages", self._list_messages),
-            ("POST", "/v1/threads/{thread_id}/messages", "createMessage", self._create_message),
-            (
-                "GET",
-                "/v1/threads/{thread_id}/messages/{message_id}",
-                "getMessage",
-                self._get_message,
-            ),
-            (
-                "POST",
-                "/v1/threads/{thread_id}/messages/{message_id}",
-                "modifyMessage",
-                self._modify_message,
-            ),
-            (
-                "DELETE",
-                "/v1/threads/{thread_id}/messages/{message_id}",
-                "deleteMessage",
-                self._delete_message,
-            ),
-            ("GET", "/v1/threads/{thread_id}/runs", "listRuns", self._list_runs),
-            ("POST", "/v1/threads/{thread_id}/runs", "createRun", self._create_run),
-            ("GET", "/v1/threads/{thread_id}/runs/{run_id}", "getRun", self._get_run),
-            ("POST", "/v1/threads/{thread_id}/runs/{run_id}", "modifyRun", self._modify_run),
-            ("POST", "/v1/threads/{thread_id}/runs/{run_id}/cancel", "cancelRun", self._cancel_run),
-            (
-                "POST",
-                "/v1/threads/{thread_id}/runs/{run_id}/submit_tool_outputs",
-                "submitToolOuputsToRun",
-                self._submit_tool_outputs,
-            ),
-            (
-                "GET",
-                "/v1/threads/{thread_id}/runs/{run_id}/steps",
-                "listRunSteps",
-                self._list_steps,
-            ),
-            (
-                "GET",
-                "/v1/threads/{thread_id}/runs/{run_id}/steps/{step_id}",
-                "getRunStep",
-                self._get_step,
-            ),
-        ]
-        for method, path, name, handler in routes:
-            app.router.add_route(method, path, handler, name=name)
-        self.operations = frozenset(name for _, _, name, _ in routes)
+        table = routes(self.handlers, self.runs)
+        self.operations = frozenset(name for _, _, name, _ in table)
+        app = build_app(table, [self._middleware])
         add_control_routes(app, self)
         return app
 
@@ -246,12 +231,7 @@ class FakeAssistantsServer(RunHandlers):
         kind: str = "invalid_request_error",
         headers: Mapping[str, str] | None = None,
     ) -> web.Response:
-        return web.Response(
-            status=status,
-            body=json.dumps(envelope(message, kind, param, code)).encode(),
-            content_type="application/json",
-            headers=headers,
-        )
+        return error(status, message, param, code, kind, headers)
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -333,7 +313,7 @@ class FakeAssistantsServer(RunHandlers):
     ) -> web.StreamResponse:
         for fault in self.faults.take(operation):
             if fault.kind in ("stream_error", "stream_cut"):
-                request[STREAM_FAULT] = fault
+                request[STREAM_FAULT] = StreamBreak(fault.kind, fault.after_events, fault.message)
             elif fault.kind == "delay":
                 await self._pause(request, fault.seconds)
             elif fault.kind == "drop":
@@ -359,11 +339,13 @@ class FakeAssistantsServer(RunHandlers):
             return refused
         if operation is None:
             return await self._unrouted(request, handler)
-        TENANT.set(_tenant(request))
+        tenant = _tenant(request)
+        # One world for every key unless tenants are kept apart.
+        request[TENANT] = tenant if self.isolate_tenants else ""
         key = request.headers.get("Idempotency-Key")
         if request.method != "POST" or not key:
-            return await self._handle(request, handler, operation, raw)
-        scope = (TENANT.get(), key)
+            return await handle(request, handler, operation, raw)
+        scope = (tenant, key)
         this = fingerprint(request.method, request.path, request.query_string, raw)
         async with self.idempotency.hold(scope):
             first = self.idempotency.get(scope)
@@ -383,7 +365,7 @@ class FakeAssistantsServer(RunHandlers):
                 )
             recording: list[bytes] = []
             request[RECORDING] = recording
-            response = await self._handle(request, handler, operation, raw)
+            response = await handle(request, handler, operation, raw)
             # Only what was done is remembered: a refused request may be sent again.
             if response.status < 300:
                 if isinstance(response, web.Response) and isinstance(response.body, bytes):
@@ -414,14 +396,3 @@ class FakeAssistantsServer(RunHandlers):
             return self._error(405, f"Method {request.method} is not allowed for {request.path}.")
         except web.HTTPException:
             return self._error(404, f"Invalid URL ({request.method} {request.path})")
-
-    async def _handle(
-        self, request: web.Request, handler: Handler, operation: str, raw: bytes
-    ) -> web.StreamResponse:
-        try:
-            if request.method == "POST":
-                request[BODY] = _parse_body(raw)
-                validate(operation, request[BODY])
-            return await handler(request)
-        except Invalid as exc:
-            return self._error(exc.status, exc.message, exc.param, exc.code, exc.kind)

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
-from aiohttp.test_utils import make_mocked_request
 
 from assistants_async.server._memory import MemoryStore
 from assistants_async.server._sqlite import SQLiteStore
@@ -28,7 +27,6 @@ from assistants_async.server._store import (
     Store,
     UnknownCursor,
 )
-from assistants_async.testing._http import _page as fake_server_page
 
 A = "key:alice"
 B = "key:bob"
@@ -506,16 +504,20 @@ async def fill(store: Store, kind: str, created: list[int]) -> tuple[list[str], 
 
 @functools.cache
 def fake_server(ids: tuple[str, ...], query: PageQuery) -> tuple[list[str], bool]:
-    """What the fake server's ``_page`` answers for the same list and query (kept: a
-    mocked request costs more than a store's answer)."""
-    params = {"limit": str(query.limit), "order": query.order}
-    if query.after:
-        params["after"] = query.after
-    if query.before:
-        params["before"] = query.before
-    request = make_mocked_request("GET", "/?" + "&".join(f"{k}={v}" for k, v in params.items()))
-    answer = fake_server_page([{"id": i} for i in ids], request)
-    return [item["id"] for item in answer["data"]], answer["has_more"]
+    """What the fake server answered for the same list and query before it paged with a
+    store: its ``_page`` over a list held oldest first, kept here as the oracle."""
+    ordered = list(ids) if query.order == "asc" else list(ids)[::-1]
+    index = {object_id: i for i, object_id in enumerate(ordered)}
+    start, end = 0, len(ordered)
+    if query.after is not None:
+        start = index[query.after] + 1
+    if query.before is not None:
+        end = index[query.before]
+    window = ordered[start:end]
+    if query.before is not None and query.after is None:
+        # Walking backward: the items nearest the cursor, still in list order.
+        return window[-query.limit :], len(window) > query.limit
+    return window[: query.limit], len(window) > query.limit
 
 
 KINDS = ["assistants", "messages", "run_messages", "runs", "steps"]

@@ -1,22 +1,36 @@
-"""What the fake server's HTTP side shares: bodies, pages, errors and events on the wire."""
+"""What the server's HTTP side shares: bodies, pages, errors, tenants and events on the wire."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import attrs
 from aiohttp import web
 
 from .._schema import Invalid
 from ..models.steps import FILE_SEARCH_RESULT_CONTENT
-from ._faults import Fault
-from ._store import JSON
+from ._store import JSON, Page, PageQuery
 
-__all__ = ["BODY", "RECORDING", "STREAM_FAULT", "envelope"]
+__all__ = ["BODY", "RECORDING", "STREAM_FAULT", "TENANT", "StreamBreak", "envelope"]
+
+
+@attrs.frozen
+class StreamBreak:
+    """Where a streamed answer is to break (the fake server's faults): after
+    ``after_events`` events, an ``error`` event saying ``message`` (``kind``
+    "stream_error") or a connection cut mid-event ("stream_cut")."""
+
+    kind: str
+    after_events: int
+    message: str
+
 
 # The parsed JSON body of a POST, validated before its handler runs.
 BODY = web.RequestKey("assistants_async.body", dict)
-STREAM_FAULT = web.RequestKey("assistants_async.stream_fault", Fault)
+# Whose request it is: every store call names this tenant.
+TENANT = web.RequestKey("assistants_async.tenant", str)
+STREAM_FAULT = web.RequestKey("assistants_async.stream_fault", StreamBreak)
 # A streamed answer's bytes, kept for replaying it to a retry with the same key.
 RECORDING = web.RequestKey("assistants_async.recording", list)
 
@@ -112,8 +126,8 @@ def _query_int(request: web.Request, name: str, default: int, low: int, high: in
     return value
 
 
-def _page(items: list[JSON], request: web.Request) -> JSON:
-    """One page of ``items`` (oldest first as stored) by limit/order/after/before."""
+def _page_query(request: web.Request) -> PageQuery:
+    """A list request's limit, order and cursors, checked as the API checked them."""
     limit = _query_int(request, "limit", 20, 1, 100)
     order = request.query.get("order", "desc")
     if order not in ("asc", "desc"):
@@ -122,37 +136,22 @@ def _page(items: list[JSON], request: web.Request) -> JSON:
             "order",
             "invalid_value",
         )
-    ordered = items if order == "asc" else items[::-1]
-    index = {item["id"]: i for i, item in enumerate(ordered)}
-    start, end = 0, len(ordered)
-    for name in ("after", "before"):
-        cursor = request.query.get(name)
-        if cursor is None:
-            continue
-        if cursor not in index:
-            raise Invalid(
-                f"Invalid '{name}': no object with id '{cursor}' in this list.",
-                name,
-                "invalid_value",
-            )
-        if name == "after":
-            start = index[cursor] + 1
-        else:
-            end = index[cursor]
-    window = ordered[start:end]
-    if "before" in request.query and "after" not in request.query:
-        # Walking backward: the items nearest the cursor, still in list order.
-        data = window[-limit:]
-        has_more = len(window) > limit
-    else:
-        data = window[:limit]
-        has_more = len(window) > limit
+    return PageQuery(
+        limit=limit,
+        order=order,  # type: ignore[arg-type]  # checked just above
+        after=request.query.get("after"),
+        before=request.query.get("before"),
+    )
+
+
+def _list(page: Page) -> JSON:
+    data = page.items
     return {
         "object": "list",
         "data": data,
         "first_id": data[0]["id"] if data else None,
         "last_id": data[-1]["id"] if data else None,
-        "has_more": has_more,
+        "has_more": page.has_more,
     }
 
 

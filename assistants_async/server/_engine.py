@@ -1,0 +1,682 @@
+"""The run engine: a run's life as a state machine, and what it says as it goes.
+
+It moves a run through queued, in_progress, requires_action, completed, failed,
+incomplete, cancelled or expired; adds the assistant's messages and the run's steps; and
+tells each stream event to an ``emit`` callback. No HTTP here: the handlers turn the
+events into server-sent events, and tests drive the engine directly.
+
+Everything it knows of a run is in the ``Store``: the run as the API shows it, and in
+``RunRecord.state`` the engine's own (the assistant as the run began, open tool calls,
+submitted outputs, the tool step and its usage). Every change is read, made on a copy
+and written back with the version it read; a ``Conflict`` means another writer (a
+cancel, a submit, a metadata update) won, and the change is made again on what it
+wrote, or given up if it no longer applies. Only what is not data stays here: a lock per
+moving run (one step at a time) and the timer tasks of ``progress="timer"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeAlias
+
+from .._schema import Invalid
+from ..models import Assistant, AssistantToolChoice, FunctionTool, Message, Run
+from ._events import _given, _pieces, _silent, _text_part, _tool_call_deltas, _usage, _words
+from ._responders import (
+    CallTools,
+    Fail,
+    Incomplete,
+    Reply,
+    Responder,
+    RunContext,
+    SubmittedOutput,
+    Text,
+    ToolCall,
+)
+from ._store import ACTIVE, JSON, Conflict, NotFound, PageQuery, RunRecord, Store
+
+__all__ = ["EXPIRING", "MOVING", "Emit", "RunEngine"]
+
+# Where a step that ended records when.
+_ENDED_AT = {"completed": "completed_at", "cancelled": "cancelled_at", "expired": "expired_at"}
+
+# The statuses in which a run moves on its own (the others wait, or are over).
+MOVING = frozenset({"queued", "in_progress", "cancelling"})
+EXPIRING = frozenset({"queued", "in_progress", "requires_action"})
+
+log = logging.getLogger("assistants_async.testing")
+
+# Hears each stream event of a run's life: (event name, data).
+Emit: TypeAlias = Callable[[str, JSON], Awaitable[None]]
+# A change to a run, made on the record as last read: a new record, or None when the
+# change no longer applies (it may raise ``Invalid`` to refuse it).
+Change: TypeAlias = Callable[[RunRecord], "RunRecord | None"]
+
+
+def _changed(run: RunRecord, state: JSON | None = None, **fields: object) -> RunRecord:
+    """A copy of ``run`` with these fields of its object (and this state): never in place."""
+    return RunRecord({**run.obj, **fields}, run.state if state is None else state, run.version)
+
+
+class RunEngine:
+    """Runs' lives, over ``store``. ``responder`` decides each turn; ``clock`` and ``ids``
+    make times and ids; ``run_ttl`` is when an unfinished run expires."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        responder: Responder,
+        clock: Callable[[], int],
+        ids: Callable[[str], str],
+        run_ttl: int = 600,
+        timer_interval: float = 0.05,
+    ) -> None:
+        self.store = store
+        self.responder = responder
+        self.clock = clock
+        self.ids = ids
+        self.run_ttl = run_ttl
+        self.timer_interval = timer_interval
+        # run id -> (its lock, how many hold or wait for it): gone when nobody does.
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        # run id -> (its thread id, the task moving it with progress="timer").
+        self._timers: dict[str, tuple[str, asyncio.Task[None]]] = {}
+
+    # --- records ----------------------------------------------------------------------
+
+    def message(
+        self,
+        thread_id: str,
+        body: JSON,
+        *,
+        run: JSON | None = None,
+        status: str = "completed",
+    ) -> JSON:
+        """A new message of ``thread_id`` from a createMessage body (not yet stored)."""
+        content = body["content"]
+        parts: list[JSON]
+        if isinstance(content, str):
+            parts = [_text_part(content)]
+        else:
+            parts = [_text_part(p["text"]) if p["type"] == "text" else dict(p) for p in content]
+        now = self.clock()
+        return {
+            "id": self.ids("msg"),
+            "object": "thread.message",
+            "created_at": now,
+            "thread_id": thread_id,
+            "status": status,
+            "incomplete_details": None,
+            "completed_at": now if status == "completed" else None,
+            "incomplete_at": now if status == "incomplete" else None,
+            "role": body["role"],
+            "content": parts,
+            "assistant_id": run["assistant_id"] if run else None,
+            "run_id": run["id"] if run else None,
+            "attachments": body.get("attachments") or [],
+            "metadata": body.get("metadata") or {},
+        }
+
+    async def active_run(self, tenant: str, thread_id: str) -> str | None:
+        """The id of the thread's active run, if it has one.
+
+        A thread gets a run only while it has no active one, and no run becomes active
+        again, so an active run is the thread's newest."""
+        newest = await self.store.runs(tenant, thread_id, PageQuery(limit=1, order="desc"))
+        if newest.items and newest.items[0]["status"] in ACTIVE:
+            return str(newest.items[0]["id"])
+        return None
+
+    async def new_run(self, tenant: str, thread_id: str, assistant: JSON, body: JSON) -> RunRecord:
+        """A queued run of ``assistant`` on ``thread_id``, from a createRun body; its
+        ``additional_messages`` are added with it."""
+        # Checked first so that a refused run takes no id; the store holds the rule.
+        active = await self.active_run(tenant, thread_id)
+        if active is not None:
+            raise Invalid(f"Thread {thread_id} already has an active run {active}.")
+        now = self.clock()
+        instructions = body.get("instructions") or assistant["instructions"]
+        if body.get("additional_instructions"):
+            instructions = "\n".join(filter(None, [instructions, body["additional_instructions"]]))
+        obj: JSON = {
+            "id": self.ids("run"),
+            "object": "thread.run",
+            "created_at": now,
+            "thread_id": thread_id,
+            "assistant_id": assistant["id"],
+            "status": "queued",
+            "required_action": None,
+            "last_error": None,
+            "expires_at": now + self.run_ttl,
+            "started_at": None,
+            "cancelled_at": None,
+            "failed_at": None,
+            "completed_at": None,
+            "incomplete_details": None,
+            "model": body.get("model") or assistant["model"],
+            "instructions": instructions or "",
+            "tools": body["tools"] if body.get("tools") is not None else assistant["tools"],
+            "metadata": body.get("metadata") or {},
+            "usage": None,
+            "temperature": _given(body, "temperature", assistant["temperature"]),
+            "top_p": _given(body, "top_p", assistant["top_p"]),
+            "max_prompt_tokens": body.get("max_prompt_tokens"),
+            "max_completion_tokens": body.get("max_completion_tokens"),
+            "truncation_strategy": body.get("truncation_strategy")
+            or {"type": "auto", "last_messages": None},
+            "tool_choice": _given(body, "tool_choice", "auto"),
+            "parallel_tool_calls": body.get("parallel_tool_calls", True),
+            "response_format": _given(body, "response_format", assistant["response_format"]),
+        }
+        state: JSON = {
+            "assistant": assistant,
+            "open_calls": {},  # call id -> [name, arguments]
+            "outputs": [],  # SubmittedOutput fields, in order
+            "tool_step": None,
+            # A step's usage while it is in progress (the spec: null until it ends).
+            "step_usage": {},
+        }
+        messages = [self.message(thread_id, m) for m in body.get("additional_messages") or []]
+        return await self.store.add_run(tenant, RunRecord(obj, state), messages)
+
+    async def _update(self, tenant: str, run: RunRecord, change: Change) -> RunRecord:
+        """``change`` written, made again on the newer run whenever another writer won;
+        ``run`` as it stands when the change no longer applies."""
+        while True:
+            changed = change(run)
+            if changed is None:
+                return run
+            try:
+                return await self.store.put_run(tenant, changed)
+            except Conflict:
+                run = await self.store.run(tenant, run.thread_id, run.id)
+
+    async def update(self, tenant: str, run: RunRecord, change: Change) -> RunRecord:
+        """Write ``change`` to ``run`` (a metadata update, say), whoever writes meanwhile."""
+        return await self._update(tenant, run, change)
+
+    async def load(self, tenant: str, thread_id: str, run_id: str) -> RunRecord:
+        """The run as it stands, expired first if its time is up."""
+        return await self.expire(tenant, await self.store.run(tenant, thread_id, run_id))
+
+    # --- what the caller does ---------------------------------------------------------
+
+    async def submit_outputs(
+        self, tenant: str, run: RunRecord, tool_outputs: list[JSON]
+    ) -> tuple[RunRecord, list[tuple[str, JSON]]]:
+        """Take the outputs of the run's open calls; the run is queued for its next turn.
+        Returns the run and the events this says (the tool step completed, the run
+        queued). The write is conditional: of two submits, one wins, the other is told
+        the run no longer awaits outputs."""
+        before: list[RunRecord] = []
+
+        def take(current: RunRecord) -> RunRecord:
+            status = current.obj["status"]
+            if status != "requires_action":
+                raise Invalid(f'Runs in status "{status}" do not accept tool outputs.')
+            given = [o["tool_call_id"] for o in tool_outputs if "tool_call_id" in o]
+            if len(given) != len(tool_outputs):
+                raise Invalid("Each tool output needs a tool_call_id.", param="tool_outputs")
+            open_calls = current.state["open_calls"]
+            expected = set(open_calls)
+            if len(set(given)) != len(given) or set(given) != expected:
+                raise Invalid(
+                    f"Expected tool outputs for call_ids {sorted(expected)}, got {given}.",
+                    param="tool_outputs",
+                )
+            outputs = {o["tool_call_id"]: o.get("output", "") for o in tool_outputs}
+            submitted = [
+                {
+                    "call_id": call_id,
+                    "name": name,
+                    "arguments": arguments,
+                    "output": outputs[call_id],
+                }
+                for call_id, (name, arguments) in open_calls.items()
+            ]
+            step_usage = dict(current.state["step_usage"])
+            step_usage.pop(current.state["tool_step"], None)
+            state = {
+                **current.state,
+                "outputs": [*current.state["outputs"], *submitted],
+                "open_calls": {},
+                "tool_step": None,
+                "step_usage": step_usage,
+            }
+            before[:] = [current]
+            return _changed(current, state, status="queued", required_action=None)
+
+        run = await self._update(tenant, run, take)
+        prelude: list[tuple[str, JSON]] = []
+        (taken,) = before
+        step_id = taken.state["tool_step"]
+        if step_id:
+            step = await self.store.step(tenant, run.thread_id, run.id, step_id)
+            outputs = {o["call_id"]: o["output"] for o in run.state["outputs"]}
+            for call in step["step_details"]["tool_calls"]:
+                if call["id"] in outputs:
+                    call["function"]["output"] = outputs[call["id"]]
+            usage = taken.state["step_usage"].get(step_id)
+            step = self._end_step(step, "completed", usage)
+            await self.store.put_step(tenant, step)
+            prelude.append(("thread.run.step.completed", step))
+        prelude.append(("thread.run.queued", run.obj))
+        return run, prelude
+
+    async def cancel(self, tenant: str, run: RunRecord) -> RunRecord:
+        """Ask the run to stop: it is ``cancelling`` until its next step ends it."""
+
+        def ask(current: RunRecord) -> RunRecord:
+            status = current.obj["status"]
+            if status not in ("queued", "in_progress", "requires_action"):
+                raise Invalid(f"Cannot cancel run with status '{status}'.")
+            return _changed(current, status="cancelling")
+
+        return await self._update(tenant, run, ask)
+
+    def _due(self, run: RunRecord) -> bool:
+        obj = run.obj
+        return (
+            obj["status"] in EXPIRING
+            and obj["expires_at"] is not None
+            and self.clock() >= obj["expires_at"]
+        )
+
+    async def expire(self, tenant: str, run: RunRecord) -> RunRecord:
+        """The run, expired (and its open step with it) if its time is up."""
+        if not self._due(run):
+            return run
+        return await self._stop(tenant, run, "expired", self._due)
+
+    async def _stop(
+        self, tenant: str, run: RunRecord, status: str, applies: Callable[[RunRecord], bool]
+    ) -> RunRecord:
+        """End the run ``status`` (expired or cancelled), and its open tool step."""
+        before: list[RunRecord] = []
+
+        def end(current: RunRecord) -> RunRecord | None:
+            if not applies(current):
+                return None
+            before[:] = [current]
+            state = {**current.state, "open_calls": {}, "step_usage": {}}
+            if status == "expired":
+                return _changed(current, state, status="expired", required_action=None)
+            return _changed(
+                current,
+                state,
+                status="cancelled",
+                cancelled_at=self.clock(),
+                expires_at=None,
+                required_action=None,
+            )
+
+        run = await self._update(tenant, run, end)
+        if before:
+            await self._end_open_step(tenant, before[0], status)
+        return run
+
+    async def _end_open_step(self, tenant: str, run: RunRecord, status: str) -> None:
+        step_id = run.state["tool_step"]
+        if not step_id:
+            return
+        step = await self.store.step(tenant, run.thread_id, run.id, step_id)
+        if step["status"] == "in_progress":
+            usage = run.state["step_usage"].get(step_id)
+            await self.store.put_step(tenant, self._end_step(step, status, usage))
+
+    # --- moving runs ------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _hold(self, run_id: str) -> AsyncIterator[None]:
+        """One step of a run at a time; the lock goes when its last holder leaves."""
+        lock, holders = self._locks.get(run_id, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[run_id] = (lock, holders + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, holders = self._locks[run_id]
+            if holders == 1:
+                del self._locks[run_id]
+            else:
+                self._locks[run_id] = (lock, holders - 1)
+
+    def start_timer(self, tenant: str, run: RunRecord) -> None:
+        """Move the run one step every ``timer_interval`` seconds (unless already)."""
+        if run.id not in self._timers:
+            task = asyncio.get_running_loop().create_task(self._tick(tenant, run))
+            self._timers[run.id] = (run.thread_id, task)
+
+    def stop_timers(self, thread_id: str | None = None) -> None:
+        """Stop the timers of every run (or of one thread's runs)."""
+        for run_id, (of_thread, task) in list(self._timers.items()):
+            if thread_id is None or of_thread == thread_id:
+                task.cancel()
+                del self._timers[run_id]
+
+    async def _tick(self, tenant: str, run: RunRecord) -> None:
+        task = asyncio.current_task()
+        try:
+            while run.obj["status"] in MOVING:
+                await asyncio.sleep(self.timer_interval)
+                run = await self.advance(tenant, run)
+        except NotFound:
+            pass  # its thread was deleted: nothing left to move
+        except Exception as exc:
+            # Nobody awaits this task: fail the run visibly rather than leave it moving.
+            log.exception("the fake server's run %s stopped", run.id)
+            error = {"code": "server_error", "message": f"{type(exc).__name__}: {exc}"}
+            now = self.clock()
+            with contextlib.suppress(Exception):
+                await self._update(
+                    tenant,
+                    run,
+                    lambda current: _changed(
+                        current, status="failed", failed_at=now, expires_at=None, last_error=error
+                    ),
+                )
+        finally:
+            found = self._timers.get(run.id)
+            if found is not None and found[1] is task:
+                del self._timers[run.id]
+
+    async def settle(self, tenant: str, run: RunRecord, emit: Emit | None = None) -> RunRecord:
+        """Move the run until it rests (waits on the caller, or is over)."""
+        while run.obj["status"] in MOVING:
+            run = await self.advance(tenant, run, emit)
+        return run
+
+    async def advance(self, tenant: str, run: RunRecord, emit: Emit | None = None) -> RunRecord:
+        """One step of the run's life; ``emit`` hears each event of it (when streaming)."""
+        emit = emit or _silent
+        async with self._hold(run.id):
+            # As it stands now: another step or request may have moved it meanwhile.
+            run = await self.load(tenant, run.thread_id, run.id)
+            status = run.obj["status"]
+            if status == "queued":
+                now = self.clock()
+                before = run.version
+
+                def start(current: RunRecord) -> RunRecord | None:
+                    if current.obj["status"] != "queued":
+                        return None
+                    return _changed(
+                        current,
+                        status="in_progress",
+                        started_at=current.obj["started_at"] or now,
+                    )
+
+                run = await self._update(tenant, run, start)
+                if run.version != before and run.obj["status"] == "in_progress":
+                    await emit("thread.run.in_progress", run.obj)
+            elif status == "in_progress":
+                run = await self.turn(tenant, run, emit)
+            elif status == "cancelling":
+                run = await self._stop(
+                    tenant, run, "cancelled", lambda current: current.obj["status"] == "cancelling"
+                )
+                if run.obj["status"] == "cancelled":
+                    await emit("thread.run.cancelled", run.obj)
+            return run
+
+    async def _messages(self, tenant: str, thread_id: str) -> list[JSON]:
+        """Every message of the thread, oldest first."""
+        found: list[JSON] = []
+        after = None
+        while True:
+            page = await self.store.messages(
+                tenant, thread_id, PageQuery(limit=100, order="asc", after=after)
+            )
+            found += page.items
+            if not page.has_more or not page.items:
+                return found
+            after = page.items[-1]["id"]
+
+    async def turn(self, tenant: str, run: RunRecord, emit: Emit) -> RunRecord:
+        messages = await self._messages(tenant, run.thread_id)
+        context = RunContext(
+            assistant=Assistant.from_dict(run.state["assistant"]),
+            run=Run.from_dict(run.obj),
+            messages=[Message.from_dict(m) for m in messages],
+            tool_outputs=[SubmittedOutput(**o) for o in run.state["outputs"]],
+        )
+        try:
+            reply: Reply = await self.responder(context)
+        except Exception as exc:  # the responder is user code: report it on the run
+            reply = Fail("server_error", f"The responder raised {type(exc).__name__}: {exc}")
+        reply = _as_tool_choice_binds(reply, context)
+        run = await self.store.run(tenant, run.thread_id, run.id)
+        if run.obj["status"] != "in_progress":
+            return run  # cancelled (or expired) while the responder thought
+        prompt = sum(_words(part) for m in messages for part in m["content"])
+        now = self.clock()
+
+        def moving(current: RunRecord) -> bool:
+            return bool(current.obj["status"] == "in_progress")
+
+        if isinstance(reply, Text):
+            usage = _usage(prompt, len(reply.text.split()))
+            await self.say(tenant, run, reply.text, emit, usage=usage)
+            run = await self._update(
+                tenant,
+                run,
+                lambda current: (
+                    _changed(
+                        current,
+                        status="completed",
+                        completed_at=now,
+                        expires_at=None,
+                        usage=_added(current.obj["usage"], usage),
+                    )
+                    if moving(current)
+                    else None
+                ),
+            )
+            if run.obj["status"] == "completed":
+                await emit("thread.run.completed", run.obj)
+        elif isinstance(reply, CallTools):
+            run = await self._call_tools(tenant, run, reply, prompt, emit)
+        elif isinstance(reply, Fail):
+            error = {"code": reply.code, "message": reply.message}
+            run = await self._update(
+                tenant,
+                run,
+                lambda current: (
+                    _changed(
+                        current, status="failed", failed_at=now, expires_at=None, last_error=error
+                    )
+                    if moving(current)
+                    else None
+                ),
+            )
+            if run.obj["status"] == "failed":
+                await emit("thread.run.failed", run.obj)
+        elif isinstance(reply, Incomplete):
+            if reply.partial_text:
+                await self.say(tenant, run, reply.partial_text, emit, incomplete=True)
+            details = {"reason": reply.reason}
+            run = await self._update(
+                tenant,
+                run,
+                lambda current: (
+                    _changed(
+                        current, status="incomplete", expires_at=None, incomplete_details=details
+                    )
+                    if moving(current)
+                    else None
+                ),
+            )
+            if run.obj["status"] == "incomplete":
+                await emit("thread.run.incomplete", run.obj)
+        return run
+
+    async def _call_tools(
+        self, tenant: str, run: RunRecord, reply: CallTools, prompt: int, emit: Emit
+    ) -> RunRecord:
+        calls: list[JSON] = []
+        open_calls: JSON = {}
+        for call in reply.calls:
+            call_id = self.ids("call")
+            open_calls[call_id] = [call.name, call.arguments_json]
+            function = {"name": call.name, "arguments": call.arguments_json}
+            calls.append({"id": call_id, "type": "function", "function": function})
+        usage = _usage(prompt, sum(len(c["function"]["arguments"].split()) for c in calls))
+        step_calls: list[JSON] = [
+            {**c, "function": {**c["function"], "output": None}} for c in calls
+        ]
+        details = {"type": "tool_calls", "tool_calls": step_calls}
+        step = self._new_step(run.obj, "tool_calls", details)
+        await self.store.put_step(tenant, step)
+        # As the service did: the step starts empty and the deltas bring the calls.
+        empty = {**step, "step_details": {"type": "tool_calls", "tool_calls": []}}
+        await emit("thread.run.step.created", empty)
+        await emit("thread.run.step.in_progress", empty)
+        for delta in _tool_call_deltas(step_calls):
+            await emit(
+                "thread.run.step.delta",
+                {
+                    "id": step["id"],
+                    "object": "thread.run.step.delta",
+                    "delta": {"step_details": {"type": "tool_calls", "tool_calls": [delta]}},
+                },
+            )
+        submit = {"tool_calls": calls}
+
+        def wait(current: RunRecord) -> RunRecord | None:
+            if current.obj["status"] != "in_progress":
+                return None
+            state = {
+                **current.state,
+                "open_calls": open_calls,
+                "tool_step": step["id"],
+                "step_usage": {**current.state["step_usage"], step["id"]: usage},
+            }
+            return _changed(
+                current,
+                state,
+                status="requires_action",
+                required_action={"type": "submit_tool_outputs", "submit_tool_outputs": submit},
+                usage=_added(current.obj["usage"], usage),
+            )
+
+        run = await self._update(tenant, run, wait)
+        if run.obj["status"] == "requires_action" and run.state["tool_step"] == step["id"]:
+            await emit("thread.run.requires_action", run.obj)
+        else:  # cancelled or expired while the calls were said: so is their step
+            ended = "expired" if run.obj["status"] == "expired" else "cancelled"
+            await self.store.put_step(tenant, self._end_step(step, ended, None))
+        return run
+
+    async def say(
+        self,
+        tenant: str,
+        run: RunRecord,
+        text: str,
+        emit: Emit,
+        *,
+        usage: JSON | None = None,
+        incomplete: bool = False,
+    ) -> None:
+        """The assistant's message, created empty and filled by deltas as it was streamed."""
+        message = self.message(
+            run.thread_id, {"role": "assistant", "content": []}, run=run.obj, status="in_progress"
+        )
+        await self.store.add_message(tenant, message)
+        step = None
+        if not incomplete:
+            details = {
+                "type": "message_creation",
+                "message_creation": {"message_id": message["id"]},
+            }
+            step = self._new_step(run.obj, "message_creation", details)
+            await self.store.put_step(tenant, step)
+            await emit("thread.run.step.created", step)
+            await emit("thread.run.step.in_progress", step)
+        await emit("thread.message.created", message)
+        await emit("thread.message.in_progress", message)
+        for piece in _pieces(text):
+            await emit(
+                "thread.message.delta",
+                {
+                    "id": message["id"],
+                    "object": "thread.message.delta",
+                    "delta": {
+                        "content": [
+                            {
+                                "index": 0,
+                                "type": "text",
+                                "text": {"value": piece, "annotations": []},
+                            }
+                        ]
+                    },
+                },
+            )
+        now = self.clock()
+        message = {**message, "content": [_text_part(text)]}
+        if incomplete:
+            message.update(
+                status="incomplete", incomplete_at=now, incomplete_details={"reason": "max_tokens"}
+            )
+            await self.store.put_message(tenant, message)
+            await emit("thread.message.incomplete", message)
+            return
+        message.update(status="completed", completed_at=now)
+        await self.store.put_message(tenant, message)
+        await emit("thread.message.completed", message)
+        if step is not None:
+            step = self._end_step(step, "completed", usage)
+            await self.store.put_step(tenant, step)
+            await emit("thread.run.step.completed", step)
+
+    def _new_step(self, run: JSON, kind: str, details: JSON) -> JSON:
+        """A new step, in progress; its usage shows once it ends (the spec: null till then)."""
+        now = self.clock()
+        return {
+            "id": self.ids("step"),
+            "object": "thread.run.step",
+            "created_at": now,
+            "assistant_id": run["assistant_id"],
+            "thread_id": run["thread_id"],
+            "run_id": run["id"],
+            "type": kind,
+            "status": "in_progress",
+            "step_details": details,
+            "last_error": None,
+            "expired_at": None,
+            "cancelled_at": None,
+            "failed_at": None,
+            "completed_at": None,
+            "metadata": {},
+            "usage": None,
+        }
+
+    def _end_step(self, step: JSON, status: str, usage: JSON | None) -> JSON:
+        """``step`` ended with ``status``: its time and, now, its usage."""
+        return {**step, "status": status, "usage": usage, _ENDED_AT[status]: self.clock()}
+
+
+def _added(total: JSON | None, usage: JSON) -> JSON:
+    total = total or {"completion_tokens": 0, "prompt_tokens": 0, "total_tokens": 0}
+    return {k: total[k] + usage[k] for k in total}
+
+
+def _as_tool_choice_binds(reply: Reply, ctx: RunContext) -> Reply:
+    """``tool_choice`` binds the model, as the service held it to: on a run's first turn a
+    forced function (or, with ``"required"``, the first function tool) is called, where a
+    responder that knows nothing of tools (the echo) would have answered in text."""
+    if not isinstance(reply, Text) or ctx.tool_outputs:
+        return reply
+    choice = ctx.run.tool_choice
+    if isinstance(choice, AssistantToolChoice) and choice.type == "function" and choice.function:
+        return CallTools([ToolCall(choice.function.name)])
+    if choice == "required":
+        for tool in ctx.run.tools:
+            if isinstance(tool, FunctionTool):
+                return CallTools([ToolCall(tool.function.name)])
+    return reply

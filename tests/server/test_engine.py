@@ -1,0 +1,441 @@
+"""The run engine without HTTP: the statuses a run goes through and the events it says,
+driven directly over a store (in memory and SQLite: the engine uses nothing else)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+from assistants_async._schema import Invalid
+from assistants_async.server._engine import RunEngine
+from assistants_async.server._memory import MemoryStore
+from assistants_async.server._sqlite import SQLiteStore
+from assistants_async.server._store import (
+    JSON,
+    ActiveRunExists,
+    PageQuery,
+    RunRecord,
+    Store,
+)
+from assistants_async.testing import (
+    CallTools,
+    Fail,
+    FakeClock,
+    Incomplete,
+    Reply,
+    RunContext,
+    SequentialIds,
+    Text,
+    ToolCall,
+    scripted,
+)
+
+from ..payloads import ASSISTANT as PAYLOAD
+
+T = "key:engine"
+
+ASSISTANT: dict[str, Any] = {
+    **PAYLOAD,
+    "id": "asst_1",
+    "instructions": "Be brief.",
+    "tools": [],
+    "temperature": 1.0,
+    "top_p": 1.0,
+    "response_format": "auto",
+}
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    made: Store = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
+    await made.open()
+    try:
+        yield made
+    finally:
+        await made.close()
+
+
+@pytest.fixture
+def engine(store: Store) -> Any:
+    ids = SequentialIds()  # one for the store's every engine: ids are unique in it
+
+    def make(*replies: Reply, **kwargs: Any) -> RunEngine:
+        kwargs.setdefault("responder", scripted(list(replies)))
+        kwargs.setdefault("clock", FakeClock())
+        return RunEngine(store, ids=ids, **kwargs)
+
+    return make
+
+
+async def thread_with(engine: RunEngine, text: str) -> str:
+    thread_id = engine.ids("thread")
+    obj = {"id": thread_id, "object": "thread", "created_at": engine.clock(), "metadata": {}}
+    message = engine.message(thread_id, {"role": "user", "content": text})
+    await engine.store.add_thread(T, obj, [message])
+    return thread_id
+
+
+async def messages(engine: RunEngine, thread_id: str) -> list[JSON]:
+    return (await engine.store.messages(T, thread_id, PageQuery(order="asc"))).items
+
+
+async def steps(engine: RunEngine, run: RunRecord) -> list[JSON]:
+    return (await engine.store.steps(T, run.thread_id, run.id, PageQuery(order="asc"))).items
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any]] = []
+
+    async def __call__(self, name: str, data: Any) -> None:
+        self.events.append((name, json.loads(json.dumps(data))))  # as sent at that moment
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self.events]
+
+
+async def settle(engine: RunEngine, thread_id: str) -> tuple[RunRecord, Recorder]:
+    run = await engine.new_run(T, thread_id, ASSISTANT, {})
+    heard = Recorder()
+    run = await engine.settle(T, run, heard)
+    return run, heard
+
+
+async def test_a_text_turn_completes_with_a_message_and_a_step(engine: Any) -> None:
+    runs = engine(Text("Hello there"))
+    thread = await thread_with(runs, "Hi")
+    run, heard = await settle(runs, thread)
+    assert heard.names == [
+        "thread.run.in_progress",
+        "thread.run.step.created",
+        "thread.run.step.in_progress",
+        "thread.message.created",
+        "thread.message.in_progress",
+        "thread.message.delta",
+        "thread.message.delta",
+        "thread.message.completed",
+        "thread.run.step.completed",
+        "thread.run.completed",
+    ]
+    pieces = [
+        d["delta"]["content"][0]["text"]["value"] for n, d in heard.events if n.endswith("delta")
+    ]
+    assert "".join(pieces) == "Hello there"
+    assert run.obj["status"] == "completed"
+    assert run.obj["usage"]["completion_tokens"] == 2
+    answer = (await messages(runs, thread))[-1]
+    assert (answer["role"], answer["run_id"]) == ("assistant", run.obj["id"])
+
+
+async def test_a_tool_turn_streams_the_arguments_in_pieces_then_waits(engine: Any) -> None:
+    runs = engine(CallTools([ToolCall("get_weather", {"city": "Paris"})]), Text("21C"))
+    thread = await thread_with(runs, "Weather?")
+    run, heard = await settle(runs, thread)
+    assert heard.names[:3] == [
+        "thread.run.in_progress",
+        "thread.run.step.created",
+        "thread.run.step.in_progress",
+    ]
+    assert heard.names[-1] == "thread.run.requires_action"
+    deltas = [
+        d["delta"]["step_details"]["tool_calls"][0]
+        for n, d in heard.events
+        if n == "thread.run.step.delta"
+    ]
+    assert deltas[0]["function"] == {"name": "get_weather", "arguments": "", "output": None}
+    pieces = [d["function"]["arguments"] for d in deltas[1:]]
+    assert len(pieces) > 1
+    assert json.loads("".join(pieces)) == {"city": "Paris"}
+    assert run.obj["status"] == "requires_action"
+    (call_id,) = run.state["open_calls"]
+    # The outputs queue the run; its next turn answers.
+    run, said = await runs.submit_outputs(T, run, [{"tool_call_id": call_id, "output": "21C"}])
+    assert [name for name, _ in said] == ["thread.run.step.completed", "thread.run.queued"]
+    heard = Recorder()
+    run = await runs.settle(T, run, heard)
+    assert heard.names[-1] == "thread.run.completed"
+    assert run.state["outputs"][0]["output"] == "21C"
+
+
+async def test_failed_incomplete_cancelled_and_expired_runs(engine: Any) -> None:
+    runs = engine(Fail("rate_limit_exceeded", "slow down"), Incomplete("max_prompt_tokens", "Par"))
+    thread = await thread_with(runs, "Hi")
+    failed, heard = await settle(runs, thread)
+    assert heard.names[-1] == "thread.run.failed"
+    assert failed.obj["last_error"] == {"code": "rate_limit_exceeded", "message": "slow down"}
+    partial, heard = await settle(runs, thread)
+    assert heard.names[-1] == "thread.run.incomplete"
+    assert "thread.message.incomplete" in heard.names
+    assert partial.obj["incomplete_details"] == {"reason": "max_prompt_tokens"}
+
+    cancelled = await runs.new_run(T, thread, ASSISTANT, {})
+    cancelled = await runs.cancel(T, cancelled)
+    heard = Recorder()
+    cancelled = await runs.settle(T, cancelled, heard)
+    assert heard.names == ["thread.run.cancelled"]
+    with pytest.raises(Invalid, match="Cannot cancel"):
+        await runs.cancel(T, cancelled)
+
+    clock = FakeClock()
+    late = engine(clock=clock, run_ttl=600)
+    stale = await late.new_run(T, await thread_with(late, "Hi"), ASSISTANT, {})
+    clock.advance(601)
+    stale = await late.expire(T, stale)
+    assert stale.obj["status"] == "expired"
+
+
+async def test_one_active_run_per_thread_and_exact_tool_outputs(engine: Any) -> None:
+    runs = engine(CallTools([ToolCall("f", {})]))
+    thread = await thread_with(runs, "Hi")
+    run, _ = await settle(runs, thread)
+    with pytest.raises(Invalid, match="already has an active run"):
+        await runs.new_run(T, thread, ASSISTANT, {})
+    with pytest.raises(Invalid, match="Expected tool outputs"):
+        await runs.submit_outputs(T, run, [{"tool_call_id": "call_other", "output": "x"}])
+    assert run.obj["status"] == "requires_action"
+
+
+async def test_a_responder_that_raises_fails_the_run_and_the_script_comes_first(
+    engine: Any,
+) -> None:
+    async def broken(_: Any) -> Any:
+        raise RuntimeError("oops")
+
+    script: list[Reply] = []
+
+    async def broken_unless_scripted(ctx: RunContext) -> Reply:
+        return script.pop() if script else await broken(ctx)
+
+    runs = engine(responder=broken_unless_scripted)
+    thread = await thread_with(runs, "Hi")
+    run, _ = await settle(runs, thread)
+    assert run.obj["status"] == "failed"
+    assert "RuntimeError: oops" in run.obj["last_error"]["message"]
+    script.append(Text("scripted"))
+    run, _ = await settle(runs, thread)
+    assert run.obj["status"] == "completed"
+
+
+# --- what a mutation sample showed untested -------------------------------------------
+
+
+async def test_a_runs_own_instructions_and_temperature_override_the_assistants(engine: Any) -> None:
+    runs = engine()
+    thread = await thread_with(runs, "Hi")
+    run = await runs.new_run(
+        T, thread, ASSISTANT, {"instructions": "Be long.", "temperature": 0.2, "top_p": 0.5}
+    )
+    assert run.obj["instructions"] == "Be long."
+    assert (run.obj["temperature"], run.obj["top_p"]) == (0.2, 0.5)
+    plain = await runs.new_run(T, await thread_with(runs, "Hi"), ASSISTANT, {})
+    assert plain.obj["instructions"] == "Be brief."
+    assert (plain.obj["temperature"], plain.obj["top_p"]) == (1.0, 1.0)
+    # A temperature of 0 is given, not absent.
+    cold = await runs.new_run(T, await thread_with(runs, "Hi"), ASSISTANT, {"temperature": 0})
+    assert cold.obj["temperature"] == 0
+
+
+async def test_parallel_tool_calls_is_on_unless_the_run_says_otherwise(engine: Any) -> None:
+    runs = engine()
+    on = await runs.new_run(T, await thread_with(runs, "a"), ASSISTANT, {})
+    assert on.obj["parallel_tool_calls"] is True
+    off = await runs.new_run(
+        T, await thread_with(runs, "b"), ASSISTANT, {"parallel_tool_calls": False}
+    )
+    assert off.obj["parallel_tool_calls"] is False
+
+
+async def test_a_tool_output_given_twice_is_refused(engine: Any) -> None:
+    runs = engine(CallTools([ToolCall("f", {}), ToolCall("g", {})]))
+    thread = await thread_with(runs, "Hi")
+    run, _ = await settle(runs, thread)
+    first, second = run.state["open_calls"]
+    with pytest.raises(Invalid, match="Expected tool outputs"):
+        await runs.submit_outputs(
+            T,
+            run,
+            [
+                {"tool_call_id": first, "output": "1"},
+                {"tool_call_id": first, "output": "1"},
+                {"tool_call_id": second, "output": "2"},
+            ],
+        )
+    assert run.obj["status"] == "requires_action"
+
+
+async def test_a_run_expires_at_its_expiry_second_not_before(engine: Any) -> None:
+    clock = FakeClock()
+    runs = engine(clock=clock, run_ttl=600)
+    run = await runs.new_run(T, await thread_with(runs, "Hi"), ASSISTANT, {})
+    clock.advance(599)
+    run = await runs.expire(T, run)
+    assert run.obj["status"] == "queued"
+    clock.advance(1)
+    run = await runs.expire(T, run)
+    assert run.obj["status"] == "expired"
+
+
+async def test_a_cancel_during_a_turn_ends_the_run_cancelled(engine: Any) -> None:
+    runs = engine(CallTools([ToolCall("f", {})]))
+    thread = await thread_with(runs, "Hi")
+    run, _ = await settle(runs, thread)
+    (call_id,) = run.state["open_calls"]
+    run = await runs.cancel(T, run)  # while it waits on the caller
+    heard = Recorder()
+    run = await runs.settle(T, run, heard)
+    assert heard.names[-1] == "thread.run.cancelled"
+    assert run.obj["status"] == "cancelled"
+    (step,) = await steps(runs, run)
+    assert step["status"] == "cancelled"
+    assert step["cancelled_at"] is not None
+    with pytest.raises(Invalid):
+        await runs.submit_outputs(T, run, [{"tool_call_id": call_id, "output": "x"}])
+
+
+async def test_usage_adds_up_over_a_runs_turns(engine: Any) -> None:
+    runs = engine(CallTools([ToolCall("f", {"a": "one two"})]), Text("three words here"))
+    thread = await thread_with(runs, "Hi")
+    run, _ = await settle(runs, thread)
+    first = dict(run.obj["usage"])
+    (call_id,) = run.state["open_calls"]
+    run, _ = await runs.submit_outputs(T, run, [{"tool_call_id": call_id, "output": "x"}])
+    run = await runs.settle(T, run, Recorder())
+    total = run.obj["usage"]
+    assert total["completion_tokens"] > first["completion_tokens"]
+    assert total["prompt_tokens"] > first["prompt_tokens"]
+    assert total["total_tokens"] == total["prompt_tokens"] + total["completion_tokens"]
+    used = [s["usage"] for s in await steps(runs, run)]
+    for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+        assert total[key] == sum(u[key] for u in used)
+
+
+@pytest.mark.parametrize("reason", ["max_completion_tokens", "max_prompt_tokens"])
+async def test_an_incomplete_run_says_why(
+    reason: Literal["max_completion_tokens", "max_prompt_tokens"],
+    engine: Any,
+) -> None:
+    runs = engine(Incomplete(reason, "Par"))
+    run, heard = await settle(runs, await thread_with(runs, "Hi"))
+    assert run.obj["status"] == "incomplete"
+    assert run.obj["incomplete_details"] == {"reason": reason}
+    assert heard.names[-1] == "thread.run.incomplete"
+
+
+WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {}}}
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [{"type": "function", "function": {"name": "get_weather"}}, "required"],
+)
+async def test_a_forced_tool_choice_is_obeyed_where_the_responder_would_answer(
+    choice: Any,
+    engine: Any,
+) -> None:
+    from assistants_async.testing import echo
+
+    runs = engine(responder=echo())
+    thread = await thread_with(runs, "Weather in Paris?")
+    run = await runs.new_run(T, thread, {**ASSISTANT, "tools": [WEATHER]}, {"tool_choice": choice})
+    run = await runs.settle(T, run, Recorder())
+    assert run.obj["status"] == "requires_action"
+    (call,) = run.obj["required_action"]["submit_tool_outputs"]["tool_calls"]
+    assert call["function"]["name"] == "get_weather"
+    # Once the outputs are in, the model answers as it likes.
+    run, _ = await runs.submit_outputs(T, run, [{"tool_call_id": call["id"], "output": "21C"}])
+    run = await runs.settle(T, run, Recorder())
+    assert run.obj["status"] == "completed"
+
+
+async def test_without_a_forced_choice_the_echo_answers_in_text(engine: Any) -> None:
+    from assistants_async.testing import echo
+
+    runs = engine(responder=echo())
+    thread = await thread_with(runs, "Hi")
+    for choice in ("auto", "none"):
+        run = await runs.new_run(
+            T, thread, {**ASSISTANT, "tools": [WEATHER]}, {"tool_choice": choice}
+        )
+        run = await runs.settle(T, run, Recorder())
+        assert run.obj["status"] == "completed"
+
+
+# --- explicit writes: who wins when two write ------------------------------------------
+
+
+async def test_tool_outputs_are_taken_at_most_once(engine: Any) -> None:
+    runs = engine(CallTools([ToolCall("f", {})]), Text("done"))
+    run, _ = await settle(runs, await thread_with(runs, "Hi"))
+    (call_id,) = run.state["open_calls"]
+    outputs = [{"tool_call_id": call_id, "output": "x"}]
+    # Both submits read the run as it waits; the second write finds it changed.
+    answers = await asyncio.gather(
+        runs.submit_outputs(T, run, outputs),
+        runs.submit_outputs(T, run, outputs),
+        return_exceptions=True,
+    )
+    refused = [a for a in answers if isinstance(a, Invalid)]
+    assert len(refused) == 1, answers
+    assert "do not accept tool outputs" in refused[0].message
+    run = await runs.store.run(T, run.thread_id, run.id)
+    assert run.obj["status"] == "queued"
+    assert [o["output"] for o in run.state["outputs"]] == ["x"]
+
+
+def _tagged(run: RunRecord) -> RunRecord:
+    return RunRecord({**run.obj, "metadata": {"tag": "kept"}}, run.state, run.version)
+
+
+async def test_a_write_during_a_turn_is_kept_and_the_turn_too(engine: Any) -> None:
+    runs = engine(Text("Hello there"))
+    thread = await thread_with(runs, "Hi")
+    run = await runs.new_run(T, thread, ASSISTANT, {})
+
+    async def meddle(name: str, data: JSON) -> None:
+        if name == "thread.message.delta" and data["delta"]["content"][0]["text"]["value"]:
+            current = await runs.store.run(T, thread, run.id)
+            if not current.obj["metadata"]:
+                await runs.update(T, current, _tagged)
+
+    run = await runs.settle(T, run, meddle)
+    assert run.obj["status"] == "completed"
+    assert run.obj["metadata"] == {"tag": "kept"}
+
+
+async def test_a_cancel_during_a_turn_wins_over_its_end(engine: Any) -> None:
+    runs = engine(CallTools([ToolCall("f", {"a": 1})]))
+    thread = await thread_with(runs, "Hi")
+    run = await runs.new_run(T, thread, ASSISTANT, {})
+    heard = Recorder()
+
+    async def cancel_once(name: str, data: JSON) -> None:
+        await heard(name, data)
+        if name == "thread.run.step.delta" and len(heard.names) == 4:
+            await runs.cancel(T, await runs.store.run(T, thread, run.id))
+
+    run = await runs.settle(T, run, cancel_once)
+    assert run.obj["status"] == "cancelled"
+    assert "thread.run.requires_action" not in heard.names
+    (step,) = await steps(runs, run)
+    assert step["status"] == "cancelled"
+
+
+async def test_the_store_holds_one_active_run_per_thread_when_the_check_is_raced(
+    engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = engine()
+    thread = await thread_with(runs, "Hi")
+    await runs.new_run(T, thread, ASSISTANT, {})
+
+    async def nothing_active(tenant: str, thread_id: str) -> None:
+        return None  # as if the other run began after this check
+
+    monkeypatch.setattr(runs, "active_run", nothing_active)
+    with pytest.raises(ActiveRunExists):
+        await runs.new_run(T, thread, ASSISTANT, {})
