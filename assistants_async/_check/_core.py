@@ -1,4 +1,4 @@
-"""What every check shares: the wire record, findings, verdicts and the run context.
+"""What every check shares: the registry of checks and the run context.
 
 A check is a coroutine over a ``Context``. It calls the server through the public
 client, and says what departs from the spec with ``ctx.expect(...)``. The client reads
@@ -10,19 +10,26 @@ that met it first, with the request and the trimmed response it came in.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from types import SimpleNamespace
-from typing import Any, Literal, TypeVar
-from urllib.parse import urlsplit
+from typing import Any, TypeVar
 
-import aiohttp
 import attrs
 
 from .._client import AsyncClient
 from .._deviations import operation_of
 from .._errors import APIConnectionError, APIError, APIStatusError, ResponseValidationError
+from ._record import (
+    Exchange,
+    Finding,
+    Recorder,
+    Result,
+    TooManyRequests,
+    Verdict,
+    scrubbed,
+    shown,
+    trimmed,
+)
 
 __all__ = [
     "CHECKS",
@@ -34,136 +41,15 @@ __all__ = [
     "Recorder",
     "Result",
     "Skipped",
+    "TooManyRequests",
     "Verdict",
     "check",
+    "scrubbed",
+    "shown",
+    "trimmed",
 ]
 
 T = TypeVar("T")
-Verdict = Literal["pass", "deviates", "fails", "skipped"]
-
-# What a report keeps of one body: enough to see the fault, never a whole page of data.
-BODY_SHOWN = 2000
-# Headers that may carry the key: never recorded.
-_SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
-
-
-def trimmed(text: str, limit: int = BODY_SHOWN) -> str:
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
-
-
-def as_text(body: object) -> str | None:
-    """A body as a report shows it: bytes decoded, JSON values written out."""
-    if body is None:
-        return None
-    if isinstance(body, (bytes, bytearray)):
-        return trimmed(bytes(body).decode("utf-8", errors="replace"))
-    if isinstance(body, str):
-        return trimmed(body)
-    try:
-        return trimmed(json.dumps(body, ensure_ascii=False, default=repr))
-    except (TypeError, ValueError):  # pragma: no cover - default=repr writes anything
-        return trimmed(repr(body))
-
-
-@attrs.frozen
-class Exchange:
-    """One request as it went on the wire and what came back (both trimmed)."""
-
-    method: str
-    url: str
-    request_body: str | None
-    status: int | None = None
-    response_body: str | None = None
-
-    @property
-    def path(self) -> str:
-        return urlsplit(self.url).path
-
-    def answered(self, status: int | None, body: object) -> Exchange:
-        return attrs.evolve(self, status=status, response_body=as_text(body))
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "request": {"method": self.method, "url": self.url, "body": self.request_body},
-            "response": {"status": self.status, "body": self.response_body},
-        }
-
-
-@attrs.frozen
-class Finding:
-    """One departure: which operation, where in the spec's terms, expected and got."""
-
-    operation: str
-    path: str
-    expected: str
-    got: str
-    exchange: Exchange | None = None
-
-    def line(self) -> str:
-        where = f" {self.path}" if self.path else ""
-        return f"{self.operation}{where}: expected {self.expected}, got {self.got}"
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "operation": self.operation,
-            "path": self.path,
-            "expected": self.expected,
-            "got": self.got,
-        }
-        if self.exchange is not None:
-            out.update(self.exchange.to_json())
-        return out
-
-
-@attrs.define
-class Result:
-    id: str
-    title: str
-    verdict: Verdict
-    why: str
-    findings: list[Finding] = attrs.Factory(list)
-    seconds: float = 0.0
-    requests: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "verdict": self.verdict,
-            "why": self.why,
-            "seconds": round(self.seconds, 3),
-            "requests": self.requests,
-            "findings": [finding.to_json() for finding in self.findings],
-        }
-
-
-def scrubbed(result: Result, clean: Callable[[str], str]) -> Result:
-    """``result`` with ``clean`` applied to every text a server could have put the key in
-    (an error that echoes the ``Authorization`` header)."""
-
-    def exchange(e: Exchange | None) -> Exchange | None:
-        if e is None:
-            return None
-        return attrs.evolve(
-            e,
-            url=clean(e.url),
-            request_body=None if e.request_body is None else clean(e.request_body),
-            response_body=None if e.response_body is None else clean(e.response_body),
-        )
-
-    findings = [
-        attrs.evolve(
-            f,
-            path=clean(f.path),
-            expected=clean(f.expected),
-            got=clean(f.got),
-            exchange=exchange(f.exchange),
-        )
-        for f in result.findings
-    ]
-    return attrs.evolve(result, why=clean(result.why), findings=findings)
 
 
 class Skipped(Exception):
@@ -183,59 +69,6 @@ class Failed(Exception):
         super().__init__(why)
         self.why = why
         self.exchange = exchange
-
-
-class TooManyRequests(Exception):
-    """A check went past its request budget (a server whose cursors never end)."""
-
-
-class Recorder:
-    """Every request this run sends, as it went on the wire (aiohttp's tracing), counted
-    against the running check's budget."""
-
-    def __init__(self, secrets: tuple[str, ...]) -> None:
-        self.last: Exchange | None = None
-        self.count = 0
-        self.budget = 0
-        self._secrets = tuple(s for s in secrets if s)
-
-    def trace_config(self) -> aiohttp.TraceConfig:
-        config = aiohttp.TraceConfig()
-        config.on_request_start.append(self._start)
-        config.on_request_chunk_sent.append(self._chunk)
-        return config
-
-    def clean(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    async def _start(
-        self,
-        session: aiohttp.ClientSession,
-        context: SimpleNamespace,
-        params: aiohttp.TraceRequestStartParams,
-    ) -> None:
-        self.count += 1
-        if self.budget and self.count > self.budget:
-            raise TooManyRequests(f"more than {self.budget} requests")
-        context.sent = bytearray()
-        self.last = Exchange(params.method, self.clean(str(params.url)), None)
-        context.exchange_url = self.last.url
-
-    async def _chunk(
-        self,
-        session: aiohttp.ClientSession,
-        context: SimpleNamespace,
-        params: aiohttp.TraceRequestChunkSentParams,
-    ) -> None:
-        sent: bytearray = context.sent
-        if len(sent) <= BODY_SHOWN:
-            sent += params.chunk
-        last = self.last
-        if last is not None and last.url == context.exchange_url:
-            body = self.clean(as_text(bytes(sent)) or "")
-            self.last = attrs.evolve(last, request_body=body)
 
 
 @attrs.frozen
@@ -503,15 +336,6 @@ class Context:
 
 _FINAL = frozenset({"completed", "failed", "cancelled", "expired", "incomplete"})
 RESTING = frozenset({"requires_action"}) | _FINAL
-
-
-def shown(value: object) -> str:
-    """A value as findings write it: short, one line."""
-    try:
-        text = json.dumps(value, ensure_ascii=False, default=repr)
-    except (TypeError, ValueError):  # pragma: no cover
-        text = repr(value)
-    return trimmed(text, 200)
 
 
 def now() -> float:
