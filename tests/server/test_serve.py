@@ -484,3 +484,42 @@ async def test_past_the_grace_period_what_is_left_is_stopped(tmp_path: Path) -> 
                 await writer.wait_closed()
         await server.line(r'"path":"/v1/assistants","status":499')
         await server.line("stopped$")
+
+
+# --- what the README says -------------------------------------------------------------
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_section() -> str:
+    text = README.read_text(encoding="utf-8")
+    return text.split("## Running the server\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_names_only_options_the_command_has() -> None:
+    section = readme_section()
+    known = {o for action in build_parser()._actions for o in action.option_strings}
+    named = set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", section))
+    assert named, "the section names the options it describes"
+    assert named <= known, named - known
+    assert "python -m assistants_async.server" in section
+    assert "ASSISTANTS_SERVER_KEYS" in section
+
+
+def backup(source: Path, target: Path) -> None:
+    with (
+        closing(sqlite3.connect(source)) as live,
+        closing(sqlite3.connect(target)) as copy,
+    ):
+        live.backup(copy)
+
+
+async def test_a_backup_taken_while_serving_serves_on_its_own(tmp_path: Path) -> None:
+    db, copy = tmp_path / "live.sqlite3", tmp_path / "copy.sqlite3"
+    async with served(db) as server, server.client() as client:
+        asst = await client.assistants.create(model="gpt-4o", name="Backed up")
+        await asyncio.to_thread(backup, db, copy)
+        await client.assistants.create(model="gpt-4o", name="After the backup")
+    async with served(copy) as server, server.client() as client:
+        assert [a.name for a in (await client.assistants.list()).data] == ["Backed up"]
+        assert (await client.assistants.retrieve(asst.id)).name == "Backed up"
