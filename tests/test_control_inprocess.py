@@ -11,9 +11,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from assistants_async.server._script import Script, reply_from_json, reply_to_json
 from assistants_async.testing import Fail, FakeAssistantsServer, Incomplete, Text
 from assistants_async.testing.__main__ import build_parser, main, make_server
-from assistants_async.testing._script import Script, reply_from_json, reply_to_json
 
 
 @pytest.fixture

@@ -68,10 +68,14 @@ def routes(objects: Handlers, runs: RunHandlers) -> list[Route]:
 
 
 def build_app(
-    routes: Sequence[Route], middlewares: Sequence[Callable[..., Awaitable[web.StreamResponse]]]
+    routes: Sequence[Route],
+    middlewares: Sequence[Callable[..., Awaitable[web.StreamResponse]]],
+    *,
+    client_max_size: int = 1024**2,
 ) -> web.Application:
-    """An application serving ``routes`` (each named by its operationId)."""
-    app = web.Application(middlewares=list(middlewares))
+    """An application serving ``routes`` (each named by its operationId), reading
+    request bodies of at most ``client_max_size`` bytes."""
+    app = web.Application(middlewares=list(middlewares), client_max_size=client_max_size)
     for method, path, name, handler in routes:
         app.router.add_route(method, path, handler, name=name)
     return app

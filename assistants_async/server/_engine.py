@@ -47,7 +47,7 @@ _ENDED_AT = {"completed": "completed_at", "cancelled": "cancelled_at", "expired"
 MOVING = frozenset({"queued", "in_progress", "cancelling"})
 EXPIRING = frozenset({"queued", "in_progress", "requires_action"})
 
-log = logging.getLogger("assistants_async.testing")
+log = logging.getLogger("assistants_async.server")
 
 # Hears each stream event of a run's life: (event name, data).
 Emit: TypeAlias = Callable[[str, JSON], Awaitable[None]]
@@ -328,6 +328,94 @@ class RunEngine:
             usage = run.state["step_usage"].get(step_id)
             await self.store.put_step(tenant, self._end_step(step, status, usage))
 
+    async def fail(self, tenant: str, run: RunRecord, code: str, message: str) -> RunRecord:
+        """Fail the run (if it still moves) with ``last_error``: its steps in progress fail
+        with it, and its unfinished messages end incomplete."""
+        now = self.clock()
+        error = {"code": code, "message": message}
+
+        def stop(current: RunRecord) -> RunRecord | None:
+            if current.obj["status"] not in MOVING:
+                return None
+            state = {**current.state, "open_calls": {}, "step_usage": {}}
+            return _changed(
+                current,
+                state,
+                status="failed",
+                failed_at=now,
+                expires_at=None,
+                required_action=None,
+                last_error=error,
+            )
+
+        run = await self._update(tenant, run, stop)
+        if run.obj["status"] != "failed" or run.obj["last_error"] != error:
+            return run
+        for step in await self._steps(tenant, run):
+            if step["status"] == "in_progress":
+                ended = {**step, "status": "failed", "failed_at": now, "last_error": error}
+                await self.store.put_step(tenant, ended)
+        for said in await self._messages(tenant, run.thread_id, run.id):
+            if said["status"] == "in_progress":
+                await self.store.put_message(
+                    tenant,
+                    {
+                        **said,
+                        "status": "incomplete",
+                        "incomplete_at": now,
+                        "incomplete_details": {"reason": "run_failed"},
+                    },
+                )
+        return run
+
+    async def recover(self, tenant: str, run: RunRecord) -> str:
+        """Take up a run that was active when the server stopped; says what became of it:
+        ``"expired"`` (its time was up), ``"waiting"`` (it waits on the caller, as
+        before), ``"resumed"`` (moving again on a timer) or ``"failed"``.
+
+        A queued or cancelling run resumes: nothing of its next step was written. An
+        in_progress run resumes only if its turn wrote nothing yet (no message of the
+        run, no step in progress: every turn's first write is one of these), for then
+        asking the responder again repeats nothing; otherwise it fails, saying why."""
+        run = await self.expire(tenant, run)
+        status = run.obj["status"]
+        if status == "expired":
+            return "expired"
+        if status not in MOVING:
+            return "waiting"
+        if status == "in_progress" and await self._turn_began(tenant, run):
+            run = await self.fail(
+                tenant,
+                run,
+                "server_error",
+                "The server stopped in the middle of this run's turn, which cannot be taken "
+                "up again without repeating part of it. Start a new run.",
+            )
+            if run.obj["status"] == "failed":
+                return "failed"
+        if run.obj["status"] in MOVING:
+            self.start_timer(tenant, run)
+            return "resumed"
+        return "waiting"  # pragma: no cover - changed by another writer meanwhile
+
+    async def _turn_began(self, tenant: str, run: RunRecord) -> bool:
+        if await self._messages(tenant, run.thread_id, run.id, limit=1):
+            return True
+        return any(step["status"] == "in_progress" for step in await self._steps(tenant, run))
+
+    async def _steps(self, tenant: str, run: RunRecord) -> list[JSON]:
+        """Every step of the run, oldest first."""
+        found: list[JSON] = []
+        after = None
+        while True:
+            page = await self.store.steps(
+                tenant, run.thread_id, run.id, PageQuery(limit=100, order="asc", after=after)
+            )
+            found += page.items
+            if not page.has_more or not page.items:
+                return found
+            after = page.items[-1]["id"]
+
     # --- moving runs ------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
@@ -353,6 +441,14 @@ class RunEngine:
             task = asyncio.get_running_loop().create_task(self._tick(tenant, run))
             self._timers[run.id] = (run.thread_id, task)
 
+    async def drain(self, timeout: float) -> None:
+        """Let the runs moving on timers come to rest, for at most ``timeout`` seconds;
+        then stop the timers left (at a restart, ``recover`` takes those runs up)."""
+        tasks = [task for _, task in self._timers.values()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+        self.stop_timers()
+
     def stop_timers(self, thread_id: str | None = None) -> None:
         """Stop the timers of every run (or of one thread's runs)."""
         for run_id, (of_thread, task) in list(self._timers.items()):
@@ -370,17 +466,9 @@ class RunEngine:
             pass  # its thread was deleted: nothing left to move
         except Exception as exc:
             # Nobody awaits this task: fail the run visibly rather than leave it moving.
-            log.exception("the fake server's run %s stopped", run.id)
-            error = {"code": "server_error", "message": f"{type(exc).__name__}: {exc}"}
-            now = self.clock()
+            log.exception("the server's run %s stopped", run.id)
             with contextlib.suppress(Exception):
-                await self._update(
-                    tenant,
-                    run,
-                    lambda current: _changed(
-                        current, status="failed", failed_at=now, expires_at=None, last_error=error
-                    ),
-                )
+                await self.fail(tenant, run, "server_error", f"{type(exc).__name__}: {exc}")
         finally:
             found = self._timers.get(run.id)
             if found is not None and found[1] is task:
@@ -425,17 +513,19 @@ class RunEngine:
                     await emit("thread.run.cancelled", run.obj)
             return run
 
-    async def _messages(self, tenant: str, thread_id: str) -> list[JSON]:
-        """Every message of the thread, oldest first."""
+    async def _messages(
+        self, tenant: str, thread_id: str, run_id: str | None = None, limit: int | None = None
+    ) -> list[JSON]:
+        """Every message of the thread (or those the run wrote), oldest first; at most
+        ``limit`` of them."""
         found: list[JSON] = []
         after = None
         while True:
-            page = await self.store.messages(
-                tenant, thread_id, PageQuery(limit=100, order="asc", after=after)
-            )
+            query = PageQuery(limit=min(limit or 100, 100), order="asc", after=after)
+            page = await self.store.messages(tenant, thread_id, query, run_id=run_id)
             found += page.items
-            if not page.has_more or not page.items:
-                return found
+            if not page.has_more or not page.items or (limit and len(found) >= limit):
+                return found[:limit]
             after = page.items[-1]["id"]
 
     async def turn(self, tenant: str, run: RunRecord, emit: Emit) -> RunRecord:

@@ -31,6 +31,7 @@ __all__ = [
     "SubmittedOutput",
     "Text",
     "ToolCall",
+    "echo",
 ]
 
 
@@ -100,3 +101,12 @@ class RunContext:
 
 
 Responder: TypeAlias = Callable[[RunContext], Awaitable[Reply]]
+
+
+def echo(prefix: str = "") -> Responder:
+    """Answer with the newest user message's text, after ``prefix``."""
+
+    async def respond(ctx: RunContext) -> Reply:
+        return Text(prefix + ctx.last_user_text)
+
+    return respond

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import attrs
+
+from ..server._idempotency import fingerprint
 
 __all__ = ["IdempotencyStore", "Remembered", "fingerprint"]
 
@@ -33,16 +32,6 @@ class Remembered:
     body: bytes
     content_type: str
     created: float
-
-
-def fingerprint(method: str, path: str, query: str, raw: bytes) -> str:
-    """The request a key belongs to; JSON bodies compared by value, not by spelling."""
-    try:
-        canonical: Any = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"))
-    except (ValueError, RecursionError):  # not JSON, or nested past parsing: as sent
-        canonical = raw.decode("latin-1")
-    text = f"{method}\n{path}\n{query}\n{canonical}"
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class IdempotencyStore:

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import secrets
-import string
+from ..server._ids import random_ids
 
 __all__ = ["FakeClock", "SequentialIds", "random_ids"]
-
-_ALPHABET = string.ascii_letters + string.digits
-
-
-def random_ids(prefix: str) -> str:
-    """Ids shaped like the real ones: ``asst_`` and 24 random letters and digits."""
-    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(24))
 
 
 class SequentialIds:

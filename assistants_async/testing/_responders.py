@@ -18,6 +18,7 @@ from ..server._responders import (
     SubmittedOutput,
     Text,
     ToolCall,
+    echo,
 )
 
 __all__ = [
@@ -34,15 +35,6 @@ __all__ = [
     "echo",
     "scripted",
 ]
-
-
-def echo(prefix: str = "") -> Responder:
-    """Answer with the newest user message's text, after ``prefix``."""
-
-    async def respond(ctx: RunContext) -> Reply:
-        return Text(prefix + ctx.last_user_text)
-
-    return respond
 
 
 def scripted(replies: Iterable[Reply]) -> Responder:

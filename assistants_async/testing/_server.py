@@ -28,13 +28,13 @@ from ..server._http import (
 )
 from ..server._memory import MemoryStore
 from ..server._runs import Progress, RunHandlers
+from ..server._script import Script
 from ._control import CONTROL_PREFIX, add_control_routes
 from ._faults import Faults
 from ._idempotency import IdempotencyStore, Remembered, fingerprint
 from ._ids import random_ids
 from ._log import MASKED_HEADERS, LoggedRequest, RequestLog
 from ._responders import Reply, Responder, RunContext, echo
-from ._script import Script
 
 __all__ = ["FakeAssistantsServer", "Progress"]
 

@@ -439,3 +439,110 @@ async def test_the_store_holds_one_active_run_per_thread_when_the_check_is_raced
     monkeypatch.setattr(runs, "active_run", nothing_active)
     with pytest.raises(ActiveRunExists):
         await runs.new_run(T, thread, ASSISTANT, {})
+
+
+# --- taking runs up again after a restart ---------------------------------------------
+
+
+def restarted(engine: Any, *replies: Reply, **kwargs: Any) -> RunEngine:
+    """A second engine over the same store: what a restarted server makes."""
+    return engine(*replies, timer_interval=0.001, **kwargs)  # type: ignore[no-any-return]
+
+
+async def test_recover_resumes_queued_and_cancelling_runs(engine: Any) -> None:
+    before = engine()
+    queued = await before.new_run(T, await thread_with(before, "Hi"), ASSISTANT, {})
+    asking = await before.new_run(T, await thread_with(before, "Hi"), ASSISTANT, {})
+    asking = await before.cancel(T, asking)
+    after = restarted(engine, Text("Back"))
+    assert await after.recover(T, queued) == "resumed"
+    assert await after.recover(T, asking) == "resumed"
+    await after.drain(10)
+    done = await after.store.run(T, queued.thread_id, queued.id)
+    assert done.obj["status"] == "completed"
+    assert [m["role"] for m in await messages(after, queued.thread_id)] == ["user", "assistant"]
+    cancelled = await after.store.run(T, asking.thread_id, asking.id)
+    assert cancelled.obj["status"] == "cancelled"
+
+
+async def test_recover_retakes_a_turn_that_wrote_nothing(engine: Any) -> None:
+    before = engine()
+    thread = await thread_with(before, "Hi")
+    run = await before.advance(T, await before.new_run(T, thread, ASSISTANT, {}))
+    assert run.obj["status"] == "in_progress"
+    after = restarted(engine, Text("Again"))
+    assert await after.recover(T, run) == "resumed"
+    await after.drain(10)
+    assert (await after.store.run(T, thread, run.id)).obj["status"] == "completed"
+    said = [m for m in await messages(after, thread) if m["role"] == "assistant"]
+    assert len(said) == 1
+    assert said[0]["content"][0]["text"]["value"] == "Again"
+
+
+async def test_recover_fails_a_turn_cut_halfway_and_ends_what_it_began(engine: Any) -> None:
+    before = engine()
+    thread = await thread_with(before, "Hi")
+    run = await before.advance(T, await before.new_run(T, thread, ASSISTANT, {}))
+    # What say() writes first, then the crash.
+    half = before.message(
+        thread, {"role": "assistant", "content": []}, run=run.obj, status="in_progress"
+    )
+    await before.store.add_message(T, half)
+    details = {"type": "message_creation", "message_creation": {"message_id": half["id"]}}
+    step = before._new_step(run.obj, "message_creation", details)
+    await before.store.put_step(T, step)
+    after = restarted(engine, Text("never asked"))
+    assert await after.recover(T, run) == "failed"
+    failed = await after.store.run(T, thread, run.id)
+    assert failed.obj["status"] == "failed"
+    assert failed.obj["last_error"]["code"] == "server_error"
+    assert "stopped in the middle of this run's turn" in failed.obj["last_error"]["message"]
+    assert failed.obj["failed_at"] is not None
+    (ended,) = await steps(after, failed)
+    assert ended["status"] == "failed"
+    assert ended["last_error"] == failed.obj["last_error"]
+    message = await after.store.message(T, thread, half["id"])
+    assert message["status"] == "incomplete"
+    assert message["incomplete_details"] == {"reason": "run_failed"}
+
+
+async def test_recover_keeps_a_run_waiting_on_outputs_and_it_completes(engine: Any) -> None:
+    before = engine(CallTools([ToolCall("f", {"a": 1})]))
+    thread = await thread_with(before, "Hi")
+    run = await before.settle(T, await before.new_run(T, thread, ASSISTANT, {}))
+    assert run.obj["status"] == "requires_action"
+    after = restarted(engine, Text("done"))
+    assert await after.recover(T, run) == "waiting"
+    (call_id,) = run.state["open_calls"]
+    run, _ = await after.submit_outputs(T, run, [{"tool_call_id": call_id, "output": "1"}])
+    run = await after.settle(T, run)
+    assert run.obj["status"] == "completed"
+
+
+async def test_recover_expires_a_run_whose_time_is_up(engine: Any) -> None:
+    clock = FakeClock()
+    before = engine(CallTools([ToolCall("f")]), clock=clock, run_ttl=600)
+    thread = await thread_with(before, "Hi")
+    run = await before.settle(T, await before.new_run(T, thread, ASSISTANT, {}))
+    clock.advance(600)
+    after = restarted(engine, clock=clock)
+    assert await after.recover(T, run) == "expired"
+    expired = await after.store.run(T, thread, run.id)
+    assert expired.obj["status"] == "expired"
+    assert [s["status"] for s in await steps(after, expired)] == ["expired"]
+
+
+async def test_drain_stops_what_does_not_come_to_rest_in_time(engine: Any) -> None:
+    gate = asyncio.Event()
+
+    async def stuck(ctx: RunContext) -> Reply:
+        await gate.wait()
+        return Text("late")
+
+    runs = engine(responder=stuck, timer_interval=0.001)
+    thread = await thread_with(runs, "Hi")
+    run = await runs.new_run(T, thread, ASSISTANT, {})
+    runs.start_timer(T, run)
+    await runs.drain(0.05)
+    assert not runs._timers
+    assert (await runs.store.run(T, thread, run.id)).obj["status"] == "in_progress"

@@ -1,0 +1,341 @@
+"""The server's parts in this process (``test_serve.py`` runs the command itself): its
+keys, what comes in front of the handlers, its sweeps and the command's refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from assistants_async import AsyncClient
+from assistants_async.server import __main__ as command
+from assistants_async.server._keys import ENV_VAR, Keys, load_keys, tenant_of_key
+from assistants_async.server._responders import echo
+from assistants_async.server._serve import ACCESS_LOG, AssistantsServer
+from assistants_async.server._sqlite import SQLiteStore
+from assistants_async.testing import FakeClock
+
+KEY = "sk-app-alpha"
+OTHER = "sk-app-beta"
+TOOLS = [{"type": "function", "function": {"name": "f", "parameters": {}}}]
+FORCED = {"type": "function", "function": {"name": "f"}}
+
+
+# --- keys -----------------------------------------------------------------------------
+
+
+def test_a_tenant_is_a_stable_digest_of_its_key() -> None:
+    # The database holds these: a change here would orphan every tenant's data.
+    assert tenant_of_key("sk-test") == "key:f94953f5240fb542a070bcb4011599ee"
+    assert tenant_of_key("sk-test") != tenant_of_key("sk-tesT")
+    keys = Keys(["sk-test", "sk-other"])
+    assert keys.tenant("sk-test") == tenant_of_key("sk-test")
+    assert keys.tenant("sk-tes") is None
+    assert keys.tenant("") is None
+    assert len(keys) == 2
+
+
+def test_keys_come_from_a_file_and_the_environment(tmp_path: Path) -> None:
+    keys_file = tmp_path / "keys"
+    keys_file.write_text("# ops\nsk-one\n\n  sk-two  \n", encoding="utf-8")
+    keys = load_keys(keys_file, {ENV_VAR: "sk-three, sk-four sk-five"})
+    assert len(keys) == 5
+    for key in ("sk-one", "sk-two", "sk-three", "sk-four", "sk-five"):
+        assert keys.tenant(key) == tenant_of_key(key)
+    assert len(load_keys(None, {ENV_VAR: "sk-only"})) == 1
+    with pytest.raises(ValueError, match="no API keys"):
+        load_keys(None, {})
+    with pytest.raises(ValueError, match="printable ASCII"):
+        load_keys(None, {ENV_VAR: "sk-caf\u00e9"})
+    with pytest.raises(ValueError, match="no API keys"):
+        Keys([])
+
+
+# --- the app, served here -------------------------------------------------------------
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[AssistantsServer]:
+    store = SQLiteStore(tmp_path / "app.sqlite3")
+    await store.open()
+    made = AssistantsServer(
+        store, Keys([KEY, OTHER]), responder=echo(), max_body=4000, clock=FakeClock()
+    )
+    await made.start()
+    try:
+        yield made
+    finally:
+        await made.stop()
+        await store.close()
+
+
+def client(server: AssistantsServer, key: str = KEY) -> AsyncClient:
+    assert server.url is not None
+    return AsyncClient(api_key=key, base_url=server.url, trust_env=False, max_retries=0)
+
+
+@pytest.fixture
+def access_lines() -> Iterator[list[dict[str, Any]]]:
+    lines: list[dict[str, Any]] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(json.loads(record.getMessage()))
+
+    handler = Keep()
+    level = ACCESS_LOG.level
+    ACCESS_LOG.addHandler(handler)
+    ACCESS_LOG.setLevel(logging.INFO)
+    try:
+        yield lines
+    finally:
+        ACCESS_LOG.removeHandler(handler)
+        ACCESS_LOG.setLevel(level)
+
+
+async def raw(
+    server: AssistantsServer, method: str, path: str, **kwargs: Any
+) -> tuple[int, Any, Any]:
+    headers = {"Authorization": f"Bearer {KEY}", **kwargs.pop("headers", {})}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(method, f"{server.url}{path}", headers=headers, **kwargs) as response,
+    ):
+        body = await response.read()
+        try:
+            parsed: Any = json.loads(body)
+        except ValueError:
+            parsed = body
+        return response.status, response.headers, parsed
+
+
+async def test_the_api_key_header_of_gateways_is_read_too(server: AssistantsServer) -> None:
+    status, _, _ = await raw(server, "GET", "/assistants", headers={"api-key": KEY})
+    # The bearer header wins when both are there; alone, api-key is read.
+    assert status == 200
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{server.url}/assistants", headers={"api-key": OTHER}) as r:
+            assert r.status == 200
+        async with http.get(f"{server.url}/assistants", headers={"api-key": "no"}) as r:
+            assert r.status == 401
+
+
+async def test_unknown_paths_and_methods_get_the_error_envelope(
+    server: AssistantsServer, access_lines: list[dict[str, Any]]
+) -> None:
+    status, headers, body = await raw(server, "GET", "/nowhere")
+    assert status == 404
+    assert body["error"]["message"] == "Invalid URL (GET /v1/nowhere)"
+    assert headers["x-request-id"].startswith("req_")
+    status, _, body = await raw(server, "PUT", "/assistants")
+    assert status == 405
+    assert "not allowed" in body["error"]["message"]
+    assert [(line["path"], line["status"]) for line in access_lines] == [
+        ("/v1/nowhere", 404),
+        ("/v1/assistants", 405),
+    ]
+    assert access_lines[0]["request_id"] == headers["x-request-id"]
+
+
+async def test_an_unexpected_error_is_a_500_envelope_and_logged(
+    server: AssistantsServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(*args: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(server.store, "assistants", broken)
+    with caplog.at_level(logging.ERROR, logger="assistants_async.server"):
+        status, headers, body = await raw(server, "GET", "/assistants")
+    assert status == 500
+    assert body["error"]["type"] == "server_error"
+    assert "disk on fire" not in json.dumps(body)
+    assert any(headers["x-request-id"] in r.getMessage() for r in caplog.records)
+
+
+async def test_a_streamed_answer_is_replayed_for_its_idempotency_key(
+    server: AssistantsServer,
+) -> None:
+    async with client(server) as api:
+        asst = await api.assistants.create(model="gpt-4o")
+    body = {
+        "assistant_id": asst.id,
+        "stream": True,
+        "thread": {"messages": [{"role": "user", "content": "once"}]},
+    }
+    key = {"Idempotency-Key": "stream-once"}
+    status, _, first = await raw(server, "POST", "/threads/runs", json=body, headers=key)
+    assert status == 200
+    assert b"event: thread.run.completed" in first
+    status, headers, again = await raw(server, "POST", "/threads/runs", json=body, headers=key)
+    assert status == 200
+    assert headers["idempotent-replayed"] == "true"
+    assert again == first
+    # A refused request is not kept: the key still works for what was asked first.
+    status, _, _ = await raw(
+        server, "POST", "/assistants", json={"model": 1}, headers={"Idempotency-Key": "k2"}
+    )
+    assert status == 400
+    status, _, _ = await raw(
+        server, "POST", "/assistants", json={"model": "m"}, headers={"Idempotency-Key": "k2"}
+    )
+    assert status == 200
+
+
+async def test_runs_nobody_reads_expire_by_the_sweep(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "sweep.sqlite3")
+    await store.open()
+    clock = FakeClock()
+    server = AssistantsServer(
+        store, Keys([KEY]), responder=echo(), clock=clock, run_ttl=60, sweep_interval=0.01
+    )
+    await server.start()
+    try:
+        async with client(server) as api:
+            asst = await api.assistants.create(model="gpt-4o", tools=TOOLS)
+            thread = await api.threads.create(messages=[{"role": "user", "content": "x"}])
+            run = await api.runs.create_and_poll(
+                thread.id, assistant_id=asst.id, tool_choice=FORCED
+            )
+            assert run.status == "requires_action"
+        assert await server.expire_due() == 0
+        clock.advance(60)
+
+        deadline = asyncio.get_running_loop().time() + 30
+        while await store.active_runs():  # the sweep runs every 0.01 s
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.01)
+        assert await server.expire_due() == 0
+    finally:
+        await server.stop()
+        await store.close()
+
+
+async def test_a_sweep_that_fails_is_logged_and_the_next_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SQLiteStore(tmp_path / "s.sqlite3")
+    await store.open()
+    server = AssistantsServer(store, Keys([KEY]), responder=echo(), sweep_interval=0.001)
+    calls = 0
+    seen = asyncio.Event()
+
+    async def flaky() -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("locked")
+        seen.set()
+        return 0
+
+    server.expire_due = flaky  # type: ignore[method-assign]
+    await server.start()
+    try:
+        with caplog.at_level(logging.ERROR, logger="assistants_async.server"):
+            await asyncio.wait_for(seen.wait(), 30)
+        assert "expiring runs failed" in caplog.text
+    finally:
+        await server.stop()
+        await store.close()
+
+
+def test_a_body_limit_below_one_byte_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="max_body"):
+        AssistantsServer(SQLiteStore(tmp_path / "x"), Keys([KEY]), responder=echo(), max_body=0)
+
+
+# --- the command's refusals -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--max-body", "0"], "--max-body"),
+        (["--grace", "-1"], "--grace"),
+        (["--keys-file", "/nonexistent/keys"], "No such file"),
+        (["--script", "SCRIPT"], "a script is a JSON object"),
+    ],
+)
+def test_the_command_refuses_bad_options(
+    argv: list[str],
+    says: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    script = tmp_path / "script.json"
+    script.write_text("[]", encoding="utf-8")
+    monkeypatch.setenv(ENV_VAR, KEY)
+    with pytest.raises(SystemExit) as exited:
+        command.main([str(script) if a == "SCRIPT" else a for a in argv])
+    assert exited.value.code == 2
+    assert says in capsys.readouterr().err
+
+
+@pytest.fixture
+def quiet_logs() -> Iterator[None]:
+    """The command adds its log handlers: take them off again."""
+    loggers = [logging.getLogger("assistants_async.server"), ACCESS_LOG]
+    before = [(lg.handlers[:], lg.level, lg.propagate) for lg in loggers]
+    try:
+        yield
+    finally:
+        for lg, (handlers, level, propagate) in zip(loggers, before, strict=True):
+            lg.handlers[:] = handlers
+            lg.setLevel(level)
+            lg.propagate = propagate
+
+
+@pytest.mark.usefixtures("quiet_logs")
+def test_the_command_says_why_it_cannot_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(ENV_VAR, KEY)
+    # A database made by a newer release.
+    newer = tmp_path / "newer.sqlite3"
+    with closing(sqlite3.connect(newer)) as db:
+        db.execute("PRAGMA user_version = 999")
+    assert command.main(["--db", str(newer), "--port", "0"]) == 1
+    assert f"cannot open {newer}: the database is at schema version 999" in (
+        capsys.readouterr().err
+    )
+    # A port already taken.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        fresh = tmp_path / "fresh.sqlite3"
+        assert command.main(["--db", str(fresh), "--port", str(port)]) == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+async def test_a_script_file_answers_runs_before_the_echo(tmp_path: Path) -> None:
+    script = tmp_path / "script.json"
+    rules = {"rules": [{"match": "weather", "reply": {"type": "text", "text": "Sunny"}}]}
+    script.write_text(json.dumps(rules), encoding="utf-8")
+    store = SQLiteStore(tmp_path / "s.sqlite3")
+    await store.open()
+    server = AssistantsServer(store, Keys([KEY]), responder=command._responder(script))
+    await server.start()
+    try:
+        async with client(server) as api:
+            asst = await api.assistants.create(model="gpt-4o")
+            answers = []
+            for question in ("weather?", "hello"):
+                thread = await api.threads.create(messages=[{"role": "user", "content": question}])
+                run = await api.runs.create_and_poll(thread.id, assistant_id=asst.id)
+                assert run.status == "completed"
+                (said, _) = (await api.messages.list(thread.id)).data
+                answers.append(said.content[0].text.value)  # type: ignore[union-attr]
+        assert answers == ["Sunny", "hello"]
+    finally:
+        await server.stop()
+        await store.close()
