@@ -126,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-access-log", action="store_true", help="leave out the line per request"
     )
+    parser.add_argument(
+        "--no-beta-header",
+        action="store_true",
+        help="accept requests without 'OpenAI-Beta: assistants=v2' (by default a 400, as "
+        "the service answered)",
+    )
     return parser
 
 
@@ -185,6 +191,7 @@ async def _serve(args: argparse.Namespace, keys: Keys, responder: Responder) -> 
             poll_after_ms=args.poll_after_ms,
             max_body=args.max_body,
             sweep_interval=args.sweep_interval,
+            require_beta_header=not args.no_beta_header,
         )
         try:
             url = await server.start(args.host, args.port, grace=args.grace)

@@ -81,6 +81,27 @@ def build_app(
     return app
 
 
+def beta_refused(request: web.Request) -> web.Response | None:
+    """The service's answer to a request without the Assistants v2 beta header (None
+    when it has it): a client that forgets it fails here, not in production."""
+    beta = [v.strip() for h in request.headers.getall("OpenAI-Beta", []) for v in h.split(",")]
+    if "assistants=v2" in beta:
+        return None
+    if "assistants=v1" in beta:
+        return error(
+            400,
+            "The v1 Assistants API has been deprecated. Please try again by setting the "
+            "header 'OpenAI-Beta: assistants=v2'.",
+            code="invalid_beta",
+        )
+    return error(
+        400,
+        "You must provide the 'OpenAI-Beta' header to access the Assistants API. Please "
+        "try again by setting the header 'OpenAI-Beta: assistants=v2'.",
+        code="invalid_beta",
+    )
+
+
 def error(
     status: int,
     message: str,

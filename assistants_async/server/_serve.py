@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from ._app import Handler, build_app, error, handle, routes
+from ._app import Handler, beta_refused, build_app, error, handle, routes
 from ._engine import RunEngine
 from ._handlers import Handlers
 from ._http import TENANT
@@ -54,6 +54,7 @@ class AssistantsServer:
         poll_after_ms: int | None = 100,
         max_body: int = 8 * 1024 * 1024,
         sweep_interval: float = 60.0,
+        require_beta_header: bool = True,
         clock: Callable[[], int] | None = None,
         ids: Callable[[str], str] | None = None,
     ) -> None:
@@ -63,6 +64,7 @@ class AssistantsServer:
         self.keys = keys
         self.max_body = max_body
         self.sweep_interval = sweep_interval
+        self.require_beta_header = require_beta_header
         self.clock: Callable[[], int] = clock or (lambda: int(time.time()))
         self.ids: Callable[[str], str] = ids or random_ids
         self.engine = RunEngine(
@@ -249,6 +251,9 @@ class AssistantsServer:
         if isinstance(tenant, web.Response):
             return tenant
         request[TENANT] = tenant
+        refused = beta_refused(request) if self.require_beta_header else None
+        if refused is not None:
+            return refused
         if request.content_length is not None and request.content_length > self.max_body:
             return self._too_large(request.content_length)
         try:

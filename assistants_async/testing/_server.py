@@ -14,7 +14,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from .._client import AsyncClient
-from ..server._app import Handler, build_app, error, handle, routes
+from ..server._app import Handler, beta_refused, build_app, error, handle, routes
 from ..server._engine import RunEngine
 from ..server._handlers import Handlers
 from ..server._http import (
@@ -289,24 +289,7 @@ class FakeAssistantsServer:
 
     def _check_beta(self, request: web.Request) -> web.Response | None:
         """The service's answer to a request without the Assistants v2 beta header."""
-        if not self.require_beta_header:
-            return None
-        beta = [v.strip() for h in request.headers.getall("OpenAI-Beta", []) for v in h.split(",")]
-        if "assistants=v2" in beta:
-            return None
-        if "assistants=v1" in beta:
-            return self._error(
-                400,
-                "The v1 Assistants API has been deprecated. Please try again by setting the "
-                "header 'OpenAI-Beta: assistants=v2'.",
-                code="invalid_beta",
-            )
-        return self._error(
-            400,
-            "You must provide the 'OpenAI-Beta' header to access the Assistants API. Please "
-            "try again by setting the header 'OpenAI-Beta: assistants=v2'.",
-            code="invalid_beta",
-        )
+        return beta_refused(request) if self.require_beta_header else None
 
     async def _respond(
         self, request: web.Request, handler: Handler, operation: str | None, raw: bytes

@@ -306,7 +306,11 @@ async def test_an_oversized_body_is_a_413_with_the_error_envelope(tmp_path: Path
                 yield b"y" * 1000
             yield b'"}'
 
-        headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+        headers = {
+            "Authorization": f"Bearer {KEY}",
+            "OpenAI-Beta": "assistants=v2",
+            "Content-Type": "application/json",
+        }
         async with (
             aiohttp.ClientSession(headers=headers) as http,
             http.post(f"{server.url}/threads/{thread.id}/messages", data=chunks()) as r,
@@ -329,7 +333,8 @@ async def held_request(url: str, path: str, body: bytes) -> tuple[Any, Any]:
     reader, writer = await asyncio.open_connection(found[1], int(found[2]))
     writer.write(
         f"POST {found[3]}{path} HTTP/1.1\r\nHost: {found[1]}\r\n"
-        f"Authorization: Bearer {KEY}\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {KEY}\r\nOpenAI-Beta: assistants=v2\r\n"
+        "Content-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n".encode()
     )
     await writer.drain()

@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 
 from assistants_async import AsyncClient
+from assistants_async._check import run_checks
 from assistants_async.server import __main__ as command
 from assistants_async.server._keys import ENV_VAR, Keys, load_keys, tenant_of_key
 from assistants_async.server._responders import echo
@@ -105,7 +106,11 @@ def access_lines() -> Iterator[list[dict[str, Any]]]:
 async def raw(
     server: AssistantsServer, method: str, path: str, **kwargs: Any
 ) -> tuple[int, Any, Any]:
-    headers = {"Authorization": f"Bearer {KEY}", **kwargs.pop("headers", {})}
+    headers = {
+        "Authorization": f"Bearer {KEY}",
+        "OpenAI-Beta": "assistants=v2",
+        **kwargs.pop("headers", {}),
+    }
     async with (
         aiohttp.ClientSession() as http,
         http.request(method, f"{server.url}{path}", headers=headers, **kwargs) as response,
@@ -122,7 +127,7 @@ async def test_the_api_key_header_of_gateways_is_read_too(server: AssistantsServ
     status, _, _ = await raw(server, "GET", "/assistants", headers={"api-key": KEY})
     # The bearer header wins when both are there; alone, api-key is read.
     assert status == 200
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers={"OpenAI-Beta": "assistants=v2"}) as http:
         async with http.get(f"{server.url}/assistants", headers={"api-key": OTHER}) as r:
             assert r.status == 200
         async with http.get(f"{server.url}/assistants", headers={"api-key": "no"}) as r:
@@ -339,3 +344,24 @@ async def test_a_script_file_answers_runs_before_the_echo(tmp_path: Path) -> Non
     finally:
         await server.stop()
         await store.close()
+
+
+async def test_the_beta_header_is_required_as_the_service_required_it(
+    server: AssistantsServer,
+) -> None:
+    for sent, said in ((None, "must provide the 'OpenAI-Beta' header"), ("assistants=v1", "v1")):
+        headers = {"OpenAI-Beta": sent} if sent else {"OpenAI-Beta": ""}
+        status, _, body = await raw(server, "GET", "/assistants", headers=headers)
+        assert status == 400
+        assert body["error"]["code"] == "invalid_beta"
+        assert said in body["error"]["message"]
+
+
+async def test_every_compatibility_check_passes_against_the_sqlite_server(
+    server: AssistantsServer,
+) -> None:
+    """The check command, run against this server on SQLite: nothing deviates."""
+    assert server.url is not None
+    report = await run_checks(server.url, KEY)
+    assert {r.id: r.verdict for r in report.results if r.verdict != "pass"} == {}
+    assert report.cleanup["left"] == []
