@@ -41,7 +41,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUESTS_PER_FLOW = 6
-WARMUP_FLOWS = 50
 TOOL = {
     "type": "function",
     "function": {
@@ -93,7 +92,9 @@ async def new_assistant(client: Any) -> str:
 # --- in process ------------------------------------------------------------------------------
 
 
-async def in_process(n: int, rounds: int, profile: str | None = None) -> list[dict[str, float]]:
+async def in_process(
+    n: int, rounds: int, warmup: int, profile: str | None = None
+) -> list[dict[str, float]]:
     import assistants_async
     from assistants_async.testing import FakeAssistantsServer
 
@@ -101,7 +102,7 @@ async def in_process(n: int, rounds: int, profile: str | None = None) -> list[di
     results = []
     async with server, server.client() as client:
         assistant_id = await new_assistant(client)
-        await flows(client, assistant_id, WARMUP_FLOWS)
+        await flows(client, assistant_id, warmup)
         if profile:
             import cProfile
 
@@ -117,10 +118,10 @@ async def in_process(n: int, rounds: int, profile: str | None = None) -> list[di
     return results
 
 
-def run_worker(path: Path, n: int) -> dict[str, float]:
+def run_worker(path: Path, n: int, warmup: int) -> dict[str, float]:
     """One round in a fresh process, client and server from the checkout at ``path``."""
     env = {**os.environ, "PYTHONPATH": str(path)}
-    args = [sys.executable, __file__, "--worker", "--flows", str(n)]
+    args = [sys.executable, __file__, "--worker", "--flows", str(n), "--warmup", str(warmup)]
     out = subprocess.run(args, env=env, cwd=path, check=True, capture_output=True, text=True)
     result: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
     expected = str(path.resolve() / "assistants_async" / "__init__.py")
@@ -132,6 +133,15 @@ def run_worker(path: Path, n: int) -> dict[str, float]:
 # --- served in its own process ---------------------------------------------------------------
 
 
+def _end_with_parent() -> None:
+    """In the child: SIGTERM when this benchmark ends, even killed (Linux's prctl), so that
+    no server outlives it."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class Served:
     """The fake's command from the checkout at ``path``, on a free loopback port."""
 
@@ -141,7 +151,13 @@ class Served:
         args = [sys.executable, "-m", "assistants_async.testing", "--port", "0"]
         args += ["--progress", "immediate"]
         self.process = subprocess.Popen(
-            args, env=env, cwd=path, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True
+            args,
+            env=env,
+            cwd=path,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            text=True,
+            preexec_fn=_end_with_parent,
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()  # "Fake Assistants API on http://...:PORT/v1 ..."
@@ -169,7 +185,9 @@ async def measure_served(
     return result
 
 
-async def served(paths: list[Path], n: int, rounds: int) -> list[list[dict[str, float]]]:
+async def served(
+    paths: list[Path], n: int, rounds: int, warmup: int
+) -> list[list[dict[str, float]]]:
     """``rounds`` rounds against each checkout's server, alternating (the order swapped
     each round); returns the results by checkout."""
     from assistants_async import AsyncClient
@@ -183,7 +201,7 @@ async def served(paths: list[Path], n: int, rounds: int) -> list[list[dict[str, 
         ]
         assistants = [await new_assistant(c) for c in clients]
         for client, assistant_id in zip(clients, assistants, strict=True):
-            await flows(client, assistant_id, WARMUP_FLOWS)
+            await flows(client, assistant_id, warmup)
         for i in range(rounds):
             order = list(range(len(paths)))
             if i % 2:
@@ -217,6 +235,7 @@ def print_ratios(name: str, ratios: list[float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--flows", type=int, default=600, help="flows a round (default 600)")
+    parser.add_argument("--warmup", type=int, default=50, help="flows before any is timed")
     parser.add_argument("--rounds", type=int, default=5, help="rounds without --compare")
     parser.add_argument("--pairs", type=int, default=8, help="pairs of rounds with --compare")
     parser.add_argument("--served", action="store_true", help="the fake in its own process")
@@ -225,11 +244,11 @@ def main() -> None:
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        (result,) = asyncio.run(in_process(args.flows, 1))
+        (result,) = asyncio.run(in_process(args.flows, 1, args.warmup))
         print(json.dumps(result))
         return
     if args.profile:
-        asyncio.run(in_process(args.flows, 1, args.profile))
+        asyncio.run(in_process(args.flows, 1, args.warmup, args.profile))
         print(f"profile of {args.flows} flows in {args.profile}")
         return
     python = sys.version.split()[0]
@@ -237,7 +256,7 @@ def main() -> None:
     if args.served:
         paths = [ROOT] + ([args.compare.resolve()] if args.compare else [])
         rounds = args.pairs if args.compare else args.rounds
-        by_path = asyncio.run(served(paths, args.flows, rounds))
+        by_path = asyncio.run(served(paths, args.flows, rounds, args.warmup))
         for path, results in zip(paths, by_path, strict=True):
             print(f"{path}:")
             print(f"  server CPU per flow, µs {summary(results, 'server_cpu_us')}")
@@ -251,7 +270,7 @@ def main() -> None:
             print_ratios(f"server CPU per flow, this / {paths[1]}", ratios)
         return
     if not args.compare:
-        results = asyncio.run(in_process(args.flows, args.rounds))
+        results = asyncio.run(in_process(args.flows, args.rounds, args.warmup))
         print(f"in process ({results[0]['module']}):")
         print(f"  CPU per flow, µs (client and server) {summary(results, 'cpu_us')}")
         print(f"  requests/s                           {summary(results, 'per_s')}")
@@ -262,7 +281,7 @@ def main() -> None:
         order = [0, 1] if i % 2 == 0 else [1, 0]
         got: dict[int, dict[str, float]] = {}
         for k in order:
-            got[k] = run_worker(paths[k], args.flows)
+            got[k] = run_worker(paths[k], args.flows, args.warmup)
         pairs.append((got[0], got[1]))
         print(f"  pair {i + 1}: {got[0]['cpu_us']:.0f} / {got[1]['cpu_us']:.0f} µs", flush=True)
     for k, path in enumerate(paths):
