@@ -203,6 +203,11 @@ class RunEngine:
         """The run as it stands, expired first if its time is up."""
         return await self.expire(tenant, await self.store.run(tenant, thread_id, run_id))
 
+    async def _fresh(self, tenant: str, run: RunRecord) -> RunRecord:
+        """``run`` as it stands: the one in hand unless another writer moved its version."""
+        newer = await self.store.run_if_changed(tenant, run.thread_id, run.id, run.version)
+        return run if newer is None else newer
+
     # --- what the caller does ---------------------------------------------------------
 
     async def submit_outputs(
@@ -397,7 +402,7 @@ class RunEngine:
         emit = emit or _silent
         async with self._hold(run.id):
             # As it stands now: another step or request may have moved it meanwhile.
-            run = await self.load(tenant, run.thread_id, run.id)
+            run = await self.expire(tenant, await self._fresh(tenant, run))
             status = run.obj["status"]
             if status == "queued":
                 now = self.clock()
@@ -451,7 +456,7 @@ class RunEngine:
         except Exception as exc:  # the responder is user code: report it on the run
             reply = Fail("server_error", f"The responder raised {type(exc).__name__}: {exc}")
         reply = _as_tool_choice_binds(reply, context)
-        run = await self.store.run(tenant, run.thread_id, run.id)
+        run = await self._fresh(tenant, run)
         if run.obj["status"] != "in_progress":
             return run  # cancelled (or expired) while the responder thought
         prompt = sum(_words(part) for m in messages for part in m["content"])

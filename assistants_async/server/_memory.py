@@ -333,6 +333,12 @@ class MemoryStore:
     async def run(self, tenant: str, thread_id: str, run_id: str) -> RunRecord:
         return self._run(tenant, thread_id, run_id).record()
 
+    async def run_if_changed(
+        self, tenant: str, thread_id: str, run_id: str, version: int
+    ) -> RunRecord | None:
+        stored = self._run(tenant, thread_id, run_id)
+        return None if stored.version == version else stored.record()
+
     async def put_run(self, tenant: str, run: RunRecord) -> RunRecord:
         stored = self._run(tenant, run.thread_id, run.id)
         if stored.version != run.version:

@@ -439,3 +439,42 @@ async def test_the_store_holds_one_active_run_per_thread_when_the_check_is_raced
     monkeypatch.setattr(runs, "active_run", nothing_active)
     with pytest.raises(ActiveRunExists):
         await runs.new_run(T, thread, ASSISTANT, {})
+
+
+async def test_a_cancel_while_the_responder_thinks_drops_its_reply(engine: Any) -> None:
+    # The engine holds the run through the turn: the write made meanwhile must be seen.
+    holder: list[RunEngine] = []
+
+    async def cancelling(ctx: RunContext) -> Reply:
+        (runs,) = holder
+        await runs.cancel(T, await runs.store.run(T, ctx.run.thread_id, ctx.run.id))
+        return Text("too late")
+
+    runs = engine(responder=cancelling)
+    holder.append(runs)
+    thread = await thread_with(runs, "Hi")
+    run, heard = await settle(runs, thread)
+    assert run.obj["status"] == "cancelled"
+    assert "thread.message.created" not in heard.names
+    assert [m["role"] for m in await messages(runs, thread)] == ["user"]
+    assert (await runs.store.run(T, thread, run.id)).obj["status"] == "cancelled"
+
+
+async def test_a_write_while_the_responder_thinks_is_kept_and_its_reply_used(
+    engine: Any,
+) -> None:
+    holder: list[RunEngine] = []
+
+    async def tagging(ctx: RunContext) -> Reply:
+        (runs,) = holder
+        await runs.update(T, await runs.store.run(T, ctx.run.thread_id, ctx.run.id), _tagged)
+        return Text("answered")
+
+    runs = engine(responder=tagging)
+    holder.append(runs)
+    thread = await thread_with(runs, "Hi")
+    run, _ = await settle(runs, thread)
+    assert run.obj["status"] == "completed"
+    assert run.obj["metadata"] == {"tag": "kept"}
+    stored = await runs.store.run(T, thread, run.id)
+    assert (stored.obj, stored.version) == (run.obj, run.version)
