@@ -478,3 +478,30 @@ async def test_a_write_while_the_responder_thinks_is_kept_and_its_reply_used(
     assert run.obj["metadata"] == {"tag": "kept"}
     stored = await runs.store.run(T, thread, run.id)
     assert (stored.obj, stored.version) == (run.obj, run.version)
+
+
+async def test_no_lock_outlives_the_steps_that_held_it(engine: Any) -> None:
+    thinking, go = asyncio.Event(), asyncio.Event()
+
+    async def slow(ctx: RunContext) -> Reply:
+        thinking.set()
+        await go.wait()
+        return Text("done")
+
+    runs = engine(responder=slow)
+    thread = await thread_with(runs, "Hi")
+    run = await runs.new_run(T, thread, ASSISTANT, {})
+    run = await runs.advance(T, run)  # in_progress
+    first = asyncio.create_task(runs.advance(T, run))  # the turn, holding the lock
+    await thinking.wait()
+    waiting = asyncio.create_task(runs.advance(T, run))
+    given_up = asyncio.create_task(runs.advance(T, run))
+    await asyncio.sleep(0)
+    given_up.cancel()  # a waiter cancelled before it got the lock
+    await asyncio.sleep(0)
+    go.set()
+    assert (await first).obj["status"] == "completed"
+    assert (await waiting).obj["status"] == "completed"  # it saw the run as it stood
+    with pytest.raises(asyncio.CancelledError):
+        await given_up
+    assert runs._locks == {}
