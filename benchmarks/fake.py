@@ -77,10 +77,11 @@ async def flows(client: Any, assistant_id: str, n: int) -> dict[str, float]:
     for _ in range(n):
         await flow(client, assistant_id)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    n = max(n, 1)  # none: --instructions counts what comes before the flows
     return {
         "cpu_us": cpu / n * 1e6,
         "wall_us": wall / n * 1e6,
-        "per_s": n * REQUESTS_PER_FLOW / wall,
+        "per_s": n * REQUESTS_PER_FLOW / max(wall, 1e-9),
     }
 
 
@@ -130,6 +131,24 @@ def run_worker(path: Path, n: int, warmup: int) -> dict[str, float]:
     return result
 
 
+def instructions(path: Path, n: int, warmup: int) -> float:
+    """Instructions per flow in process (client and server from ``path``), counted by
+    valgrind's callgrind: the difference between a run of ``n`` flows and one of none,
+    over ``n``. The garbage collector is off in both, so that the count repeats to about
+    0.1 %; the kernel's work (the sockets) is not counted."""
+
+    def count(flows: int) -> int:
+        env = {**os.environ, "PYTHONPATH": str(path), "PYTHONHASHSEED": "0"}
+        args = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+        args += [sys.executable, __file__, "--worker", "--no-gc"]
+        args += ["--flows", str(flows), "--warmup", str(warmup)]
+        out = subprocess.run(args, env=env, cwd=path, check=True, capture_output=True, text=True)
+        (line,) = [x for x in out.stderr.splitlines() if "Collected :" in x]
+        return int(line.split()[-1])
+
+    return (count(n) - count(0)) / n
+
+
 # --- served in its own process ---------------------------------------------------------------
 
 
@@ -176,6 +195,20 @@ class Served:
         self.process.wait()
 
 
+def pin(server_pids: list[int]) -> bool:
+    """The servers on one core, the client on another, where the machine allows (as in
+    run.py): they never preempt each other, and only one server works at a time."""
+    if not hasattr(os, "sched_setaffinity"):
+        return False
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return False
+    for pid in server_pids:
+        os.sched_setaffinity(pid, {cores[-1]})
+    os.sched_setaffinity(0, {cores[0]})
+    return True
+
+
 async def measure_served(
     server: Served, client: Any, assistant_id: str, n: int
 ) -> dict[str, float]:
@@ -193,6 +226,8 @@ async def served(
     from assistants_async import AsyncClient
 
     servers = [Served(path) for path in paths]
+    pinned = pin([s.process.pid for s in servers])
+    print(f"servers pinned to one core, the client to another: {pinned}")
     results: list[list[dict[str, float]]] = [[] for _ in paths]
     try:
         clients = [
@@ -241,11 +276,25 @@ def main() -> None:
     parser.add_argument("--served", action="store_true", help="the fake in its own process")
     parser.add_argument("--compare", type=Path, metavar="PATH", help="another checkout")
     parser.add_argument("--profile", metavar="FILE", help="cProfile one in-process round")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions (valgrind) instead"
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-gc", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
+        if args.no_gc:
+            gc.disable()
         (result,) = asyncio.run(in_process(args.flows, 1, args.warmup))
         print(json.dumps(result))
+        return
+    if args.instructions:
+        paths = [ROOT] + ([args.compare.resolve()] if args.compare else [])
+        counts = [instructions(path, args.flows, args.warmup) for path in paths]
+        for path, per_flow in zip(paths, counts, strict=True):
+            print(f"{path}: {per_flow / 1e6:.3f} M instructions per flow (callgrind, no GC)")
+        if args.compare:
+            print(f"instructions per flow, this / {paths[1]}: {counts[0] / counts[1]:.3f}")
         return
     if args.profile:
         asyncio.run(in_process(args.flows, 1, args.warmup, args.profile))
