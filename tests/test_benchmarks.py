@@ -76,3 +76,20 @@ def test_the_benchmark_command_reports_every_metric_and_target(tmp_path: Path) -
         assert low <= target["ratio"] <= high, target
     assert "pinned" in results["machine"]
     assert "target" in done.stdout
+
+
+@pytest.mark.slow
+def test_the_fake_benchmark_runs_in_process_served_and_compared() -> None:
+    fake = RUN.parent / "fake.py"
+    root = str(RUN.parents[1])
+    small = ["--flows", "5", "--warmup", "2"]
+    for args, expected in (
+        ([*small, "--rounds", "1"], "requests/s"),
+        ([*small, "--pairs", "1", "--compare", root], "CPU per flow in process, this /"),
+        ([*small, "--pairs", "1", "--served", "--compare", root], "server CPU per flow, this /"),
+    ):
+        done = subprocess.run(
+            [sys.executable, str(fake), *args], capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        assert expected in done.stdout, done.stdout

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import secrets
+import string
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,6 +27,7 @@ from assistants_async.testing import (
     Text,
     ToolCall,
     call_tools_then_answer,
+    random_ids,
     scripted,
 )
 
@@ -505,6 +509,17 @@ async def test_injected_clock_and_ids(server: FakeAssistantsServer) -> None:
         thread = await client.threads.create(messages=[{"role": "user", "content": "x"}])
     assert (first.id, second.id, thread.id) == ("asst_000001", "asst_000002", "thread_000001")
     assert first.created_at == 1_700_000_000
+
+
+def test_random_ids_are_24_letters_and_digits_all_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    made = [random_ids("msg") for _ in range(2000)]
+    assert all(re.fullmatch(r"msg_[A-Za-z0-9]{24}", i) for i in made)
+    assert len(set(made)) == len(made)
+    assert set("".join(i[4:] for i in made)) == set(string.ascii_letters + string.digits)
+    # Bytes from 248 up would favour some characters: dropped, and more read if need be.
+    reads = iter([bytes([255] * 9 + [0] * 23), bytes(range(32))])
+    monkeypatch.setattr(secrets, "token_bytes", lambda n: next(reads))
+    assert random_ids("x") == "x_" + (string.ascii_letters + string.digits)[:24]
 
 
 # --- for tests: faults, the request log, reset ------------------------------------------------

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeAlias
 
 from .._schema import Invalid
@@ -202,6 +202,11 @@ class RunEngine:
     async def load(self, tenant: str, thread_id: str, run_id: str) -> RunRecord:
         """The run as it stands, expired first if its time is up."""
         return await self.expire(tenant, await self.store.run(tenant, thread_id, run_id))
+
+    async def _fresh(self, tenant: str, run: RunRecord) -> RunRecord:
+        """``run`` as it stands: the one in hand unless another writer moved its version."""
+        newer = await self.store.run_if_changed(tenant, run.thread_id, run.id, run.version)
+        return run if newer is None else newer
 
     # --- what the caller does ---------------------------------------------------------
 
@@ -418,23 +423,6 @@ class RunEngine:
 
     # --- moving runs ------------------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def _hold(self, run_id: str) -> AsyncIterator[None]:
-        """One step of a run at a time; the lock goes when its last holder leaves."""
-        lock, holders = self._locks.get(run_id, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self._locks[run_id] = (lock, holders + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, holders = self._locks[run_id]
-            if holders == 1:
-                del self._locks[run_id]
-            else:
-                self._locks[run_id] = (lock, holders - 1)
-
     def start_timer(self, tenant: str, run: RunRecord) -> None:
         """Move the run one step every ``timer_interval`` seconds (unless already)."""
         if run.id not in self._timers:
@@ -482,36 +470,52 @@ class RunEngine:
 
     async def advance(self, tenant: str, run: RunRecord, emit: Emit | None = None) -> RunRecord:
         """One step of the run's life; ``emit`` hears each event of it (when streaming)."""
-        emit = emit or _silent
-        async with self._hold(run.id):
-            # As it stands now: another step or request may have moved it meanwhile.
-            run = await self.load(tenant, run.thread_id, run.id)
-            status = run.obj["status"]
-            if status == "queued":
-                now = self.clock()
-                before = run.version
+        # One step of a run at a time; the lock goes when its last holder leaves. (No
+        # context manager: this is every step's path.)
+        run_id = run.id
+        lock, holders = self._locks.get(run_id, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[run_id] = (lock, holders + 1)
+        try:
+            async with lock:
+                return await self._step(tenant, run, emit or _silent)
+        finally:
+            lock, holders = self._locks[run_id]
+            if holders == 1:
+                del self._locks[run_id]
+            else:
+                self._locks[run_id] = (lock, holders - 1)
 
-                def start(current: RunRecord) -> RunRecord | None:
-                    if current.obj["status"] != "queued":
-                        return None
-                    return _changed(
-                        current,
-                        status="in_progress",
-                        started_at=current.obj["started_at"] or now,
-                    )
+    async def _step(self, tenant: str, run: RunRecord, emit: Emit) -> RunRecord:
+        # As it stands now: another step or request may have moved it meanwhile.
+        run = await self.expire(tenant, await self._fresh(tenant, run))
+        status = run.obj["status"]
+        if status == "queued":
+            now = self.clock()
+            before = run.version
 
-                run = await self._update(tenant, run, start)
-                if run.version != before and run.obj["status"] == "in_progress":
-                    await emit("thread.run.in_progress", run.obj)
-            elif status == "in_progress":
-                run = await self.turn(tenant, run, emit)
-            elif status == "cancelling":
-                run = await self._stop(
-                    tenant, run, "cancelled", lambda current: current.obj["status"] == "cancelling"
+            def start(current: RunRecord) -> RunRecord | None:
+                if current.obj["status"] != "queued":
+                    return None
+                return _changed(
+                    current,
+                    status="in_progress",
+                    started_at=current.obj["started_at"] or now,
                 )
-                if run.obj["status"] == "cancelled":
-                    await emit("thread.run.cancelled", run.obj)
-            return run
+
+            run = await self._update(tenant, run, start)
+            if run.version != before and run.obj["status"] == "in_progress":
+                await emit("thread.run.in_progress", run.obj)
+        elif status == "in_progress":
+            run = await self.turn(tenant, run, emit)
+        elif status == "cancelling":
+            run = await self._stop(
+                tenant, run, "cancelled", lambda current: current.obj["status"] == "cancelling"
+            )
+            if run.obj["status"] == "cancelled":
+                await emit("thread.run.cancelled", run.obj)
+        return run
 
     async def _messages(
         self, tenant: str, thread_id: str, run_id: str | None = None, limit: int | None = None
@@ -541,7 +545,7 @@ class RunEngine:
         except Exception as exc:  # the responder is user code: report it on the run
             reply = Fail("server_error", f"The responder raised {type(exc).__name__}: {exc}")
         reply = _as_tool_choice_binds(reply, context)
-        run = await self.store.run(tenant, run.thread_id, run.id)
+        run = await self._fresh(tenant, run)
         if run.obj["status"] != "in_progress":
             return run  # cancelled (or expired) while the responder thought
         prompt = sum(_words(part) for m in messages for part in m["content"])

@@ -64,8 +64,8 @@ class _Ordered:
         """The ids of one page (in list order) and has_more, as ``PageQuery`` says."""
         if query.limit < 1:
             raise ValueError(f"limit must be at least 1, not {query.limit}")
-        after = self._key("after", query.after)
-        before = self._key("before", query.before)
+        after = None if query.after is None else self._key("after", query.after)
+        before = None if query.before is None else self._key("before", query.before)
         backward = before is not None and after is None
         # The window in key order is (lower, upper); a desc list walks it from the top.
         lower, upper = (after, before) if query.order == "asc" else (before, after)
@@ -82,9 +82,7 @@ class _Ordered:
             ids.reverse()
         return ids, hi - lo > limit
 
-    def _key(self, name: str, cursor: str | None) -> _Key | None:
-        if cursor is None:
-            return None
+    def _key(self, name: str, cursor: str) -> _Key:
         key = self.where.get(cursor)
         if key is None:
             raise UnknownCursor(name, cursor)
@@ -263,11 +261,11 @@ class MemoryStore:
         self._add_message(tenant, obj)
 
     def _message(self, tenant: str, thread_id: str, message_id: str) -> _Message:
-        self._thread(tenant, thread_id)
         found = self._messages.get(message_id)
         if found is None or found.tenant != tenant or found.thread_id != thread_id:
+            self._thread(tenant, thread_id)  # the thread is what is missing, or the message
             raise NotFound("message", message_id)
-        return found
+        return found  # in its thread, so the thread is there and the tenant's
 
     async def message(self, tenant: str, thread_id: str, message_id: str) -> JSON:
         return load(self._message(tenant, thread_id, message_id).blob)  # type: ignore[no-any-return]
@@ -324,32 +322,40 @@ class MemoryStore:
         return RunRecord(run.obj, run.state, stored.version)
 
     def _run(self, tenant: str, thread_id: str, run_id: str) -> _Run:
-        self._thread(tenant, thread_id)
         found = self._runs.get(run_id)
         if found is None or found.tenant != tenant or found.thread_id != thread_id:
+            self._thread(tenant, thread_id)  # the thread is what is missing, or the run
             raise NotFound("run", run_id)
-        return found
+        return found  # in its thread, so the thread is there and the tenant's
 
     async def run(self, tenant: str, thread_id: str, run_id: str) -> RunRecord:
         return self._run(tenant, thread_id, run_id).record()
 
+    async def run_if_changed(
+        self, tenant: str, thread_id: str, run_id: str, version: int
+    ) -> RunRecord | None:
+        stored = self._run(tenant, thread_id, run_id)
+        return None if stored.version == version else stored.record()
+
     async def put_run(self, tenant: str, run: RunRecord) -> RunRecord:
-        stored = self._run(tenant, run.thread_id, run.id)
+        obj = run.obj
+        run_id, thread_id, status = obj["id"], obj["thread_id"], obj["status"]
+        stored = self._run(tenant, thread_id, run_id)
         if stored.version != run.version:
-            raise Conflict(f"run {run.id} is at version {stored.version}, not {run.version}")
-        thread = self._threads[run.thread_id]
-        status = run.obj["status"]
+            raise Conflict(f"run {run_id} is at version {stored.version}, not {run.version}")
+        thread = self._threads[thread_id]
         if status in ACTIVE:
-            if thread.active not in (None, run.id):
-                raise ActiveRunExists(run.thread_id, thread.active)
-            thread.active = run.id
-            self._active.add(run.id)
-        elif thread.active == run.id:
+            if thread.active != run_id:
+                if thread.active is not None:
+                    raise ActiveRunExists(thread_id, thread.active)
+                thread.active = run_id
+                self._active.add(run_id)
+        elif thread.active == run_id:
             thread.active = None
-            self._active.discard(run.id)
-        stored.blob, stored.state, stored.status = dump(run.obj), dump(run.state), status
+            self._active.discard(run_id)
+        stored.blob, stored.state, stored.status = dump(obj), dump(run.state), status
         stored.version += 1
-        return RunRecord(run.obj, run.state, stored.version)  # as add_run: not parsed again
+        return RunRecord(obj, run.state, stored.version)  # as add_run: not parsed again
 
     async def runs(self, tenant: str, thread_id: str, query: PageQuery) -> Page:
         ids, has_more = self._thread(tenant, thread_id).runs.page(query)

@@ -567,6 +567,23 @@ class SQLiteStore:
             raise NotFound("run", run_id)
         return RunRecord(load(obj), load(state), version)
 
+    async def run_if_changed(
+        self, tenant: str, thread_id: str, run_id: str, version: int
+    ) -> RunRecord | None:
+        rows = await self._rows(
+            f"SELECT {_THREAD_EXISTS}, runs.version,"
+            " CASE WHEN runs.version = ? THEN NULL ELSE runs.obj END,"
+            " CASE WHEN runs.version = ? THEN NULL ELSE runs.state END FROM (SELECT 1)"
+            " LEFT JOIN runs ON runs.id = ? AND runs.thread_id = ? AND runs.tenant = ?",
+            (thread_id, tenant, version, version, run_id, thread_id, tenant),
+        )
+        exists, found, obj, state = rows[0]
+        if not exists:
+            raise NotFound("thread", thread_id)
+        if found is None:
+            raise NotFound("run", run_id)
+        return None if found == version else RunRecord(load(obj), load(state), found)
+
     async def put_run(self, tenant: str, run: RunRecord) -> RunRecord:
         # A conditional write: it lands only on the version the caller read.
         db = self._need_writer()

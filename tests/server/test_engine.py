@@ -546,3 +546,69 @@ async def test_drain_stops_what_does_not_come_to_rest_in_time(engine: Any) -> No
     await runs.drain(0.05)
     assert not runs._timers
     assert (await runs.store.run(T, thread, run.id)).obj["status"] == "in_progress"
+
+
+async def test_a_cancel_while_the_responder_thinks_drops_its_reply(engine: Any) -> None:
+    # The engine holds the run through the turn: the write made meanwhile must be seen.
+    holder: list[RunEngine] = []
+
+    async def cancelling(ctx: RunContext) -> Reply:
+        (runs,) = holder
+        await runs.cancel(T, await runs.store.run(T, ctx.run.thread_id, ctx.run.id))
+        return Text("too late")
+
+    runs = engine(responder=cancelling)
+    holder.append(runs)
+    thread = await thread_with(runs, "Hi")
+    run, heard = await settle(runs, thread)
+    assert run.obj["status"] == "cancelled"
+    assert "thread.message.created" not in heard.names
+    assert [m["role"] for m in await messages(runs, thread)] == ["user"]
+    assert (await runs.store.run(T, thread, run.id)).obj["status"] == "cancelled"
+
+
+async def test_a_write_while_the_responder_thinks_is_kept_and_its_reply_used(
+    engine: Any,
+) -> None:
+    holder: list[RunEngine] = []
+
+    async def tagging(ctx: RunContext) -> Reply:
+        (runs,) = holder
+        await runs.update(T, await runs.store.run(T, ctx.run.thread_id, ctx.run.id), _tagged)
+        return Text("answered")
+
+    runs = engine(responder=tagging)
+    holder.append(runs)
+    thread = await thread_with(runs, "Hi")
+    run, _ = await settle(runs, thread)
+    assert run.obj["status"] == "completed"
+    assert run.obj["metadata"] == {"tag": "kept"}
+    stored = await runs.store.run(T, thread, run.id)
+    assert (stored.obj, stored.version) == (run.obj, run.version)
+
+
+async def test_no_lock_outlives_the_steps_that_held_it(engine: Any) -> None:
+    thinking, go = asyncio.Event(), asyncio.Event()
+
+    async def slow(ctx: RunContext) -> Reply:
+        thinking.set()
+        await go.wait()
+        return Text("done")
+
+    runs = engine(responder=slow)
+    thread = await thread_with(runs, "Hi")
+    run = await runs.new_run(T, thread, ASSISTANT, {})
+    run = await runs.advance(T, run)  # in_progress
+    first = asyncio.create_task(runs.advance(T, run))  # the turn, holding the lock
+    await thinking.wait()
+    waiting = asyncio.create_task(runs.advance(T, run))
+    given_up = asyncio.create_task(runs.advance(T, run))
+    await asyncio.sleep(0)
+    given_up.cancel()  # a waiter cancelled before it got the lock
+    await asyncio.sleep(0)
+    go.set()
+    assert (await first).obj["status"] == "completed"
+    assert (await waiting).obj["status"] == "completed"  # it saw the run as it stood
+    with pytest.raises(asyncio.CancelledError):
+        await given_up
+    assert runs._locks == {}

@@ -319,6 +319,21 @@ async def test_run_add_get_put_versions(store: Store) -> None:
     await not_found("thread", store.runs(A, "thread_0009", PageQuery()))
 
 
+async def test_run_if_changed(store: Store) -> None:
+    t = "thread_0001"
+    await store.add_thread(A, thread(1))
+    added = await store.add_run(A, run(t, 1))
+    assert await store.run_if_changed(A, t, added.id, added.version) is None
+    moved = await store.put_run(A, RunRecord(added.obj | {"status": "in_progress"}, {"s": 1}, 1))
+    # Held at an older version (or any other): the run as it stands.
+    assert await store.run_if_changed(A, t, added.id, added.version) == moved
+    assert await store.run_if_changed(A, t, added.id, 7) == moved
+    assert await store.run_if_changed(A, t, added.id, moved.version) is None
+    await not_found("run", store.run_if_changed(A, t, "run_missing", 1))
+    await not_found("thread", store.run_if_changed(A, "thread_0009", added.id, 1))
+    await not_found("thread", store.run_if_changed(B, t, added.id, 1))
+
+
 async def test_one_active_run_per_thread_on_add(store: Store) -> None:
     t = "thread_0001"
     await store.add_thread(A, thread(1))
