@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/fake.py [--flows 600] [--rounds 5]
     .venv/bin/python benchmarks/fake.py --compare /tmp/base [--pairs 8]
     .venv/bin/python benchmarks/fake.py --served [--compare /tmp/base]
+    .venv/bin/python benchmarks/fake.py --instructions --flows 30 --warmup 10 [--compare PATH]
     .venv/bin/python benchmarks/fake.py --profile /tmp/fake.prof    (cProfile, in process)
 
 A flow is six requests: create a thread with a user message; create a run (an assistant
@@ -23,6 +24,12 @@ whose client and server both come from its checkout (so the ratio includes any c
 the client); served, one client (this checkout's) drives the two servers in turn, and the
 ratio is the servers' CPU alone. Between measurements the garbage of the one before is
 collected; each still pays for its own collections.
+
+On a shared machine CPU times wander by 10 % from round to round. ``--instructions``
+counts instead (valgrind's callgrind, in process, the garbage collector off): the same
+checkout counts the same to about 0.1 %, so a few per cent show in one run of two
+minutes. It misses what the kernel does and what memory stalls cost, so the CPU ratios
+remain the judge; the count says where they wander.
 """
 
 from __future__ import annotations
