@@ -36,6 +36,7 @@ import aiohttp
 
 HERE = Path(__file__).resolve().parent
 KEY = "sk-bench"
+WAIT = 120.0  # seconds, each limit of every contender
 HEADERS = {"Authorization": f"Bearer {KEY}", "OpenAI-Beta": "assistants=v2"}
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -85,19 +86,23 @@ class Contenders:
     def __init__(self, base: str) -> None:
         from openai import AsyncOpenAI, DefaultAioHttpClient, OpenAI
 
-        from assistants_async import AsyncClient
+        from assistants_async import AsyncClient, Timeout
         from assistants_async.sync import Client
 
         self.base = base
-        self.ours = AsyncClient(api_key=KEY, base_url=base, max_retries=0)
+        # The same limits for all, and connecting not cut at the usual 5 s: at 1,024
+        # connections on a loaded machine, the accept queue is what a run measures.
+        ours: Any = {"timeout": Timeout(connect=WAIT, total=WAIT, read=WAIT), "max_retries": 0}
+        sdk: Any = {"timeout": WAIT, "max_retries": 0}
+        self.ours = AsyncClient(api_key=KEY, base_url=base, **ours)
         big = base.replace("/v1", "/big/v1")  # the 100,000-item listing
-        self.ours_big = AsyncClient(api_key=KEY, base_url=big, max_retries=0)
-        self.sdk = AsyncOpenAI(api_key=KEY, base_url=base, max_retries=0)
+        self.ours_big = AsyncClient(api_key=KEY, base_url=big, **ours)
+        self.sdk = AsyncOpenAI(api_key=KEY, base_url=base, **sdk)
         self.sdk_aio = AsyncOpenAI(
-            api_key=KEY, base_url=base, max_retries=0, http_client=DefaultAioHttpClient()
+            api_key=KEY, base_url=base, http_client=DefaultAioHttpClient(), **sdk
         )
-        self.ours_sync = Client(api_key=KEY, base_url=base, max_retries=0)
-        self.sdk_sync = OpenAI(api_key=KEY, base_url=base, max_retries=0)
+        self.ours_sync = Client(api_key=KEY, base_url=base, **ours)
+        self.sdk_sync = OpenAI(api_key=KEY, base_url=base, **sdk)
         self.bare = aiohttp.ClientSession(headers=HEADERS)
 
     async def close(self) -> None:
