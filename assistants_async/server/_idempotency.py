@@ -9,17 +9,16 @@ process (the server is one process per database file).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 from ._app import error
 from ._http import RECORDING
+from ._locks import KeyedLocks
 from ._store import Reply, Store
 
 __all__ = ["Idempotency", "fingerprint"]
@@ -43,23 +42,7 @@ class Idempotency:
         self.clock = clock
         self.ttl = ttl
         # (tenant, key) -> (its lock, how many hold or wait for it): gone when nobody does.
-        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def _hold(self, scope: tuple[str, str]) -> AsyncIterator[None]:
-        lock, holders = self._locks.get(scope, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self._locks[scope] = (lock, holders + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, holders = self._locks[scope]
-            if holders == 1:
-                del self._locks[scope]
-            else:
-                self._locks[scope] = (lock, holders - 1)
+        self._locks = KeyedLocks()
 
     async def answer(
         self,
@@ -72,7 +55,7 @@ class Idempotency:
         """The first answer to ``key`` if this request was already answered, else
         ``respond()``'s, kept."""
         this = fingerprint(request.method, request.path, request.query_string, raw)
-        async with self._hold((tenant, key)):
+        async with self._locks.hold((tenant, key)):
             first = await self.store.reply(tenant, key, self.clock())
             if first is not None:
                 if first.request != this:

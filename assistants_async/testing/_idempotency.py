@@ -9,14 +9,14 @@ lives only while requests hold it.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import attrs
 
 from ..server._idempotency import fingerprint
+from ..server._locks import KeyedLocks
 
 __all__ = ["IdempotencyStore", "Remembered", "fingerprint"]
 
@@ -50,7 +50,7 @@ class IdempotencyStore:
         self.max_bytes = max_bytes
         self.bytes = 0
         self._entries: OrderedDict[Scope, Remembered] = OrderedDict()
-        self._locks: dict[Scope, tuple[asyncio.Lock, int]] = {}
+        self._locks = KeyedLocks()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -63,22 +63,9 @@ class IdempotencyStore:
         self._entries.clear()
         self.bytes = 0
 
-    @contextlib.asynccontextmanager
-    async def hold(self, scope: Scope) -> AsyncIterator[None]:
+    def hold(self, scope: Scope) -> contextlib.AbstractAsyncContextManager[None]:
         """One request at a time per key; the lock goes when its last holder leaves."""
-        lock, holders = self._locks.get(scope, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self._locks[scope] = (lock, holders + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, holders = self._locks[scope]
-            if holders == 1:
-                del self._locks[scope]
-            else:
-                self._locks[scope] = (lock, holders - 1)
+        return self._locks.hold(scope)
 
     def get(self, scope: Scope) -> Remembered | None:
         self._expire()
