@@ -699,6 +699,9 @@ class SQLiteStore:
             ),
         )
 
+    async def forget_replies(self, now: float) -> int:
+        return await self._write("DELETE FROM replies WHERE expires_at <= ?", (now,))
+
 
 def _check_messages(thread_id: str, messages: Sequence[JSON]) -> None:
     for message in messages:

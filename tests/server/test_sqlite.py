@@ -349,6 +349,9 @@ async def test_the_schema_0001_fixture_opens_and_reads_back(tmp_path: Path) -> N
     await made.open()
     try:
         assert pragma(path, "user_version") == len(migrations())
+        with closing(sqlite3.connect(path)) as db:
+            indexes = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        assert "replies_expiry" in indexes  # 0002, over a file 0001 made
         for tenant, obj in make_fixture.ASSISTANTS:
             assert await made.assistant(tenant, obj["id"]) == obj
             assert (await made.assistants(tenant, PageQuery())).items == [obj]
