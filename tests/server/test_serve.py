@@ -511,6 +511,56 @@ def test_the_readme_names_only_options_the_command_has() -> None:
     assert "ASSISTANTS_SERVER_KEYS" in section
 
 
+async def test_the_readme_commands_start_a_server_that_keeps_tenants_apart(
+    tmp_path: Path,
+) -> None:
+    (block,) = re.findall(r"```sh\n(.*?)```", readme_section(), re.S)
+    lines = [line for line in block.splitlines() if line and not line.startswith("#")]
+    install, *commands = lines
+    assert install == "pip install 'assistants-async[server]'"  # the extra pyproject has
+    said = re.search(r"^# (.*)$", block, re.M)
+    assert said is not None
+    # What it prints, as the README shows it: the address and the file in the cwd.
+    shown = re.escape(said.group(1)).replace("8080", r"(\d+)")
+    shown = shown.replace(re.escape("/srv/app"), re.escape(str(tmp_path)))
+    shown = shown.replace(re.escape("; ...)"), ";.*\\)")
+    script = "\n".join(commands)
+    assert "--port 8080" in script
+    script = script.replace("--port 8080", "--port 0").replace(
+        "python -m", f"exec {sys.executable} -m"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ASSISTANTS_SERVER_KEYS"}
+    proc = await asyncio.create_subprocess_exec(
+        "bash",
+        "-c",
+        script,
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode().strip()
+        found = re.fullmatch(shown, banner)
+        assert found is not None, (shown, banner)
+        url = f"http://127.0.0.1:{found.group(1)}/v1"
+        keys = re.search(r'ASSISTANTS_SERVER_KEYS="([^"]+)"', script)
+        assert keys is not None
+        team_a, team_b = keys.group(1).split(",")
+        async with (
+            AsyncClient(api_key=team_a, base_url=url, trust_env=False) as a,
+            AsyncClient(api_key=team_b, base_url=url, trust_env=False) as b,
+        ):
+            made = await a.assistants.create(model="gpt-4o")
+            assert [x.id for x in (await a.assistants.list()).data] == [made.id]
+            assert (await b.assistants.list()).data == []
+        assert (tmp_path / "assistants.sqlite3").exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 60) == 0
+
+
 def backup(source: Path, target: Path) -> None:
     with (
         closing(sqlite3.connect(source)) as live,
