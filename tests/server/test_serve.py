@@ -389,6 +389,36 @@ async def test_sigint_stops_it_too(tmp_path: Path) -> None:
         assert await server.stop(signal.SIGINT) == 0
 
 
+async def test_a_second_server_on_the_same_file_is_refused_until_the_first_is_gone(
+    tmp_path: Path,
+) -> None:
+    # Two processes on one file would both take up its runs: each run moved twice.
+    db = tmp_path / "one.sqlite3"
+    async with served(db) as first:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "assistants_async.server",
+            "--port",
+            "0",
+            "--db",
+            str(db),
+            env={**os.environ, "ASSISTANTS_SERVER_KEYS": KEY},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 1
+        assert out == b""
+        assert f"{db} is served by another process" in err.decode()
+        async with first.client() as client:
+            await client.assistants.create(model="still served")
+        first.proc.send_signal(signal.SIGKILL)  # its lock goes with it
+        await first.proc.wait()
+    async with served(db) as second, second.client() as client:
+        assert [a.model for a in (await client.assistants.list()).data] == ["still served"]
+
+
 # --- kill -9 --------------------------------------------------------------------------
 
 

@@ -26,6 +26,7 @@ from assistants_async.server._sqlite import (
     Migration,
     SchemaTooNew,
     SQLiteStore,
+    StoreInUse,
     list_sql,
     migrations,
 )
@@ -504,3 +505,20 @@ def test_every_acknowledged_write_survives_kill_9(tmp_path: Path) -> None:
     assert found[: len(acknowledged)] == acknowledged
     # At most the one write in flight when the kill came is there unacknowledged.
     assert len(found) - len(acknowledged) <= 1
+
+
+async def test_an_exclusive_store_keeps_the_file_to_itself_until_closed(tmp_path: Path) -> None:
+    path = tmp_path / "one.sqlite3"
+    first = SQLiteStore(path, exclusive=True)
+    await first.open()
+    second = SQLiteStore(path, exclusive=True)
+    try:
+        with pytest.raises(StoreInUse, match="served by another process"):
+            await second.open()
+        reader = SQLiteStore(path)  # not exclusive: a tool reading the file is let in
+        await reader.open()
+        await reader.close()
+    finally:
+        await first.close()
+    await second.open()
+    await second.close()
