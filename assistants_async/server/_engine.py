@@ -25,6 +25,7 @@ from typing import TypeAlias
 from .._schema import Invalid
 from ..models import Assistant, AssistantToolChoice, FunctionTool, Message, Run
 from ._events import _given, _pieces, _silent, _text_part, _tool_call_deltas, _usage, _words
+from ._locks import KeyedLocks
 from ._responders import (
     CallTools,
     Fail,
@@ -81,8 +82,7 @@ class RunEngine:
         self.ids = ids
         self.run_ttl = run_ttl
         self.timer_interval = timer_interval
-        # run id -> (its lock, how many hold or wait for it): gone when nobody does.
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._locks = KeyedLocks()  # by run id
         # run id -> (its thread id, the task moving it with progress="timer").
         self._timers: dict[str, tuple[str, asyncio.Task[None]]] = {}
 
@@ -481,22 +481,13 @@ class RunEngine:
 
     async def advance(self, tenant: str, run: RunRecord, emit: Emit | None = None) -> RunRecord:
         """One step of the run's life; ``emit`` hears each event of it (when streaming)."""
-        # One step of a run at a time; the lock goes when its last holder leaves. (No
-        # context manager: this is every step's path.)
-        run_id = run.id
-        lock, holders = self._locks.get(run_id, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self._locks[run_id] = (lock, holders + 1)
+        # One step of a run at a time.
+        lock = self._locks.enter(run.id)
         try:
             async with lock:
                 return await self._step(tenant, run, emit or _silent)
         finally:
-            lock, holders = self._locks[run_id]
-            if holders == 1:
-                del self._locks[run_id]
-            else:
-                self._locks[run_id] = (lock, holders - 1)
+            self._locks.leave(run.id)
 
     async def _step(self, tenant: str, run: RunRecord, emit: Emit) -> RunRecord:
         # As it stands now: another step or request may have moved it meanwhile.
