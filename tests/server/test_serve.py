@@ -485,6 +485,103 @@ async def test_kill_9_loses_nothing_acknowledged_and_leaves_no_run_moving(
     assert not [s for s in statuses(db).values() if s in MOVING]
 
 
+async def test_kill_9_amid_moving_runs_and_tool_output_submits_leaves_every_run_legal(
+    tmp_path: Path,
+) -> None:
+    db, script = tmp_path / "db", tmp_path / "script.json"
+    call = {"name": "get_weather", "arguments": {"city": "Oslo"}}
+    rule = {"type": "tool_calls", "calls": [call], "then": "Done: {outputs}"}
+    script.write_text(json.dumps({"rules": [{"match": "weather", "reply": rule}]}))
+    started: list[Run] = []
+    submitted: dict[str, tuple[str, str]] = {}  # run id -> (call id, output), acknowledged
+    acked: list[tuple[str, str]] = []
+    options = ("--script", str(script), "--timer-interval", "0.005")
+    async with served(db, *options) as server, server.client() as client:
+        asst = await client.assistants.create(model="gpt-4o", tools=TOOLS)
+        thread = await client.threads.create()
+
+        async def write() -> None:
+            with contextlib.suppress(APIConnectionError, APIStatusError):
+                while True:
+                    made = await client.messages.create(thread.id, role="user", content="w")
+                    acked.append((thread.id, made.id))
+
+        async def start_runs() -> None:
+            with contextlib.suppress(APIConnectionError, APIStatusError):
+                while True:
+                    started.append(
+                        await client.threads.create_and_run(
+                            assistant_id=asst.id,
+                            thread={"messages": [{"role": "user", "content": "weather?"}]},
+                        )
+                    )
+
+        async def submit() -> None:
+            with contextlib.suppress(APIConnectionError, APIStatusError):
+                while True:
+                    for run in [r for r in started if r.id not in submitted]:
+                        run = await client.runs.retrieve(run.thread_id, run.id)
+                        if run.status != "requires_action":
+                            continue
+                        assert run.required_action is not None
+                        (open_call,) = run.required_action.submit_tool_outputs.tool_calls
+                        output = f"cold in {run.id}"
+                        await client.runs.submit_tool_outputs(
+                            run.thread_id,
+                            run.id,
+                            tool_outputs=[{"tool_call_id": open_call.id, "output": output}],
+                        )
+                        submitted[run.id] = (open_call.id, output)
+                    await asyncio.sleep(0)
+
+        tasks = [asyncio.ensure_future(f()) for f in (write, start_runs, submit, submit)]
+        await until(lambda: len(acked) >= 50 and len(submitted) >= 10 and len(started) >= 20)
+        server.proc.send_signal(signal.SIGKILL)
+        assert await server.proc.wait() == -signal.SIGKILL
+        await asyncio.wait_for(asyncio.gather(*tasks), 30)
+
+    async with served(db, *options) as server, server.client() as client:
+        ids = [m.id async for m in client.messages.list(thread.id, order="asc")]
+        assert [m for m in ids if m in {m for _, m in acked}] == [m for _, m in acked]
+        for run in started:
+            run = await resting(client, run.thread_id, run.id)
+            if run.id in submitted:
+                # An acknowledged submit held: the run went on from it.
+                assert run.status in ("completed", "failed"), run.status
+            if run.status == "requires_action":  # never answered: it still takes outputs
+                assert run.required_action is not None
+                (open_call,) = run.required_action.submit_tool_outputs.tool_calls
+                output = f"cold in {run.id}"
+                await client.runs.submit_tool_outputs(
+                    run.thread_id,
+                    run.id,
+                    tool_outputs=[{"tool_call_id": open_call.id, "output": output}],
+                )
+                submitted[run.id] = (open_call.id, output)
+                run = await resting(client, run.thread_id, run.id)
+            if run.status == "failed":  # cut mid-turn: said so, and nothing left open
+                assert run.last_error is not None
+                assert run.last_error.code == "server_error"
+                assert "stopped in the middle" in run.last_error.message
+                continue
+            assert run.status == "completed", run.status
+            steps = [s async for s in client.steps.list(run.thread_id, run.id, order="asc")]
+            assert [s.status for s in steps] == ["completed", "completed"]
+            # Its outputs: acknowledged, or sent as the server died (the same text).
+            output = f"cold in {run.id}"
+            (done_call,) = steps[0].step_details.tool_calls  # type: ignore[union-attr]
+            assert done_call.function.output == output  # type: ignore[union-attr]
+            if run.id in submitted:
+                assert submitted[run.id] == (done_call.id, output)
+            said = [m async for m in client.messages.list(run.thread_id) if m.role == "assistant"]
+            assert len(said) == 1  # the answer, once
+            assert said[0].content[0].text.value == f"Done: {output}"  # type: ignore[union-attr]
+    with closing(sqlite3.connect(db)) as conn, conn:
+        left = conn.execute("SELECT obj FROM steps").fetchall()
+    assert not [obj for (obj,) in left if json.loads(obj)["status"] == "in_progress"]
+    assert not [s for s in statuses(db).values() if s in MOVING]
+
+
 async def test_expiry_is_enforced_at_a_restart(tmp_path: Path) -> None:
     db = tmp_path / "db"
     async with served(db, "--run-ttl", "1") as server:
