@@ -34,7 +34,12 @@ from assistants_async import (
     BadRequestError,
     NotFoundError,
 )
-from assistants_async.models import Run
+from assistants_async.models import (
+    FunctionToolCall,
+    Run,
+    TextContentBlock,
+    ToolCallsStepDetails,
+)
 from assistants_async.server.__main__ import build_parser
 
 KEY = "sk-serve-alpha-0123456789"
@@ -569,13 +574,17 @@ async def test_kill_9_amid_moving_runs_and_tool_output_submits_leaves_every_run_
             assert [s.status for s in steps] == ["completed", "completed"]
             # Its outputs: acknowledged, or sent as the server died (the same text).
             output = f"cold in {run.id}"
-            (done_call,) = steps[0].step_details.tool_calls  # type: ignore[union-attr]
-            assert done_call.function.output == output  # type: ignore[union-attr]
+            details = steps[0].step_details
+            assert isinstance(details, ToolCallsStepDetails)
+            (done_call,) = details.tool_calls
+            assert isinstance(done_call, FunctionToolCall)
+            assert done_call.function.output == output
             if run.id in submitted:
                 assert submitted[run.id] == (done_call.id, output)
             said = [m async for m in client.messages.list(run.thread_id) if m.role == "assistant"]
             assert len(said) == 1  # the answer, once
-            assert said[0].content[0].text.value == f"Done: {output}"  # type: ignore[union-attr]
+            assert isinstance(said[0].content[0], TextContentBlock)
+            assert said[0].content[0].text.value == f"Done: {output}"
     with closing(sqlite3.connect(db)) as conn, conn:
         left = conn.execute("SELECT obj FROM steps").fetchall()
     assert not [obj for (obj,) in left if json.loads(obj)["status"] == "in_progress"]
