@@ -7,15 +7,22 @@ here, not a surprise in production.
 
 from __future__ import annotations
 
+import json
+import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, closing
 from pathlib import Path
 from typing import Literal
 
-from assistants_async.server import MemoryStore, SQLiteStore, Store
+import attrs
 
-__all__ = ["STORES", "StoreKind", "count_threads", "open_store"]
+from assistants_async.server import MemoryStore, SQLiteStore, Store
+from assistants_async.server._keys import Keys
+from assistants_async.server._serve import ACCESS_LOG, AssistantsServer
+from assistants_async.testing import FakeAssistantsServer, Responder
+
+__all__ = ["STORES", "Served", "StoreKind", "count_threads", "open_store", "serve"]
 
 StoreKind = Literal["memory", "sqlite"]
 STORES: tuple[StoreKind, ...] = ("memory", "sqlite")
@@ -41,3 +48,52 @@ def count_threads(store: Store) -> int:
     with closing(sqlite3.connect(store.path)) as db:
         (count,) = db.execute("SELECT count(*) FROM threads").fetchone()
     return int(count)
+
+
+@attrs.frozen
+class Served:
+    """A server answering the API at ``url`` for ``key``; ``log()`` lists the
+    (method, path, status) of each request it answered, oldest first."""
+
+    url: str
+    key: str
+    log: Callable[[], list[tuple[str, str, int | None]]]
+
+
+class _AccessLines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[tuple[str, str, int | None]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = json.loads(record.getMessage())
+        self.lines.append((line["method"], line["path"], line["status"]))
+
+
+@asynccontextmanager
+async def serve(kind: StoreKind, directory: Path, responder: Responder) -> AsyncIterator[Served]:
+    """The API on each store, as users meet it: ``memory``, the fake server (its own
+    store); ``sqlite``, the real server (``AssistantsServer``) on a new SQLite file in
+    ``directory``, behind one API key, its runs moving on their own."""
+    key = "sk-served"
+    if kind == "memory":
+        async with FakeAssistantsServer(responder=responder, api_key=key) as fake:
+            assert fake.url is not None
+            yield Served(
+                fake.url, key, lambda: [(r.method, r.path, r.status) for r in fake.requests]
+            )
+        return
+    lines, level = _AccessLines(), ACCESS_LOG.level
+    ACCESS_LOG.addHandler(lines)
+    ACCESS_LOG.setLevel(logging.INFO)
+    try:
+        async with open_store(kind, directory) as store:
+            server = AssistantsServer(store, Keys([key]), responder=responder)
+            url = await server.start()
+            try:
+                yield Served(url, key, lambda: list(lines.lines))
+            finally:
+                await server.stop()
+    finally:
+        ACCESS_LOG.removeHandler(lines)
+        ACCESS_LOG.setLevel(level)
