@@ -14,6 +14,7 @@ import pytest
 
 from assistants_async import APIConnectionError, AsyncClient, NotFoundError
 from assistants_async.server import MemoryStore, Store
+from assistants_async.server._keys import tenant_of_key
 from assistants_async.testing import FakeAssistantsServer, FakeClock, RequestLog
 
 from .stores import count_threads
@@ -194,7 +195,7 @@ async def test_the_fake_keeps_its_objects_in_the_store_it_is_given(any_store: St
         server.faults.fail_next("getThread", status=503)
         assert await client.threads.retrieve(thread.id) == thread  # the fault, retried
     # Stopped, the fake leaves the store open: its caller closes it.
-    assert (await any_store.assistant("key:sk-fake", asst.id))["name"] == "kept"
+    assert (await any_store.assistant(tenant_of_key("sk-fake"), asst.id))["name"] == "kept"
     async with FakeAssistantsServer(store=any_store) as again, again.client() as client:
         assert (await client.assistants.retrieve(asst.id)).name == "kept"
         if not isinstance(any_store, MemoryStore):
