@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
 from assistants_async import APIConnectionError, AsyncClient, NotFoundError
-from assistants_async.server import MemoryStore, Store
+from assistants_async.server import MemoryStore, SQLiteStore, Store
 from assistants_async.server._keys import tenant_of_key
 from assistants_async.testing import FakeAssistantsServer, FakeClock, RequestLog
 
@@ -210,3 +211,13 @@ async def test_the_fake_keeps_its_objects_in_the_store_it_is_given(any_store: St
 def test_a_store_that_is_not_a_store_is_refused() -> None:
     with pytest.raises(TypeError, match="store must be a Store"):
         FakeAssistantsServer(store="memory")  # type: ignore[arg-type]
+
+
+async def test_a_store_given_unopened_is_refused_at_start(tmp_path: Path) -> None:
+    """Not a 500 on every request: start() says what is missing, and serves nothing."""
+    store = SQLiteStore(tmp_path / "never-opened.sqlite3")
+    server = FakeAssistantsServer(store=store)
+    with pytest.raises(RuntimeError, match=r"not open: await store\.open\(\)"):
+        await server.start()
+    assert server.url is None
+    await server.stop()

@@ -29,7 +29,7 @@ from ..server._http import (
 from ..server._memory import MemoryStore
 from ..server._runs import Progress, RunHandlers
 from ..server._script import Script
-from ..server._store import Store
+from ..server._store import PageQuery, Store
 from ._control import CONTROL_PREFIX, add_control_routes
 from ._faults import Faults
 from ._idempotency import IdempotencyStore, Remembered, fingerprint
@@ -180,6 +180,13 @@ class FakeAssistantsServer(Generic[StoreT]):
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on ``host:port`` (0: a free port); returns the base URL, ending in /v1."""
+        try:  # a store given unopened: said once here, not as a 500 on every request
+            await self.store.assistants("", PageQuery(limit=1))
+        except RuntimeError as exc:
+            raise RuntimeError(
+                f"the store given to FakeAssistantsServer is not open: await store.open() "
+                f"before start() ({exc})"
+            ) from exc
         # No lingering close: draining an upload we refused would outlive stop().
         self._stopping = asyncio.Event()
         runner = web.AppRunner(self.app, access_log=None, lingering_time=0)
