@@ -193,7 +193,7 @@ async def test_the_fake_keeps_its_objects_in_the_store_it_is_given(any_store: St
         assert server.store is any_store
         asst = await client.assistants.create(model="m", name="kept")
         thread = await client.threads.create(messages=[{"role": "user", "content": "hi"}])
-        server.faults.fail_next("getThread", status=503)
+        server.faults.fail_next("getThread", status=503, retry_after_ms=1)
         assert await client.threads.retrieve(thread.id) == thread  # the fault, retried
     # Stopped, the fake leaves the store open: its caller closes it.
     assert (await any_store.assistant(tenant_of_key("sk-fake"), asst.id))["name"] == "kept"
