@@ -7,8 +7,10 @@ here, not a surprise in production.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import shutil
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, closing
@@ -22,16 +24,47 @@ from assistants_async.server._keys import Keys
 from assistants_async.server._serve import ACCESS_LOG, AssistantsServer
 from assistants_async.testing import FakeAssistantsServer, Responder
 
-__all__ = ["STORES", "Served", "StoreKind", "count_threads", "open_store", "serve"]
+__all__ = [
+    "STORES",
+    "Served",
+    "StoreKind",
+    "count_threads",
+    "migrated_database",
+    "open_store",
+    "serve",
+]
 
 StoreKind = Literal["memory", "sqlite"]
 STORES: tuple[StoreKind, ...] = ("memory", "sqlite")
 
 
+def migrated_database(directory: Path) -> Path:
+    """A SQLite file with the current schema and nothing else, made once a session and
+    copied for each test (opening a copy takes a few ms; migrating a new file, ~30)."""
+    path = directory / "template.sqlite3"
+
+    async def make() -> None:
+        store = SQLiteStore(path)
+        await store.open()
+        await store.close()  # the last connection checkpoints the WAL into the file
+
+    asyncio.run(make())
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
 @asynccontextmanager
-async def open_store(kind: StoreKind, directory: Path) -> AsyncIterator[Store]:
-    """An open store of ``kind`` (SQLite: a new file in ``directory``), closed after."""
-    store: Store = MemoryStore() if kind == "memory" else SQLiteStore(directory / "fake.sqlite3")
+async def open_store(
+    kind: StoreKind, directory: Path, template: Path | None = None
+) -> AsyncIterator[Store]:
+    """An open store of ``kind`` (SQLite: a new file in ``directory``, a copy of
+    ``template`` if given), closed after."""
+    store: Store = MemoryStore()
+    if kind == "sqlite":
+        path = directory / "fake.sqlite3"
+        if template is not None:
+            shutil.copyfile(template, path)
+        store = SQLiteStore(path)
     await store.open()
     try:
         yield store
@@ -71,10 +104,13 @@ class _AccessLines(logging.Handler):
 
 
 @asynccontextmanager
-async def serve(kind: StoreKind, directory: Path, responder: Responder) -> AsyncIterator[Served]:
+async def serve(
+    kind: StoreKind, directory: Path, responder: Responder, template: Path | None = None
+) -> AsyncIterator[Served]:
     """The API on each store, as users meet it: ``memory``, the fake server (its own
     store); ``sqlite``, the real server (``AssistantsServer``) on a new SQLite file in
-    ``directory``, behind one API key, its runs moving on their own."""
+    ``directory`` (a copy of ``template`` if given), behind one API key, its runs moving
+    on their own."""
     key = "sk-served"
     if kind == "memory":
         async with FakeAssistantsServer(responder=responder, api_key=key) as fake:
@@ -87,7 +123,7 @@ async def serve(kind: StoreKind, directory: Path, responder: Responder) -> Async
     ACCESS_LOG.addHandler(lines)
     ACCESS_LOG.setLevel(logging.INFO)
     try:
-        async with open_store(kind, directory) as store:
+        async with open_store(kind, directory, template) as store:
             server = AssistantsServer(store, Keys([key]), responder=responder)
             url = await server.start()
             try:
