@@ -50,13 +50,13 @@ def node_sdk(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
 
 @pytest.mark.parametrize("kind", STORES)
 async def test_the_node_sdk_runs_every_check(
-    node_sdk: tuple[str, Path], kind: StoreKind, tmp_path: Path
+    node_sdk: tuple[str, Path], kind: StoreKind, tmp_path: Path, sqlite_template: Path
 ) -> None:
     node_path, folder = node_sdk
     responder = call_tools_then_answer(
         [ToolCall("get_weather", {"city": "Paris"})], "In Paris it is {outputs}."
     )
-    async with serve(kind, tmp_path, responder) as served:
+    async with serve(kind, tmp_path, responder, sqlite_template) as served:
         env = {**os.environ, "CHECK_BASE_URL": served.url, "CHECK_API_KEY": served.key}
         node = await asyncio.create_subprocess_exec(
             node_path,
