@@ -5,6 +5,7 @@ reads nothing but the schema version, and its schema moves by migrations."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import shutil
@@ -522,3 +523,36 @@ async def test_an_exclusive_store_keeps_the_file_to_itself_until_closed(tmp_path
         await first.close()
     await second.open()
     await second.close()
+
+
+async def test_the_fake_over_sqlite_writes_no_api_key_into_the_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The fake named each tenant by its raw key: on SQLite, every row (and aiosqlite's
+    DEBUG line for each statement) carried the key in clear."""
+    from assistants_async.testing import FakeAssistantsServer
+
+    caplog.set_level(logging.DEBUG)
+    key = "sk-proj-NeverWrittenDown0123456789"
+    store = SQLiteStore(tmp_path / "fake.sqlite3")
+    await store.open()
+    try:
+        async with (
+            FakeAssistantsServer(api_key=key, store=store) as server,
+            server.client() as client,
+        ):
+            asst = await client.assistants.create(model="m")
+            thread = await client.threads.create(messages=[{"role": "user", "content": "hi"}])
+            await client.runs.create_and_poll(thread.id, assistant_id=asst.id)
+    finally:
+        await store.close()
+    assert b"NeverWrittenDown" not in _every_byte_in(tmp_path)
+    assert not [r for r in caplog.records if "NeverWrittenDown" in r.getMessage()]
+    with closing(sqlite3.connect(tmp_path / "fake.sqlite3")) as db:
+        (tenant,) = {row[0] for row in db.execute("SELECT tenant FROM assistants")}
+    assert re.fullmatch(r"key:[0-9a-f]{32}", tenant)
+
+
+def _every_byte_in(folder: Path) -> bytes:
+    """The files of ``folder`` (the database, its WAL and shared memory), end to end."""
+    return b"".join(path.read_bytes() for path in folder.iterdir())
