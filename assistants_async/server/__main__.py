@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ._keys import ENV_VAR, Keys, load_keys
-from ._responders import Reply, Responder, RunContext, echo
+from ._responders import Reply, Responder, RunContext, Streamed, echo
 from ._script import Script
 from ._serve import ACCESS_LOG, AssistantsServer
 
@@ -144,7 +144,7 @@ def _responder(script_file: Path | None) -> Responder:
         script.load(data)
     fallback = echo()
 
-    async def reply(ctx: RunContext) -> Reply:
+    async def reply(ctx: RunContext) -> Reply | Streamed:
         scripted = script.next_reply(ctx)
         return scripted if scripted is not None else await fallback(ctx)
 
