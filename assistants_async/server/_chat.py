@@ -1,0 +1,342 @@
+"""Runs answered by an OpenAI-compatible Chat Completions endpoint.
+
+Each turn of a run is one streamed ``POST /chat/completions``: the prompt is the run's
+instructions, the thread's messages and, within the run, the assistant's tool calls and
+the outputs submitted for them; the chunks come back as the engine's parts
+(``TextDelta``, ``ToolCallDelta``, ``Usage``), and failures as ``Fail`` with the run's
+error codes. The calls go through the client's own transport, so 429 and 5xx are retried
+as the client retries them (``_retry``: ``Retry-After`` in each form, backoff); a
+retried call never repeats a part already told, since nothing is retried once a 2xx
+stream has begun.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .._client import AsyncClient
+from .._errors import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+from .._sse import SSEDecoder
+from .._validators import Invalid
+from ..models import Message
+from ._responders import (
+    Fail,
+    Incomplete,
+    Part,
+    RunContext,
+    Streamed,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
+from ._store import JSON
+
+__all__ = ["API_KEY_ENV", "ChatResponder", "ChatSettings", "read_api_key"]
+
+# Where the upstream's key is read from when no file names it.
+API_KEY_ENV = "ASSISTANTS_MODEL_API_KEY"
+# What a Chat Completions endpoint cannot do for a run.
+_UNSERVABLE_TOOLS = ("code_interpreter", "file_search")
+
+
+def read_api_key(key_file: Path | None, environ: Mapping[str, str] | None = None) -> str | None:
+    """The upstream's API key: the file's first line, else ``API_KEY_ENV``, else none."""
+    if key_file is not None:
+        key = key_file.read_text(encoding="utf-8").strip().splitlines()
+        if not key or not key[0].strip():
+            raise ValueError(f"{key_file}: the model API key file is empty")
+        return key[0].strip()
+    value = (os.environ if environ is None else environ).get(API_KEY_ENV, "").strip()
+    return value or None
+
+
+@attrs.frozen
+class ChatSettings:
+    """Where the model is and how it is called.
+
+    ``models`` maps an assistant's ``model`` to the upstream's name (others go as they
+    are); ``timeout`` bounds each attempt and each silence of a stream; at most
+    ``max_concurrent`` calls are in flight (other runs wait ``queued``); 429, 5xx and
+    connection failures are retried up to ``max_retries`` times."""
+
+    base_url: str
+    api_key: str | None = attrs.field(default=None, repr=False)
+    models: Mapping[str, str] = attrs.field(factory=dict)
+    timeout: float = 600.0
+    max_concurrent: int = 16
+    max_retries: int = 2
+
+    def __attrs_post_init__(self) -> None:
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(f"model base URL must be http(s)://..., not {self.base_url!r}")
+        if not self.timeout > 0:
+            raise ValueError(f"model timeout must be more than 0 seconds, not {self.timeout!r}")
+        if self.max_concurrent < 1:
+            raise ValueError(
+                f"model max concurrent calls must be at least 1, not {self.max_concurrent!r}"
+            )
+        if self.max_retries < 0:
+            raise ValueError(f"model max retries must be 0 or more, not {self.max_retries!r}")
+
+
+class ChatResponder:
+    """A responder (``_responders``) that asks a Chat Completions endpoint. Close it
+    with ``aclose()`` when the server stops."""
+
+    def __init__(self, settings: ChatSettings) -> None:
+        self.settings = settings
+        # The engine holds a run queued until one of these is free.
+        self.slots = asyncio.Semaphore(settings.max_concurrent)
+        self._client: AsyncClient | None = None
+
+    @property
+    def client(self) -> AsyncClient:
+        """The client the calls go through, made on first use (in the serving loop)."""
+        if self._client is None:
+            key = self.settings.api_key
+            self._client = AsyncClient(
+                base_url=self.settings.base_url,
+                api_key=key,
+                auth="bearer" if key else "none",
+                max_retries=self.settings.max_retries,
+                timeout=self.settings.timeout,
+                # The Assistants beta header means nothing to a Chat Completions server.
+                default_headers={"OpenAI-Beta": None},
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+    # --- the engine's hooks -----------------------------------------------------------
+
+    def check_run(self, run: JSON, messages: Sequence[JSON]) -> None:
+        """Refuse, as the run is created, what a Chat Completions call cannot carry."""
+        for index, tool in enumerate(run["tools"] or []):
+            if tool.get("type") in _UNSERVABLE_TOOLS:
+                raise Invalid(
+                    f"The tool {tool['type']!r} is not available on this server: its runs "
+                    "are answered by a Chat Completions model, which has only function tools.",
+                    param=f"tools[{index}]",
+                    code="unsupported_tool",
+                )
+        for message in messages:
+            for part in message["content"]:
+                if part.get("type") == "image_file":
+                    raise Invalid(
+                        f"Message {message['id']} has an image_file part, which this server "
+                        "cannot send to its model: give the image as an image_url.",
+                        param="content",
+                        code="unsupported_content",
+                    )
+            if message.get("attachments"):
+                raise Invalid(
+                    f"Message {message['id']} has attachments, which need file_search or "
+                    "code_interpreter: this server's model has neither.",
+                    param="attachments",
+                    code="unsupported_content",
+                )
+
+    async def __call__(self, ctx: RunContext) -> Streamed:
+        return self._answer(request_body(ctx, self.settings.models))
+
+    # --- one call ---------------------------------------------------------------------
+
+    async def _answer(self, body: JSON) -> AsyncIterator[Part]:
+        try:
+            stream = await self.client.open_stream("POST", "/chat/completions", body=body)
+        except RateLimitError as exc:
+            yield Fail("rate_limit_exceeded", _upstream("was rate limited", exc))
+            return
+        except (AuthenticationError, PermissionDeniedError) as exc:
+            # The operator's key, not the user's prompt: said as a server error.
+            yield Fail("server_error", _upstream("refused the server's API key", exc))
+            return
+        except APIStatusError as exc:
+            if exc.status_code < 500 and exc.status_code not in (408, 409):
+                yield Fail("invalid_prompt", exc.message)
+            else:
+                yield Fail("server_error", _upstream("failed", exc))
+            return
+        except APIConnectionError as exc:  # timeouts included
+            yield Fail("server_error", _upstream("could not be reached", exc))
+            return
+        try:
+            async for part in _parts(stream.chunks(), stream.max_event_size):
+                yield part
+        except APIConnectionError as exc:  # cut or stalled mid-stream
+            yield Fail("server_error", _upstream("stopped answering mid-stream", exc))
+        finally:
+            stream.close()
+
+
+def _upstream(what: str, exc: Exception) -> str:
+    message = getattr(exc, "message", None) or str(exc)
+    return f"The model server {what}: {message}"
+
+
+async def _parts(chunks: AsyncIterator[bytes], max_size: int) -> AsyncIterator[Part]:
+    """The parts a Chat Completions stream says; ``Fail`` when it ends before its end."""
+    decoder = SSEDecoder(max_size)
+    finish: str | None = None
+    done = False
+    async for raw in chunks:
+        for event in decoder.feed(raw.decode("utf-8", errors="replace")):
+            data = event.data
+            if not data:
+                continue
+            if data == "[DONE]":
+                done = True
+                break
+            try:
+                chunk = json.loads(data)
+            except ValueError:
+                yield Fail(
+                    "server_error",
+                    f"The model server sent a chunk that is not JSON: {data[:200]!r}",
+                )
+                return
+            if not isinstance(chunk, dict):
+                continue
+            if isinstance(chunk.get("error"), dict):  # some servers report errors in-stream
+                yield Fail(
+                    "server_error",
+                    _upstream("failed", Exception(chunk["error"].get("message", ""))),
+                )
+                return
+            usage = chunk.get("usage")
+            if isinstance(usage, dict):
+                yield Usage(
+                    int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+                )
+            for choice in chunk.get("choices") or []:
+                if choice.get("index", 0) != 0:
+                    continue
+                delta = choice.get("delta") or {}
+                content = delta.get("content")
+                if content:
+                    yield TextDelta(content)
+                for call in delta.get("tool_calls") or []:
+                    function = call.get("function") or {}
+                    yield ToolCallDelta(
+                        int(call.get("index", 0)),
+                        function.get("name") or "",
+                        function.get("arguments") or "",
+                    )
+                if choice.get("finish_reason"):
+                    finish = choice["finish_reason"]
+        if done:
+            break
+    if not done and finish is None:
+        yield Fail("server_error", "The model server ended its answer before it was complete.")
+    elif finish == "length":
+        yield Incomplete("max_completion_tokens")
+
+
+# --- the request ----------------------------------------------------------------------
+
+
+def request_body(ctx: RunContext, models: Mapping[str, str]) -> JSON:
+    """The Chat Completions request for the run's turn."""
+    run = ctx.run.to_dict()
+    body: JSON = {
+        "model": models.get(run["model"], run["model"]),
+        "messages": prompt(ctx, run),
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    tools = [
+        {"type": "function", "function": tool["function"]}
+        for tool in run.get("tools") or []
+        if tool.get("type") == "function"
+    ]
+    if tools:
+        body["tools"] = tools
+        choice = run.get("tool_choice")
+        if choice is not None:
+            body["tool_choice"] = choice
+        if run.get("parallel_tool_calls") is not None:
+            body["parallel_tool_calls"] = run["parallel_tool_calls"]
+    for name in ("temperature", "top_p"):
+        if run.get(name) is not None:
+            body[name] = run[name]
+    response_format = run.get("response_format")
+    if isinstance(response_format, dict) and response_format.get("type") != "text":
+        body["response_format"] = response_format
+    limit = run.get("max_completion_tokens")
+    if limit is not None:
+        # The run's bound covers all its turns: this call gets what is left of it.
+        used = (run.get("usage") or {}).get("completion_tokens", 0)
+        body["max_completion_tokens"] = max(1, limit - used)
+    return body
+
+
+def prompt(ctx: RunContext, run: JSON) -> list[JSON]:
+    """The chat messages: instructions, the thread, then this run's calls and outputs."""
+    said: list[JSON] = []
+    if run.get("instructions"):
+        said.append({"role": "system", "content": run["instructions"]})
+    own = {m.id: m for m in ctx.messages if m.run_id == ctx.run.id}
+    thread = [m for m in ctx.messages if m.run_id != ctx.run.id]
+    strategy = run.get("truncation_strategy") or {}
+    last = strategy.get("last_messages")
+    if strategy.get("type") == "last_messages" and last is not None:
+        thread = thread[-last:] if last else []
+    said += [_chat_message(m) for m in thread]
+    turns: dict[int, list[Any]] = {}
+    for output in ctx.tool_outputs:
+        turns.setdefault(output.turn, []).append(output)
+    for outputs in turns.values():
+        first = outputs[0]
+        before = own.get(first.message_id) if first.message_id else None
+        said.append(
+            {
+                "role": "assistant",
+                "content": _text(before) if before is not None else None,
+                "tool_calls": [
+                    {
+                        "id": o.call_id,
+                        "type": "function",
+                        "function": {"name": o.name, "arguments": o.arguments},
+                    }
+                    for o in outputs
+                ],
+            }
+        )
+        said += [{"role": "tool", "tool_call_id": o.call_id, "content": o.output} for o in outputs]
+    return said
+
+
+def _text(message: Message) -> str:
+    return "".join(
+        part["text"]["value"] for part in message.to_dict()["content"] if part["type"] == "text"
+    )
+
+
+def _chat_message(message: Message) -> JSON:
+    """A thread message as a chat message: plain text as a string (every server takes
+    that), with images as a list of parts."""
+    parts = message.to_dict()["content"]
+    if all(part["type"] == "text" for part in parts):
+        return {"role": message.role, "content": _text(message)}
+    content: list[JSON] = []
+    for part in parts:
+        if part["type"] == "text":
+            content.append({"type": "text", "text": part["text"]["value"]})
+        elif part["type"] == "image_url":
+            content.append({"type": "image_url", "image_url": part["image_url"]})
+    return {"role": message.role, "content": content}
