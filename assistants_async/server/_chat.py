@@ -12,6 +12,7 @@ stream has begun.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -44,7 +45,14 @@ from ._responders import (
 )
 from ._store import JSON
 
-__all__ = ["API_KEY_ENV", "ChatResponder", "ChatSettings", "read_api_key"]
+__all__ = [
+    "API_KEY_ENV",
+    "ChatResponder",
+    "ChatSettings",
+    "add_model_arguments",
+    "model_settings",
+    "read_api_key",
+]
 
 # Where the upstream's key is read from when no file names it.
 API_KEY_ENV = "ASSISTANTS_MODEL_API_KEY"
@@ -340,3 +348,76 @@ def _chat_message(message: Message) -> JSON:
         elif part["type"] == "image_url":
             content.append({"type": "image_url", "image_url": part["image_url"]})
     return {"role": message.role, "content": content}
+
+
+# --- the command's options ------------------------------------------------------------
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The serve command's options for the model behind runs."""
+    group = parser.add_argument_group(
+        "the model behind runs (an OpenAI-compatible Chat Completions endpoint)"
+    )
+    group.add_argument(
+        "--model-base-url",
+        metavar="URL",
+        help="answer runs with this endpoint's /chat/completions, e.g. "
+        "http://127.0.0.1:11434/v1 (default: no model; see Runs below)",
+    )
+    group.add_argument(
+        "--model-api-key-file",
+        type=Path,
+        metavar="FILE",
+        help=f"the endpoint's API key, on the file's first line (else {API_KEY_ENV}; "
+        "else none is sent); never logged",
+    )
+    group.add_argument(
+        "--model-map",
+        action="append",
+        default=[],
+        metavar="NAME=UPSTREAM",
+        help="call the endpoint's model UPSTREAM for runs of model NAME (repeatable; "
+        "other names go as they are)",
+    )
+    group.add_argument(
+        "--model-timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="the longest wait for a call to answer, or between two chunks (default 600)",
+    )
+    group.add_argument(
+        "--model-max-concurrent",
+        type=int,
+        default=16,
+        metavar="N",
+        help="calls in flight at most; other runs wait queued (default 16)",
+    )
+    group.add_argument(
+        "--model-max-retries",
+        type=int,
+        default=2,
+        metavar="N",
+        help="retries of a 429, 5xx or failed connection, honouring Retry-After (default 2)",
+    )
+
+
+def model_settings(args: argparse.Namespace) -> ChatSettings | None:
+    """The settings the options give (None without ``--model-base-url``); a bad one
+    raises ``ValueError`` naming it."""
+    if not args.model_base_url:
+        return None
+    models: dict[str, str] = {}
+    for pair in args.model_map:
+        name, sep, upstream = pair.partition("=")
+        if not sep or not name.strip() or not upstream.strip():
+            raise ValueError(f"--model-map takes NAME=UPSTREAM, not {pair!r}")
+        models[name.strip()] = upstream.strip()
+    return ChatSettings(
+        args.model_base_url,
+        api_key=read_api_key(args.model_api_key_file),
+        models=models,
+        timeout=args.model_timeout,
+        max_concurrent=args.model_max_concurrent,
+        max_retries=args.model_max_retries,
+    )

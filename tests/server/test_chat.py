@@ -554,3 +554,69 @@ def test_bad_settings_are_refused_naming_them(options: dict[str, Any], named: st
     given: dict[str, Any] = {"base_url": "http://127.0.0.1:1/v1", **options}
     with pytest.raises(ValueError, match=named):
         ChatSettings(**given)
+
+
+# --- the command ----------------------------------------------------------------------
+
+
+async def test_the_command_serves_runs_from_the_model(
+    double: ChatDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.server.test_serve import served as command
+
+    monkeypatch.setenv("ASSISTANTS_MODEL_API_KEY", UPSTREAM_KEY)
+    double.answer(Say("From the model.", calls=[("get_weather", '{"city": "Rome"}')]))
+    double.answer(Say("Warm in Rome."))
+    options = ("--model-base-url", double.url, "--model-map", "gpt-4o=tiny-model")
+    async with command(tmp_path / "data.sqlite3", *options) as server:
+        async with server.client() as client:
+            asst = await client.assistants.create(model="gpt-4o", tools=[WEATHER])
+            thread = await client.threads.create(messages=[{"role": "user", "content": "Rome?"}])
+            run = await client.runs.create_and_run_tools(
+                thread.id, assistant_id=asst.id, functions={"get_weather": lambda city: "warm"}
+            )
+            assert run.status == "completed"
+            with pytest.raises(BadRequestError) as refused:
+                await client.runs.create(
+                    thread.id, assistant_id=asst.id, tools=[{"type": "file_search"}]
+                )
+            assert "file_search" in refused.value.message
+        assert await server.stop() == 0
+    assert [body["model"] for body in double.received] == ["tiny-model", "tiny-model"]
+    assert double.received[1]["messages"][-1] == {
+        "role": "tool",
+        "tool_call_id": run_tool_call_id(double),
+        "content": "warm",
+    }
+    assert all(h["Authorization"] == f"Bearer {UPSTREAM_KEY}" for h in double.headers)
+    assert UPSTREAM_KEY not in "\n".join(server.lines)
+
+
+def run_tool_call_id(double: ChatDouble) -> str:
+    """The id the server gave the call, as it sent it back with its output."""
+    call_id: str = double.received[1]["messages"][-2]["tool_calls"][0]["id"]
+    return call_id
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--model-base-url", "localhost:1/v1"], "base URL"),
+        (["--model-base-url", "http://127.0.0.1:1/v1", "--model-map", "gpt-4o"], "--model-map"),
+        (
+            ["--model-base-url", "http://127.0.0.1:1/v1", "--model-max-concurrent", "0"],
+            "concurrent",
+        ),
+        (["--model-base-url", "http://127.0.0.1:1/v1", "--script", "x.json"], "--script"),
+    ],
+)
+def test_the_command_refuses_bad_model_options(
+    argv: list[str], named: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistants_async.server.__main__ import main
+
+    monkeypatch.setenv("ASSISTANTS_SERVER_KEYS", KEY)
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert named in capsys.readouterr().err
