@@ -5,6 +5,7 @@ server. Each test checks what the double received and what the client saw."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Literal
@@ -78,9 +79,12 @@ async def served(double: ChatDouble, request: pytest.FixtureRequest) -> AsyncIte
     try:
         async with AsyncClient(api_key=KEY, base_url=server.url, max_retries=0) as client:
             yield Served(client, double, responder, server)
+        await server.engine.drain(30)
+        assert server.engine._readers == {}  # no turn left reading its answer
     finally:
         await server.stop()
         await responder.aclose()
+    assert responder._client is None or responder._client.is_closed
 
 
 async def _thread(served: Served, **assistant: Any) -> tuple[str, str]:
@@ -416,6 +420,18 @@ async def test_a_429_retried_in_time_answers(served: Served) -> None:
     run = await served.client.runs.create_and_poll(thread, assistant_id=asst)
     assert run.status == "completed"
     assert len(served.double.received) == 3
+
+
+async def test_the_upstream_key_is_never_logged(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="assistants_async")
+    served.double.answer(rate_limited(), bad_request(f"no such key {UPSTREAM_KEY[:3]}"))
+    asst, thread = await _thread(served)
+    run = await served.client.runs.create_and_poll(thread, assistant_id=asst)
+    assert run.status == "failed"
+    assert "retrying POST /chat/completions" in caplog.text  # it did log, at DEBUG too
+    assert UPSTREAM_KEY not in caplog.text
 
 
 @pytest.mark.parametrize("served", [{"max_retries": 0}], indirect=True)
