@@ -160,7 +160,10 @@ class ChatResponder:
                 )
 
     async def __call__(self, ctx: RunContext) -> Streamed:
-        return self._answer(request_body(ctx, self.settings.models))
+        body = request_body(ctx, self.settings.models)
+        if body is None:
+            return _ended(Incomplete("max_prompt_tokens"))
+        return self._answer(body)
 
     # --- one call ---------------------------------------------------------------------
 
@@ -190,6 +193,10 @@ class ChatResponder:
             yield Fail("server_error", _upstream("stopped answering mid-stream", exc))
         finally:
             stream.close()
+
+
+async def _ended(part: Part) -> AsyncIterator[Part]:
+    yield part
 
 
 def _upstream(what: str, exc: Exception) -> str:
@@ -258,12 +265,16 @@ async def _parts(chunks: AsyncIterator[bytes], max_size: int) -> AsyncIterator[P
 # --- the request ----------------------------------------------------------------------
 
 
-def request_body(ctx: RunContext, models: Mapping[str, str]) -> JSON:
-    """The Chat Completions request for the run's turn."""
+def request_body(ctx: RunContext, models: Mapping[str, str]) -> JSON | None:
+    """The Chat Completions request for the run's turn (None: the prompt cannot fit in
+    what is left of ``max_prompt_tokens``)."""
     run = ctx.run.to_dict()
+    messages = prompt(ctx, run)
+    if messages is None:
+        return None
     body: JSON = {
         "model": models.get(run["model"], run["model"]),
-        "messages": prompt(ctx, run),
+        "messages": messages,
         "stream": True,
         "stream_options": {"include_usage": True},
     }
@@ -293,18 +304,44 @@ def request_body(ctx: RunContext, models: Mapping[str, str]) -> JSON:
     return body
 
 
-def prompt(ctx: RunContext, run: JSON) -> list[JSON]:
-    """The chat messages: instructions, the thread, then this run's calls and outputs."""
-    said: list[JSON] = []
+def prompt(ctx: RunContext, run: JSON) -> list[JSON] | None:
+    """The chat messages: instructions, the thread, then this run's calls and outputs;
+    None when they cannot fit in what is left of ``max_prompt_tokens``."""
+    head: list[JSON] = []
     if run.get("instructions"):
-        said.append({"role": "system", "content": run["instructions"]})
-    own = {m.id: m for m in ctx.messages if m.run_id == ctx.run.id}
-    thread = [m for m in ctx.messages if m.run_id != ctx.run.id]
+        head.append({"role": "system", "content": run["instructions"]})
+    thread = [_chat_message(m) for m in ctx.messages if m.run_id != ctx.run.id]
     strategy = run.get("truncation_strategy") or {}
     last = strategy.get("last_messages")
     if strategy.get("type") == "last_messages" and last is not None:
         thread = thread[-last:] if last else []
-    said += [_chat_message(m) for m in thread]
+    tail = _run_history(ctx)
+    limit = run.get("max_prompt_tokens")
+    if limit is None:
+        return [*head, *thread, *tail]
+    # The bound covers all the run's turns: this one gets what is left of it.
+    budget = limit - (run.get("usage") or {}).get("prompt_tokens", 0)
+    size = sum(map(estimate_tokens, [*head, *thread, *tail]))
+    if strategy.get("type", "auto") == "auto":
+        # The oldest messages go first; the newest always stays.
+        while size > budget and len(thread) > 1:
+            size -= estimate_tokens(thread.pop(0))
+    if size > budget:
+        return None
+    return [*head, *thread, *tail]
+
+
+def estimate_tokens(message: JSON) -> int:
+    """About how many tokens a chat message takes (no tokenizer here: four characters a
+    token, as English text averages, and a few for the message's framing)."""
+    return 4 + len(json.dumps(message["content"], ensure_ascii=False)) // 4
+
+
+def _run_history(ctx: RunContext) -> list[JSON]:
+    """This run's turns so far: each the assistant's calls (with what it said before
+    them), then the outputs submitted for them."""
+    said: list[JSON] = []
+    own = {m.id: m for m in ctx.messages if m.run_id == ctx.run.id}
     turns: dict[int, list[Any]] = {}
     for output in ctx.tool_outputs:
         turns.setdefault(output.turn, []).append(output)

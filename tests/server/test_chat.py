@@ -289,6 +289,31 @@ async def test_image_url_parts_go_as_parts(served: Served) -> None:
     ]
 
 
+async def test_auto_truncation_fits_the_prompt_in_max_prompt_tokens(served: Served) -> None:
+    asst = await served.client.assistants.create(model="gpt-4o", instructions="Be brief.")
+    # About 154 tokens each, by the server's estimate (four characters a token).
+    texts = [letter * 600 for letter in "abc"]
+    thread = await served.client.threads.create(
+        messages=[{"role": "user", "content": text} for text in texts]
+    )
+    run = await served.client.runs.create_and_poll(
+        thread.id, assistant_id=asst.id, max_prompt_tokens=400
+    )
+    assert run.status == "completed"
+    (sent,) = served.double.received
+    assert [m["content"] for m in sent["messages"]] == ["Be brief.", texts[1], texts[2]]
+
+
+async def test_a_prompt_that_cannot_fit_ends_the_run_incomplete(served: Served) -> None:
+    asst, thread = await _thread(served)
+    await served.client.messages.create(thread, role="user", content="z" * 2000)
+    run = await served.client.runs.create_and_poll(thread, assistant_id=asst, max_prompt_tokens=256)
+    assert run.status == "incomplete"
+    assert run.incomplete_details is not None
+    assert run.incomplete_details.reason == "max_prompt_tokens"
+    assert served.double.received == []  # nothing was asked of the model
+
+
 @pytest.mark.parametrize(
     ("tools", "content", "named"),
     [
