@@ -744,6 +744,10 @@ class RunEngine:
                 reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
+        message = turn.message
+        if message is not None and message["status"] == "in_progress" and turn.pieces:
+            # What was said is kept, whatever ends the turn (the deltas were not stored).
+            await self.store.put_message(tenant, {**message, "content": [_text_part(turn.text)]})
         run = await self._fresh(tenant, run)
         if run.obj["status"] != "in_progress" or part == _ABORTED:
             ended = "expired" if run.obj["status"] == "expired" else "cancelled"

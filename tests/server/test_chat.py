@@ -490,6 +490,7 @@ async def test_a_cut_stream_fails_server_error_and_keeps_what_was_said(served: S
     assert run.last_error.code == "server_error"
     messages = [m async for m in served.client.messages.list(thread, run_id=run.id)]
     assert [m.status for m in messages] == ["incomplete"]
+    assert _text(messages[0]) == "A long an"  # the role chunk and 3 pieces came first
     steps = [s async for s in served.client.steps.list(thread, run.id)]
     assert [s.status for s in steps] == ["failed"]
 
@@ -522,16 +523,25 @@ async def test_a_length_finish_ends_the_run_incomplete(served: Served) -> None:
 async def test_cancel_aborts_the_upstream_request(served: Served) -> None:
     served.double.answer(Say("Thinking very slowly", stall_after=3))
     asst, thread = await _thread(served)
-    run = await served.client.runs.create(thread, assistant_id=asst)
-    await served.double.arrived.wait()
-    run = await served.client.runs.cancel(thread, run.id)
+    names: list[str] = []
+    async with served.client.runs.stream(thread, assistant_id=asst) as stream:
+        async for event in stream:
+            names.append(event.event)
+            data: Any = event.data
+            if event.event == "thread.run.created":
+                run_id = data.id
+            if event.event.endswith("delta") and names.count(event.event) == 2:
+                await served.client.runs.cancel(thread, run_id)  # all the double sends came
     await served.double.left.wait()  # the upstream request was dropped, not read out
-    run = await served.client.runs.poll(thread, run.id)
+    assert names[-2:] == ["thread.run.cancelled", "done"]
+    run = await served.client.runs.retrieve(thread, run_id)
     assert run.status == "cancelled"
     steps = [s async for s in served.client.steps.list(thread, run.id)]
-    assert all(s.status != "in_progress" for s in steps)
+    assert [s.status for s in steps] == ["cancelled"]
     messages = [m async for m in served.client.messages.list(thread, run_id=run.id)]
-    assert all(m.status == "incomplete" for m in messages)
+    assert [(m.status, _text(m)) for m in messages] == [("incomplete", "Thinki")]
+    assert messages[0].incomplete_details is not None
+    assert messages[0].incomplete_details.reason == "run_cancelled"
 
 
 class _Watched(asyncio.Semaphore):
