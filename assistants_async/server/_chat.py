@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
@@ -54,6 +55,8 @@ __all__ = [
     "read_api_key",
 ]
 
+log = logging.getLogger("assistants_async.server")
+
 # Where the upstream's key is read from when no file names it.
 API_KEY_ENV = "ASSISTANTS_MODEL_API_KEY"
 # What a Chat Completions endpoint cannot do for a run.
@@ -78,7 +81,9 @@ class ChatSettings:
     ``models`` maps an assistant's ``model`` to the upstream's name (others go as they
     are); ``timeout`` bounds each attempt and each silence of a stream; at most
     ``max_concurrent`` calls are in flight (other runs wait ``queued``); 429, 5xx and
-    connection failures are retried up to ``max_retries`` times."""
+    connection failures are retried up to ``max_retries`` times. What a model cannot
+    serve is refused when a run is created, unless ``drop_unsupported`` (then it is left
+    out of the call, and logged once per assistant)."""
 
     base_url: str
     api_key: str | None = attrs.field(default=None, repr=False)
@@ -86,6 +91,7 @@ class ChatSettings:
     timeout: float = 600.0
     max_concurrent: int = 16
     max_retries: int = 2
+    drop_unsupported: bool = False
 
     def __attrs_post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
@@ -109,6 +115,8 @@ class ChatResponder:
         # The engine holds a run queued until one of these is free.
         self.slots = asyncio.Semaphore(settings.max_concurrent)
         self._client: AsyncClient | None = None
+        # (assistant id, what was dropped): each logged once.
+        self._dropped: set[tuple[str, str]] = set()
 
     @property
     def client(self) -> AsyncClient:
@@ -134,6 +142,8 @@ class ChatResponder:
 
     def check_run(self, run: JSON, messages: Sequence[JSON]) -> None:
         """Refuse, as the run is created, what a Chat Completions call cannot carry."""
+        if self.settings.drop_unsupported:
+            return
         for index, tool in enumerate(run["tools"] or []):
             if tool.get("type") in _UNSERVABLE_TOOLS:
                 raise Invalid(
@@ -160,10 +170,32 @@ class ChatResponder:
                 )
 
     async def __call__(self, ctx: RunContext) -> Streamed:
+        if self.settings.drop_unsupported:
+            self._log_dropped(ctx)
         body = request_body(ctx, self.settings.models)
         if body is None:
             return _ended(Incomplete("max_prompt_tokens"))
         return self._answer(body)
+
+    def _log_dropped(self, ctx: RunContext) -> None:
+        """Say what the call leaves out, once per assistant and kind."""
+        found = {tool.type for tool in ctx.run.tools if tool.type in _UNSERVABLE_TOOLS}
+        for message in ctx.messages:
+            found.update(
+                "image_file parts" for part in message.content if part.type == "image_file"
+            )
+            if message.attachments:
+                found.add("attachments")
+        for kind in sorted(found):
+            key = (ctx.assistant.id, kind)
+            if key not in self._dropped:
+                self._dropped.add(key)
+                log.warning(
+                    "assistant %s: %s left out of its model calls (the model cannot serve "
+                    "them; --model-drop-unsupported is on)",
+                    ctx.assistant.id,
+                    kind,
+                )
 
     # --- one call ---------------------------------------------------------------------
 
@@ -437,6 +469,13 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="retries of a 429, 5xx or failed connection, honouring Retry-After (default 2)",
     )
+    group.add_argument(
+        "--model-drop-unsupported",
+        action="store_true",
+        help="leave code_interpreter and file_search tools, image_file parts and "
+        "attachments out of model calls, logged once per assistant (default: a run "
+        "with any is refused with a 400)",
+    )
 
 
 def model_settings(args: argparse.Namespace) -> ChatSettings | None:
@@ -457,4 +496,5 @@ def model_settings(args: argparse.Namespace) -> ChatSettings | None:
         timeout=args.model_timeout,
         max_concurrent=args.model_max_concurrent,
         max_retries=args.model_max_retries,
+        drop_unsupported=args.model_drop_unsupported,
     )

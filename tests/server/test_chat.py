@@ -335,6 +335,31 @@ async def test_what_cannot_be_served_is_refused_at_creation(
     assert runs == []  # refused before it took an id
 
 
+@pytest.mark.parametrize("served", [{"drop_unsupported": True}], indirect=True)
+async def test_the_operator_may_drop_what_cannot_be_served_and_it_is_logged_once(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="assistants_async.server")
+    asst = await served.client.assistants.create(
+        model="gpt-4o", tools=[{"type": "code_interpreter"}, WEATHER]
+    )
+    content = [
+        {"type": "text", "text": "Look:"},
+        {"type": "image_file", "image_file": {"file_id": "file-1"}},
+    ]
+    thread = await served.client.threads.create(messages=[{"role": "user", "content": content}])
+    for _ in range(2):
+        run = await served.client.runs.create_and_poll(thread.id, assistant_id=asst.id)
+        assert run.status == "completed"
+    sent = served.double.received[0]
+    assert sent["tools"] == [WEATHER]
+    assert sent["messages"] == [{"role": "user", "content": [{"type": "text", "text": "Look:"}]}]
+    dropped = [r.getMessage() for r in caplog.records if "left out" in r.getMessage()]
+    assert len(dropped) == 2  # once each, though two runs left them out
+    assert any("code_interpreter" in line for line in dropped)
+    assert any("image_file" in line for line in dropped)
+
+
 # --- tool calls -----------------------------------------------------------------------
 
 
