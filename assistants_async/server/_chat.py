@@ -325,6 +325,8 @@ def request_body(ctx: RunContext, models: Mapping[str, str]) -> JSON | None:
     for name in ("temperature", "top_p"):
         if run.get(name) is not None:
             body[name] = run[name]
+    if ctx.options.get("reasoning_effort") is not None:
+        body["reasoning_effort"] = ctx.options["reasoning_effort"]
     response_format = run.get("response_format")
     if isinstance(response_format, dict) and response_format.get("type") != "text":
         body["response_format"] = response_format

@@ -191,6 +191,10 @@ class RunEngine:
             "tool_step": None,
             # A step's usage while it is in progress (the spec: null until it ends).
             "step_usage": {},
+            # Given at creation, not shown on the run: the model's call takes it.
+            "options": {"reasoning_effort": body["reasoning_effort"]}
+            if body.get("reasoning_effort") is not None
+            else {},
         }
         messages = [self.message(thread_id, m) for m in body.get("additional_messages") or []]
         check = getattr(self.responder, "check_run", None)
@@ -578,6 +582,7 @@ class RunEngine:
             run=Run.from_dict(run.obj),
             messages=[Message.from_dict(m) for m in messages],
             tool_outputs=[SubmittedOutput(**o) for o in run.state["outputs"]],
+            options=run.state.get("options") or {},
         )
         prompt = sum(_words(part) for m in messages for part in m["content"])
         try:

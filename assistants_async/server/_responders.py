@@ -25,7 +25,7 @@ refuse what the responder cannot serve.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal, TypeAlias
 
 import attrs
@@ -134,6 +134,8 @@ class RunContext:
     run: Run
     messages: Sequence[Message]
     tool_outputs: Sequence[SubmittedOutput]
+    # What the run was created with that its object does not show (reasoning_effort).
+    options: Mapping[str, Any] = attrs.field(factory=dict)
 
     @property
     def last_user_text(self) -> str:

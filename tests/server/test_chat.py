@@ -248,6 +248,7 @@ async def test_the_run_options_are_passed_on(served: Served) -> None:
         parallel_tool_calls=False,
         max_completion_tokens=300,
         truncation_strategy={"type": "last_messages", "last_messages": 2},
+        reasoning_effort="low",
     )
     assert run.status == "completed"
     (sent,) = served.double.received
@@ -263,6 +264,7 @@ async def test_the_run_options_are_passed_on(served: Served) -> None:
     assert sent["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
     assert sent["parallel_tool_calls"] is False
     assert sent["max_completion_tokens"] == 300
+    assert sent["reasoning_effort"] == "low"
 
 
 async def test_image_url_parts_go_as_parts(served: Served) -> None:
