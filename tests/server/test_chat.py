@@ -698,3 +698,22 @@ def test_the_command_refuses_bad_model_options(
         main(argv)
     assert exited.value.code == 2
     assert named in capsys.readouterr().err
+
+
+async def test_stopping_the_server_mid_turn_drops_the_upstream_call(double: ChatDouble) -> None:
+    double.answer(Say("Never finished", stall_after=2))
+    responder = ChatResponder(ChatSettings(double.url, timeout=60.0))
+    server = AssistantsServer(MemoryStore(), Keys([KEY]), responder=responder)
+    url = await server.start(grace=0.05)  # the turn cannot end in time: it is stopped
+    try:
+        async with AsyncClient(api_key=KEY, base_url=url, max_retries=0) as client:
+            asst = await client.assistants.create(model="gpt-4o")
+            thread = await client.threads.create(messages=[{"role": "user", "content": "Hi"}])
+            await client.runs.create(thread.id, assistant_id=asst.id)
+            await double.arrived.wait()
+    finally:
+        await server.stop()
+        await responder.aclose()
+    await double.left.wait()
+    assert server.engine._readers == {}
+    assert server.engine._timers == {}
