@@ -797,7 +797,7 @@ class RunEngine:
                 await emit("thread.run.incomplete", run.obj)
             return run
         if turn.calls:
-            said = turn.message["id"] if turn.message else None
+            said = turn.first_message_id
             await self._end_message(tenant, run, turn, emit, "completed", None)
             assert turn.step is not None
             calls = [
@@ -830,8 +830,9 @@ class RunEngine:
         return run
 
     async def _said(self, tenant: str, run: RunRecord, turn: _Turn, text: str, emit: Emit) -> None:
-        """A piece of the message: the message (and its step) made at the first."""
-        if turn.message is None:
+        """A piece of the message: the message (and its step) made at the first. (Text
+        after a tool call, rare, makes a message of its own: the first one has ended.)"""
+        if turn.message is None or turn.message["status"] != "in_progress":
             message = self.message(
                 run.thread_id,
                 {"role": "assistant", "content": []},
@@ -845,7 +846,8 @@ class RunEngine:
             }
             step = self._new_step(run.obj, "message_creation", details)
             await self.store.put_step(tenant, step)
-            turn.message, turn.message_step = message, step
+            turn.message, turn.message_step, turn.pieces = message, step, []
+            turn.first_message_id = turn.first_message_id or message["id"]
             await emit("thread.run.step.created", step)
             await emit("thread.run.step.in_progress", step)
             await emit("thread.message.created", message)
@@ -1045,6 +1047,7 @@ class _Turn:
 
     def __init__(self) -> None:
         self.message: JSON | None = None
+        self.first_message_id: str | None = None
         self.message_step: JSON | None = None
         self.pieces: list[str] = []
         self.step: JSON | None = None

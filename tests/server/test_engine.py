@@ -734,3 +734,24 @@ async def test_a_responder_may_refuse_a_run_as_it_is_created(engine: Any) -> Non
     with pytest.raises(Invalid, match="file_search"):
         await runs.new_run(T, thread, ASSISTANT, {"tools": [{"type": "file_search"}]})
     assert await runs.active_run(T, thread) is None
+
+
+async def test_text_after_a_tool_call_is_a_message_of_its_own(engine: Any) -> None:
+    responder = Streaming(
+        [TextDelta("Checking."), ToolCallDelta(0, "f", "{}"), TextDelta("One moment.")]
+    )
+    runs = engine(responder=responder)
+    thread = await thread_with(runs, "Hi")
+    run, heard = await settle(runs, thread)
+    assert run.obj["status"] == "requires_action"
+    said = [m for m in await messages(runs, thread) if m["role"] == "assistant"]
+    assert [(m["status"], m["content"][0]["text"]["value"]) for m in said] == [
+        ("completed", "Checking."),
+        ("completed", "One moment."),
+    ]
+    assert heard.names.count("thread.message.completed") == 2
+    assert [s["type"] for s in await steps(runs, run)] == [
+        "message_creation",
+        "tool_calls",
+        "message_creation",
+    ]
