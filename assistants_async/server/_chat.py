@@ -27,6 +27,7 @@ from .._client import AsyncClient
 from .._errors import (
     APIConnectionError,
     APIStatusError,
+    APITimeoutError,
     AuthenticationError,
     PermissionDeniedError,
     RateLimitError,
@@ -175,7 +176,7 @@ class ChatResponder:
         body = request_body(ctx, self.settings.models)
         if body is None:
             return _ended(Incomplete("max_prompt_tokens"))
-        return self._answer(body)
+        return self._answer(body, ctx.run.id)
 
     def _log_dropped(self, ctx: RunContext) -> None:
         """Say what the call leaves out, once per assistant and kind."""
@@ -199,30 +200,41 @@ class ChatResponder:
 
     # --- one call ---------------------------------------------------------------------
 
-    async def _answer(self, body: JSON) -> AsyncIterator[Part]:
+    async def _answer(self, body: JSON, run_id: str) -> AsyncIterator[Part]:
+        # The run's last_error is the tenant's to read: it says what happened, and the
+        # details (the model server's address, its own words) go to the operator's log.
         try:
             stream = await self.client.open_stream("POST", "/chat/completions", body=body)
         except RateLimitError as exc:
-            yield Fail("rate_limit_exceeded", _upstream("was rate limited", exc))
+            _logged(run_id, exc)
+            yield Fail("rate_limit_exceeded", "The model server is rate limited: try later.")
             return
         except (AuthenticationError, PermissionDeniedError) as exc:
-            # The operator's key, not the user's prompt: said as a server error.
-            yield Fail("server_error", _upstream("refused the server's API key", exc))
+            _logged(run_id, exc)  # the operator's key, not the tenant's prompt
+            yield Fail("server_error", "The model server refused this server's API key.")
             return
         except APIStatusError as exc:
+            _logged(run_id, exc)
             if exc.status_code < 500 and exc.status_code not in (408, 409):
+                # The prompt's fault (too long, a bad schema): its own words help.
                 yield Fail("invalid_prompt", exc.message)
             else:
-                yield Fail("server_error", _upstream("failed", exc))
+                yield Fail("server_error", f"The model server failed (HTTP {exc.status_code}).")
             return
-        except APIConnectionError as exc:  # timeouts included
-            yield Fail("server_error", _upstream("could not be reached", exc))
+        except APITimeoutError as exc:
+            _logged(run_id, exc)
+            yield Fail("server_error", "The model server did not answer in time.")
+            return
+        except APIConnectionError as exc:
+            _logged(run_id, exc)
+            yield Fail("server_error", "The model server could not be reached.")
             return
         try:
             async for part in _parts(stream.chunks(), stream.max_event_size):
                 yield part
         except APIConnectionError as exc:  # cut or stalled mid-stream
-            yield Fail("server_error", _upstream("stopped answering mid-stream", exc))
+            _logged(run_id, exc)
+            yield Fail("server_error", "The model server stopped answering mid-stream.")
         finally:
             stream.close()
 
@@ -231,9 +243,8 @@ async def _ended(part: Part) -> AsyncIterator[Part]:
     yield part
 
 
-def _upstream(what: str, exc: Exception) -> str:
-    message = getattr(exc, "message", None) or str(exc)
-    return f"The model server {what}: {message}"
+def _logged(run_id: str, exc: Exception) -> None:
+    log.warning("run %s: the model call failed: %s", run_id, exc)
 
 
 async def _parts(chunks: AsyncIterator[bytes], max_size: int) -> AsyncIterator[Part]:
@@ -260,10 +271,8 @@ async def _parts(chunks: AsyncIterator[bytes], max_size: int) -> AsyncIterator[P
             if not isinstance(chunk, dict):
                 continue
             if isinstance(chunk.get("error"), dict):  # some servers report errors in-stream
-                yield Fail(
-                    "server_error",
-                    _upstream("failed", Exception(chunk["error"].get("message", ""))),
-                )
+                log.warning("the model server said in its stream: %s", chunk["error"])
+                yield Fail("server_error", "The model server failed mid-stream.")
                 return
             usage = chunk.get("usage")
             if isinstance(usage, dict):

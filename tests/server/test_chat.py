@@ -487,14 +487,33 @@ async def test_the_upstream_key_is_never_logged(
 
 
 @pytest.mark.parametrize("served", [{"max_retries": 0}], indirect=True)
-async def test_5xx_fails_server_error(served: Served) -> None:
+async def test_5xx_fails_server_error_and_the_details_go_to_the_log(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="assistants_async.server")
     served.double.answer(server_error())
     asst, thread = await _thread(served)
     run = await served.client.runs.create_and_poll(thread, assistant_id=asst)
     assert run.status == "failed"
     assert run.last_error is not None
     assert run.last_error.code == "server_error"
-    assert "upstream broke" in run.last_error.message
+    # The tenant reads what happened; the model server's own words are the operator's.
+    assert run.last_error.message == "The model server failed (HTTP 500)."
+    assert f"run {run.id}: the model call failed" in caplog.text
+    assert "upstream broke" in caplog.text
+
+
+@pytest.mark.parametrize("served", [{"max_retries": 0}], indirect=True)
+async def test_an_unreachable_model_server_fails_server_error_without_its_address(
+    served: Served,
+) -> None:
+    await served.double.stop()  # nothing listens there now
+    asst, thread = await _thread(served)
+    run = await served.client.runs.create_and_poll(thread, assistant_id=asst)
+    assert run.status == "failed"
+    assert run.last_error is not None
+    assert run.last_error.code == "server_error"
+    assert run.last_error.message == "The model server could not be reached."
 
 
 async def test_400_fails_invalid_prompt_with_the_upstream_message(served: Served) -> None:
@@ -530,6 +549,7 @@ async def test_a_stalled_stream_times_out_server_error(served: Served) -> None:
     assert run.status == "failed"
     assert run.last_error is not None
     assert run.last_error.code == "server_error"
+    assert run.last_error.message == "The model server stopped answering mid-stream."
     await served.double.left.wait()  # the upstream connection was dropped
 
 
