@@ -95,16 +95,26 @@ class ChatSettings:
     drop_unsupported: bool = False
 
     def __attrs_post_init__(self) -> None:
-        if not self.base_url.startswith(("http://", "https://")):
-            raise ValueError(f"model base URL must be http(s)://..., not {self.base_url!r}")
+        # Named as the settings and as the command's options both.
+        if not isinstance(self.base_url, str) or not self.base_url.startswith(
+            ("http://", "https://")
+        ):
+            raise ValueError(
+                f"base_url (--model-base-url) must be an http(s):// URL, not {self.base_url!r}"
+            )
         if not self.timeout > 0:
-            raise ValueError(f"model timeout must be more than 0 seconds, not {self.timeout!r}")
+            raise ValueError(
+                f"timeout (--model-timeout) must be more than 0 seconds, not {self.timeout!r}"
+            )
         if self.max_concurrent < 1:
             raise ValueError(
-                f"model max concurrent calls must be at least 1, not {self.max_concurrent!r}"
+                "max_concurrent (--model-max-concurrent) must be at least 1, "
+                f"not {self.max_concurrent!r}"
             )
         if self.max_retries < 0:
-            raise ValueError(f"model max retries must be 0 or more, not {self.max_retries!r}")
+            raise ValueError(
+                f"max_retries (--model-max-retries) must be 0 or more, not {self.max_retries!r}"
+            )
 
 
 class ChatResponder:

@@ -642,10 +642,10 @@ def test_the_api_key_comes_from_a_file_or_the_environment(tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("options", "named"),
     [
-        ({"base_url": "127.0.0.1:8080"}, "base URL"),
+        ({"base_url": "127.0.0.1:8080"}, "base_url"),
         ({"timeout": 0}, "timeout"),
-        ({"max_concurrent": 0}, "concurrent"),
-        ({"max_retries": -1}, "retries"),
+        ({"max_concurrent": 0}, "max_concurrent"),
+        ({"max_retries": -1}, "max_retries"),
     ],
 )
 def test_bad_settings_are_refused_naming_them(options: dict[str, Any], named: str) -> None:
@@ -699,11 +699,11 @@ def run_tool_call_id(double: ChatDouble) -> str:
 @pytest.mark.parametrize(
     ("argv", "named"),
     [
-        (["--model-base-url", "localhost:1/v1"], "base URL"),
+        (["--model-base-url", "localhost:1/v1"], "--model-base-url"),
         (["--model-base-url", "http://127.0.0.1:1/v1", "--model-map", "gpt-4o"], "--model-map"),
         (
             ["--model-base-url", "http://127.0.0.1:1/v1", "--model-max-concurrent", "0"],
-            "concurrent",
+            "--model-max-concurrent",
         ),
         (["--model-base-url", "http://127.0.0.1:1/v1", "--script", "x.json"], "--script"),
     ],
