@@ -97,6 +97,8 @@ class RunEngine:
         self._timers: dict[str, tuple[str, asyncio.Task[None]]] = {}
         # run id -> the task reading its streamed answer: a cancel ends it at once.
         self._readers: dict[str, asyncio.Task[None]] = {}
+        # run id -> its wait for one of the responder's slots: a cancel ends it too.
+        self._waiting: dict[str, asyncio.Task[bool]] = {}
 
     # --- records ----------------------------------------------------------------------
 
@@ -310,6 +312,9 @@ class RunEngine:
         reader = self._readers.get(run.id)
         if reader is not None:  # the upstream request ends now, not at its next chunk
             reader.cancel()
+        waiting = self._waiting.get(run.id)
+        if waiting is not None:  # nor does the run wait for a slot any longer
+            waiting.cancel()
         return run
 
     def _due(self, run: RunRecord) -> bool:
@@ -523,10 +528,14 @@ class RunEngine:
         slots: asyncio.Semaphore | None = getattr(self.responder, "slots", None)
         if slots is not None and status in ("queued", "in_progress"):
             # A run waits queued for a slot, then starts and takes its turn in it.
-            async with slots:
+            if not await self._slot(run.id, slots):
+                return await self._fresh(tenant, run)  # cancelled while it waited
+            try:
                 run = await self._start(run, tenant, emit) if status == "queued" else run
                 if run.obj["status"] == "in_progress":
                     run = await self.turn(tenant, run, emit)
+            finally:
+                slots.release()
             return run
         if status == "queued":
             run = await self._start(run, tenant, emit)
@@ -539,6 +548,22 @@ class RunEngine:
             if run.obj["status"] == "cancelled":
                 await emit("thread.run.cancelled", run.obj)
         return run
+
+    async def _slot(self, run_id: str, slots: asyncio.Semaphore) -> bool:
+        """Wait for one of ``slots``: True once taken, False if a cancel ended the wait."""
+        if not slots.locked():
+            return await slots.acquire()  # free: taken at once, nothing to wait on
+        taking = asyncio.get_running_loop().create_task(slots.acquire())
+        self._waiting[run_id] = taking
+        try:
+            await asyncio.wait({taking})
+        except asyncio.CancelledError:  # this task was: the slot, if taken, goes back
+            taking.cancel()
+            taking.add_done_callback(lambda done: _release_if_taken(done, slots))
+            raise
+        finally:
+            self._waiting.pop(run_id, None)
+        return not taking.cancelled()
 
     async def _start(self, run: RunRecord, tenant: str, emit: Emit) -> RunRecord:
         """A queued run in progress (if it still is queued)."""
@@ -1082,6 +1107,11 @@ async def _read(parts: Streamed, queue: asyncio.Queue[Part | str]) -> None:
         if closing is not None:
             with contextlib.suppress(Exception):
                 await closing()
+
+
+def _release_if_taken(taking: asyncio.Task[bool], slots: asyncio.Semaphore) -> None:
+    if not taking.cancelled() and taking.exception() is None:
+        slots.release()
 
 
 def _step_delta(step_id: str, delta: JSON) -> JSON:

@@ -623,6 +623,27 @@ async def test_runs_wait_queued_for_an_upstream_slot(served: Served) -> None:
     assert len(served.double.received) == 2
 
 
+@pytest.mark.parametrize("served", [{"max_concurrent": 1}], indirect=True)
+async def test_a_run_cancelled_while_it_waits_for_a_slot_ends_at_once(served: Served) -> None:
+    served.responder.slots = watched = _Watched(1)
+    served.double.answer(Say("Slow", stall_after=2))
+    asst, first = await _thread(served)
+    _, second = await _thread(served)
+    run_a = await served.client.runs.create(first, assistant_id=asst)
+    await served.double.arrived.wait()
+    run_b = await served.client.runs.create(second, assistant_id=asst)
+    await watched.waiting.wait()
+    await served.client.runs.cancel(second, run_b.id)
+    # Cancelled while the first run still holds the only slot.
+    run_b = await served.client.runs.poll(second, run_b.id)
+    assert run_b.status == "cancelled"
+    assert (await served.client.runs.retrieve(first, run_a.id)).status == "in_progress"
+    assert len(served.double.received) == 1
+    await served.client.runs.cancel(first, run_a.id)
+    assert (await served.client.runs.poll(first, run_a.id)).status == "cancelled"
+    assert served.server.engine._waiting == {}
+
+
 # --- configuration --------------------------------------------------------------------
 
 
