@@ -18,7 +18,10 @@ from ..server._responders import (
     Streamed,
     SubmittedOutput,
     Text,
+    TextDelta,
     ToolCall,
+    ToolCallDelta,
+    Usage,
     echo,
 )
 
@@ -32,7 +35,10 @@ __all__ = [
     "Streamed",
     "SubmittedOutput",
     "Text",
+    "TextDelta",
     "ToolCall",
+    "ToolCallDelta",
+    "Usage",
     "call_tools_then_answer",
     "echo",
     "scripted",
