@@ -1,7 +1,8 @@
 """A Chat Completions server for tests, on 127.0.0.1: it streams as real model servers
 do, records what it was sent, and misbehaves when told to.
 
-Each request takes the next queued answer (``double.answer(...)``), else ``default``:
+Each request takes the next queued answer (``double.answer(...)``), else ``default``
+(an answer, or a function of the request's body giving one):
 
 * ``Say("text")``: a role chunk first, then the text in small pieces, ``finish_reason``
   ``stop`` (or ``finish``), then the usage chunk with empty ``choices`` when the request
@@ -23,7 +24,7 @@ import asyncio
 import collections
 import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -140,7 +141,7 @@ def chunks(answer: Say, model: str, include_usage: bool) -> list[JSON]:
 
 @attrs.define
 class ChatDouble:
-    default: Answer = Say("Hello from the double.")
+    default: Answer | Callable[[JSON], Answer] = Say("Hello from the double.")
     queued: collections.deque[Answer] = attrs.field(factory=collections.deque)
     # What it was sent: each request's JSON body and headers, in order.
     received: list[JSON] = attrs.field(factory=list)
@@ -178,7 +179,10 @@ class ChatDouble:
         self.received.append(body)
         self.headers.append(dict(request.headers))
         self.arrived.set()
-        answer = self.queued.popleft() if self.queued else self.default
+        if self.queued:
+            answer = self.queued.popleft()
+        else:
+            answer = self.default if isinstance(self.default, Say | Refuse) else self.default(body)
         if isinstance(answer, Refuse):
             if isinstance(answer.body, str):
                 return web.Response(status=answer.status, text=answer.body, headers=answer.headers)

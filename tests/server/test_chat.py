@@ -760,3 +760,36 @@ async def test_stopping_the_server_mid_turn_drops_the_upstream_call(double: Chat
     await double.left.wait()
     assert server.engine._readers == {}
     assert server.engine._timers == {}
+
+
+@pytest.mark.parametrize("served", [{"max_concurrent": 8}], indirect=True)
+async def test_many_concurrent_tool_calling_runs_lose_nothing(served: Served) -> None:
+    # A run's first call asks for the tool; its second (the output in its prompt) answers.
+    def answer(body: dict[str, Any]) -> Say:
+        if body["messages"][-1]["role"] == "tool":
+            return Say("done")
+        return Say(calls=[("get_weather", '{"city": "any"}')])
+
+    served.double.default = answer
+    asst = await served.client.assistants.create(model="gpt-4o", tools=[WEATHER])
+
+    async def one(index: int) -> tuple[str, str]:
+        thread = await served.client.threads.create(
+            messages=[{"role": "user", "content": f"city {index}"}]
+        )
+        run = await served.client.runs.create_and_run_tools(
+            thread.id,
+            assistant_id=asst.id,
+            functions={"get_weather": lambda city: f"output {index}"},
+            max_turns=1,
+        )
+        return thread.id, run.status
+
+    results = await asyncio.gather(*[one(i) for i in range(100)])
+    assert [status for _, status in results] == ["completed"] * 100
+    # Every run's own output went back to the model in that run's prompt, once.
+    seconds = [b["messages"] for b in served.double.received if b["messages"][-1]["role"] == "tool"]
+    assert len(seconds) == 100
+    assert {m[0]["content"]: m[-1]["content"] for m in seconds} == {
+        f"city {i}": f"output {i}" for i in range(100)
+    }
