@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import codecs
 import json
 import logging
 import os
@@ -260,10 +261,12 @@ def _logged(run_id: str, exc: Exception) -> None:
 async def _parts(chunks: AsyncIterator[bytes], max_size: int) -> AsyncIterator[Part]:
     """The parts a Chat Completions stream says; ``Fail`` when it ends before its end."""
     decoder = SSEDecoder(max_size)
+    # A character's bytes may come in two reads: decoded across them, never per read.
+    text = codecs.getincrementaldecoder("utf-8")(errors="replace")
     finish: str | None = None
     done = False
     async for raw in chunks:
-        for event in decoder.feed(raw.decode("utf-8", errors="replace")):
+        for event in decoder.feed(text.decode(raw)):
             data = event.data
             if not data:
                 continue
@@ -273,10 +276,8 @@ async def _parts(chunks: AsyncIterator[bytes], max_size: int) -> AsyncIterator[P
             try:
                 chunk = json.loads(data)
             except ValueError:
-                yield Fail(
-                    "server_error",
-                    f"The model server sent a chunk that is not JSON: {data[:200]!r}",
-                )
+                log.warning("the model server sent a chunk that is not JSON: %r", data[:200])
+                yield Fail("server_error", "The model server sent a chunk that is not JSON.")
                 return
             if not isinstance(chunk, dict):
                 continue

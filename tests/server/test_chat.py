@@ -17,6 +17,7 @@ from assistants_async import AsyncClient, BadRequestError
 from assistants_async.server._chat import ChatResponder, ChatSettings, read_api_key
 from assistants_async.server._keys import Keys
 from assistants_async.server._memory import MemoryStore
+from assistants_async.server._responders import TextDelta
 from assistants_async.server._serve import AssistantsServer
 from tests.chat_double import (
     ChatDouble,
@@ -166,6 +167,24 @@ async def test_the_official_sdk_reads_the_double(double: ChatDouble) -> None:
     assert arguments == '{"city": "Paris"}'
     assert got[-1].usage is not None
     assert got[-1].usage.completion_tokens == 7
+
+
+async def test_a_character_split_across_two_reads_arrives_whole() -> None:
+    from assistants_async.server._chat import _parts
+
+    event = 'data: {"choices": [{"index": 0, "delta": {"content": "caf\u00e9 \u2603"}}]}\n\n'
+    raw = event.encode()
+    cut = raw.index("\u2603".encode()) + 1  # inside the snowman's three bytes
+
+    async def reads() -> AsyncIterator[bytes]:
+        for piece in (raw[: raw.index(b"\xc3") + 1], raw[raw.index(b"\xc3") + 1 : cut]):
+            yield piece
+        yield raw[cut:]
+        yield b'data: {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}\n\n'
+        yield b"data: [DONE]\n\n"
+
+    parts = [part async for part in _parts(reads(), 1 << 20)]
+    assert parts == [TextDelta("caf\u00e9 \u2603")]
 
 
 # --- a turn becomes one call ----------------------------------------------------------
