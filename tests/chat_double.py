@@ -14,6 +14,7 @@ Each request takes the next queued answer (``double.answer(...)``), else ``defau
 * ``Say(..., cut_after=N)``: N chunks, then the connection is cut (no ``[DONE]``);
 * ``Say(..., stall_after=N)``: N chunks, then silence until the client leaves (or the
   double stops); ``double.left`` is set when a client leaves mid-answer;
+* ``Hang()``: no answer at all, not even its headers, until the client leaves;
 * ``Refuse(status, body, headers)``: an error answer (429 with ``retry-after``, 500,
   400 with an error body).
 """
@@ -51,7 +52,12 @@ class Refuse:
     headers: dict[str, str] = attrs.field(factory=dict)
 
 
-Answer = Say | Refuse
+@attrs.frozen
+class Hang:
+    pass
+
+
+Answer = Say | Refuse | Hang
 
 
 def rate_limited(retry_after: str = "0") -> Refuse:
@@ -182,7 +188,18 @@ class ChatDouble:
         if self.queued:
             answer = self.queued.popleft()
         else:
-            answer = self.default if isinstance(self.default, Say | Refuse) else self.default(body)
+            answer = (
+                self.default
+                if isinstance(self.default, Say | Refuse | Hang)
+                else self.default(body)
+            )
+        if isinstance(answer, Hang):
+            try:
+                await self._stop.wait()
+            except asyncio.CancelledError:
+                self.left.set()
+                raise
+            return web.Response(status=503)
         if isinstance(answer, Refuse):
             if isinstance(answer.body, str):
                 return web.Response(status=answer.status, text=answer.body, headers=answer.headers)

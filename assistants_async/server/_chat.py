@@ -33,6 +33,7 @@ from .._errors import (
     PermissionDeniedError,
     RateLimitError,
 )
+from .._response import OpenStream
 from .._sse import SSEDecoder
 from .._validators import Invalid
 from ..models import Message
@@ -212,42 +213,44 @@ class ChatResponder:
     # --- one call ---------------------------------------------------------------------
 
     async def _answer(self, body: JSON, run_id: str) -> AsyncIterator[Part]:
-        # The run's last_error is the tenant's to read: it says what happened, and the
-        # details (the model server's address, its own words) go to the operator's log.
+        opened = await self._open(body, run_id)
+        if isinstance(opened, Fail):
+            yield opened  # the engine reads no further
+        else:
+            try:
+                async for part in _parts(opened.chunks(), opened.max_event_size):
+                    yield part
+            except APIConnectionError as exc:  # cut or stalled mid-stream
+                _logged(run_id, exc)
+                yield Fail("server_error", "The model server stopped answering mid-stream.")
+            finally:
+                opened.close()
+
+    async def _open(self, body: JSON, run_id: str) -> OpenStream | Fail:
+        """The call's stream, open, or how it failed (after the client's retries).
+
+        The run's last_error is the tenant's to read: it says what happened, and the
+        details (the model server's address, its own words) go to the operator's log."""
         try:
-            stream = await self.client.open_stream("POST", "/chat/completions", body=body)
+            return await self.client.open_stream("POST", "/chat/completions", body=body)
         except RateLimitError as exc:
             _logged(run_id, exc)
-            yield Fail("rate_limit_exceeded", "The model server is rate limited: try later.")
-            return
+            return Fail("rate_limit_exceeded", "The model server is rate limited: try later.")
         except (AuthenticationError, PermissionDeniedError) as exc:
             _logged(run_id, exc)  # the operator's key, not the tenant's prompt
-            yield Fail("server_error", "The model server refused this server's API key.")
-            return
+            return Fail("server_error", "The model server refused this server's API key.")
         except APIStatusError as exc:
             _logged(run_id, exc)
             if exc.status_code < 500 and exc.status_code not in (408, 409):
                 # The prompt's fault (too long, a bad schema): its own words help.
-                yield Fail("invalid_prompt", exc.message)
-            else:
-                yield Fail("server_error", f"The model server failed (HTTP {exc.status_code}).")
-            return
+                return Fail("invalid_prompt", exc.message)
+            return Fail("server_error", f"The model server failed (HTTP {exc.status_code}).")
         except APITimeoutError as exc:
             _logged(run_id, exc)
-            yield Fail("server_error", "The model server did not answer in time.")
-            return
+            return Fail("server_error", "The model server did not answer in time.")
         except APIConnectionError as exc:
             _logged(run_id, exc)
-            yield Fail("server_error", "The model server could not be reached.")
-            return
-        try:
-            async for part in _parts(stream.chunks(), stream.max_event_size):
-                yield part
-        except APIConnectionError as exc:  # cut or stalled mid-stream
-            _logged(run_id, exc)
-            yield Fail("server_error", "The model server stopped answering mid-stream.")
-        finally:
-            stream.close()
+            return Fail("server_error", "The model server could not be reached.")
 
 
 async def _ended(part: Part) -> AsyncIterator[Part]:

@@ -5,6 +5,7 @@ server. Each test checks what the double received and what the client saw."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,10 +18,11 @@ from assistants_async import AsyncClient, BadRequestError
 from assistants_async.server._chat import ChatResponder, ChatSettings, read_api_key
 from assistants_async.server._keys import Keys
 from assistants_async.server._memory import MemoryStore
-from assistants_async.server._responders import TextDelta
+from assistants_async.server._responders import Fail, Incomplete, Part, TextDelta
 from assistants_async.server._serve import AssistantsServer
 from tests.chat_double import (
     ChatDouble,
+    Hang,
     Refuse,
     Say,
     bad_request,
@@ -185,6 +187,60 @@ async def test_a_character_split_across_two_reads_arrives_whole() -> None:
 
     parts = [part async for part in _parts(reads(), 1 << 20)]
     assert parts == [TextDelta("caf\u00e9 \u2603")]
+
+
+STOP = b'data: {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}\n\n'
+
+
+def _content(text: str, index: int = 0) -> bytes:
+    delta = {"choices": [{"index": index, "delta": {"content": text}}]}
+    return b"data: " + json.dumps(delta).encode() + b"\n\n"
+
+
+@pytest.mark.parametrize(
+    ("reads", "expected"),
+    [
+        # Keep-alive comments, empty events, chunks that are not objects, other choices.
+        (
+            [
+                b": ping\n\n",
+                b"data:\n\n",
+                b"data: [1]\n\n",
+                _content("no", 1),
+                _content("yes"),
+                STOP,
+            ],
+            [TextDelta("yes")],
+        ),
+        (
+            [b"data: {oops\n\n"],
+            [Fail("server_error", "The model server sent a chunk that is not JSON.")],
+        ),
+        (
+            [b'data: {"error": {"message": "overloaded"}}\n\n'],
+            [Fail("server_error", "The model server failed mid-stream.")],
+        ),
+        (
+            [_content("half")],  # then the body ends, cleanly, with no finish and no [DONE]
+            [
+                TextDelta("half"),
+                Fail("server_error", "The model server ended its answer before it was complete."),
+            ],
+        ),
+        (
+            [_content("cut"), STOP.replace(b"stop", b"length")],  # some servers send no [DONE]
+            [TextDelta("cut"), Incomplete("max_completion_tokens")],
+        ),
+    ],
+)
+async def test_what_a_stream_says_becomes_parts(reads: list[bytes], expected: list[Part]) -> None:
+    from assistants_async.server._chat import _parts
+
+    async def given() -> AsyncIterator[bytes]:
+        for read in reads:
+            yield read
+
+    assert [part async for part in _parts(given(), 1 << 20)] == expected
 
 
 # --- a turn becomes one call ----------------------------------------------------------
@@ -381,6 +437,19 @@ async def test_the_operator_may_drop_what_cannot_be_served_and_it_is_logged_once
     assert any("image_file" in line for line in dropped)
 
 
+async def test_attachments_are_refused_at_creation(served: Served) -> None:
+    asst = await served.client.assistants.create(model="gpt-4o")
+    attached = [{"file_id": "file-1", "tools": [{"type": "file_search"}]}]
+    thread = await served.client.threads.create(
+        messages=[{"role": "user", "content": "Read this.", "attachments": attached}]
+    )
+    with pytest.raises(BadRequestError) as caught:
+        await served.client.runs.create(thread.id, assistant_id=asst.id)
+    assert "attachments" in caught.value.message
+    assert caught.value.param == "attachments"
+    assert served.double.received == []
+
+
 # --- tool calls -----------------------------------------------------------------------
 
 
@@ -520,6 +589,28 @@ async def test_5xx_fails_server_error_and_the_details_go_to_the_log(
     assert run.last_error.message == "The model server failed (HTTP 500)."
     assert f"run {run.id}: the model call failed" in caplog.text
     assert "upstream broke" in caplog.text
+
+
+async def test_a_refused_upstream_key_fails_server_error(served: Served) -> None:
+    served.double.answer(Refuse(401, {"error": {"message": "Incorrect API key provided"}}))
+    asst, thread = await _thread(served)
+    run = await served.client.runs.create_and_poll(thread, assistant_id=asst)
+    assert run.status == "failed"
+    assert run.last_error is not None
+    assert run.last_error.code == "server_error"  # the operator's key, not the prompt
+    assert run.last_error.message == "The model server refused this server's API key."
+    assert len(served.double.received) == 1  # a 401 is not retried
+
+
+@pytest.mark.parametrize("served", [{"timeout": 0.3, "max_retries": 0}], indirect=True)
+async def test_a_model_server_that_never_answers_times_out_server_error(served: Served) -> None:
+    served.double.answer(Hang())
+    asst, thread = await _thread(served)
+    run = await served.client.runs.create_and_poll(thread, assistant_id=asst)
+    assert run.status == "failed"
+    assert run.last_error is not None
+    assert run.last_error.message == "The model server did not answer in time."
+    await served.double.left.wait()
 
 
 @pytest.mark.parametrize("served", [{"max_retries": 0}], indirect=True)
@@ -812,3 +903,25 @@ async def test_many_concurrent_tool_calling_runs_lose_nothing(served: Served) ->
     assert {m[0]["content"]: m[-1]["content"] for m in seconds} == {
         f"city {i}": f"output {i}" for i in range(100)
     }
+
+
+def test_the_model_options_make_the_settings(tmp_path: Path) -> None:
+    from assistants_async.server.__main__ import build_parser
+    from assistants_async.server._chat import model_settings
+
+    parser = build_parser()
+    assert model_settings(parser.parse_args([])) is None  # no model: the script or echo
+    key_file = tmp_path / "key"
+    key_file.write_text("sk-file\n", encoding="utf-8")
+    argv = ["--model-base-url", "http://127.0.0.1:9/v1", "--model-api-key-file", str(key_file)]
+    argv += ["--model-map", "gpt-4o=llama", "--model-map", " mini = phi ", "--model-timeout", "5"]
+    argv += ["--model-max-concurrent", "3", "--model-max-retries", "0"]
+    settings = model_settings(parser.parse_args(argv))
+    assert settings == ChatSettings(
+        "http://127.0.0.1:9/v1",
+        api_key="sk-file",
+        models={"gpt-4o": "llama", "mini": "phi"},
+        timeout=5.0,
+        max_concurrent=3,
+        max_retries=0,
+    )

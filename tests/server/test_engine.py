@@ -755,3 +755,57 @@ async def test_text_after_a_tool_call_is_a_message_of_its_own(engine: Any) -> No
         "tool_calls",
         "message_creation",
     ]
+
+
+async def test_an_empty_streamed_answer_is_an_empty_message(engine: Any) -> None:
+    runs = engine(responder=Streaming([Usage(3, 0)]))
+    thread = await thread_with(runs, "Hi")
+    run, heard = await settle(runs, thread)
+    assert run.obj["status"] == "completed"
+    assert "thread.message.delta" not in heard.names
+    said = (await messages(runs, thread))[-1]
+    assert (said["role"], said["content"][0]["text"]["value"]) == ("assistant", "")
+
+
+async def test_a_stream_cut_short_in_a_tool_call_ends_incomplete(engine: Any) -> None:
+    parts = [ToolCallDelta(0, "f", '{"a": '), Usage(5, 2), Incomplete("max_completion_tokens")]
+    runs = engine(responder=Streaming(parts))
+    thread = await thread_with(runs, "Hi")
+    run, heard = await settle(runs, thread)
+    assert heard.names[-1] == "thread.run.incomplete"
+    assert run.obj["incomplete_details"] == {"reason": "max_completion_tokens"}
+    assert run.obj["required_action"] is None
+    (step,) = await steps(runs, run)
+    assert step["status"] == "completed"
+    assert step["usage"]["total_tokens"] == 7
+    assert step["step_details"]["tool_calls"][0]["function"]["arguments"] == '{"a": '
+
+
+class _Watched(asyncio.Semaphore):
+    def __init__(self, value: int) -> None:
+        super().__init__(value)
+        self.waiting = asyncio.Event()
+
+    async def acquire(self) -> Literal[True]:
+        if self.locked():
+            self.waiting.set()
+        return await super().acquire()
+
+
+async def test_a_run_stopped_while_it_waits_for_a_slot_leaves_the_slot_free(engine: Any) -> None:
+    responder = Streaming([TextDelta("never asked")])
+    responder.slots = slots = _Watched(1)  # type: ignore[attr-defined]
+    runs = engine(responder=responder)
+    thread = await thread_with(runs, "Hi")
+    run = await runs.new_run(T, thread, ASSISTANT, {})
+    await slots.acquire()  # another turn holds the only slot
+    moving = asyncio.get_running_loop().create_task(runs.settle(T, run, Recorder()))
+    await slots.waiting.wait()
+    moving.cancel()  # as a server stopping does
+    with pytest.raises(asyncio.CancelledError):
+        await moving
+    slots.release()
+    await slots.acquire()  # free again: the cancelled wait took nothing
+    assert runs._waiting == {}
+    assert responder.seen == []
+    assert (await runs.store.run(T, thread, run.id)).obj["status"] == "queued"
