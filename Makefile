@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast matrix lint typecheck bench clean
+.PHONY: demo test test-fast matrix lint typecheck bench check-litellm clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,5 +39,14 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/run.py
 
+# Runs answered through the server by LiteLLM's proxy with mock responses (a server
+# nobody here wrote), in its own environment; optional, a few minutes the first time.
+# Pinned below 1.82.7 and 1.82.8, the releases that were compromised.
+LITELLM := .venv-litellm
+check-litellm: $(STAMP)
+	test -x $(LITELLM)/bin/litellm || ($(PYTHON) -m venv $(LITELLM) && \
+		$(LITELLM)/bin/python -m pip install --quiet 'litellm[proxy]==1.82.6')
+	$(BIN)/python scripts/check_litellm.py $(LITELLM)/bin/litellm
+
 clean:
-	rm -rf $(VENV) .venv-3.* .coverage .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LITELLM) .venv-3.* .coverage .mypy_cache .ruff_cache .pytest_cache .hypothesis

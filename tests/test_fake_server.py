@@ -643,3 +643,40 @@ async def test_the_idempotency_cache_is_bounded(
     )
     _, listing, _ = await call(http, server, "GET", "/assistants?limit=100")
     assert len(listing["data"]) == 6
+
+
+async def test_a_responder_may_answer_in_parts_as_a_model_streams() -> None:
+    from assistants_async.testing import RunContext, TextDelta, ToolCallDelta, Usage
+
+    async def parts(ctx: RunContext) -> AsyncIterator[Any]:
+        if not ctx.tool_outputs:
+            yield TextDelta("Looking ")
+            yield TextDelta("it up.")
+            yield ToolCallDelta(0, "lookup", '{"q": ')
+            yield ToolCallDelta(0, arguments='"x"}')
+        else:
+            yield TextDelta(f"Found {ctx.tool_outputs[0].output}.")
+        yield Usage(9, 3)
+
+    async def responder(ctx: RunContext) -> AsyncIterator[Any]:
+        return parts(ctx)
+
+    async with FakeAssistantsServer(responder=responder) as fake:
+        assert fake.url is not None
+        async with AsyncClient(api_key="sk-fake", base_url=fake.url, max_retries=0) as client:
+            asst = await client.assistants.create(model="gpt-4o")
+            thread = await client.threads.create(messages=[{"role": "user", "content": "x?"}])
+            async with client.runs.stream(thread.id, assistant_id=asst.id) as stream:
+                said = "".join([piece async for piece in stream.text_deltas()])
+                run = await stream.final_run()
+            assert said == "Looking it up."
+            assert run.status == "requires_action"
+            assert run.required_action is not None
+            (call,) = run.required_action.submit_tool_outputs.tool_calls
+            assert (call.function.name, call.function.arguments) == ("lookup", '{"q": "x"}')
+            run = await client.runs.submit_tool_outputs_and_poll(
+                thread.id, run.id, tool_outputs=[{"tool_call_id": call.id, "output": "it"}]
+            )
+            assert run.status == "completed"
+            assert run.usage is not None
+            assert run.usage.total_tokens == 24

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ._chat import ChatResponder, add_model_arguments, model_settings
 from ._keys import ENV_VAR, Keys, load_keys
-from ._responders import Reply, Responder, RunContext, echo
+from ._responders import Reply, Responder, RunContext, Streamed, echo
 from ._script import Script
 from ._serve import ACCESS_LOG, AssistantsServer
 
@@ -30,9 +31,12 @@ variable {ENV_VAR} (separated by commas or spaces). At least one is needed. Keys
 compared in constant time; only a digest of each is kept, in memory and in the database,
 and none is ever logged.
 
-Runs: no model is behind them yet. A run's turn takes the script's reply (--script, the
-format of `python -m assistants_async.testing --script`; queued replies are used once
-per start of the server), else echoes the newest user message.
+Runs: with --model-base-url, each turn of a run is one streamed call to that
+OpenAI-compatible Chat Completions endpoint (function tools only: a run with
+code_interpreter, file_search, image_file parts or attachments is refused with a 400).
+Without it, a run's turn takes the script's reply (--script, the format of
+`python -m assistants_async.testing --script`; queued replies are used once per start
+of the server), else echoes the newest user message.
 
 Logs (standard error): what the server does, and one JSON line per request (request_id,
 method, path, status, ms, tenant, remote). The base URL is printed on standard output.
@@ -132,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="accept requests without 'OpenAI-Beta: assistants=v2' (by default a 400, as "
         "the service answered)",
     )
+    add_model_arguments(parser)
     return parser
 
 
@@ -144,7 +149,7 @@ def _responder(script_file: Path | None) -> Responder:
         script.load(data)
     fallback = echo()
 
-    async def reply(ctx: RunContext) -> Reply:
+    async def reply(ctx: RunContext) -> Reply | Streamed:
         scripted = script.next_reply(ctx)
         return scripted if scripted is not None else await fallback(ctx)
 
@@ -214,6 +219,8 @@ async def _serve(args: argparse.Namespace, keys: Keys, responder: Responder) -> 
             log.info("stopping")
             await server.stop()
     finally:
+        if isinstance(responder, ChatResponder):
+            await responder.aclose()
         await store.close()
     log.info("stopped")
     return 0
@@ -228,7 +235,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--grace must be 0 or more")
     try:
         keys = load_keys(args.keys_file)
-        responder = _responder(args.script)
+        settings = model_settings(args)
+        if settings is not None and args.script is not None:
+            raise ValueError("--script and --model-base-url answer runs each: give one")
+        responder = ChatResponder(settings) if settings else _responder(args.script)
     except (OSError, ValueError, TypeError) as exc:
         parser.error(str(exc))
     _logging(not args.no_access_log)

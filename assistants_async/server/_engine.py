@@ -30,12 +30,17 @@ from ._responders import (
     CallTools,
     Fail,
     Incomplete,
+    Part,
     Reply,
     Responder,
     RunContext,
+    Streamed,
     SubmittedOutput,
     Text,
+    TextDelta,
     ToolCall,
+    ToolCallDelta,
+    Usage,
 )
 from ._store import ACTIVE, JSON, Conflict, NotFound, PageQuery, RunRecord, Store
 
@@ -52,6 +57,11 @@ log = logging.getLogger("assistants_async.server")
 
 # Hears each stream event of a run's life: (event name, data).
 Emit: TypeAlias = Callable[[str, JSON], Awaitable[None]]
+# The end of a streamed answer, and its abort (the run was cancelled meanwhile).
+_END = "end"
+_ABORTED = "aborted"
+_NO_USAGE: JSON = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+
 # A change to a run, made on the record as last read: a new record, or None when the
 # change no longer applies (it may raise ``Invalid`` to refuse it).
 Change: TypeAlias = Callable[[RunRecord], "RunRecord | None"]
@@ -85,6 +95,10 @@ class RunEngine:
         self._locks = KeyedLocks()  # by run id
         # run id -> (its thread id, the task moving it with progress="timer").
         self._timers: dict[str, tuple[str, asyncio.Task[None]]] = {}
+        # run id -> the task reading its streamed answer: a cancel ends it at once.
+        self._readers: dict[str, asyncio.Task[None]] = {}
+        # run id -> its wait for one of the responder's slots: a cancel ends it too.
+        self._waiting: dict[str, asyncio.Task[bool]] = {}
 
     # --- records ----------------------------------------------------------------------
 
@@ -180,8 +194,15 @@ class RunEngine:
             "answered_step": None,  # {id, usage} of the tool step the last submit answered
             # A step's usage while it is in progress (the spec: null until it ends).
             "step_usage": {},
+            # Given at creation, not shown on the run: the model's call takes it.
+            "options": {"reasoning_effort": body["reasoning_effort"]}
+            if body.get("reasoning_effort") is not None
+            else {},
         }
         messages = [self.message(thread_id, m) for m in body.get("additional_messages") or []]
+        check = getattr(self.responder, "check_run", None)
+        if check is not None:  # what the responder cannot serve is refused now, not later
+            check(obj, [*await self._messages(tenant, thread_id), *messages])
         return await self.store.add_run(tenant, RunRecord(obj, state), messages)
 
     async def _update(self, tenant: str, run: RunRecord, change: Change) -> RunRecord:
@@ -234,12 +255,17 @@ class RunEngine:
                     param="tool_outputs",
                 )
             outputs = {o["tool_call_id"]: o.get("output", "") for o in tool_outputs}
+            earlier = current.state["outputs"]
+            turn = 1 + max((o.get("turn", 0) for o in earlier), default=0)
+            said = current.state.get("said")
             submitted = [
                 {
                     "call_id": call_id,
                     "name": name,
                     "arguments": arguments,
                     "output": outputs[call_id],
+                    "turn": turn,
+                    "message_id": said,
                 }
                 for call_id, (name, arguments) in open_calls.items()
             ]
@@ -250,10 +276,11 @@ class RunEngine:
             answered = {"id": step_id, "usage": step_usage.pop(step_id, None)}
             state = {
                 **current.state,
-                "outputs": [*current.state["outputs"], *submitted],
+                "outputs": [*earlier, *submitted],
                 "open_calls": {},
                 "tool_step": None,
                 "answered_step": answered if step_id else None,
+                "said": None,
                 "step_usage": step_usage,
             }
             return _changed(current, state, status="queued", required_action=None)
@@ -291,7 +318,14 @@ class RunEngine:
                 raise Invalid(f"Cannot cancel run with status '{status}'.")
             return _changed(current, status="cancelling")
 
-        return await self._update(tenant, run, ask)
+        run = await self._update(tenant, run, ask)
+        reader = self._readers.get(run.id)
+        if reader is not None:  # the upstream request ends now, not at its next chunk
+            reader.cancel()
+        waiting = self._waiting.get(run.id)
+        if waiting is not None:  # nor does the run wait for a slot any longer
+            waiting.cancel()
+        return run
 
     def _due(self, run: RunRecord) -> bool:
         obj = run.obj
@@ -493,7 +527,49 @@ class RunEngine:
         # As it stands now: another step or request may have moved it meanwhile.
         run = await self.expire(tenant, await self._fresh(tenant, run))
         status = run.obj["status"]
+        slots: asyncio.Semaphore | None = getattr(self.responder, "slots", None)
+        if slots is not None and status in ("queued", "in_progress"):
+            # A run waits queued for a slot, then starts and takes its turn in it.
+            if not await self._slot(run.id, slots):
+                return await self._fresh(tenant, run)  # cancelled while it waited
+            try:
+                run = await self._start(run, tenant, emit) if status == "queued" else run
+                if run.obj["status"] == "in_progress":
+                    run = await self.turn(tenant, run, emit)
+            finally:
+                slots.release()
+            return run
         if status == "queued":
+            run = await self._start(run, tenant, emit)
+        elif status == "in_progress":
+            run = await self.turn(tenant, run, emit)
+        elif status == "cancelling":
+            run = await self._stop(
+                tenant, run, "cancelled", lambda current: current.obj["status"] == "cancelling"
+            )
+            if run.obj["status"] == "cancelled":
+                await emit("thread.run.cancelled", run.obj)
+        return run
+
+    async def _slot(self, run_id: str, slots: asyncio.Semaphore) -> bool:
+        """Wait for one of ``slots``: True once taken, False if a cancel ended the wait."""
+        if not slots.locked():
+            return await slots.acquire()  # free: taken at once, nothing to wait on
+        taking = asyncio.get_running_loop().create_task(slots.acquire())
+        self._waiting[run_id] = taking
+        try:
+            await asyncio.wait({taking})
+        except asyncio.CancelledError:  # this task was: the slot, if taken, goes back
+            taking.cancel()
+            taking.add_done_callback(lambda done: _release_if_taken(done, slots))
+            raise
+        finally:
+            self._waiting.pop(run_id, None)
+        return not taking.cancelled()
+
+    async def _start(self, run: RunRecord, tenant: str, emit: Emit) -> RunRecord:
+        """A queued run in progress (if it still is queued)."""
+        if run.obj["status"] == "queued":
             now = self.clock()
             before = run.version
 
@@ -509,14 +585,6 @@ class RunEngine:
             run = await self._update(tenant, run, start)
             if run.version != before and run.obj["status"] == "in_progress":
                 await emit("thread.run.in_progress", run.obj)
-        elif status == "in_progress":
-            run = await self.turn(tenant, run, emit)
-        elif status == "cancelling":
-            run = await self._stop(
-                tenant, run, "cancelled", lambda current: current.obj["status"] == "cancelling"
-            )
-            if run.obj["status"] == "cancelled":
-                await emit("thread.run.cancelled", run.obj)
         return run
 
     async def _messages(
@@ -541,16 +609,19 @@ class RunEngine:
             run=Run.from_dict(run.obj),
             messages=[Message.from_dict(m) for m in messages],
             tool_outputs=[SubmittedOutput(**o) for o in run.state["outputs"]],
+            options=run.state.get("options") or {},
         )
+        prompt = sum(_words(part) for m in messages for part in m["content"])
         try:
-            reply: Reply = await self.responder(context)
+            answer: Reply | Streamed = await self.responder(context)
         except Exception as exc:  # the responder is user code: report it on the run
-            reply = Fail("server_error", f"The responder raised {type(exc).__name__}: {exc}")
-        reply = _as_tool_choice_binds(reply, context)
+            answer = Fail("server_error", f"The responder raised {type(exc).__name__}: {exc}")
+        if not isinstance(answer, Text | CallTools | Fail | Incomplete):
+            return await self._streamed(tenant, run, answer, prompt, emit)
+        reply = _as_tool_choice_binds(answer, context)
         run = await self._fresh(tenant, run)
         if run.obj["status"] != "in_progress":
             return run  # cancelled (or expired) while the responder thought
-        prompt = sum(_words(part) for m in messages for part in m["content"])
         now = self.clock()
 
         def moving(current: RunRecord) -> bool:
@@ -616,10 +687,8 @@ class RunEngine:
         self, tenant: str, run: RunRecord, reply: CallTools, prompt: int, emit: Emit
     ) -> RunRecord:
         calls: list[JSON] = []
-        open_calls: JSON = {}
         for call in reply.calls:
             call_id = self.ids("call")
-            open_calls[call_id] = [call.name, call.arguments_json]
             function = {"name": call.name, "arguments": call.arguments_json}
             calls.append({"id": call_id, "type": "function", "function": function})
         usage = _usage(prompt, sum(len(c["function"]["arguments"].split()) for c in calls))
@@ -634,14 +703,21 @@ class RunEngine:
         await emit("thread.run.step.created", empty)
         await emit("thread.run.step.in_progress", empty)
         for delta in _tool_call_deltas(step_calls):
-            await emit(
-                "thread.run.step.delta",
-                {
-                    "id": step["id"],
-                    "object": "thread.run.step.delta",
-                    "delta": {"step_details": {"type": "tool_calls", "tool_calls": [delta]}},
-                },
-            )
+            await emit("thread.run.step.delta", _step_delta(step["id"], delta))
+        return await self._await_outputs(tenant, run, step, calls, usage, emit, None)
+
+    async def _await_outputs(
+        self,
+        tenant: str,
+        run: RunRecord,
+        step: JSON,
+        calls: list[JSON],
+        usage: JSON,
+        emit: Emit,
+        said: str | None,
+    ) -> RunRecord:
+        """The run waits on the outputs of ``calls`` (in ``step``, already stored)."""
+        open_calls = {c["id"]: [c["function"]["name"], c["function"]["arguments"]] for c in calls}
         submit = {"tool_calls": calls}
 
         def wait(current: RunRecord) -> RunRecord | None:
@@ -652,6 +728,7 @@ class RunEngine:
                 "open_calls": open_calls,
                 "tool_step": step["id"],
                 "step_usage": {**current.state["step_usage"], step["id"]: usage},
+                "said": said,
             }
             return _changed(
                 current,
@@ -668,6 +745,241 @@ class RunEngine:
             ended = "expired" if run.obj["status"] == "expired" else "cancelled"
             await self.store.put_step(tenant, self._end_step(step, ended, None))
         return run
+
+    async def _streamed(
+        self, tenant: str, run: RunRecord, parts: Streamed, prompt: int, emit: Emit
+    ) -> RunRecord:
+        """A turn whose answer comes in parts: each told as it comes, the message and
+        steps written when they begin and when they end (the deltas are not stored)."""
+        queue: asyncio.Queue[Part | str] = asyncio.Queue()
+        reader = asyncio.get_running_loop().create_task(_read(parts, queue))
+        self._readers[run.id] = reader
+        turn = _Turn()
+        try:
+            while True:
+                part = await queue.get()
+                if isinstance(part, TextDelta):
+                    await self._said(tenant, run, turn, part.text, emit)
+                elif isinstance(part, ToolCallDelta):
+                    await self._called(tenant, run, turn, part, emit)
+                elif isinstance(part, Usage):
+                    turn.usage = {
+                        "prompt_tokens": part.prompt_tokens,
+                        "completion_tokens": part.completion_tokens,
+                        "total_tokens": part.prompt_tokens + part.completion_tokens,
+                    }
+                else:  # the end: as it came, or a Fail, an Incomplete, an abort
+                    break
+        finally:
+            del self._readers[run.id]
+            if not reader.done():
+                reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+        message = turn.message
+        if message is not None and message["status"] == "in_progress" and turn.pieces:
+            # What was said is kept, whatever ends the turn (the deltas were not stored).
+            await self.store.put_message(tenant, {**message, "content": [_text_part(turn.text)]})
+        run = await self._fresh(tenant, run)
+        if run.obj["status"] != "in_progress" or part == _ABORTED:
+            ended = "expired" if run.obj["status"] == "expired" else "cancelled"
+            await self._close_turn(tenant, run, ended)
+            return run  # cancelled (or expired) while the answer came
+        usage = turn.usage or _usage(prompt, len(turn.text.split()) + turn.argument_words)
+        if isinstance(part, Fail):
+            run = await self.fail(tenant, run, part.code, part.message)
+            if run.obj["status"] == "failed":
+                await emit("thread.run.failed", run.obj)
+            return run
+        if isinstance(part, Incomplete):
+            # The turn's usage goes on its last step.
+            last = None if turn.step is not None else usage
+            await self._end_message(tenant, run, turn, emit, "incomplete", last)
+            if turn.step is not None:
+                step = {
+                    **turn.step,
+                    "step_details": {
+                        "type": "tool_calls",
+                        "tool_calls": [
+                            {**c, "function": {**c["function"], "output": None}} for c in turn.calls
+                        ],
+                    },
+                }
+                await self.store.put_step(tenant, self._end_step(step, "completed", usage))
+            details = {"reason": part.reason}
+
+            def stop(current: RunRecord) -> RunRecord | None:
+                if current.obj["status"] != "in_progress":
+                    return None
+                return _changed(
+                    current,
+                    status="incomplete",
+                    expires_at=None,
+                    incomplete_details=details,
+                    usage=_added(current.obj["usage"], usage),
+                )
+
+            run = await self._update(tenant, run, stop)
+            if run.obj["status"] == "incomplete":
+                await emit("thread.run.incomplete", run.obj)
+            return run
+        if turn.calls:
+            said = turn.first_message_id
+            await self._end_message(tenant, run, turn, emit, "completed", None)
+            assert turn.step is not None
+            calls = [
+                {"id": c["id"], "type": "function", "function": dict(c["function"])}
+                for c in turn.calls
+            ]
+            step_calls = [{**c, "function": {**c["function"], "output": None}} for c in calls]
+            step = {**turn.step, "step_details": {"type": "tool_calls", "tool_calls": step_calls}}
+            await self.store.put_step(tenant, step)
+            return await self._await_outputs(tenant, run, step, calls, usage, emit, said)
+        if turn.message is None:  # nothing said at all: an empty message, as the service
+            await self._said(tenant, run, turn, "", emit)
+        await self._end_message(tenant, run, turn, emit, "completed", usage)
+        now = self.clock()
+
+        def complete(current: RunRecord) -> RunRecord | None:
+            if current.obj["status"] != "in_progress":
+                return None
+            return _changed(
+                current,
+                status="completed",
+                completed_at=now,
+                expires_at=None,
+                usage=_added(current.obj["usage"], usage),
+            )
+
+        run = await self._update(tenant, run, complete)
+        if run.obj["status"] == "completed":
+            await emit("thread.run.completed", run.obj)
+        return run
+
+    async def _said(self, tenant: str, run: RunRecord, turn: _Turn, text: str, emit: Emit) -> None:
+        """A piece of the message: the message (and its step) made at the first. (Text
+        after a tool call, rare, makes a message of its own: the first one has ended.)"""
+        if turn.message is None or turn.message["status"] != "in_progress":
+            message = self.message(
+                run.thread_id,
+                {"role": "assistant", "content": []},
+                run=run.obj,
+                status="in_progress",
+            )
+            await self.store.add_message(tenant, message)
+            details = {
+                "type": "message_creation",
+                "message_creation": {"message_id": message["id"]},
+            }
+            step = self._new_step(run.obj, "message_creation", details)
+            await self.store.put_step(tenant, step)
+            turn.message, turn.message_step, turn.pieces = message, step, []
+            turn.first_message_id = turn.first_message_id or message["id"]
+            await emit("thread.run.step.created", step)
+            await emit("thread.run.step.in_progress", step)
+            await emit("thread.message.created", message)
+            await emit("thread.message.in_progress", message)
+        if not text:
+            return
+        turn.pieces.append(text)
+        await emit(
+            "thread.message.delta",
+            {
+                "id": turn.message["id"],
+                "object": "thread.message.delta",
+                "delta": {
+                    "content": [
+                        {"index": 0, "type": "text", "text": {"value": text, "annotations": []}}
+                    ]
+                },
+            },
+        )
+
+    async def _end_message(
+        self,
+        tenant: str,
+        run: RunRecord,
+        turn: _Turn,
+        emit: Emit,
+        status: str,
+        usage: JSON | None,
+    ) -> None:
+        """The turn's message ends ``status`` (completed or incomplete), and its step with
+        ``usage`` (none given: the turn's usage goes on a later step)."""
+        message, step = turn.message, turn.message_step
+        if message is None or message["status"] != "in_progress" or step is None:
+            return
+        now = self.clock()
+        message = {**message, "content": [_text_part(turn.text)], "status": status}
+        if status == "incomplete":
+            message.update(incomplete_at=now, incomplete_details={"reason": "max_tokens"})
+        else:
+            message.update(completed_at=now)
+        turn.message = message
+        await self.store.put_message(tenant, message)
+        await emit(f"thread.message.{status}", message)
+        ended = self._end_step(step, "completed", usage or _NO_USAGE)
+        turn.message_step = ended
+        await self.store.put_step(tenant, ended)
+        await emit("thread.run.step.completed", ended)
+
+    async def _called(
+        self, tenant: str, run: RunRecord, turn: _Turn, part: ToolCallDelta, emit: Emit
+    ) -> None:
+        """A piece of a tool call: the message said so far ends, the step begins."""
+        if turn.step is None:
+            await self._end_message(tenant, run, turn, emit, "completed", None)
+            details = {"type": "tool_calls", "tool_calls": []}
+            turn.step = step = self._new_step(run.obj, "tool_calls", details)
+            await self.store.put_step(tenant, step)
+            await emit("thread.run.step.created", step)
+            await emit("thread.run.step.in_progress", step)
+        step_id = turn.step["id"]
+        call = turn.by_index.get(part.index)
+        if call is None:  # our own id: the upstream's may be missing, or repeat
+            call = {
+                "id": self.ids("call"),
+                "type": "function",
+                "function": {"name": part.name, "arguments": part.arguments},
+            }
+            turn.by_index[part.index] = call
+            turn.calls.append(call)
+            delta = {
+                "index": len(turn.calls) - 1,
+                "id": call["id"],
+                "type": "function",
+                "function": {"name": part.name, "arguments": part.arguments, "output": None},
+            }
+            await emit("thread.run.step.delta", _step_delta(step_id, delta))
+            return
+        function = call["function"]
+        function["name"] += part.name
+        function["arguments"] += part.arguments
+        if part.arguments:
+            delta = {
+                "index": turn.calls.index(call),
+                "type": "function",
+                "function": {"arguments": part.arguments},
+            }
+            await emit("thread.run.step.delta", _step_delta(step_id, delta))
+
+    async def _close_turn(self, tenant: str, run: RunRecord, status: str) -> None:
+        """What a stopped turn left open: its message incomplete, its steps ``status``."""
+        now = self.clock()
+        for step in await self._steps(tenant, run):
+            if step["status"] == "in_progress" and step["id"] != run.state.get("tool_step"):
+                await self.store.put_step(tenant, self._end_step(step, status, None))
+        for said in await self._messages(tenant, run.thread_id, run.id):
+            if said["status"] == "in_progress":
+                await self.store.put_message(
+                    tenant,
+                    {
+                        **said,
+                        "status": "incomplete",
+                        "incomplete_at": now,
+                        "incomplete_details": {"reason": f"run_{status}"},
+                    },
+                )
 
     async def say(
         self,
@@ -755,6 +1067,61 @@ class RunEngine:
     def _end_step(self, step: JSON, status: str, usage: JSON | None) -> JSON:
         """``step`` ended with ``status``: its time and, now, its usage."""
         return {**step, "status": status, "usage": usage, _ENDED_AT[status]: self.clock()}
+
+
+class _Turn:
+    """What a streamed turn has said so far."""
+
+    def __init__(self) -> None:
+        self.message: JSON | None = None
+        self.first_message_id: str | None = None
+        self.message_step: JSON | None = None
+        self.pieces: list[str] = []
+        self.step: JSON | None = None
+        self.calls: list[JSON] = []
+        self.by_index: dict[int, JSON] = {}
+        self.usage: JSON | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
+
+    @property
+    def argument_words(self) -> int:
+        return sum(len(c["function"]["arguments"].split()) for c in self.calls)
+
+
+async def _read(parts: Streamed, queue: asyncio.Queue[Part | str]) -> None:
+    """Put each part of the answer in ``queue``, then how it ended: an ``Incomplete``
+    or ``Fail`` part, ``_END``, or ``_ABORTED`` when cancelled (the run was)."""
+    try:
+        async for part in parts:
+            queue.put_nowait(part)
+            if isinstance(part, Fail | Incomplete):
+                return
+        queue.put_nowait(_END)
+    except asyncio.CancelledError:
+        queue.put_nowait(_ABORTED)
+    except Exception as exc:  # the responder is user code: report it on the run
+        queue.put_nowait(Fail("server_error", f"The responder raised {type(exc).__name__}: {exc}"))
+    finally:
+        closing = getattr(parts, "aclose", None)
+        if closing is not None:
+            with contextlib.suppress(Exception):
+                await closing()
+
+
+def _release_if_taken(taking: asyncio.Task[bool], slots: asyncio.Semaphore) -> None:
+    if not taking.cancelled() and taking.exception() is None:
+        slots.release()
+
+
+def _step_delta(step_id: str, delta: JSON) -> JSON:
+    return {
+        "id": step_id,
+        "object": "thread.run.step.delta",
+        "delta": {"step_details": {"type": "tool_calls", "tool_calls": [delta]}},
+    }
 
 
 def _added(total: JSON | None, usage: JSON) -> JSON:

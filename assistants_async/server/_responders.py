@@ -9,12 +9,23 @@ returns one of:
   ``requires_action`` until the outputs are submitted, then the responder runs again;
 * ``Fail(code, message)``: the run fails with ``last_error``;
 * ``Incomplete(reason)``: the run ends ``incomplete`` with a partial message.
+
+Or it returns the answer as it is made: an async iterator of parts (``Streamed``), which
+the engine turns into the events as they come. ``TextDelta`` pieces make a message
+(created at the first); ``ToolCallDelta`` pieces make a ``tool_calls`` step (a call's
+first piece carries its name, later ones its arguments), and the run then waits on the
+outputs; ``Usage`` is the turn's; a ``Fail`` or ``Incomplete`` ends the turn so.
+
+Two optional attributes tell the engine more: ``slots``, an ``asyncio.Semaphore``
+bounding the turns in flight (a run waits ``queued`` for one), and
+``check_run(run, messages)``, called as a run is created, which may raise ``Invalid`` to
+refuse what the responder cannot serve.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal, TypeAlias
 
 import attrs
@@ -25,12 +36,17 @@ __all__ = [
     "CallTools",
     "Fail",
     "Incomplete",
+    "Part",
     "Reply",
     "Responder",
     "RunContext",
+    "Streamed",
     "SubmittedOutput",
     "Text",
+    "TextDelta",
     "ToolCall",
+    "ToolCallDelta",
+    "Usage",
     "echo",
 ]
 
@@ -71,6 +87,34 @@ Reply: TypeAlias = Text | CallTools | Fail | Incomplete
 
 
 @attrs.frozen
+class TextDelta:
+    """A piece of the assistant's message, as the model made it."""
+
+    text: str
+
+
+@attrs.frozen
+class ToolCallDelta:
+    """A piece of the ``index``-th tool call: its first piece names the function."""
+
+    index: int
+    name: str = ""
+    arguments: str = ""
+
+
+@attrs.frozen
+class Usage:
+    """The tokens of the turn, as the model counted them."""
+
+    prompt_tokens: int
+    completion_tokens: int
+
+
+Part: TypeAlias = TextDelta | ToolCallDelta | Usage | Fail | Incomplete
+Streamed: TypeAlias = AsyncIterator[Part]
+
+
+@attrs.frozen
 class SubmittedOutput:
     """One tool call of this run and the output the client sent for it."""
 
@@ -78,6 +122,10 @@ class SubmittedOutput:
     name: str
     arguments: str
     output: str
+    # Which turn of the run made the call (its outputs came in together), and the
+    # message the assistant said in that turn before calling, if any.
+    turn: int = 0
+    message_id: str | None = None
 
 
 @attrs.frozen
@@ -86,6 +134,8 @@ class RunContext:
     run: Run
     messages: Sequence[Message]
     tool_outputs: Sequence[SubmittedOutput]
+    # What the run was created with that its object does not show (reasoning_effort).
+    options: Mapping[str, Any] = attrs.field(factory=dict)
 
     @property
     def last_user_text(self) -> str:
@@ -100,7 +150,7 @@ class RunContext:
         return ""
 
 
-Responder: TypeAlias = Callable[[RunContext], Awaitable[Reply]]
+Responder: TypeAlias = Callable[[RunContext], Awaitable[Reply | Streamed]]
 
 
 def echo(prefix: str = "") -> Responder:

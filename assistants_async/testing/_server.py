@@ -35,7 +35,7 @@ from ._faults import Faults
 from ._idempotency import IdempotencyStore, Remembered, fingerprint
 from ._ids import random_ids
 from ._log import MASKED_HEADERS, LoggedRequest, RequestLog
-from ._responders import Reply, Responder, RunContext, echo
+from ._responders import Reply, Responder, RunContext, Streamed, echo
 
 __all__ = ["FakeAssistantsServer", "Progress"]
 
@@ -141,7 +141,7 @@ class FakeAssistantsServer(Generic[StoreT]):
         self.url: str | None = None
         self.app = self._build_app()
 
-    async def _reply(self, ctx: RunContext) -> Reply:
+    async def _reply(self, ctx: RunContext) -> Reply | Streamed:
         """The script's reply, else the responder's."""
         scripted = self.script.next_reply(ctx)
         return scripted if scripted is not None else await self.responder(ctx)

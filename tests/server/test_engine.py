@@ -14,6 +14,7 @@ import pytest
 from assistants_async._schema import Invalid
 from assistants_async.server._engine import RunEngine
 from assistants_async.server._memory import MemoryStore
+from assistants_async.server._responders import Part, TextDelta, ToolCallDelta, Usage
 from assistants_async.server._sqlite import SQLiteStore
 from assistants_async.server._store import (
     JSON,
@@ -649,3 +650,199 @@ async def test_no_lock_outlives_the_steps_that_held_it(engine: Any) -> None:
     with pytest.raises(asyncio.CancelledError):
         await given_up
     assert len(runs._locks) == 0
+
+
+# --- answers in parts (a responder that streams) --------------------------------------
+
+
+class Streaming:
+    """A responder answering each turn with the next list of parts, as an async
+    iterator; a part that is an exception is raised there. It keeps what it was shown."""
+
+    def __init__(self, *turns: list[Any]) -> None:
+        self.turns = list(turns)
+        self.seen: list[RunContext] = []
+
+    async def __call__(self, ctx: RunContext) -> AsyncIterator[Part]:
+        self.seen.append(ctx)
+        return self._parts(self.turns.pop(0))
+
+    async def _parts(self, parts: list[Any]) -> AsyncIterator[Part]:
+        for part in parts:
+            if isinstance(part, Exception):
+                raise part
+            yield part
+
+
+async def test_parts_become_events_as_they_come_and_outputs_remember_their_turn(
+    engine: Any,
+) -> None:
+    responder = Streaming(
+        [
+            TextDelta("Let me "),
+            TextDelta("look."),
+            ToolCallDelta(0, "get_weather", '{"ci'),
+            ToolCallDelta(1, "get_time", ""),
+            ToolCallDelta(0, arguments='ty": "Oslo"}'),
+            ToolCallDelta(1, arguments="{}"),
+            Usage(10, 4),
+        ],
+        [TextDelta("Cold."), Usage(20, 1)],
+    )
+    runs = engine(responder=responder)
+    thread = await thread_with(runs, "Weather?")
+    run, heard = await settle(runs, thread)
+    assert heard.names == [
+        "thread.run.in_progress",
+        "thread.run.step.created",
+        "thread.run.step.in_progress",
+        "thread.message.created",
+        "thread.message.in_progress",
+        "thread.message.delta",
+        "thread.message.delta",
+        "thread.message.completed",
+        "thread.run.step.completed",
+        "thread.run.step.created",
+        "thread.run.step.in_progress",
+        *["thread.run.step.delta"] * 4,
+        "thread.run.requires_action",
+    ]
+    calls = run.obj["required_action"]["submit_tool_outputs"]["tool_calls"]
+    assert [(c["function"]["name"], c["function"]["arguments"]) for c in calls] == [
+        ("get_weather", '{"city": "Oslo"}'),
+        ("get_time", "{}"),
+    ]
+    said = (await messages(runs, thread))[-1]
+    assert said["content"][0]["text"]["value"] == "Let me look."
+    outputs = [{"tool_call_id": c["id"], "output": "x"} for c in calls]
+    run, _ = await runs.submit_outputs(T, run, outputs)
+    run = await runs.settle(T, run, Recorder())
+    assert run.obj["status"] == "completed"
+    assert run.obj["usage"] == {"prompt_tokens": 30, "completion_tokens": 5, "total_tokens": 35}
+    second = responder.seen[1].tool_outputs
+    assert [(o.turn, o.message_id) for o in second] == [(1, said["id"]), (1, said["id"])]
+    made = await steps(runs, run)
+    assert [(s["type"], s["usage"]["total_tokens"]) for s in made] == [
+        ("message_creation", 0),
+        ("tool_calls", 14),
+        ("message_creation", 21),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("end", "code", "message"),
+    [
+        (Fail("rate_limit_exceeded", "slow down"), "rate_limit_exceeded", "slow down"),
+        (RuntimeError("socket gone"), "server_error", "RuntimeError: socket gone"),
+    ],
+)
+async def test_a_stream_that_fails_midway_fails_the_run_and_ends_what_it_began(
+    engine: Any, end: Any, code: str, message: str
+) -> None:
+    runs = engine(responder=Streaming([TextDelta("Half an ans"), end]))
+    thread = await thread_with(runs, "Hi")
+    run, heard = await settle(runs, thread)
+    assert heard.names[-1] == "thread.run.failed"
+    assert run.obj["status"] == "failed"
+    assert run.obj["last_error"]["code"] == code
+    assert message in run.obj["last_error"]["message"]
+    assert [m["status"] for m in await messages(runs, thread)] == ["completed", "incomplete"]
+    assert [s["status"] for s in await steps(runs, run)] == ["failed"]
+
+
+async def test_a_stream_without_usage_gets_an_estimate(engine: Any) -> None:
+    runs = engine(responder=Streaming([TextDelta("three small words")]))
+    thread = await thread_with(runs, "Hi")
+    run, _ = await settle(runs, thread)
+    assert run.obj["status"] == "completed"
+    assert run.obj["usage"]["completion_tokens"] == 3
+    (step,) = await steps(runs, run)
+    assert step["usage"] == run.obj["usage"]
+
+
+async def test_a_responder_may_refuse_a_run_as_it_is_created(engine: Any) -> None:
+    class Picky(Streaming):
+        def check_run(self, run: JSON, messages: list[JSON]) -> None:
+            if any(t["type"] == "file_search" for t in run["tools"]):
+                raise Invalid("no file_search here", param="tools[0]")
+
+    runs = engine(responder=Picky())
+    thread = await thread_with(runs, "Hi")
+    with pytest.raises(Invalid, match="file_search"):
+        await runs.new_run(T, thread, ASSISTANT, {"tools": [{"type": "file_search"}]})
+    assert await runs.active_run(T, thread) is None
+
+
+async def test_text_after_a_tool_call_is_a_message_of_its_own(engine: Any) -> None:
+    responder = Streaming(
+        [TextDelta("Checking."), ToolCallDelta(0, "f", "{}"), TextDelta("One moment.")]
+    )
+    runs = engine(responder=responder)
+    thread = await thread_with(runs, "Hi")
+    run, heard = await settle(runs, thread)
+    assert run.obj["status"] == "requires_action"
+    said = [m for m in await messages(runs, thread) if m["role"] == "assistant"]
+    assert [(m["status"], m["content"][0]["text"]["value"]) for m in said] == [
+        ("completed", "Checking."),
+        ("completed", "One moment."),
+    ]
+    assert heard.names.count("thread.message.completed") == 2
+    assert [s["type"] for s in await steps(runs, run)] == [
+        "message_creation",
+        "tool_calls",
+        "message_creation",
+    ]
+
+
+async def test_an_empty_streamed_answer_is_an_empty_message(engine: Any) -> None:
+    runs = engine(responder=Streaming([Usage(3, 0)]))
+    thread = await thread_with(runs, "Hi")
+    run, heard = await settle(runs, thread)
+    assert run.obj["status"] == "completed"
+    assert "thread.message.delta" not in heard.names
+    said = (await messages(runs, thread))[-1]
+    assert (said["role"], said["content"][0]["text"]["value"]) == ("assistant", "")
+
+
+async def test_a_stream_cut_short_in_a_tool_call_ends_incomplete(engine: Any) -> None:
+    parts = [ToolCallDelta(0, "f", '{"a": '), Usage(5, 2), Incomplete("max_completion_tokens")]
+    runs = engine(responder=Streaming(parts))
+    thread = await thread_with(runs, "Hi")
+    run, heard = await settle(runs, thread)
+    assert heard.names[-1] == "thread.run.incomplete"
+    assert run.obj["incomplete_details"] == {"reason": "max_completion_tokens"}
+    assert run.obj["required_action"] is None
+    (step,) = await steps(runs, run)
+    assert step["status"] == "completed"
+    assert step["usage"]["total_tokens"] == 7
+    assert step["step_details"]["tool_calls"][0]["function"]["arguments"] == '{"a": '
+
+
+class _Watched(asyncio.Semaphore):
+    def __init__(self, value: int) -> None:
+        super().__init__(value)
+        self.waiting = asyncio.Event()
+
+    async def acquire(self) -> Literal[True]:
+        if self.locked():
+            self.waiting.set()
+        return await super().acquire()
+
+
+async def test_a_run_stopped_while_it_waits_for_a_slot_leaves_the_slot_free(engine: Any) -> None:
+    responder = Streaming([TextDelta("never asked")])
+    responder.slots = slots = _Watched(1)  # type: ignore[attr-defined]
+    runs = engine(responder=responder)
+    thread = await thread_with(runs, "Hi")
+    run = await runs.new_run(T, thread, ASSISTANT, {})
+    await slots.acquire()  # another turn holds the only slot
+    moving = asyncio.get_running_loop().create_task(runs.settle(T, run, Recorder()))
+    await slots.waiting.wait()
+    moving.cancel()  # as a server stopping does
+    with pytest.raises(asyncio.CancelledError):
+        await moving
+    slots.release()
+    await slots.acquire()  # free again: the cancelled wait took nothing
+    assert runs._waiting == {}
+    assert responder.seen == []
+    assert (await runs.store.run(T, thread, run.id)).obj["status"] == "queued"
