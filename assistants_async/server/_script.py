@@ -21,7 +21,16 @@ from typing import Any
 
 import attrs
 
-from ._responders import CallTools, Fail, Incomplete, Reply, RunContext, Text, ToolCall
+from ._responders import (
+    CallTools,
+    Fail,
+    Incomplete,
+    Reply,
+    Responder,
+    RunContext,
+    Text,
+    ToolCall,
+)
 
 __all__ = ["Script", "reply_from_json", "reply_to_json"]
 
@@ -101,6 +110,11 @@ class Script:
                 outputs = " ".join(o.output for o in ctx.tool_outputs)
                 return Text(rule.then.format(outputs=outputs, question=text))
         return None
+
+    async def answer(self, ctx: RunContext, otherwise: Responder) -> Reply:
+        """The script's reply to ``ctx``, else ``otherwise``'s: what a server's runs take."""
+        scripted = self.next_reply(ctx)
+        return scripted if scripted is not None else await otherwise(ctx)
 
     def load(self, data: Mapping[str, Any]) -> None:
         """Add what a JSON script holds: ``{"replies": [...], "rules": [...]}``, where a
