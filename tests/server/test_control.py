@@ -8,6 +8,7 @@ Every wait is for an event (a line printed, a response, an exit); none is a fixe
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import sqlite3
@@ -19,11 +20,15 @@ from typing import Any
 import aiohttp
 import pytest
 
-from assistants_async import NotFoundError
+from assistants_async import AsyncClient, NotFoundError
 from assistants_async.models import Run
 from assistants_async.server import __main__ as server_command
 from assistants_async.server._cli import is_loopback
 from assistants_async.server._control import CONTROL_PREFIX, PROTOCOL
+from assistants_async.server._keys import Keys
+from assistants_async.server._responders import Reply, RunContext, echo
+from assistants_async.server._serve import AssistantsServer
+from assistants_async.server._sqlite import SQLiteStore
 from assistants_async.testing import __main__ as fake_command
 
 from ..cli import cli_server
@@ -299,3 +304,45 @@ async def test_a_reset_deletes_every_row_and_the_server_serves_on(tmp_path: Path
         # The access log keeps the reset (and the warning says what it did).
         await server.line(r'"method":"POST","path":"/__fake__/reset","status":200')
         await server.line("reset: deleting every tenant's data")
+
+
+async def test_a_reset_stops_the_runs_moving_and_none_comes_back(tmp_path: Path) -> None:
+    """In process, with a responder that holds the first run in the middle of its turn
+    until after the reset: nothing of that run comes back, and runs go on."""
+    turn_begun, release = asyncio.Event(), asyncio.Event()
+
+    async def held(ctx: RunContext) -> Reply:
+        if not release.is_set():
+            turn_begun.set()
+            await release.wait()  # the reset cancels it first
+        return await echo()(ctx)
+
+    db = tmp_path / "held.sqlite3"
+    store = SQLiteStore(db)
+    await store.open()
+    server = AssistantsServer(store, Keys([KEY]), responder=held, control=True)
+    url = await server.start()
+    try:
+        async with (
+            AsyncClient(api_key=KEY, base_url=url, trust_env=False, max_retries=0) as client,
+            aiohttp.ClientSession() as http,
+        ):
+            asst = await client.assistants.create(model="m")
+            moving = await client.threads.create_and_run(assistant_id=asst.id)
+            await asyncio.wait_for(turn_begun.wait(), 30)
+            assert (await client.runs.retrieve(moving.thread_id, moving.id)).status == "in_progress"
+            plane = url.removesuffix("/v1") + CONTROL_PREFIX
+            assert await call(http, "POST", f"{plane}/reset") == (200, {"reset": True})
+            release.set()
+            assert await store.active_runs() == []
+            assert rows(db) == dict.fromkeys(TABLES, 0)
+            # A new run goes to its end; the old one is nowhere.
+            asst = await client.assistants.create(model="m")
+            run = await client.threads.create_and_run_poll(assistant_id=asst.id)
+            assert run.status == "completed"
+            with pytest.raises(NotFoundError):
+                await client.runs.retrieve(moving.thread_id, moving.id)
+            assert rows(db)["runs"] == 1
+    finally:
+        await server.stop()
+        await store.close()
