@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import io
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -29,6 +30,7 @@ from assistants_async.server._keys import Keys
 from assistants_async.server._responders import Reply, RunContext, echo
 from assistants_async.server._serve import AssistantsServer
 from assistants_async.server._sqlite import SQLiteStore
+from assistants_async.testing import FakeAssistantsServer
 from assistants_async.testing import __main__ as fake_command
 
 from ..cli import cli_server
@@ -346,3 +348,16 @@ async def test_a_reset_stops_the_runs_moving_and_none_comes_back(tmp_path: Path)
     finally:
         await server.stop()
         await store.close()
+
+
+async def test_a_body_too_large_for_the_control_plane_is_a_413_in_json() -> None:
+    async with FakeAssistantsServer() as fake, aiohttp.ClientSession() as http:
+        plane = (fake.url or "").removesuffix("/v1") + CONTROL_PREFIX
+        huge = {"replies": [{"type": "text", "text": "x" * 2_000_000}]}
+        sent = io.BytesIO(json.dumps(huge).encode())  # raw bytes this large: a warning
+        async with http.post(f"{plane}/script", data=sent) as response:
+            status, answer = response.status, await response.json()
+        assert status == 413
+        assert answer["error"]["type"] == "control_error"
+        assert len(fake.script) == 0
+        assert await call(http, "GET", f"{plane}/health") == (200, {"status": "ok"})
