@@ -232,7 +232,6 @@ class AssistantsServer:
         started = time.perf_counter()
         request_id = self.ids("req")
         status = 500
-        entry: LoggedRequest | None = None
         self.in_flight += 1
         self._idle.clear()
         try:
@@ -249,7 +248,6 @@ class AssistantsServer:
             else:
                 response.headers.setdefault("x-request-id", request_id)
             status = response.status
-            entry = request.get(_LOGGED)
             if self._stopping:  # no next request on this connection
                 response.force_close()
             return response
@@ -257,6 +255,7 @@ class AssistantsServer:
             self.in_flight -= 1
             if not self.in_flight:
                 self._idle.set()
+            entry = request.get(_LOGGED)
             if entry is not None:
                 entry.status = status
             ACCESS_LOG.info(

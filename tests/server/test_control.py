@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import io
 import json
+import shlex
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import closing
@@ -34,7 +35,17 @@ from assistants_async.testing import FakeAssistantsServer
 from assistants_async.testing import __main__ as fake_command
 
 from ..cli import cli_server
-from .test_serve import KEY, OTHER, TOOLS, resting, served, until, waiting_run
+from ..test_readme import CURL
+from .test_serve import (
+    KEY,
+    OTHER,
+    TOOLS,
+    readme_section,
+    resting,
+    served,
+    until,
+    waiting_run,
+)
 
 BETA = {"OpenAI-Beta": "assistants=v2"}
 TABLES = ("assistants", "threads", "messages", "runs", "steps", "replies")
@@ -361,3 +372,25 @@ async def test_a_body_too_large_for_the_control_plane_is_a_413_in_json() -> None
         assert answer["error"]["type"] == "control_error"
         assert len(fake.script) == 0
         assert await call(http, "GET", f"{plane}/health") == (200, {"status": "ok"})
+
+
+async def test_the_readme_control_plane_commands_work(tmp_path: Path) -> None:
+    """The section's sh block: the command's options exist, and each curl line, sent as
+    written, gets a 200 from the server started with them."""
+    section = readme_section()
+    block = next(b for b in section.split("```sh\n")[1:] if "$F/reset" in b).split("```")[0]
+    command, *_ = [line for line in block.splitlines() if "assistants_async.server" in line]
+    options = shlex.split(command)[3:]
+    assert "--control" in options
+    known = {o for a in server_command.build_parser()._actions for o in a.option_strings}
+    assert {o for o in options if o.startswith("--")} <= known
+    calls = [
+        (m["method"] or ("POST" if m["body"] else "GET"), m["path"], m["body"])
+        for m in CURL.finditer(block)
+    ]
+    assert {path for _, path, _ in calls} == {"script", "health", "reset"}
+    async with served(tmp_path / "db", "--control") as server, aiohttp.ClientSession() as http:
+        for method, path, body in calls:
+            url = server.url.removesuffix("/v1") + f"{CONTROL_PREFIX}/{path}"
+            status, _ = await call(http, method, url, json.loads(body) if body else None)
+            assert status == 200, (method, path)
