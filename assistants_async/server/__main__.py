@@ -152,7 +152,7 @@ async def _serve(args: argparse.Namespace, keys: Keys, script: Script) -> int:
         return 1
     log = logging.getLogger("assistants_async.server")
     path = args.db.resolve()
-    store = SQLiteStore(path, synchronous=args.synchronous)
+    store = SQLiteStore(path, synchronous=args.synchronous, exclusive=True)
     try:
         await store.open()
     except Exception as exc:

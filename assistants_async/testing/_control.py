@@ -29,7 +29,7 @@ _FAULTS: dict[str, tuple[str, frozenset[str]]] = {
 }
 
 
-def advance_clock(server: FakeAssistantsServer, seconds: int) -> int:
+def advance_clock(server: FakeAssistantsServer[Any], seconds: int) -> int:
     """Move the server's clock forward; a wall clock becomes a fake one from now on."""
     if not isinstance(server.clock, FakeClock):
         server.clock = FakeClock(int(time.time()))
@@ -37,9 +37,9 @@ def advance_clock(server: FakeAssistantsServer, seconds: int) -> int:
     return server.clock()
 
 
-def add_fake_control_routes(app: web.Application, server: FakeAssistantsServer) -> None:
+def add_fake_control_routes(app: web.Application, server: FakeAssistantsServer[Any]) -> None:
     async def reset() -> None:
-        server.reset()
+        await server.areset()
 
     async def add_fault(request: web.Request) -> Any:
         data = await json_body(request)

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import io
 import json
+import re
 import shlex
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -378,7 +379,8 @@ async def test_the_readme_control_plane_commands_work(tmp_path: Path) -> None:
     """The section's sh block: the command's options exist, and each curl line, sent as
     written, gets a 200 from the server started with them."""
     section = readme_section()
-    block = next(b for b in section.split("```sh\n")[1:] if "$F/reset" in b).split("```")[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    block = next(b for b in blocks if "$F/reset" in b)
     command, *_ = [line for line in block.splitlines() if "assistants_async.server" in line]
     options = shlex.split(command)[3:]
     assert "--control" in options
