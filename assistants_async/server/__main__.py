@@ -50,8 +50,8 @@ http://HOST:PORT/__fake__/, for test suites that drive either server. No key nee
                               the script and the request log
   POST   /__fake__/script     {{"replies": [...], "rules": [...]}}  (the --script format)
   DELETE /__fake__/script
-  GET    /__fake__/requests   the requests that passed the key check (keys masked);
-                              DELETE clears it
+  GET    /__fake__/requests   the requests that passed the key, beta-header and size
+                              checks (keys masked); DELETE clears it
   GET    /__fake__/health     {{"status": "ok"}} once the database answers
 Not offered (a 404 says why): faults, clock, progress. Anyone who reaches the port can
 reset everything: --control binds loopback only, unless --allow-remote-control.

@@ -4,7 +4,7 @@ What comes in front of the handlers (``_app.handle``), in order: a request id an
 access log line for every request; the API key (each key a tenant); the body's size;
 idempotency keys, kept in the store. With ``control=True``, the control plane
 (``_control``) is served under ``/__fake__/`` before all of that (no key), and the
-requests that pass the key check are kept in a bounded log it reads. Runs move on
+requests that pass the key, beta and size checks are kept in a bounded log it reads. Runs move on
 their own (the engine's timers); at start the runs a stopped server left active are
 taken up again (``RunEngine.recover``), and runs whose time is up are expired at start
 and every ``sweep_interval`` seconds after, when idempotency replies past their time

@@ -246,8 +246,12 @@ async def test_the_server_says_what_it_leaves_out_and_warns_at_start(tmp_path: P
             assert status == 404
             assert answer["error"]["type"] == "control_error"
             assert words in answer["error"]["message"]
-        # Requests refused at the key are not kept: no stranger fills the log.
+        # Requests refused at the key (or the beta header) are not kept: no stranger
+        # fills the log.
         await call(http, "GET", f"{server.url}/assistants", key="sk-stranger")
+        auth = {"Authorization": f"Bearer {KEY}"}
+        async with http.get(f"{server.url}/assistants", headers=auth) as refused:
+            assert refused.status == 400
         _, log = await call(http, "GET", f"{plane}/requests")
         assert log["data"] == []
         status, answer = await call(http, "GET", f"{plane}/nothing")
