@@ -324,7 +324,7 @@ async def test_a_reset_deletes_every_row_and_the_server_serves_on(tmp_path: Path
         await server.line("reset: deleting every tenant's data")
 
 
-async def test_a_reset_stops_the_runs_moving_and_none_comes_back(tmp_path: Path) -> None:
+async def test_a_reset_in_the_middle_of_a_turn_leaves_nothing_of_that_run(tmp_path: Path) -> None:
     """In process, with a responder that holds the first run in the middle of its turn
     until after the reset: nothing of that run comes back, and runs go on."""
     turn_begun, release = asyncio.Event(), asyncio.Event()
