@@ -21,6 +21,7 @@ from assistants_async import (
     NotFoundError,
     RateLimitError,
 )
+from assistants_async._validators import Invalid
 from assistants_async.server import MemoryStore, Store
 from assistants_async.testing import (
     FakeAssistantsServer,
@@ -680,3 +681,31 @@ async def test_a_responder_may_answer_in_parts_as_a_model_streams() -> None:
             assert run.status == "completed"
             assert run.usage is not None
             assert run.usage.total_tokens == 24
+
+
+async def test_a_responders_run_check_and_slots_show_through_the_script() -> None:
+    """A responder that refuses runs as they are created (as the Chat Completions one
+    does) refuses them in the fake too, behind the script."""
+
+    class Picky:
+        slots = asyncio.Semaphore(1)
+
+        def check_run(self, run: dict[str, Any], messages: list[dict[str, Any]]) -> None:
+            if run["tools"]:
+                raise Invalid("No tools here.", param="tools[0]", code="unsupported_tool")
+
+        async def __call__(self, ctx: Any) -> Text:
+            return Text("fine")
+
+    picky = Picky()
+    async with FakeAssistantsServer(responder=picky) as server, server.client() as client:
+        asst = await client.assistants.create(model="m")
+        thread = await client.threads.create()
+        with pytest.raises(BadRequestError) as caught:
+            await client.runs.create(
+                thread.id, assistant_id=asst.id, tools=[{"type": "code_interpreter"}]
+            )
+        assert caught.value.param == "tools[0]"
+        run = await client.runs.create_and_poll(thread.id, assistant_id=asst.id)
+        assert run.status == "completed"
+        assert not picky.slots.locked()  # taken for the turn and given back

@@ -6,17 +6,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from ._chat import ChatResponder, add_model_arguments, model_settings
+from ._cli import add_listen_options, add_run_options, is_loopback, load_script, until_stopped
+from ._control import CONTROL_PREFIX
 from ._keys import ENV_VAR, Keys, load_keys
-from ._responders import Reply, Responder, RunContext, Streamed, echo
+from ._responders import Responder, echo
 from ._script import Script
 from ._serve import ACCESS_LOG, AssistantsServer
 
@@ -48,6 +47,18 @@ nothing resume, one stopped halfway through its turn fails with a last_error say
 one waiting on tool outputs still waits, one whose time is up expires.
 
 Backups while serving: sqlite3 FILE ".backup COPY" (or the SQLite backup API).
+
+The control plane (--control; off by default): the fake server's, under
+http://HOST:PORT/__fake__/, for test suites that drive either server. No key needed.
+  POST   /__fake__/reset      delete every tenant's objects, runs and idempotency keys,
+                              the script and the request log
+  POST   /__fake__/script     {{"replies": [...], "rules": [...]}}  (the --script format)
+  DELETE /__fake__/script
+  GET    /__fake__/requests   the requests that passed the key, beta-header and size
+                              checks (keys masked); DELETE clears it
+  GET    /__fake__/health     {{"status": "ok"}} once the database answers
+Not offered (a 404 says why): faults, clock, progress. Anyone who reaches the port can
+reset everything: --control binds loopback only, unless --allow-remote-control.
 """
 
 
@@ -58,10 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument(
-        "--port", type=int, default=8000, help="port (default 8000; 0: any free port)"
-    )
+    add_listen_options(parser)
     parser.add_argument(
         "--db",
         type=Path,
@@ -90,28 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="on SIGTERM or Ctrl-C, how long requests in flight and moving runs may take "
         "to finish (default 30)",
     )
-    parser.add_argument(
-        "--script",
-        type=Path,
-        metavar="FILE",
-        help='a JSON file of replies and rules for runs: {"replies": [...], "rules": [...]}',
-    )
-    parser.add_argument(
-        "--run-ttl", type=int, default=600, help="seconds before a run expires (default 600)"
-    )
-    parser.add_argument(
-        "--timer-interval",
-        type=float,
-        default=0.01,
-        metavar="SECONDS",
-        help="the pause between two steps of a moving run (default 0.01)",
-    )
-    parser.add_argument(
-        "--poll-after-ms",
-        type=int,
-        default=100,
-        help="the openai-poll-after-ms header on runs still moving (default 100)",
-    )
+    add_run_options(parser, timer_interval=0.01)
     parser.add_argument(
         "--sweep-interval",
         type=float,
@@ -131,29 +118,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-access-log", action="store_true", help="leave out the line per request"
     )
     parser.add_argument(
-        "--no-beta-header",
+        "--control",
         action="store_true",
-        help="accept requests without 'OpenAI-Beta: assistants=v2' (by default a 400, as "
-        "the service answered)",
+        help=f"serve the control plane under {CONTROL_PREFIX}/ (reset, script, request log, "
+        "health; no key needed): for test suites, never for real data",
+    )
+    parser.add_argument(
+        "--allow-remote-control",
+        action="store_true",
+        help="let --control be served on an address other than loopback: anyone who "
+        "reaches it can delete every tenant's data",
     )
     add_model_arguments(parser)
     return parser
-
-
-def _responder(script_file: Path | None) -> Responder:
-    script = Script()
-    if script_file is not None:
-        data: Any = json.loads(script_file.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError(f"{script_file}: a script is a JSON object")
-        script.load(data)
-    fallback = echo()
-
-    async def reply(ctx: RunContext) -> Reply | Streamed:
-        scripted = script.next_reply(ctx)
-        return scripted if scripted is not None else await fallback(ctx)
-
-    return reply
 
 
 def _logging(access: bool) -> None:
@@ -169,7 +146,7 @@ def _logging(access: bool) -> None:
     ACCESS_LOG.setLevel(logging.INFO if access else logging.WARNING)
 
 
-async def _serve(args: argparse.Namespace, keys: Keys, responder: Responder) -> int:
+async def _serve(args: argparse.Namespace, keys: Keys, script: Script, responder: Responder) -> int:
     try:
         from ._sqlite import SQLiteStore
     except ImportError as exc:  # aiosqlite is the extra's
@@ -191,6 +168,8 @@ async def _serve(args: argparse.Namespace, keys: Keys, responder: Responder) -> 
             store,
             keys,
             responder=responder,
+            script=script,
+            control=args.control,
             run_ttl=args.run_ttl,
             timer_interval=args.timer_interval,
             poll_after_ms=args.poll_after_ms,
@@ -203,18 +182,21 @@ async def _serve(args: argparse.Namespace, keys: Keys, responder: Responder) -> 
         except OSError as exc:
             print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
             return 1
+        control = url.removesuffix("/v1") + CONTROL_PREFIX + "/"
+        if args.control:
+            log.warning(
+                "the control plane is on at %s: anyone who reaches it can delete every "
+                "tenant's data, without a key",
+                control,
+            )
         print(
             f"Assistants API on {url} (data: {path}; {len(keys)} API key(s); "
-            "SIGTERM or Ctrl-C to stop)",
+            + (f"control plane: {control}; " if args.control else "")
+            + "SIGTERM or Ctrl-C to stop)",
             flush=True,
         )
-        stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(signum, stopping.set)
         try:
-            await stopping.wait()
+            await until_stopped()
         finally:
             log.info("stopping")
             await server.stop()
@@ -233,17 +215,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--max-body must be at least 1")
     if args.grace < 0:
         parser.error("--grace must be 0 or more")
+    if args.allow_remote_control and not args.control:
+        parser.error("--allow-remote-control goes with --control")
+    if args.control and not is_loopback(args.host) and not args.allow_remote_control:
+        parser.error(
+            f"--control on --host {args.host} would let anyone who reaches it delete every "
+            "tenant's data: bind a loopback address (127.0.0.1, ::1, localhost), or add "
+            "--allow-remote-control"
+        )
+    script = Script()
     try:
         keys = load_keys(args.keys_file)
         settings = model_settings(args)
         if settings is not None and args.script is not None:
             raise ValueError("--script and --model-base-url answer runs each: give one")
-        responder = ChatResponder(settings) if settings else _responder(args.script)
+        load_script(args.script, script)
+        responder: Responder = ChatResponder(settings) if settings else echo()
     except (OSError, ValueError, TypeError) as exc:
         parser.error(str(exc))
     _logging(not args.no_access_log)
     with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(_serve(args, keys, responder))
+        return asyncio.run(_serve(args, keys, script, responder))
     return 0
 
 

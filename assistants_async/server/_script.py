@@ -14,16 +14,27 @@ answer once the outputs are in (``{outputs}`` and ``{question}`` filled in), as
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
-from ._responders import CallTools, Fail, Incomplete, Reply, RunContext, Text, ToolCall
+from ._responders import (
+    CallTools,
+    Fail,
+    Incomplete,
+    Reply,
+    Responder,
+    RunContext,
+    Streamed,
+    Text,
+    ToolCall,
+)
 
-__all__ = ["Script", "reply_from_json", "reply_to_json"]
+__all__ = ["Script", "ScriptFirst", "reply_from_json", "reply_to_json"]
 
 
 class Script:
@@ -102,6 +113,11 @@ class Script:
                 return Text(rule.then.format(outputs=outputs, question=text))
         return None
 
+    async def answer(self, ctx: RunContext, otherwise: Responder) -> Reply | Streamed:
+        """The script's reply to ``ctx``, else ``otherwise``'s: what a server's runs take."""
+        scripted = self.next_reply(ctx)
+        return scripted if scripted is not None else await otherwise(ctx)
+
     def load(self, data: Mapping[str, Any]) -> None:
         """Add what a JSON script holds: ``{"replies": [...], "rules": [...]}``, where a
         reply may carry ``assistant_id`` or ``thread_id`` and a rule is
@@ -153,6 +169,29 @@ def _list(value: Any, name: str) -> list[Any]:
 def _check_reply(reply: object) -> None:
     if not isinstance(reply, Text | CallTools | Fail | Incomplete):
         raise TypeError(f"a reply is Text, CallTools, Fail or Incomplete, not {reply!r}")
+
+
+class ScriptFirst:
+    """The responder a server's engine is given: ``script``'s reply, else the reply of
+    ``responder()`` (called each time: the fake's tests swap it). What that responder
+    carries for the engine, ``slots`` and ``check_run``, shows through."""
+
+    def __init__(self, script: Script, responder: Callable[[], Responder]) -> None:
+        self.script = script
+        self.responder = responder
+
+    async def __call__(self, ctx: RunContext) -> Reply | Streamed:
+        return await self.script.answer(ctx, self.responder())
+
+    @property
+    def slots(self) -> asyncio.Semaphore | None:
+        slots: asyncio.Semaphore | None = getattr(self.responder(), "slots", None)
+        return slots
+
+    def check_run(self, run: Mapping[str, Any], messages: Sequence[Mapping[str, Any]]) -> None:
+        check = getattr(self.responder(), "check_run", None)
+        if check is not None:
+            check(run, messages)
 
 
 def reply_from_json(data: Any) -> Reply:

@@ -2,12 +2,14 @@
 
 What comes in front of the handlers (``_app.handle``), in order: a request id and an
 access log line for every request; the API key (each key a tenant); the body's size;
-idempotency keys, kept in the store. Runs move on their own (the engine's timers); at
-start the runs a stopped server left active are taken up again (``RunEngine.recover``),
-and runs whose time is up are expired at start and every ``sweep_interval`` seconds
-after, when idempotency replies past their time are deleted too. ``stop()`` stops
-listening, lets the requests in flight finish and the moving runs come to rest within
-a grace period, then stops what is left.
+idempotency keys, kept in the store. With ``control=True``, the control plane
+(``_control``) is served under ``/__fake__/`` before all of that (no key), and the
+requests that pass the key, beta and size checks are kept in a bounded log it reads. Runs move on
+their own (the engine's timers); at start the runs a stopped server left active are
+taken up again (``RunEngine.recover``), and runs whose time is up are expired at start
+and every ``sweep_interval`` seconds after, when idempotency replies past their time
+are deleted too. ``stop()`` stops listening, lets the requests in flight finish and the
+moving runs come to rest within a grace period, then stops what is left.
 """
 
 from __future__ import annotations
@@ -23,14 +25,17 @@ from collections.abc import Callable
 from aiohttp import web
 
 from ._app import Handler, beta_refused, build_app, error, handle, routes
+from ._control import CONTROL_PREFIX, Controls, add_control_routes
 from ._engine import RunEngine
 from ._handlers import Handlers
 from ._http import TENANT
 from ._idempotency import Idempotency
 from ._ids import random_ids
 from ._keys import Keys
+from ._log import LoggedRequest, RequestLog, log_entry
 from ._responders import Responder
 from ._runs import RunHandlers
+from ._script import Script, ScriptFirst
 from ._store import Store
 
 __all__ = ["ACCESS_LOG", "AssistantsServer"]
@@ -39,10 +44,22 @@ log = logging.getLogger("assistants_async.server")
 # One JSON object a line: what was asked, by which tenant, how it went. Never a key.
 ACCESS_LOG = logging.getLogger("assistants_async.server.access")
 
+# Why the server's control plane leaves out what the fake's offers.
+LEFT_OUT = {
+    "/faults": "faults are the fake server's (python -m assistants_async.testing): a "
+    "durable server fails only for real",
+    "/clock": "this server keeps wall-clock time: the times in its database must not "
+    "jump, and a moved clock would expire real runs",
+    "/progress": "this server's runs always move on timers (what a restart takes up)",
+}
+_LOGGED = web.RequestKey("assistants_async.logged", LoggedRequest)
+
 
 class AssistantsServer:
     """The API under ``/v1`` over ``store`` (opened and closed by the caller), for the
-    holders of ``keys``; ``responder`` answers runs."""
+    holders of ``keys``; runs take their replies from ``script`` first (``self.script``;
+    empty unless given), then from ``responder``. ``control``: serve the control plane,
+    which needs no key and can reset every tenant's data (off unless asked for)."""
 
     def __init__(
         self,
@@ -58,6 +75,9 @@ class AssistantsServer:
         require_beta_header: bool = True,
         clock: Callable[[], int] | None = None,
         ids: Callable[[str], str] | None = None,
+        script: Script | None = None,
+        control: bool = False,
+        max_logged_requests: int = 10_000,
     ) -> None:
         if max_body < 1:
             raise ValueError("max_body must be at least 1 byte")
@@ -68,9 +88,11 @@ class AssistantsServer:
         self.require_beta_header = require_beta_header
         self.clock: Callable[[], int] = clock or (lambda: int(time.time()))
         self.ids: Callable[[str], str] = ids or random_ids
+        self.script = script if script is not None else Script()
+
         self.engine = RunEngine(
             store,
-            responder=responder,
+            responder=ScriptFirst(self.script, lambda: responder),
             clock=self.clock,
             ids=self.ids,
             run_ttl=run_ttl,
@@ -84,6 +106,18 @@ class AssistantsServer:
         table = routes(handlers, runs)
         self.operations = frozenset(name for _, _, name, _ in table)
         self.app = build_app(table, [self._middleware], client_max_size=max_body)
+        self.control = control
+        # Kept only for the control plane to read: a server without one logs nothing.
+        self.requests = RequestLog(max_logged_requests) if control else None
+        if control:
+            controls = Controls(
+                reset=self.reset,
+                script=self.script,
+                store=store,
+                requests=self.requests,
+                left_out=LEFT_OUT,
+            )
+            add_control_routes(self.app, controls)
         self._runner: web.AppRunner | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self.url: str | None = None
@@ -95,6 +129,17 @@ class AssistantsServer:
         self._idle.set()
 
     # --- life -------------------------------------------------------------------------
+
+    async def reset(self) -> None:
+        """Delete every tenant's objects, runs and idempotency keys, the script and the
+        request log. The runs moving on timers stop first; a request in flight at that
+        moment may still write what it was writing."""
+        log.warning("reset: deleting every tenant's data")
+        self.engine.stop_timers()
+        await self.store.clear()
+        self.script.clear()
+        if self.requests is not None:
+            self.requests.clear()
 
     async def recover(self) -> dict[str, int]:
         """Take up every run left active: how many ``resumed``, ``failed``, ``expired``
@@ -214,6 +259,9 @@ class AssistantsServer:
             self.in_flight -= 1
             if not self.in_flight:
                 self._idle.set()
+            entry = request.get(_LOGGED)
+            if entry is not None:
+                entry.status = status
             ACCESS_LOG.info(
                 "%s",
                 json.dumps(
@@ -255,6 +303,8 @@ class AssistantsServer:
         )
 
     async def _respond(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self.control and request.path.startswith(CONTROL_PREFIX + "/"):
+            return await self._unrouted(request, handler)  # no key, not in the log
         tenant = self._tenant(request)
         if isinstance(tenant, web.Response):
             return tenant
@@ -270,6 +320,9 @@ class AssistantsServer:
             return self._too_large(None)
         route = request.match_info.route
         operation = route.name if route.name in self.operations else None
+        if self.requests is not None:  # after the key check: no stranger fills it
+            request[_LOGGED] = log_entry(request, operation, raw)
+            self.requests.append(request[_LOGGED])
         if operation is None:
             return await self._unrouted(request, handler)
         key = request.headers.get("Idempotency-Key")

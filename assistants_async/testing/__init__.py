@@ -14,9 +14,9 @@ that move through their statuses as a responder decides, fault injection
 plugin gives the fixtures ``fake_assistants_server`` and ``fake_assistants_client``.
 """
 
+from ..server._log import LoggedRequest, RequestLog
 from ._faults import Faults
 from ._ids import FakeClock, SequentialIds, random_ids
-from ._log import LoggedRequest, RequestLog
 from ._responders import (
     CallTools,
     Fail,

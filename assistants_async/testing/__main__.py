@@ -10,12 +10,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
-import signal
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
+from ..server._cli import (
+    add_listen_options,
+    add_run_options,
+    at_least,
+    load_script,
+    until_stopped,
+)
 from ._ids import SequentialIds
 from ._responders import echo
 from ._server import FakeAssistantsServer
@@ -32,6 +35,7 @@ the control plane (JSON, no key needed), under http://HOST:PORT/__fake__/:
   POST   /__fake__/reset      forget every object, request, fault and script
   POST   /__fake__/clock      {"advance": 601}   (runs expire after --run-ttl seconds)
   PUT    /__fake__/progress   {"progress": "immediate" | "per_retrieve" | "timer"}
+  GET    /__fake__/health     {"status": "ok"} once the store answers
 
 a reply: {"type": "text", "text": "..."}
          {"type": "tool_calls", "calls": [{"name": "get_weather", "arguments": {...}}]}
@@ -50,22 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument(
-        "--port", type=int, default=8000, help="port (default 8000; 0: any free port)"
-    )
+    add_listen_options(parser)
+    add_run_options(parser, timer_interval=0.05)
     parser.add_argument(
         "--progress",
         choices=["immediate", "per_retrieve", "timer"],
         default="timer",
         help="how runs move: settled before the answer, one step per retrieve, or on a "
         "timer (default: timer)",
-    )
-    parser.add_argument(
-        "--script",
-        type=Path,
-        metavar="FILE",
-        help='a JSON file of scripted replies and rules: {"replies": [...], "rules": [...]}',
     )
     parser.add_argument("--api-key", help="the only key accepted (default: any key is accepted)")
     parser.add_argument(
@@ -76,12 +72,6 @@ def build_parser() -> argparse.ArgumentParser:
         "nowhere (default: bearer)",
     )
     parser.add_argument(
-        "--no-beta-header",
-        action="store_true",
-        help="accept requests without 'OpenAI-Beta: assistants=v2' (by default a 400, as "
-        "the service answered)",
-    )
-    parser.add_argument(
         "--shared-world",
         action="store_true",
         help="every key sees every object (default: an object is visible only to the key "
@@ -89,24 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--log-size",
-        type=int,
+        type=at_least(1),
         default=10_000,
         help="how many requests the log keeps, newest first out (default 10000)",
-    )
-    parser.add_argument(
-        "--poll-after-ms",
-        type=int,
-        default=100,
-        help="the openai-poll-after-ms header on runs still moving (default 100)",
-    )
-    parser.add_argument(
-        "--run-ttl", type=int, default=600, help="seconds before a run expires (default 600)"
-    )
-    parser.add_argument(
-        "--timer-interval",
-        type=float,
-        default=0.05,
-        help="seconds between run steps with --progress timer (default 0.05)",
     )
     parser.add_argument(
         "--sequential-ids",
@@ -130,11 +105,7 @@ def make_server(args: argparse.Namespace) -> FakeAssistantsServer:
         require_beta_header=not args.no_beta_header,
         ids=SequentialIds() if args.sequential_ids else None,
     )
-    if args.script is not None:
-        data: Any = json.loads(args.script.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError(f"{args.script}: a script is a JSON object")
-        server.script.load(data)
+    load_script(args.script, server.script)
     return server
 
 
@@ -142,15 +113,8 @@ async def _serve(server: FakeAssistantsServer, host: str, port: int) -> None:
     url = await server.start(host, port)
     control = url.removesuffix("/v1") + "/__fake__/"
     print(f"Fake Assistants API on {url} (control plane: {control}; Ctrl-C to stop)", flush=True)
-    # Ctrl-C and SIGTERM end the wait in order, whatever the loop is doing at that moment
-    # (a KeyboardInterrupt raised inside one of aiohttp's callbacks could hang the exit).
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signum, stopping.set)
     try:
-        await stopping.wait()
+        await until_stopped()
     finally:
         await server.stop()
 

@@ -11,31 +11,22 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal
 
 from aiohttp import web
-from multidict import CIMultiDict
 
 from .._client import AsyncClient
 from ..server._app import Handler, beta_refused, build_app, error, handle, routes
 from ..server._engine import RunEngine
 from ..server._handlers import Handlers
-from ..server._http import (
-    RECORDING,
-    STREAM_FAULT,
-    TENANT,
-    StreamBreak,
-    _dumps,
-    _loads_or_text,
-    _tenant,
-)
+from ..server._http import RECORDING, STREAM_FAULT, TENANT, StreamBreak, _dumps, _tenant
+from ..server._log import RequestLog, log_entry
 from ..server._memory import MemoryStore
 from ..server._runs import Progress, RunHandlers
-from ..server._script import Script
+from ..server._script import Script, ScriptFirst
 from ..server._store import PageQuery, Store
-from ._control import CONTROL_PREFIX, add_control_routes
+from ._control import CONTROL_PREFIX, add_fake_control_routes
 from ._faults import Faults
 from ._idempotency import IdempotencyStore, Remembered, fingerprint
 from ._ids import random_ids
-from ._log import MASKED_HEADERS, LoggedRequest, RequestLog
-from ._responders import Reply, Responder, RunContext, Streamed, echo
+from ._responders import Responder, echo
 
 __all__ = ["FakeAssistantsServer", "Progress"]
 
@@ -121,7 +112,8 @@ class FakeAssistantsServer(Generic[StoreT]):
         # Through lambdas: the control plane swaps the clock, and tests the ids.
         self.engine = RunEngine(
             self.store,
-            responder=self._reply,
+            # The script first, then the responder (looked up each turn: tests swap it).
+            responder=ScriptFirst(self.script, lambda: self.responder),
             clock=lambda: self.clock(),
             ids=lambda prefix: self.ids(prefix),
             run_ttl=run_ttl,
@@ -140,11 +132,6 @@ class FakeAssistantsServer(Generic[StoreT]):
         self._stopping: asyncio.Event | None = None
         self.url: str | None = None
         self.app = self._build_app()
-
-    async def _reply(self, ctx: RunContext) -> Reply | Streamed:
-        """The script's reply, else the responder's."""
-        scripted = self.script.next_reply(ctx)
-        return scripted if scripted is not None else await self.responder(ctx)
 
     @property
     def progress(self) -> Progress:
@@ -264,7 +251,7 @@ class FakeAssistantsServer(Generic[StoreT]):
         table = routes(self.handlers, self.runs)
         self.operations = frozenset(name for _, _, name, _ in table)
         app = build_app(table, [self._middleware])
-        add_control_routes(app, self)
+        add_fake_control_routes(app, self)
         return app
 
     def _error(
@@ -288,19 +275,7 @@ class FakeAssistantsServer(Generic[StoreT]):
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge as exc:
             return self._error(413, f"Request body too large: {exc.text}", code="body_too_large")
-        headers = CIMultiDict(
-            (k, MASKED_HEADERS.get(k.lower(), v)) for k, v in request.headers.items()
-        )
-        entry = LoggedRequest(
-            method=request.method,
-            path=request.path,
-            operation=operation,
-            query=list(request.query.items()),
-            headers=headers,
-            body=_loads_or_text(raw),
-            # Parsed JSON takes a few times its text: counted so, with the headers.
-            size=3 * len(raw) + sum(len(k) + len(v) for k, v in headers.items()) + 200,
-        )
+        entry = log_entry(request, operation, raw)
         self.requests.append(entry)
         response = await self._respond(request, handler, operation, raw)
         if not response.prepared:

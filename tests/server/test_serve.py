@@ -412,7 +412,12 @@ async def test_a_second_server_on_the_same_file_is_refused_until_the_first_is_go
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), 30)
+        finally:
+            if proc.returncode is None:  # it started after all: the test fails, no leak
+                proc.kill()
+                await proc.wait()
         assert proc.returncode == 1
         assert out == b""
         assert f"{db} is served by another process" in err.decode()
@@ -655,7 +660,8 @@ def test_the_readme_names_only_options_the_command_has() -> None:
 async def test_the_readme_commands_start_a_server_that_keeps_tenants_apart(
     tmp_path: Path,
 ) -> None:
-    block = re.findall(r"```sh\n(.*?)```", readme_section(), re.S)[0]  # the first: start
+    # The section's first block (the second drives the control plane: test_control.py).
+    block = re.findall(r"```sh\n(.*?)```", readme_section(), re.S)[0]
     lines = [line for line in block.splitlines() if line and not line.startswith("#")]
     install, *commands = lines
     assert install == "pip install 'assistants-async[server]'"  # the extra pyproject has

@@ -19,8 +19,10 @@ import pytest
 from assistants_async import AsyncClient
 from assistants_async._check import run_checks
 from assistants_async.server import __main__ as command
+from assistants_async.server._cli import load_script
 from assistants_async.server._keys import ENV_VAR, Keys, load_keys, tenant_of_key
 from assistants_async.server._responders import echo
+from assistants_async.server._script import Script
 from assistants_async.server._serve import ACCESS_LOG, AssistantsServer
 from assistants_async.server._sqlite import SQLiteStore
 from assistants_async.testing import FakeClock
@@ -350,7 +352,9 @@ async def test_a_script_file_answers_runs_before_the_echo(tmp_path: Path) -> Non
     script.write_text(json.dumps(rules), encoding="utf-8")
     store = SQLiteStore(tmp_path / "s.sqlite3")
     await store.open()
-    server = AssistantsServer(store, Keys([KEY]), responder=command._responder(script))
+    loaded = Script()
+    load_script(script, loaded)
+    server = AssistantsServer(store, Keys([KEY]), responder=echo(), script=loaded)
     await server.start()
     try:
         async with client(server) as api:

@@ -1,4 +1,5 @@
-"""The fake server's request log: what it received, bounded, keys masked."""
+"""The request log: what a server received, bounded, keys masked. The fake server keeps
+one always; the server only with its control plane on (``--control``)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
 import attrs
+from aiohttp import web
 from multidict import CIMultiDict
 
-__all__ = ["MASKED_HEADERS", "LoggedRequest", "RequestLog"]
+from ._http import _loads_or_text
+
+__all__ = ["MASKED_HEADERS", "LoggedRequest", "RequestLog", "log_entry"]
 
 # Headers that carry a key, as the log shows them.
 MASKED_HEADERS = {
@@ -44,6 +48,21 @@ class LoggedRequest:
             "body": self.body,
             "status": self.status,
         }
+
+
+def log_entry(request: web.Request, operation: str | None, raw: bytes) -> LoggedRequest:
+    """``request`` (its body ``raw``) as the log keeps it, its status still to come."""
+    headers = CIMultiDict((k, MASKED_HEADERS.get(k.lower(), v)) for k, v in request.headers.items())
+    return LoggedRequest(
+        method=request.method,
+        path=request.path,
+        operation=operation,
+        query=list(request.query.items()),
+        headers=headers,
+        body=_loads_or_text(raw),
+        # Parsed JSON takes a few times its text: counted so, with the headers.
+        size=3 * len(raw) + sum(len(k) + len(v) for k, v in headers.items()) + 200,
+    )
 
 
 # What the log may hold in all, by default: a flood of large bodies is forgotten
