@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
@@ -170,13 +171,28 @@ def list_sql(name: str, *, lower: bool, upper: bool, descending: bool) -> str:
     return f"SELECT obj FROM {table} WHERE {where} ORDER BY created_at {way}, seq {way} LIMIT ?"
 
 
+async def _nothing() -> None:
+    return None
+
+
 async def _page(
-    db: aiosqlite.Connection, name: str, scope: tuple[str, ...], query: PageQuery
+    db: aiosqlite.Connection,
+    name: str,
+    scope: tuple[str, ...],
+    query: PageQuery,
+    parent: Callable[[], Awaitable[None]] = _nothing,
 ) -> Page:
+    """One page; ``parent()`` raises NotFound if the list's owner (a thread) is missing.
+    It is asked only when nothing was found: a row of the list proves its owner, and
+    the common page costs one statement, not two."""
     if query.limit < 1:
         raise ValueError(f"limit must be at least 1, not {query.limit}")
-    after = await _cursor(db, name, scope, "after", query.after)
-    before = await _cursor(db, name, scope, "before", query.before)
+    try:
+        after = await _cursor(db, name, scope, "after", query.after)
+        before = await _cursor(db, name, scope, "before", query.before)
+    except UnknownCursor:
+        await parent()  # a missing thread is reported before a cursor
+        raise
     # ``before`` alone walks backward: fetch toward the older end, then turn the page.
     backward = before is not None and after is None
     lower, upper = (after, before) if query.order == "asc" else (before, after)
@@ -188,6 +204,8 @@ async def _page(
     )
     params = (*scope, *(lower or ()), *(upper or ()), query.limit + 1)
     rows = list(await db.execute_fetchall(sql, params))
+    if not rows:
+        await parent()
     has_more = len(rows) > query.limit
     items = [load(row[0]) for row in rows[: query.limit]]
     if backward:
@@ -593,10 +611,10 @@ class SQLiteStore:
         self, tenant: str, thread_id: str, query: PageQuery, *, run_id: str | None = None
     ) -> Page:
         async with self._reader() as db:
-            await self._need_thread(db, tenant, thread_id)
+            thread = functools.partial(self._need_thread, db, tenant, thread_id)
             if run_id is None:
-                return await _page(db, "messages", (thread_id, tenant), query)
-            return await _page(db, "run_messages", (thread_id, run_id, tenant), query)
+                return await _page(db, "messages", (thread_id, tenant), query, thread)
+            return await _page(db, "run_messages", (thread_id, run_id, tenant), query, thread)
 
     # --- runs -------------------------------------------------------------------------
 
@@ -701,8 +719,8 @@ class SQLiteStore:
 
     async def runs(self, tenant: str, thread_id: str, query: PageQuery) -> Page:
         async with self._reader() as db:
-            await self._need_thread(db, tenant, thread_id)
-            return await _page(db, "runs", (thread_id, tenant), query)
+            thread = functools.partial(self._need_thread, db, tenant, thread_id)
+            return await _page(db, "runs", (thread_id, tenant), query, thread)
 
     async def active_runs(self) -> list[tuple[str, RunRecord]]:
         rows = await self._rows(

@@ -292,6 +292,29 @@ class Counting(SQLiteStore):
         return db
 
 
+async def test_a_page_of_a_thread_is_one_statement(tmp_path: Path) -> None:
+    """The thread is looked up only when its list finds nothing (a row proves it)."""
+    counting = Counting(tmp_path / "store.sqlite3")
+    await counting.open()
+    try:
+        t = "thread_0001"
+        await counting.add_thread(A, thread(1), [message(t, n) for n in range(3)])
+        await counting.add_thread(A, thread(2))
+        await counting.add_run(A, run(t, 1))
+        for call in (
+            counting.messages(A, t, PageQuery(limit=2)),
+            counting.messages(A, t, PageQuery(limit=2), run_id="run_none"),
+            counting.runs(A, t, PageQuery()),
+            counting.messages(A, "thread_0002", PageQuery()),
+        ):
+            del counting.statements[:]
+            page = await call
+            lookups = [s for s in counting.statements if "FROM threads" in s]
+            assert len(lookups) == (0 if page.items else 1), counting.statements
+    finally:
+        await counting.close()
+
+
 async def test_open_reads_nothing_of_a_large_database(tmp_path: Path) -> None:
     small, large = tmp_path / "small.sqlite3", tmp_path / "large.sqlite3"
     for path in (small, large):
