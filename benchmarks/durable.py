@@ -15,8 +15,10 @@ command serves SQLite only). Every figure is printed next to its target, PASS or
    from round to round); the ratio is the median of the rounds' ratios. Target >= 0.5.
 2. Paging: every page of 100 of a thread of ``--messages`` messages (10 share each
    second of ``created_at``, so the tie-breaking sequence is paged too), walked with
-   ``after`` from the oldest and with ``before`` from the newest, ``--walks`` times each;
-   a page's cost is its fastest walk. The pages are cut into tenths, each tenth's cost
+   ``after`` from the oldest and with ``before`` from the newest (once, for the cursors),
+   then each page fetched ``--walks`` times, every walk in a shuffled order (a busy
+   moment of the shared machine then falls on pages all along the thread); a page's cost
+   is its fastest fetch. The pages are cut into tenths, each tenth's cost
    the median of its pages: last / first, and the largest tenth / the smallest. Target:
    within 20 % (0.83 to 1.2).
 3. Start-up (process start to the URL printed, the fastest of ``--starts``) and RSS
@@ -45,6 +47,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import shutil
 import signal
 import sqlite3
@@ -363,13 +366,17 @@ async def rate(fixture: Fixture, operation: str, requests: int, concurrency: int
 
 async def throughput(
     servers: list[Server], requests: int, rounds: int, concurrency: int
-) -> dict[str, dict[str, list[float]]]:
-    """Requests/s by operation and server, one figure a round."""
+) -> tuple[dict[str, dict[str, list[float]]], dict[str, dict[str, list[float]]]]:
+    """Requests/s, and the server's CPU µs a request, by operation and server, one
+    figure a round."""
     fixtures = [await prepare(s) for s in servers]
     for fixture in fixtures:  # warm-up: connections, caches, the code's first paths
         for operation in OPERATIONS:
             await rate(fixture, operation, max(requests // 10, concurrency), concurrency)
     got: dict[str, dict[str, list[float]]] = {
+        op: {s.name: [] for s in servers} for op in OPERATIONS
+    }
+    cpu: dict[str, dict[str, list[float]]] = {
         op: {s.name: [] for s in servers} for op in OPERATIONS
     }
     for i in range(rounds):
@@ -378,8 +385,11 @@ async def throughput(
             order.reverse()
         for operation in OPERATIONS:
             for k in order:
+                before = servers[k].cpu()
                 figure = await rate(fixtures[k], operation, requests, concurrency)
                 got[operation][servers[k].name].append(figure)
+                spent = (servers[k].cpu() - before) / requests * 1e6
+                cpu[operation][servers[k].name].append(spent)
         print(
             f"  round {i + 1}: "
             + "; ".join(
@@ -390,34 +400,51 @@ async def throughput(
         )
     for fixture in fixtures:
         await fixture.client.close()
-    return got
+    return got, cpu
 
 
 # --- 2. paging a long thread ------------------------------------------------------------
 
 
-async def walk(client: Any, made: Made, backward: bool) -> list[float]:
-    """The time of each page of 100 across the thread, oldest first (``after``) or
-    newest first (``before``); checks that every message comes once."""
-    times: list[float] = []
-    seen = 0
-    cursor: str | None = made.newest if backward else None
+async def page(client: Any, made: Made, cursor: str | None, backward: bool) -> Any:
     if backward:
-        seen = 1  # the newest is the cursor itself
+        return await client.messages.list(made.thread_id, limit=100, order="asc", before=cursor)
+    return await client.messages.list(made.thread_id, limit=100, order="asc", after=cursor)
+
+
+async def walk(client: Any, made: Made, backward: bool) -> list[str | None]:
+    """The cursor of each page of 100 across the thread, oldest first (``after``) or
+    newest first (``before``), from one walk that checks every message comes once."""
+    cursors: list[str | None] = []
+    seen = 1 if backward else 0  # walking back, the newest is the first cursor itself
+    cursor: str | None = made.newest if backward else None
     while True:
-        started = time.perf_counter()
-        if backward:
-            page = await client.messages.list(made.thread_id, limit=100, order="asc", before=cursor)
-        else:
-            page = await client.messages.list(made.thread_id, limit=100, order="asc", after=cursor)
-        times.append(time.perf_counter() - started)
-        seen += len(page.data)
-        if not page.has_more:
+        cursors.append(cursor)
+        got = await page(client, made, cursor, backward)
+        seen += len(got.data)
+        if not got.has_more:
             break
-        cursor = page.first_id if backward else page.last_id
+        cursor = got.first_id if backward else got.last_id
     if seen != made.count:
         raise RuntimeError(f"walked {seen} messages of {made.count}")
-    return times
+    return cursors
+
+
+async def page_times(
+    client: Any, made: Made, cursors: list[str | None], backward: bool, walks: int
+) -> list[float]:
+    """Each page's time, in walk order: the fastest of ``walks`` visits, each walk in a
+    shuffled order, so that a busy moment of the machine falls on pages all along the
+    thread, not on one stretch of it."""
+    fastest = [float("inf")] * len(cursors)
+    shuffled = list(range(len(cursors)))
+    for _ in range(walks):
+        random.shuffle(shuffled)
+        for i in shuffled:
+            started = time.perf_counter()
+            await page(client, made, cursors[i], backward)
+            fastest[i] = min(fastest[i], time.perf_counter() - started)
+    return fastest
 
 
 def tenths(times: list[float]) -> list[float]:
@@ -431,10 +458,9 @@ async def paging(server: Server, made: Made, walks: int) -> dict[str, dict[str, 
     client = client_for(server)
     results: dict[str, dict[str, Any]] = {}
     try:
-        await walk(client, made, False)  # warm-up: the thread's pages read once
         for name, backward in (("after", False), ("before", True)):
-            runs = [await walk(client, made, backward) for _ in range(walks)]
-            fastest = [min(t) for t in zip(*runs, strict=True)]
+            cursors = await walk(client, made, backward)  # also reads the pages once
+            fastest = await page_times(client, made, cursors, backward, walks)
             parts = tenths(fastest)
             results[name] = {
                 "pages": len(fastest),
@@ -511,7 +537,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="a round's calls of each op")
     parser.add_argument("--rounds", type=int, default=3, help="throughput rounds (3)")
     parser.add_argument("--concurrency", type=int, default=16, help="calls at once (16)")
-    parser.add_argument("--walks", type=int, default=2, help="walks each way (2)")
+    parser.add_argument("--walks", type=int, default=3, help="timed walks each way (3)")
     parser.add_argument("--starts", type=int, default=3, help="starts of each SQLite server")
     parser.add_argument("--runs", type=int, default=1000, help="runs on as many threads (1000)")
     parser.add_argument(
@@ -596,9 +622,13 @@ async def measure(args: argparse.Namespace, made: Made, work: Path) -> dict[str,
             flush=True,
         )
         order = [servers["memory"], servers["empty"], servers["large"]]
-        got = await throughput(order, args.requests, args.rounds, args.concurrency)
+        got, cpu = await throughput(order, args.requests, args.rounds, args.concurrency)
         rss_after = {name: s.rss_mb() for name, s in servers.items()}
         report["throughput"] = got
+        report["server_cpu_us"] = cpu
+        for operation, by in cpu.items():
+            shown = ", ".join(f"{name} {statistics.median(v):.0f}" for name, v in by.items())
+            print(f"  server CPU a request, µs (median): {operation}: {shown}")
         for operation, by in got.items():
             for name in ("empty", "large"):
                 ratios = [a / b for a, b in zip(by[name], by["memory"], strict=True)]
