@@ -11,14 +11,14 @@ indexes and constraints need); see ``migrations/0001_initial.sql``. Nothing is c
 and nothing is read at ``open()`` beyond the schema version: the database may be larger
 than memory.
 
-Connections: one writer and a small pool of read-only readers (in WAL mode a reader sees
-the last commit and never waits for the writer). Each aiosqlite connection runs its
-queue of calls in order on its own thread, so tasks send their statements to it at
-once, and they run back to back: waiting for one statement's answer before sending the
-next would make every statement wait for a turn of the event loop (writes then topped
-out near 600 a second at 16 requests at a time; see benchmarks/README.md). A connection
-holds one transaction at a time, so a transaction takes ``_lock``, and a task's
-statement is not sent while another task's transaction holds it.
+Connections: one writer (``_writer.Writer``: its own thread, committing the
+single-statement writes that wait together in one transaction) and a small pool of
+read-only aiosqlite readers (in WAL mode a reader sees the last commit and never waits
+for the writer). Each connection runs its calls in order on its thread, so tasks send
+their statements at once and they run back to back: waiting for one statement's answer
+before sending the next made every statement wait for a turn of the event loop (see
+benchmarks/README.md). A connection holds one transaction at a time, so a task's
+transaction takes ``_lock``, and no statement is sent while one holds it.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import aiosqlite
 import attrs
@@ -49,6 +49,7 @@ from ._store import (
     RunRecord,
     UnknownCursor,
 )
+from ._writer import Writer
 
 __all__ = ["Migration", "SQLiteStore", "StoreInUse", "migrate", "migrations"]
 
@@ -103,7 +104,11 @@ class SchemaTooNew(RuntimeError):
     """The database was made by a newer release than this one."""
 
 
-async def migrate(db: aiosqlite.Connection, steps: Sequence[Migration]) -> int:
+# The readers' connections, and the writer.
+Connection: TypeAlias = "aiosqlite.Connection | Writer"
+
+
+async def migrate(db: Connection, steps: Sequence[Migration]) -> int:
     """Bring the database up to the last of ``steps``, each applied in a transaction of
     its own (a failed step leaves the version before it); returns the version."""
     if [step.version for step in steps] != list(range(1, len(steps) + 1)):
@@ -128,12 +133,12 @@ async def migrate(db: aiosqlite.Connection, steps: Sequence[Migration]) -> int:
     return await _user_version(db)
 
 
-async def _user_version(db: aiosqlite.Connection) -> int:
+async def _user_version(db: Connection) -> int:
     rows = list(await db.execute_fetchall("PRAGMA user_version"))
     return int(rows[0][0])
 
 
-async def _rollback(db: aiosqlite.Connection) -> None:
+async def _rollback(db: Connection) -> None:
     # An I/O error may have ended the transaction already.
     with contextlib.suppress(sqlite3.OperationalError):
         await db.execute("ROLLBACK")
@@ -176,7 +181,7 @@ async def _nothing() -> None:
 
 
 async def _page(
-    db: aiosqlite.Connection,
+    db: Connection,
     name: str,
     scope: tuple[str, ...],
     query: PageQuery,
@@ -214,7 +219,7 @@ async def _page(
 
 
 async def _cursor(
-    db: aiosqlite.Connection, name: str, scope: tuple[str, ...], param: str, cursor: str | None
+    db: Connection, name: str, scope: tuple[str, ...], param: str, cursor: str | None
 ) -> tuple[Any, int] | None:
     if cursor is None:
         return None
@@ -298,7 +303,7 @@ class SQLiteStore:
         self._busy_ms = int(busy_timeout * 1000)
         # The migrations to apply (tests add their own); the package's by default.
         self._schema = schema
-        self._writer: aiosqlite.Connection | None = None
+        self._writer: Writer | None = None
         # Held by a transaction on the writer, from its BEGIN to its end.
         self._lock = asyncio.Lock()
         self._pool: list[aiosqlite.Connection] | None = None
@@ -313,17 +318,21 @@ class SQLiteStore:
         self._held: int | None = None
 
     async def _connect(self) -> aiosqlite.Connection:
-        """A new connection in autocommit mode (transactions are begun explicitly)."""
+        """A new reader in autocommit mode."""
         return await aiosqlite.connect(self.path, isolation_level=None)
+
+    async def _connect_writer(self) -> Writer:
+        """The writer, in autocommit mode (transactions are begun explicitly)."""
+        return await Writer.connect(self.path)
 
     async def open(self) -> None:
         if self._writer is not None:
             raise RuntimeError("the store is already open")
-        opened: list[aiosqlite.Connection] = []
+        opened: list[Connection] = []
         if self._exclusive:
             self._hold()
         try:
-            writer = await self._connect()
+            writer = await self._connect_writer()
             opened.append(writer)
             (mode,) = next(iter(await writer.execute_fetchall("PRAGMA journal_mode = WAL")))
             if mode != "wal":
@@ -382,7 +391,7 @@ class SQLiteStore:
 
     # --- connections ------------------------------------------------------------------
 
-    def _need_writer(self) -> aiosqlite.Connection:
+    def _need_writer(self) -> Writer:
         if self._writer is None:
             raise RuntimeError("the store is not open")
         return self._writer
@@ -423,7 +432,7 @@ class SQLiteStore:
             self._end()
 
     @contextlib.asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def _transaction(self) -> AsyncIterator[Writer]:
         """One write transaction: ``BEGIN IMMEDIATE`` takes SQLite's write lock at once,
         so a transaction never fails halfway for want of it. Statements sent before it
         run before its BEGIN (the connection's queue keeps their order)."""
@@ -441,18 +450,19 @@ class SQLiteStore:
         finally:
             self._end()
 
-    async def _statement(self, sql: str, params: Iterable[Any]) -> aiosqlite.Cursor:
-        """One statement on the writer, in a transaction of its own (autocommit: one
-        round trip, not three), sent at once unless a transaction holds the writer."""
+    async def _statement(self, sql: str, params: Iterable[Any]) -> sqlite3.Cursor:
+        """One statement on the writer, committed with those sent beside it (never half:
+        a statement that fails undoes only itself), sent at once unless a task's
+        transaction holds the writer."""
         db = self._need_writer()
         if self._lock.locked():
             async with self._lock:
                 pass
-        # No await between the check and the send: aiosqlite queues the call before
-        # its first suspension, so it cannot land between another task's BEGIN and end.
+        # Queued with no await since the check: it cannot land in another's transaction.
+        sent = db.batched(sql, params)
         self._begin()
         try:
-            return await db.execute(sql, params)
+            return await sent
         finally:
             self._end()
 
@@ -460,14 +470,12 @@ class SQLiteStore:
         """One statement on the writer (``_statement``); the rows it changed."""
         return (await self._statement(sql, params)).rowcount
 
-    async def _need_thread(self, db: aiosqlite.Connection, tenant: str, thread_id: str) -> None:
+    async def _need_thread(self, db: Connection, tenant: str, thread_id: str) -> None:
         rows = list(await db.execute_fetchall(f"SELECT {_THREAD_EXISTS}", (thread_id, tenant)))
         if not rows[0][0]:
             raise NotFound("thread", thread_id)
 
-    async def _need_run(
-        self, db: aiosqlite.Connection, tenant: str, thread_id: str, run_id: str
-    ) -> None:
+    async def _need_run(self, db: Connection, tenant: str, thread_id: str, run_id: str) -> None:
         rows = list(
             await db.execute_fetchall(
                 f"SELECT {_THREAD_EXISTS}, {_RUN_EXISTS}",
@@ -618,7 +626,7 @@ class SQLiteStore:
 
     # --- runs -------------------------------------------------------------------------
 
-    async def _active_run(self, db: aiosqlite.Connection, thread_id: str) -> ActiveRunExists:
+    async def _active_run(self, db: Connection, thread_id: str) -> ActiveRunExists:
         rows = list(
             await db.execute_fetchall(
                 f"SELECT id FROM runs WHERE thread_id = ? AND {_ACTIVE_SQL}",

@@ -31,6 +31,7 @@ from assistants_async.server._sqlite import (
     migrations,
 )
 from assistants_async.server._store import ACTIVE, NotFound, PageQuery, Reply, RunRecord
+from assistants_async.server._writer import Writer
 
 from . import make_fixture
 from .test_store import ORDERS, T0, A, assistant, message, run, step, thread
@@ -190,6 +191,24 @@ async def test_a_failed_transaction_takes_no_other_tasks_write_with_it(
     assert [m["id"] for m in page.items] == [taken["id"]]
 
 
+async def test_writes_sent_together_fail_one_by_one(store: SQLiteStore) -> None:
+    """Writes waiting together are committed together; one refused takes no other."""
+    await store.add_assistant(A, assistant(0))
+    await store.add_thread(A, thread(1))
+    sent = [store.add_assistant(A, assistant(n % 10)) for n in range(1, 30)]
+    sent += [store.add_message(A, message("thread_0001", n)) for n in range(30)]
+    sent += [store.put_assistant(A, assistant(0) | {"name": "kept"})]
+    got = await asyncio.gather(*sent, return_exceptions=True)
+    refused = [x for x in got if isinstance(x, ValueError)]
+    assert len(refused) == 20  # ids 1 to 9 sent three times, 0 twice: only first ones land
+    assert not [x for x in got if isinstance(x, BaseException) and x not in refused]
+    listed = await store.assistants(A, PageQuery(limit=100))
+    assert sorted(a["id"] for a in listed.items) == [f"asst_{n:04d}" for n in range(10)]
+    assert (await store.assistant(A, "asst_0000"))["name"] == "kept"
+    page = await store.messages(A, "thread_0001", PageQuery(limit=100))
+    assert len(page.items) == 30
+
+
 async def test_close_waits_for_every_operation_in_flight(tmp_path: Path) -> None:
     made = SQLiteStore(tmp_path / "store.sqlite3")
     await made.open()
@@ -281,6 +300,18 @@ class Counting(SQLiteStore):
 
     async def _connect(self) -> aiosqlite.Connection:
         db = await super()._connect()
+
+        def tick() -> int:
+            self.ticks += 1
+            return 0
+
+        self.statements = getattr(self, "statements", [])
+        await db.set_progress_handler(tick, 100)
+        await db.set_trace_callback(self.statements.append)
+        return db
+
+    async def _connect_writer(self) -> Writer:
+        db = await super()._connect_writer()
 
         def tick() -> int:
             self.ticks += 1
