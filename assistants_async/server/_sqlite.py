@@ -4,7 +4,8 @@ Why aiosqlite: it is the stdlib ``sqlite3`` driver made async (each connection o
 thread of its own), so the SQL below is exactly what SQLite runs, with no second driver
 and no ORM. SQLAlchemy's async core would bring a large dependency for a handful of
 hand-written queries, and hide the things this module exists to control: one writer,
-``BEGIN IMMEDIATE``, keyset seeks on the lists' indexes, constraints that raise.
+``BEGIN IMMEDIATE``, keyset seeks on the lists' indexes, constraints that raise. The
+writer is the stdlib driver on a thread of ours (``_writer.py`` says why).
 
 The layout: every object is a row (its JSON in a TEXT column, plus the columns its
 indexes and constraints need); see ``migrations/0001_initial.sql``. Nothing is cached
