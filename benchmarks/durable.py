@@ -547,6 +547,13 @@ def main() -> None:
         help="where the large database is kept between runs",
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write every figure here")
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["paging", "runs"],
+        help="leave out the paging walk, or the many runs (and what follows them)",
+    )
     parser.add_argument("--serve-memory", type=Path, metavar="SCRIPT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_memory is not None:
@@ -626,9 +633,20 @@ async def measure(args: argparse.Namespace, made: Made, work: Path) -> dict[str,
         rss_after = {name: s.rss_mb() for name, s in servers.items()}
         report["throughput"] = got
         report["server_cpu_us"] = cpu
+        report["cpu_ratio"] = {}
         for operation, by in cpu.items():
             shown = ", ".join(f"{name} {statistics.median(v):.0f}" for name, v in by.items())
-            print(f"  server CPU a request, µs (median): {operation}: {shown}")
+            # What the req/s ratio would be were the server's core the only limit.
+            ratio = {
+                name: statistics.median(m / x for m, x in zip(by["memory"], by[name], strict=True))
+                for name in ("empty", "large")
+            }
+            report["cpu_ratio"][operation] = ratio
+            print(
+                f"  server CPU a request, µs (median): {operation}: {shown};"
+                f" memory's / SQLite's (not a target): empty {ratio['empty']:.2f},"
+                f" large {ratio['large']:.2f}"
+            )
         for operation, by in got.items():
             for name in ("empty", "large"):
                 ratios = [a / b for a, b in zip(by[name], by["memory"], strict=True)]
@@ -642,6 +660,8 @@ async def measure(args: argparse.Namespace, made: Made, work: Path) -> dict[str,
                 )
 
         # 2. paging
+        if "paging" in args.skip:
+            return finish(report, targets, servers)
         print(
             f"paging a thread of {made.count} messages by 100, {args.walks} walks each way",
             flush=True,
@@ -714,6 +734,8 @@ async def measure(args: argparse.Namespace, made: Made, work: Path) -> dict[str,
         )
 
         # 4. many runs at once
+        if "runs" in args.skip:
+            return finish(report, targets, servers)
         print(
             f"{args.runs} runs on {args.runs} threads, started at once (large SQLite)", flush=True
         )
@@ -729,9 +751,18 @@ async def measure(args: argparse.Namespace, made: Made, work: Path) -> dict[str,
             Target("distinct run ids / runs", runs["distinct_run_ids"] / args.runs, 1, 1)
         )
         targets.append(Target("threads whose lists are wrong", runs["problem_count"], None, 0))
-    finally:
+    except BaseException:
         for server in servers.values():
             server.close()
+        raise
+    return finish(report, targets, servers)
+
+
+def finish(
+    report: dict[str, Any], targets: list[Target], servers: dict[str, Server]
+) -> dict[str, Any]:
+    for server in servers.values():
+        server.close()
     print("targets:")
     for target in targets:
         print(target.line())
