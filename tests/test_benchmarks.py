@@ -150,4 +150,6 @@ def test_the_durable_server_benchmark_reports_every_target_small(tmp_path: Path)
     for way in ("after", "before"):
         assert report["paging"][way]["pages"] == 10
     assert report["machine"]["db_mb"] >= 4
+    ops = {"create message", "retrieve run", "list 100 messages"}
+    assert set(report["cpu_ratio"]) == set(report["server_cpu_us"]) == ops
     assert all(value > 0 for value in report["rss_mb"]["start"].values())
