@@ -111,7 +111,9 @@ class Writer:
             stop = None in jobs
             done = self._run([job for job in jobs if job is not None])
             if done:
-                self._loop.call_soon_threadsafe(_deliver, done)
+                # A closed loop has nobody left to answer.
+                with contextlib.suppress(RuntimeError):
+                    self._loop.call_soon_threadsafe(_deliver, done)
             if stop:
                 return
 
