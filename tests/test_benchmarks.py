@@ -97,3 +97,59 @@ def test_the_fake_benchmark_runs_in_process_served_and_compared() -> None:
         )
         assert done.returncode == 0, done.stderr
         assert expected in done.stdout, done.stdout
+
+
+DURABLE_TARGETS = {
+    *(
+        f"{op}: {db} SQLite / memory, req/s"
+        for op in ("create message", "retrieve run", "list 100 messages")
+        for db in ("empty", "large")
+    ),
+    *(
+        f"paging {way}: {what}"
+        for way in ("after", "before")
+        for what in ("last tenth / first tenth", "slowest tenth / fastest tenth")
+    ),
+    "start-up of the large database, s",
+    "start-up, large / empty",
+    "RSS at start, large / empty",
+    "RSS after the requests, large / empty",
+    "RSS after paging too, large / empty",
+    "runs completed / started",
+    "distinct run ids / runs",
+    "threads whose lists are wrong",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RSS and CPU from /proc")
+def test_the_durable_server_benchmark_reports_every_target_small(tmp_path: Path) -> None:
+    """benchmarks/durable.py at a small size: the database made under --cache, every
+    figure printed beside its target, and the runs all accounted for (not a timing)."""
+    out = tmp_path / "durable.json"
+    args = ["--db-mb", "4", "--messages", "1000", "--requests", "100", "--rounds", "1"]
+    args += ["--runs", "30", "--starts", "1", "--walks", "1", "--cache", str(tmp_path / "cache")]
+    done = subprocess.run(
+        [sys.executable, str(RUN.parent / "durable.py"), *args, "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert list((tmp_path / "cache").glob("durable-*-4mb-1000.sqlite3")), "no cached database"
+    report = json.loads(out.read_text())
+    targets = {t["name"]: t for t in report["targets"]}
+    assert set(targets) == DURABLE_TARGETS
+    for name, target in targets.items():
+        verdict = "PASS" if target["met"] else "FAIL"
+        assert any(name in line and verdict in line for line in done.stdout.splitlines()), name
+    for name in ("runs completed / started", "distinct run ids / runs"):
+        assert targets[name]["met"], report["runs"]
+    assert targets["threads whose lists are wrong"]["value"] == 0, report["runs"]["problems"]
+    assert report["runs"]["completed"] == report["runs"]["distinct_threads"] == 30
+    for way in ("after", "before"):
+        assert report["paging"][way]["pages"] == 10
+    assert report["machine"]["db_mb"] >= 4
+    ops = {"create message", "retrieve run", "list 100 messages"}
+    assert set(report["cpu_ratio"]) == set(report["server_cpu_us"]) == ops
+    assert all(value > 0 for value in report["rss_mb"]["start"].values())

@@ -4,31 +4,36 @@ Why aiosqlite: it is the stdlib ``sqlite3`` driver made async (each connection o
 thread of its own), so the SQL below is exactly what SQLite runs, with no second driver
 and no ORM. SQLAlchemy's async core would bring a large dependency for a handful of
 hand-written queries, and hide the things this module exists to control: one writer,
-``BEGIN IMMEDIATE``, keyset seeks on the lists' indexes, constraints that raise.
+``BEGIN IMMEDIATE``, keyset seeks on the lists' indexes, constraints that raise. The
+writer is the stdlib driver on a thread of ours (``_writer.py`` says why).
 
 The layout: every object is a row (its JSON in a TEXT column, plus the columns its
 indexes and constraints need); see ``migrations/0001_initial.sql``. Nothing is cached
 and nothing is read at ``open()`` beyond the schema version: the database may be larger
 than memory.
 
-Connections: one writer, behind an ``asyncio.Lock`` (a connection holds one transaction
-at a time, so a task's statement must not land inside another task's; SQLite has one
-writer at a time anyway, and queueing here keeps those waits out of its busy handler),
-and a small pool of read-only readers: in WAL mode a reader sees the last commit and
-never waits for the writer.
+Connections: one writer (``_writer.Writer``: its own thread, committing the
+single-statement writes that wait together in one transaction) and a small pool of
+read-only aiosqlite readers (in WAL mode a reader sees the last commit and never waits
+for the writer). Each connection runs its calls in order on its thread, so tasks send
+their statements at once and they run back to back: waiting for one statement's answer
+before sending the next made every statement wait for a turn of the event loop (see
+benchmarks/README.md). A connection holds one transaction at a time, so a task's
+transaction takes ``_lock``, and no statement is sent while one holds it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import aiosqlite
 import attrs
@@ -45,6 +50,7 @@ from ._store import (
     RunRecord,
     UnknownCursor,
 )
+from ._writer import Writer
 
 __all__ = ["Migration", "SQLiteStore", "StoreInUse", "migrate", "migrations"]
 
@@ -99,7 +105,11 @@ class SchemaTooNew(RuntimeError):
     """The database was made by a newer release than this one."""
 
 
-async def migrate(db: aiosqlite.Connection, steps: Sequence[Migration]) -> int:
+# The readers' connections, and the writer.
+Connection: TypeAlias = "aiosqlite.Connection | Writer"
+
+
+async def migrate(db: Connection, steps: Sequence[Migration]) -> int:
     """Bring the database up to the last of ``steps``, each applied in a transaction of
     its own (a failed step leaves the version before it); returns the version."""
     if [step.version for step in steps] != list(range(1, len(steps) + 1)):
@@ -124,12 +134,12 @@ async def migrate(db: aiosqlite.Connection, steps: Sequence[Migration]) -> int:
     return await _user_version(db)
 
 
-async def _user_version(db: aiosqlite.Connection) -> int:
+async def _user_version(db: Connection) -> int:
     rows = list(await db.execute_fetchall("PRAGMA user_version"))
     return int(rows[0][0])
 
 
-async def _rollback(db: aiosqlite.Connection) -> None:
+async def _rollback(db: Connection) -> None:
     # An I/O error may have ended the transaction already.
     with contextlib.suppress(sqlite3.OperationalError):
         await db.execute("ROLLBACK")
@@ -167,13 +177,28 @@ def list_sql(name: str, *, lower: bool, upper: bool, descending: bool) -> str:
     return f"SELECT obj FROM {table} WHERE {where} ORDER BY created_at {way}, seq {way} LIMIT ?"
 
 
+async def _nothing() -> None:
+    return None
+
+
 async def _page(
-    db: aiosqlite.Connection, name: str, scope: tuple[str, ...], query: PageQuery
+    db: Connection,
+    name: str,
+    scope: tuple[str, ...],
+    query: PageQuery,
+    parent: Callable[[], Awaitable[None]] = _nothing,
 ) -> Page:
+    """One page; ``parent()`` raises NotFound if the list's owner (a thread) is missing.
+    It is asked only when nothing was found: a row of the list proves its owner, and
+    the common page costs one statement, not two."""
     if query.limit < 1:
         raise ValueError(f"limit must be at least 1, not {query.limit}")
-    after = await _cursor(db, name, scope, "after", query.after)
-    before = await _cursor(db, name, scope, "before", query.before)
+    try:
+        after = await _cursor(db, name, scope, "after", query.after)
+        before = await _cursor(db, name, scope, "before", query.before)
+    except UnknownCursor:
+        await parent()  # a missing thread is reported before a cursor
+        raise
     # ``before`` alone walks backward: fetch toward the older end, then turn the page.
     backward = before is not None and after is None
     lower, upper = (after, before) if query.order == "asc" else (before, after)
@@ -185,6 +210,8 @@ async def _page(
     )
     params = (*scope, *(lower or ()), *(upper or ()), query.limit + 1)
     rows = list(await db.execute_fetchall(sql, params))
+    if not rows:
+        await parent()
     has_more = len(rows) > query.limit
     items = [load(row[0]) for row in rows[: query.limit]]
     if backward:
@@ -193,7 +220,7 @@ async def _page(
 
 
 async def _cursor(
-    db: aiosqlite.Connection, name: str, scope: tuple[str, ...], param: str, cursor: str | None
+    db: Connection, name: str, scope: tuple[str, ...], param: str, cursor: str | None
 ) -> tuple[Any, int] | None:
     if cursor is None:
         return None
@@ -277,25 +304,36 @@ class SQLiteStore:
         self._busy_ms = int(busy_timeout * 1000)
         # The migrations to apply (tests add their own); the package's by default.
         self._schema = schema
-        self._writer: aiosqlite.Connection | None = None
+        self._writer: Writer | None = None
+        # Held by a transaction on the writer, from its BEGIN to its end.
         self._lock = asyncio.Lock()
-        self._idle: asyncio.Queue[aiosqlite.Connection] | None = None
+        self._pool: list[aiosqlite.Connection] | None = None
+        self._turn = 0  # the reader the next read goes to
+        # Operations between their first statement and their last answer: close()
+        # waits for them.
+        self._busy = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
         # exclusive: one process per file, held by a lock the OS drops when it dies.
         self._exclusive = exclusive
         self._held: int | None = None
 
     async def _connect(self) -> aiosqlite.Connection:
-        """A new connection in autocommit mode (transactions are begun explicitly)."""
+        """A new reader in autocommit mode."""
         return await aiosqlite.connect(self.path, isolation_level=None)
+
+    async def _connect_writer(self) -> Writer:
+        """The writer, in autocommit mode (transactions are begun explicitly)."""
+        return await Writer.connect(self.path)
 
     async def open(self) -> None:
         if self._writer is not None:
             raise RuntimeError("the store is already open")
-        opened: list[aiosqlite.Connection] = []
+        opened: list[Connection] = []
         if self._exclusive:
             self._hold()
         try:
-            writer = await self._connect()
+            writer = await self._connect_writer()
             opened.append(writer)
             (mode,) = next(iter(await writer.execute_fetchall("PRAGMA journal_mode = WAL")))
             if mode != "wal":
@@ -304,19 +342,19 @@ class SQLiteStore:
             await writer.execute(f"PRAGMA busy_timeout = {self._busy_ms:d}")
             await writer.execute("PRAGMA foreign_keys = ON")
             await migrate(writer, migrations() if self._schema is None else self._schema)
-            idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+            pool = []
             for _ in range(self._readers):
                 reader = await self._connect()
                 opened.append(reader)
                 await reader.execute(f"PRAGMA busy_timeout = {self._busy_ms:d}")
                 await reader.execute("PRAGMA query_only = ON")
-                idle.put_nowait(reader)
+                pool.append(reader)
         except BaseException:
             for db in opened:
                 await db.close()
             self._release()
             raise
-        self._writer, self._idle = writer, idle
+        self._writer, self._pool = writer, pool
 
     def _hold(self) -> None:
         """Lock ``PATH-lock``, or say the file is another process's."""
@@ -336,15 +374,15 @@ class SQLiteStore:
             self._held = None
 
     async def close(self) -> None:
-        writer, idle = self._writer, self._idle
-        if writer is None or idle is None:
+        writer, pool = self._writer, self._pool
+        if writer is None or pool is None:
             return
-        self._writer = self._idle = None
-        # Wait for the operations in flight: take every reader back, and the writer.
-        for _ in range(self._readers):
-            await (await idle.get()).close()
-        async with self._lock:
-            await writer.close()
+        self._writer = self._pool = None
+        # The operations in flight finish first (a new one finds the store closed).
+        await self._quiet.wait()
+        for db in pool:
+            await db.close()
+        await writer.close()
         self._release()
 
     async def clear(self) -> None:
@@ -354,57 +392,91 @@ class SQLiteStore:
 
     # --- connections ------------------------------------------------------------------
 
-    def _need_writer(self) -> aiosqlite.Connection:
+    def _need_writer(self) -> Writer:
         if self._writer is None:
             raise RuntimeError("the store is not open")
         return self._writer
 
+    def _begin(self) -> None:
+        self._busy += 1
+        self._quiet.clear()
+
+    def _end(self) -> None:
+        self._busy -= 1
+        if not self._busy:
+            self._quiet.set()
+
+    def _next_reader(self) -> aiosqlite.Connection:
+        pool = self._pool
+        if pool is None:
+            raise RuntimeError("the store is not open")
+        # In turn: a reader is never waited for, its queue takes every statement.
+        self._turn = (self._turn + 1) % len(pool)
+        return pool[self._turn]
+
     @contextlib.asynccontextmanager
     async def _reader(self) -> AsyncIterator[aiosqlite.Connection]:
-        idle = self._idle
-        if idle is None:
-            raise RuntimeError("the store is not open")
-        db = await idle.get()
+        """A reader for a few statements (each in a read transaction of its own)."""
+        db = self._next_reader()
+        self._begin()
         try:
             yield db
         finally:
-            idle.put_nowait(db)
+            self._end()
 
     async def _rows(self, sql: str, params: Iterable[Any]) -> list[Any]:
-        async with self._reader() as db:
+        db = self._next_reader()
+        self._begin()
+        try:
             return list(await db.execute_fetchall(sql, params))
+        finally:
+            self._end()
 
     @contextlib.asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def _transaction(self) -> AsyncIterator[Writer]:
         """One write transaction: ``BEGIN IMMEDIATE`` takes SQLite's write lock at once,
-        so a transaction never fails halfway for want of it."""
+        so a transaction never fails halfway for want of it. Statements sent before it
+        run before its BEGIN (the connection's queue keeps their order)."""
         db = self._need_writer()
-        async with self._lock:
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-                await db.execute("COMMIT")
-            except BaseException:
-                await _rollback(db)
-                raise
+        self._begin()
+        try:
+            async with self._lock:
+                await db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                    await db.execute("COMMIT")
+                except BaseException:
+                    await _rollback(db)
+                    raise
+        finally:
+            self._end()
+
+    async def _statement(self, sql: str, params: Iterable[Any]) -> sqlite3.Cursor:
+        """One statement on the writer, committed with those sent beside it (never half:
+        a statement that fails undoes only itself), sent at once unless a task's
+        transaction holds the writer."""
+        db = self._need_writer()
+        if self._lock.locked():
+            async with self._lock:
+                pass
+        # Queued with no await since the check: it cannot land in another's transaction.
+        sent = db.batched(sql, params)
+        self._begin()
+        try:
+            return await sent
+        finally:
+            self._end()
 
     async def _write(self, sql: str, params: Iterable[Any]) -> int:
-        """One statement, in a transaction of its own (autocommit: one round trip, not
-        three); returns the rows it changed. The lock keeps it out of another task's
-        open transaction on the same connection."""
-        db = self._need_writer()
-        async with self._lock:
-            cursor = await db.execute(sql, params)
-            return cursor.rowcount
+        """One statement on the writer (``_statement``); the rows it changed."""
+        return (await self._statement(sql, params)).rowcount
 
-    async def _need_thread(self, db: aiosqlite.Connection, tenant: str, thread_id: str) -> None:
+    async def _need_thread(self, db: Connection, tenant: str, thread_id: str) -> None:
         rows = list(await db.execute_fetchall(f"SELECT {_THREAD_EXISTS}", (thread_id, tenant)))
         if not rows[0][0]:
             raise NotFound("thread", thread_id)
 
-    async def _need_run(
-        self, db: aiosqlite.Connection, tenant: str, thread_id: str, run_id: str
-    ) -> None:
+    async def _need_run(self, db: Connection, tenant: str, thread_id: str, run_id: str) -> None:
         rows = list(
             await db.execute_fetchall(
                 f"SELECT {_THREAD_EXISTS}, {_RUN_EXISTS}",
@@ -548,14 +620,14 @@ class SQLiteStore:
         self, tenant: str, thread_id: str, query: PageQuery, *, run_id: str | None = None
     ) -> Page:
         async with self._reader() as db:
-            await self._need_thread(db, tenant, thread_id)
+            thread = functools.partial(self._need_thread, db, tenant, thread_id)
             if run_id is None:
-                return await _page(db, "messages", (thread_id, tenant), query)
-            return await _page(db, "run_messages", (thread_id, run_id, tenant), query)
+                return await _page(db, "messages", (thread_id, tenant), query, thread)
+            return await _page(db, "run_messages", (thread_id, run_id, tenant), query, thread)
 
     # --- runs -------------------------------------------------------------------------
 
-    async def _active_run(self, db: aiosqlite.Connection, thread_id: str) -> ActiveRunExists:
+    async def _active_run(self, db: Connection, thread_id: str) -> ActiveRunExists:
         rows = list(
             await db.execute_fetchall(
                 f"SELECT id FROM runs WHERE thread_id = ? AND {_ACTIVE_SQL}",
@@ -628,26 +700,26 @@ class SQLiteStore:
 
     async def put_run(self, tenant: str, run: RunRecord) -> RunRecord:
         # A conditional write: it lands only on the version the caller read.
-        db = self._need_writer()
-        async with self._lock:
-            try:
-                cursor = await db.execute(
-                    "UPDATE runs SET obj = ?, state = ?, status = ?, version = version + 1"
-                    " WHERE id = ? AND thread_id = ? AND tenant = ? AND version = ?",
-                    (
-                        _text(run.obj),
-                        _text(run.state),
-                        run.obj["status"],
-                        run.id,
-                        run.thread_id,
-                        tenant,
-                        run.version,
-                    ),
-                )
-            except sqlite3.IntegrityError as exc:
-                if "runs.thread_id" in str(exc):
-                    raise await self._active_run(db, run.thread_id) from None
-                raise  # pragma: no cover - no other constraint on an update of these
+        try:
+            cursor = await self._statement(
+                "UPDATE runs SET obj = ?, state = ?, status = ?, version = version + 1"
+                " WHERE id = ? AND thread_id = ? AND tenant = ? AND version = ?",
+                (
+                    _text(run.obj),
+                    _text(run.state),
+                    run.obj["status"],
+                    run.id,
+                    run.thread_id,
+                    tenant,
+                    run.version,
+                ),
+            )
+        except sqlite3.IntegrityError as exc:
+            if "runs.thread_id" in str(exc):
+                # The run that holds the thread is committed: a reader sees it.
+                async with self._reader() as reader:
+                    raise await self._active_run(reader, run.thread_id) from None
+            raise  # pragma: no cover - no other constraint on an update of these
         if not cursor.rowcount:
             async with self._reader() as reader:
                 await self._need_run(reader, tenant, run.thread_id, run.id)
@@ -656,8 +728,8 @@ class SQLiteStore:
 
     async def runs(self, tenant: str, thread_id: str, query: PageQuery) -> Page:
         async with self._reader() as db:
-            await self._need_thread(db, tenant, thread_id)
-            return await _page(db, "runs", (thread_id, tenant), query)
+            thread = functools.partial(self._need_thread, db, tenant, thread_id)
+            return await _page(db, "runs", (thread_id, tenant), query, thread)
 
     async def active_runs(self) -> list[tuple[str, RunRecord]]:
         rows = await self._rows(

@@ -31,7 +31,8 @@ from assistants_async.server._sqlite import (
     list_sql,
     migrations,
 )
-from assistants_async.server._store import ACTIVE, PageQuery, Reply, RunRecord
+from assistants_async.server._store import ACTIVE, NotFound, PageQuery, Reply, RunRecord
+from assistants_async.server._writer import Writer
 
 from . import make_fixture
 from .test_store import ORDERS, T0, A, assistant, message, run, step, thread
@@ -162,6 +163,78 @@ async def test_readers_do_not_wait_for_a_writer(tmp_path: Path) -> None:
         await made.close()
 
 
+async def test_a_failed_transaction_takes_no_other_tasks_write_with_it(
+    store: SQLiteStore,
+) -> None:
+    """Writes of one statement are sent to the writer together, not one after another:
+    none may land inside another task's transaction, or its rollback would undo it."""
+    await store.add_thread(A, thread(1))
+    await store.add_message(A, message("thread_0001", 1))
+    taken = message("thread_0001", 1)  # its id is used: a transaction adding it fails
+
+    async def failing(n: int) -> None:
+        mine = f"thread_{100 + n:04d}"
+        again = message(mine, 1) | {"id": taken["id"]}
+        with pytest.raises(ValueError, match="already exists"):
+            await store.add_thread(A, thread(100 + n), [message(mine, 500 + n), again])
+
+    singles = [store.add_assistant(A, assistant(n)) for n in range(40)]
+    singles += [store.put_thread(A, thread(1) | {"metadata": {"n": str(n)}}) for n in range(40)]
+    both = [x for pair in zip(singles, [failing(n) for n in range(80)], strict=True) for x in pair]
+    await asyncio.gather(*both)
+    listed = await store.assistants(A, PageQuery(limit=100))
+    assert len(listed.items) == 40
+    assert (await store.thread(A, "thread_0001"))["metadata"] == {"n": "39"}
+    for n in range(80):
+        with pytest.raises(NotFound):
+            await store.thread(A, f"thread_{100 + n:04d}")
+    page = await store.messages(A, "thread_0001", PageQuery(limit=100))
+    assert [m["id"] for m in page.items] == [taken["id"]]
+
+
+async def test_writes_sent_together_fail_one_by_one(store: SQLiteStore) -> None:
+    """Writes waiting together are committed together; one refused takes no other."""
+    await store.add_assistant(A, assistant(0))
+    await store.add_thread(A, thread(1))
+    sent = [store.add_assistant(A, assistant(n % 10)) for n in range(1, 30)]
+    sent += [store.add_message(A, message("thread_0001", n)) for n in range(30)]
+    sent += [store.put_assistant(A, assistant(0) | {"name": "kept"})]
+    got = await asyncio.gather(*sent, return_exceptions=True)
+    refused = [x for x in got if isinstance(x, ValueError)]
+    assert len(refused) == 20  # ids 1 to 9 sent three times, 0 twice: only first ones land
+    assert not [x for x in got if isinstance(x, BaseException) and x not in refused]
+    listed = await store.assistants(A, PageQuery(limit=100))
+    assert sorted(a["id"] for a in listed.items) == [f"asst_{n:04d}" for n in range(10)]
+    assert (await store.assistant(A, "asst_0000"))["name"] == "kept"
+    page = await store.messages(A, "thread_0001", PageQuery(limit=100))
+    assert len(page.items) == 30
+
+
+async def test_close_waits_for_every_operation_in_flight(tmp_path: Path) -> None:
+    made = SQLiteStore(tmp_path / "store.sqlite3")
+    await made.open()
+    await made.add_thread(A, thread(1))
+    reads = [asyncio.ensure_future(made.thread(A, "thread_0001")) for _ in range(20)]
+    writes = [
+        asyncio.ensure_future(made.add_message(A, message("thread_0001", n))) for n in range(20)
+    ]
+    pages = [asyncio.ensure_future(made.messages(A, "thread_0001", PageQuery())) for _ in range(5)]
+    await asyncio.sleep(0)  # each has sent its first statement
+    await made.close()
+    for task in [*reads, *writes, *pages]:
+        assert task.done()
+        task.result()  # none met a closed connection
+    with pytest.raises(RuntimeError, match="not open"):
+        await made.thread(A, "thread_0001")
+    again = SQLiteStore(tmp_path / "store.sqlite3")
+    await again.open()
+    try:
+        page = await again.messages(A, "thread_0001", PageQuery(limit=50))
+        assert len(page.items) == 20
+    finally:
+        await again.close()
+
+
 def test_the_active_statuses_are_written_once_in_sql() -> None:
     # The partial indexes and the queries must say the same list, and it must be ACTIVE.
     assert set(re.findall(r"'(\w+)'", _ACTIVE_SQL)) == ACTIVE
@@ -237,6 +310,41 @@ class Counting(SQLiteStore):
         await db.set_progress_handler(tick, 100)
         await db.set_trace_callback(self.statements.append)
         return db
+
+    async def _connect_writer(self) -> Writer:
+        db = await super()._connect_writer()
+
+        def tick() -> int:
+            self.ticks += 1
+            return 0
+
+        self.statements = getattr(self, "statements", [])
+        await db.set_progress_handler(tick, 100)
+        await db.set_trace_callback(self.statements.append)
+        return db
+
+
+async def test_a_page_of_a_thread_is_one_statement(tmp_path: Path) -> None:
+    """The thread is looked up only when its list finds nothing (a row proves it)."""
+    counting = Counting(tmp_path / "store.sqlite3")
+    await counting.open()
+    try:
+        t = "thread_0001"
+        await counting.add_thread(A, thread(1), [message(t, n) for n in range(3)])
+        await counting.add_thread(A, thread(2))
+        await counting.add_run(A, run(t, 1))
+        for call in (
+            counting.messages(A, t, PageQuery(limit=2)),
+            counting.messages(A, t, PageQuery(limit=2), run_id="run_none"),
+            counting.runs(A, t, PageQuery()),
+            counting.messages(A, "thread_0002", PageQuery()),
+        ):
+            del counting.statements[:]
+            page = await call
+            lookups = [s for s in counting.statements if "FROM threads" in s]
+            assert len(lookups) == (0 if page.items else 1), counting.statements
+    finally:
+        await counting.close()
 
 
 async def test_open_reads_nothing_of_a_large_database(tmp_path: Path) -> None:

@@ -276,6 +276,11 @@ async def test_a_tenant_sees_nothing_of_another(store: Store) -> None:
     await not_found("thread", store.put_message(B, message(t, 1)))
     await not_found("thread", store.delete_message(B, t, "msg_0001_0001"))
     await not_found("thread", store.messages(B, t, PageQuery()))
+    # With a cursor of A's, the thread is what B is told is missing, not the cursor.
+    await not_found("thread", store.messages(B, t, PageQuery(after="msg_0001_0001")))
+    await not_found("thread", store.messages(B, t, PageQuery(before="nothing"), run_id=r.id))
+    await not_found("thread", store.runs(B, t, PageQuery(before=r.id)))
+    await not_found("thread", store.messages(A, "thread_none", PageQuery(after="nothing")))
     await not_found("thread", store.add_run(B, run(t, 2)))
     await not_found("thread", store.run(B, t, r.id))
     await not_found("thread", store.put_run(B, r))
