@@ -1,5 +1,5 @@
-"""One conformance suite for every ``Store``: the memory store and the SQLite store are
-held to the same behaviour, call by call. SQLite's own promises (durability, indexes,
+"""One conformance suite for every ``Store``: the memory, SQLite and PostgreSQL stores
+are held to the same behaviour, call by call. SQLite's own promises (durability, indexes,
 migrations) are tested in test_sqlite.py."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any, Literal
 import pytest
 
 from assistants_async.server._memory import MemoryStore
+from assistants_async.server._postgres import PostgresStore
 from assistants_async.server._sqlite import SQLiteStore
 from assistants_async.server._store import (
     JSON,
@@ -33,10 +34,18 @@ B = "key:bob"
 T0 = 1_700_000_000
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    """The store ``request.param`` names: memory, sqlite or postgres (a new database)."""
+    if request.param == "memory":
+        return MemoryStore()
+    if request.param == "sqlite":
+        return SQLiteStore(tmp_path / "store.sqlite3")
+    return PostgresStore(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    path = tmp_path / "store.sqlite3"
-    made: Store = MemoryStore() if request.param == "memory" else SQLiteStore(path)
+    made = make_store(request, tmp_path)
     await made.open()
     try:
         yield made
@@ -110,10 +119,14 @@ async def not_found(kind: str, call: Awaitable[Any]) -> None:
     assert caught.value.kind == kind
 
 
-def test_both_stores_satisfy_the_protocol(tmp_path: Path) -> None:
+def test_every_store_satisfies_the_protocol(tmp_path: Path) -> None:
     # mypy checks these assignments against Store, method by method.
-    stores: list[Store] = [MemoryStore(), SQLiteStore(tmp_path / "x.sqlite3")]
-    assert len(stores) == 2
+    stores: list[Store] = [
+        MemoryStore(),
+        SQLiteStore(tmp_path / "x.sqlite3"),
+        PostgresStore("postgresql://127.0.0.1/x"),
+    ]
+    assert len(stores) == 3
 
 
 # --- assistants -----------------------------------------------------------------------
