@@ -31,7 +31,6 @@ import contextlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeAlias
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import attrs
@@ -50,6 +49,7 @@ from ._store import (
     RunRecord,
     UnknownCursor,
 )
+from ._urls import is_postgres_url, redacted
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     # A connection of its own (migrations) or one lent by the pool.
     _DB: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
 
-__all__ = ["PostgresStore", "is_postgres_url", "migrate", "migrations", "redacted"]
+__all__ = ["PostgresStore", "migrate", "migrations"]
 
 # Exactly as the partial indexes of 0001_initial.sql write it, so that the planner
 # proves a query's WHERE implies the index's own.
@@ -66,21 +66,6 @@ _ACTIVE_SQL = "status IN ('queued', 'in_progress', 'requires_action', 'cancellin
 # The key of the advisory lock under which a process migrates (any constant; it only
 # has to be the same in every process of this server).
 _MIGRATION_LOCK = 0x61737369  # "assi"
-
-
-def is_postgres_url(text: str) -> bool:
-    """Whether a ``--db`` value names a PostgreSQL database rather than a file."""
-    return text.startswith(("postgresql://", "postgres://"))
-
-
-def redacted(url: str) -> str:
-    """The URL without its password, to print or log."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 # --- migrations -----------------------------------------------------------------------
