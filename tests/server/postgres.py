@@ -175,7 +175,7 @@ class Cluster:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
-    def psql(self, sql: str) -> None:
+    def psql(self, sql: str, database: str = "postgres") -> None:
         assert self.bin is not None
         self._run(
             str(self.bin / "psql"),
@@ -184,7 +184,7 @@ class Cluster:
             "-v",
             "ON_ERROR_STOP=1",
             "-d",
-            self.url(),
+            self.url(database),
             "-c",
             sql,
         )

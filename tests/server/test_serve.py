@@ -90,8 +90,11 @@ class Served:
 
 
 @contextlib.asynccontextmanager
-async def served(db: Path, *options: str, keys: str = f"{KEY},{OTHER}") -> AsyncIterator[Served]:
-    """``python -m assistants_async.server --port 0 --db DB [options]``, with the keys in
+async def served(
+    db: Path | str, *options: str, keys: str = f"{KEY},{OTHER}"
+) -> AsyncIterator[Served]:
+    """``python -m assistants_async.server --port 0 --db DB [options]`` (DB a file or a
+    postgresql:// URL), with the keys in
     the environment; stopped (SIGTERM) at the end unless the test stopped it."""
     env = {**os.environ, "ASSISTANTS_SERVER_KEYS": keys}
     proc = await asyncio.create_subprocess_exec(
@@ -528,3 +531,79 @@ async def test_a_backup_taken_while_serving_serves_on_its_own(tmp_path: Path) ->
     async with served(copy) as server, server.client() as client:
         assert [a.name for a in (await client.assistants.list()).data] == ["Backed up"]
         assert (await client.assistants.retrieve(asst.id)).name == "Backed up"
+
+
+# --- on PostgreSQL --------------------------------------------------------------------
+
+
+async def test_on_postgres_what_was_acknowledged_survives_kill_9(postgres_url: str) -> None:
+    # A password in the URL (the test server trusts 127.0.0.1) is never shown.
+    url = postgres_url.replace("postgres@", "postgres:s3cret@")
+    headers = {"Idempotency-Key": "pg-once"}
+    async with served(url) as server:
+        assert "(data: postgresql://postgres:***@127.0.0.1:" in server.banner
+        async with server.client() as client:
+            asst = await client.assistants.create(model="gpt-4o", extra_headers=headers)
+            thread = await client.threads.create(
+                messages=[{"role": "user", "content": "Remember me"}]
+            )
+            run = await client.runs.create_and_poll(thread.id, assistant_id=asst.id)
+            assert run.status == "completed"
+            waiting = await waiting_run(client, asst.id)
+        server.proc.send_signal(signal.SIGKILL)
+        assert await server.proc.wait() == -signal.SIGKILL
+        assert not any("s3cret" in line for line in server.lines)
+    async with served(url) as server, server.client() as client:
+        again = await client.with_raw_response(
+            client.assistants.create, model="gpt-4o", extra_headers=headers
+        )
+        assert (again.headers["idempotent-replayed"], again.parsed.id) == ("true", asst.id)
+        texts = [
+            m.content[0].text.value  # type: ignore[union-attr]
+            async for m in client.messages.list(thread.id, order="asc")
+        ]
+        assert texts == ["Remember me", "Remember me"]
+        assert (await client.runs.retrieve(thread.id, run.id)).status == "completed"
+        (call,) = waiting.required_action.submit_tool_outputs.tool_calls  # type: ignore[union-attr]
+        done = await client.runs.submit_tool_outputs_and_poll(
+            waiting.thread_id, waiting.id, tool_outputs=[{"tool_call_id": call.id, "output": "9"}]
+        )
+        assert done.status == "completed"
+
+
+async def test_two_processes_on_one_postgres_share_objects_keys_and_the_active_run_rule(
+    postgres_url: str,
+) -> None:
+    headers = {"Idempotency-Key": "made-once"}
+    async with (
+        served(postgres_url) as one,
+        served(postgres_url) as two,
+        one.client() as a,
+        two.client() as b,
+    ):
+        asst = await a.assistants.create(model="gpt-4o", tools=TOOLS, extra_headers=headers)
+        again = await b.with_raw_response(
+            b.assistants.create, model="gpt-4o", tools=TOOLS, extra_headers=headers
+        )
+        assert (again.headers["idempotent-replayed"], again.parsed.id) == ("true", asst.id)
+        waiting = await waiting_run(a, asst.id)
+        # The other process sees the run, and the database refuses a second active one.
+        assert (await b.runs.retrieve(waiting.thread_id, waiting.id)).status == ("requires_action")
+        with pytest.raises(BadRequestError, match="already has an active run"):
+            await b.runs.create(waiting.thread_id, assistant_id=asst.id)
+        # Its tool outputs, taken by the other process, finish it there.
+        (call,) = waiting.required_action.submit_tool_outputs.tool_calls  # type: ignore[union-attr]
+        done = await b.runs.submit_tool_outputs_and_poll(
+            waiting.thread_id, waiting.id, tool_outputs=[{"tool_call_id": call.id, "output": "9"}]
+        )
+        assert done.status == "completed"
+        assert (await a.runs.retrieve(waiting.thread_id, waiting.id)).status == "completed"
+        # A list written through both processes reads the same through either.
+        for n in range(10):
+            await (a if n % 2 else b).messages.create(
+                waiting.thread_id, role="user", content=f"{n}"
+            )
+        listed_a = [m.id async for m in a.messages.list(waiting.thread_id, limit=3)]
+        listed_b = [m.id async for m in b.messages.list(waiting.thread_id, limit=4)]
+        assert listed_a == listed_b
+        assert len(listed_a) == len(set(listed_a)) == 12  # the question, the answer, 10
