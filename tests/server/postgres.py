@@ -50,7 +50,9 @@ def install() -> Path:
     if apt is None:
         raise PostgresUnavailable(f"no PostgreSQL under {ROOT}, and no apt-get to install it")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = [apt, "install", "-y", "-qq", "--no-install-recommends", "postgresql"]
+    # Waits for another dpkg (an engineer's, a second test session) rather than failing.
+    install = [apt, "install", "-y", "-qq", "--no-install-recommends"]
+    install += ["-o", "DPkg::Lock::Timeout=300", "postgresql"]
     with APT_LOCK.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (found := find_bin()) is not None:  # another session did it meanwhile
@@ -66,6 +68,14 @@ def install() -> Path:
     found = find_bin()
     if found is None:
         raise PostgresUnavailable(f"apt-get installed postgresql, yet no pg_ctl under {ROOT}")
+    # Where services may start (no policy-rc.d), the package starts its own cluster:
+    # the tests run their own, so leave none of the package's running.
+    ctl = shutil.which("pg_ctlcluster")
+    if ctl is not None:
+        for cluster in Path("/etc/postgresql").glob("*/*"):
+            subprocess.run(
+                [ctl, cluster.parent.name, cluster.name, "stop"], capture_output=True, check=False
+            )
     return found
 
 
@@ -85,6 +95,7 @@ class Cluster:
         self.port = 0
         self._names = itertools.count(1)
         self._user: pwd.struct_passwd | None = None
+        self._watchdog: subprocess.Popen[bytes] | None = None
 
     @property
     def data(self) -> Path:
@@ -120,6 +131,7 @@ class Cluster:
         self.folder = Path(tempfile.mkdtemp(prefix="assistants-pg-"))
         if self._user is not None:
             os.chown(self.folder, self._user.pw_uid, self._user.pw_gid)
+        self._watch()
         try:
             self._run(
                 str(self.bin / "initdb"),
@@ -163,6 +175,28 @@ class Cluster:
             self.stop()
             raise
 
+    def _watch(self) -> None:
+        """A watchdog that stops the server and removes its folder once this process
+        ends, however it ends (kill -9 included): it waits for the end of a pipe only
+        this process holds. In a session of its own, so that Ctrl-C does not stop it
+        before the tests' own clean-up has run."""
+        assert self.bin is not None
+        assert self.folder is not None
+        stop = [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]
+        if self._user is not None:
+            stop = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", self._user.pw_name]
+            stop += ["--", str(self.bin / "pg_ctl"), "-D", str(self.data)]
+            stop += ["-m", "immediate", "stop"]
+        script = 'cat >/dev/null; folder=$1; shift; "$@" >/dev/null 2>&1; rm -rf "$folder"'
+        self._watchdog = subprocess.Popen(
+            ["/bin/sh", "-c", script, "watchdog", str(self.folder), *stop],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd="/",
+        )
+
     def stop(self) -> None:
         """Stop the server (at once: its data is thrown away) and remove its folder."""
         if self.folder is None:
@@ -171,6 +205,11 @@ class Cluster:
             self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder = None
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            assert watchdog.stdin is not None
+            watchdog.stdin.close()
+            watchdog.wait(60)
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
