@@ -154,6 +154,11 @@ def list_sql(name: str, *, lower: bool, upper: bool, descending: bool) -> str:
 async def _page(db: _DB, name: str, scope: tuple[str, ...], query: PageQuery) -> Page:
     if query.limit < 1:
         raise ValueError(f"limit must be at least 1, not {query.limit}")
+    if _nul(*scope):  # an empty list: every cursor is unknown in it
+        for param, cursor in (("after", query.after), ("before", query.before)):
+            if cursor is not None:
+                raise UnknownCursor(param, cursor)
+        return Page([], False)
     after = await _cursor(db, name, scope, "after", query.after)
     before = await _cursor(db, name, scope, "before", query.before)
     # ``before`` alone walks backward: fetch toward the older end, then turn the page.
@@ -179,6 +184,8 @@ async def _cursor(
 ) -> tuple[int, int] | None:
     if cursor is None:
         return None
+    if _nul(cursor):
+        raise UnknownCursor(param, cursor)
     row = await db.fetchrow(_cursor_sql(name), cursor, *scope)
     if row is None:
         raise UnknownCursor(param, cursor)
@@ -211,6 +218,17 @@ def _message_row(tenant: str, obj: JSON) -> tuple[Any, ...]:
 
 def _text(obj: Any) -> str:
     return dump(obj).decode()
+
+
+def _nul(*values: str | None) -> bool:
+    """Whether any of these has a NUL, which PostgreSQL's TEXT cannot hold: an id with
+    one names no record (and must not reach the database, which would refuse it)."""
+    return any(value is not None and "\x00" in value for value in values)
+
+
+def _key(key: str) -> str:
+    """An idempotency key as kept: NULs escaped (and the escape itself), one to one."""
+    return key.replace("\\", "\\\\").replace("\x00", "\\0")
 
 
 def _count(status: str) -> int:
@@ -312,10 +330,17 @@ class PostgresStore:
         return await self._need_pool().fetchrow(sql, *params)
 
     async def _need_thread(self, db: _DB, tenant: str, thread_id: str) -> None:
-        if not await db.fetchval(f"SELECT {_thread_exists(1, 2)}", thread_id, tenant):
+        if _nul(thread_id) or not await db.fetchval(
+            f"SELECT {_thread_exists(1, 2)}", thread_id, tenant
+        ):
             raise NotFound("thread", thread_id)
 
     async def _need_run(self, db: _DB, tenant: str, thread_id: str, run_id: str) -> None:
+        if _nul(run_id):
+            await self._need_thread(db, tenant, thread_id)
+            raise NotFound("run", run_id)
+        if _nul(thread_id):
+            raise NotFound("thread", thread_id)
         row = await db.fetchrow(
             f"SELECT {_thread_exists(1, 2)}, {_run_exists(3, 1, 2)}", thread_id, tenant, run_id
         )
@@ -330,6 +355,13 @@ class PostgresStore:
         async with self._connection() as db:
             await self._need_thread(db, tenant, thread_id)
         return NotFound(kind, object_id)
+
+    async def _no_run(self, tenant: str, thread_id: str, run_id: str) -> NotFound:
+        """Why a run was not found: no thread, or no such run in it (raised by
+        ``_need_run`` whenever one of the ids names nothing)."""
+        async with self._connection() as db:
+            await self._need_run(db, tenant, thread_id, run_id)
+        return NotFound("run", run_id)  # pragma: no cover - _need_run raised
 
     # --- assistants -------------------------------------------------------------------
 
@@ -346,6 +378,8 @@ class PostgresStore:
             raise _duplicate(exc) from None
 
     async def assistant(self, tenant: str, assistant_id: str) -> JSON:
+        if _nul(assistant_id):
+            raise NotFound("assistant", assistant_id)
         row = await self._row(
             "SELECT obj FROM assistants WHERE id = $1 AND tenant = $2", assistant_id, tenant
         )
@@ -354,6 +388,8 @@ class PostgresStore:
         return load(row[0])  # type: ignore[no-any-return]
 
     async def put_assistant(self, tenant: str, obj: JSON) -> None:
+        if _nul(obj["id"]):
+            raise NotFound("assistant", obj["id"])
         changed = await self._execute(
             "UPDATE assistants SET obj = $1 WHERE id = $2 AND tenant = $3",
             _text(obj),
@@ -364,6 +400,8 @@ class PostgresStore:
             raise NotFound("assistant", obj["id"])
 
     async def delete_assistant(self, tenant: str, assistant_id: str) -> None:
+        if _nul(assistant_id):
+            raise NotFound("assistant", assistant_id)
         changed = await self._execute(
             "DELETE FROM assistants WHERE id = $1 AND tenant = $2", assistant_id, tenant
         )
@@ -395,6 +433,8 @@ class PostgresStore:
             raise _duplicate(exc) from None
 
     async def thread(self, tenant: str, thread_id: str) -> JSON:
+        if _nul(thread_id):
+            raise NotFound("thread", thread_id)
         row = await self._row(
             "SELECT obj FROM threads WHERE id = $1 AND tenant = $2", thread_id, tenant
         )
@@ -403,6 +443,8 @@ class PostgresStore:
         return load(row[0])  # type: ignore[no-any-return]
 
     async def put_thread(self, tenant: str, obj: JSON) -> None:
+        if _nul(obj["id"]):
+            raise NotFound("thread", obj["id"])
         changed = await self._execute(
             "UPDATE threads SET obj = $1 WHERE id = $2 AND tenant = $3",
             _text(obj),
@@ -413,6 +455,8 @@ class PostgresStore:
             raise NotFound("thread", obj["id"])
 
     async def delete_thread(self, tenant: str, thread_id: str) -> None:
+        if _nul(thread_id):
+            raise NotFound("thread", thread_id)
         # Its messages and runs, and the runs' steps, go by ON DELETE CASCADE, in the
         # same statement.
         changed = await self._execute(
@@ -425,6 +469,8 @@ class PostgresStore:
 
     async def add_message(self, tenant: str, obj: JSON) -> None:
         # Inserted only if the thread is this tenant's: one statement, no read first.
+        if _nul(obj["thread_id"]):
+            raise NotFound("thread", obj["thread_id"])
         try:
             changed = await self._execute(
                 "INSERT INTO messages (id, tenant, thread_id, run_id, created_at, obj)"
@@ -439,6 +485,8 @@ class PostgresStore:
             raise NotFound("thread", obj["thread_id"])
 
     async def message(self, tenant: str, thread_id: str, message_id: str) -> JSON:
+        if _nul(thread_id, message_id):
+            raise await self._missing("message", message_id, tenant, thread_id)
         row = await self._row(
             f"SELECT {_thread_exists(1, 2)}, (SELECT obj FROM messages"
             " WHERE id = $3 AND thread_id = $1 AND tenant = $2)",
@@ -454,6 +502,8 @@ class PostgresStore:
         return load(row[1])  # type: ignore[no-any-return]
 
     async def put_message(self, tenant: str, obj: JSON) -> None:
+        if _nul(obj["id"], obj["thread_id"]):
+            raise await self._missing("message", obj["id"], tenant, obj["thread_id"])
         changed = await self._execute(
             "UPDATE messages SET obj = $1, run_id = $2"
             " WHERE id = $3 AND thread_id = $4 AND tenant = $5",
@@ -467,6 +517,8 @@ class PostgresStore:
             raise await self._missing("message", obj["id"], tenant, obj["thread_id"])
 
     async def delete_message(self, tenant: str, thread_id: str, message_id: str) -> None:
+        if _nul(thread_id, message_id):
+            raise await self._missing("message", message_id, tenant, thread_id)
         changed = await self._execute(
             "DELETE FROM messages WHERE id = $1 AND thread_id = $2 AND tenant = $3",
             message_id,
@@ -496,6 +548,8 @@ class PostgresStore:
         self, tenant: str, run: RunRecord, messages: Sequence[JSON] = ()
     ) -> RunRecord:
         _check_messages(run.thread_id, messages)
+        if _nul(run.thread_id):
+            raise NotFound("thread", run.thread_id)
         # Refused by the thread's active run, which may have finished by the time it is
         # looked up: then the thread is free, and the run is tried again.
         for _ in range(5):
@@ -532,6 +586,8 @@ class PostgresStore:
         raise Conflict(f"thread {run.thread_id}: its active run kept changing")
 
     async def run(self, tenant: str, thread_id: str, run_id: str) -> RunRecord:
+        if _nul(thread_id, run_id):
+            raise await self._no_run(tenant, thread_id, run_id)
         row = await self._row(
             f"SELECT {_thread_exists(1, 2)}, runs.obj, runs.state, runs.version FROM (SELECT 1) d"
             " LEFT JOIN runs ON runs.id = $3 AND runs.thread_id = $1 AND runs.tenant = $2",
@@ -550,6 +606,8 @@ class PostgresStore:
     async def run_if_changed(
         self, tenant: str, thread_id: str, run_id: str, version: int
     ) -> RunRecord | None:
+        if _nul(thread_id, run_id):
+            raise await self._no_run(tenant, thread_id, run_id)
         row = await self._row(
             f"SELECT {_thread_exists(1, 2)}, runs.version,"
             " CASE WHEN runs.version = $4 THEN NULL ELSE runs.obj END,"
@@ -571,6 +629,8 @@ class PostgresStore:
     async def put_run(self, tenant: str, run: RunRecord) -> RunRecord:
         # A conditional write: it lands only on the version the caller read. A writer
         # that waited for another's row lock re-reads the row and finds it moved.
+        if _nul(run.thread_id, run.id):
+            raise await self._no_run(tenant, run.thread_id, run.id)
         for _ in range(5):
             try:
                 changed = await self._execute(
@@ -619,6 +679,8 @@ class PostgresStore:
     async def put_step(self, tenant: str, obj: JSON) -> None:
         # Added or replaced in one statement, only within this tenant's run; a step keeps
         # its place (created_at, seq) when it is replaced.
+        if _nul(obj["thread_id"], obj["run_id"]):
+            raise await self._no_run(tenant, obj["thread_id"], obj["run_id"])
         try:
             changed = await self._execute(
                 "INSERT INTO steps (id, tenant, thread_id, run_id, created_at, obj)"
@@ -642,6 +704,8 @@ class PostgresStore:
     async def step(self, tenant: str, thread_id: str, run_id: str, step_id: str) -> JSON:
         async with self._connection() as db:
             await self._need_run(db, tenant, thread_id, run_id)
+            if _nul(step_id):
+                raise NotFound("step", step_id)
             obj = await db.fetchval(
                 "SELECT obj FROM steps WHERE id = $1 AND run_id = $2 AND tenant = $3",
                 step_id,
@@ -664,7 +728,7 @@ class PostgresStore:
             "SELECT status, body, content_type, request, expires_at FROM replies"
             " WHERE tenant = $1 AND key = $2 AND expires_at > $3",
             tenant,
-            key,
+            _key(key),
             now,
         )
         if row is None:
@@ -680,7 +744,7 @@ class PostgresStore:
             " content_type = excluded.content_type, request = excluded.request,"
             " expires_at = excluded.expires_at",
             tenant,
-            key,
+            _key(key),
             reply.status,
             reply.body,
             reply.content_type,

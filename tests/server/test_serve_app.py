@@ -417,3 +417,22 @@ def test_the_command_says_why_it_cannot_open_a_postgres_database(
     )
     assert command.main(["--db", postgres_url, "--port", "0"]) == 1
     assert "the database is at schema version 999" in capsys.readouterr().err
+
+
+async def test_a_nul_in_an_id_is_not_found_on_either_store(
+    server: AssistantsServer, postgres_server: AssistantsServer
+) -> None:
+    # PostgreSQL cannot hold a NUL: an id with one names nothing there either (no 500).
+    for served in (server, postgres_server):
+        for path, status in (
+            ("/threads/abc%00def", 404),
+            ("/assistants/a%00b", 404),
+            ("/threads/t%00/runs/r", 404),
+            ("/assistants?after=a%00", 400),
+        ):
+            got, _, body = await raw(served, "GET", path)
+            assert (got, body["error"]["type"]) == (status, "invalid_request_error"), path
+        got, _, _ = await raw(
+            served, "POST", "/assistants", json={"model": "m"}, headers={"Idempotency-Key": "k"}
+        )
+        assert got == 200
