@@ -62,6 +62,8 @@ __all__ = ["PostgresStore", "migrate", "migrations"]
 # Exactly as the partial indexes of 0001_initial.sql write it, so that the planner
 # proves a query's WHERE implies the index's own.
 _ACTIVE_SQL = "status IN ('queued', 'in_progress', 'requires_action', 'cancelling')"
+# The runs that move on their own (the engine's MOVING), as the index runs_leases has it.
+_MOVING_SQL = "status IN ('queued', 'in_progress', 'cancelling')"
 
 # The key of the advisory lock under which a process migrates (any constant; it only
 # has to be the same in every process of this server).
@@ -218,6 +220,13 @@ def _message_row(tenant: str, obj: JSON) -> tuple[Any, ...]:
 
 def _text(obj: Any) -> str:
     return dump(obj).decode()
+
+
+def _check_lease(owner: str, lease: float) -> None:
+    if not owner:
+        raise ValueError("owner must be a non-empty name of the process")
+    if not lease > 0:
+        raise ValueError(f"lease must be a number of seconds above 0, not {lease!r}")
 
 
 def _nul(*values: str | None) -> bool:
@@ -673,6 +682,84 @@ class PostgresStore:
             (tenant, RunRecord(load(obj), load(state), version))
             for tenant, obj, state, version in rows
         ]
+
+    # --- leases on moving runs ---------------------------------------------------------
+    # Several processes on one database: a process moves a run only while it holds the
+    # run's lease (by the database's clock, so the processes' clocks need not agree),
+    # and renews it while it does; a run whose lease lapsed is claimed by another. The
+    # lease is not the run's data: taking or renewing it leaves the version alone.
+    # (Not yet used by the server: see README, "On PostgreSQL".)
+
+    async def claim_runs(
+        self, owner: str, *, lease: float, limit: int
+    ) -> list[tuple[str, RunRecord]]:
+        """Up to ``limit`` moving runs whose lease lapsed, oldest lapse first, now held
+        by ``owner`` for ``lease`` seconds; each with its tenant, as it stands. Claims
+        made at once by several processes skip each other's rows (``SKIP LOCKED``): no
+        run is handed to two of them."""
+        _check_lease(owner, lease)
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        rows = await self._need_pool().fetch(
+            "WITH lapsed AS (SELECT id FROM runs"
+            f" WHERE {_MOVING_SQL} AND lease_until < now()"
+            " ORDER BY lease_until LIMIT $3 FOR UPDATE SKIP LOCKED)"
+            " UPDATE runs SET lease_owner = $1, lease_until = now() + make_interval(secs => $2)"
+            " FROM lapsed WHERE runs.id = lapsed.id"
+            " RETURNING runs.tenant, runs.obj, runs.state, runs.version",
+            owner,
+            float(lease),
+            limit,
+        )
+        return [
+            (tenant, RunRecord(load(obj), load(state), version))
+            for tenant, obj, state, version in rows
+        ]
+
+    async def claim_run(self, owner: str, run_id: str, *, lease: float) -> bool:
+        """Hold one moving run for ``lease`` seconds: a new one nobody holds yet, one
+        whose lease lapsed, or one ``owner`` holds already (a renewal). False when
+        another process holds it, or it is not moving (or not there)."""
+        _check_lease(owner, lease)
+        if _nul(run_id):
+            return False
+        return bool(
+            await self._execute(
+                "UPDATE runs SET lease_owner = $1, lease_until = now() + make_interval(secs => $3)"
+                f" WHERE id = $2 AND {_MOVING_SQL}"
+                " AND (lease_owner IS NULL OR lease_owner = $1 OR lease_until < now())",
+                owner,
+                run_id,
+                float(lease),
+            )
+        )
+
+    async def renew_leases(self, owner: str, run_ids: Sequence[str], *, lease: float) -> set[str]:
+        """Extend ``owner``'s leases on these runs; the ids it still holds (a run taken
+        over by another meanwhile is not among them: stop moving it)."""
+        _check_lease(owner, lease)
+        if not run_ids:
+            return set()
+        rows = await self._need_pool().fetch(
+            "UPDATE runs SET lease_until = now() + make_interval(secs => $3)"
+            " WHERE id = ANY($2) AND lease_owner = $1 RETURNING id",
+            owner,
+            [run_id for run_id in run_ids if not _nul(run_id)],
+            float(lease),
+        )
+        return {row[0] for row in rows}
+
+    async def release_run(self, owner: str, run_id: str) -> None:
+        """Give up ``owner``'s lease on a run (a stopping process): another may claim it
+        at once. Nothing happens if ``owner`` does not hold it."""
+        if _nul(run_id):
+            return
+        await self._execute(
+            "UPDATE runs SET lease_owner = NULL, lease_until = now()"
+            " WHERE id = $2 AND lease_owner = $1",
+            owner,
+            run_id,
+        )
 
     # --- run steps --------------------------------------------------------------------
 

@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
+from assistants_async.server._engine import MOVING
 from assistants_async.server._migrations import Migration, SchemaTooNew
-from assistants_async.server._postgres import PostgresStore, list_sql, migrations
+from assistants_async.server._postgres import _MOVING_SQL, PostgresStore, list_sql, migrations
 from assistants_async.server._store import (
     ACTIVE,
     ActiveRunExists,
@@ -103,6 +104,11 @@ def test_the_active_statuses_are_written_as_the_store_knows_them() -> None:
     written = "status IN ('queued', 'in_progress', 'requires_action', 'cancelling')"
     assert schema.count(written) == 2
     assert {s.strip("'") for s in written.split("(")[1].rstrip(")").split(", ")} == ACTIVE
+    # And the moving ones, as the leases' index and queries have them: the engine's.
+    moving = "status IN ('queued', 'in_progress', 'cancelling')"
+    assert moving in migrations()[1].sql
+    assert moving == _MOVING_SQL
+    assert {s.strip("'") for s in moving.split("(")[1].rstrip(")").split(", ")} == MOVING
 
 
 async def test_the_schema_is_made_once_even_by_stores_opening_at_once(postgres_url: str) -> None:
@@ -276,3 +282,95 @@ async def test_a_page_is_an_index_seek(store: PostgresStore, postgres_url: str) 
         await db.close()
     assert "messages_list" in plan, plan
     assert "Sort" not in plan, plan
+
+
+# --- leases on moving runs (the ground for several processes executing runs) ---------
+
+
+async def lapse(url: str, *run_ids: str) -> None:
+    """Make these runs' leases end now, as the clock would once they are not renewed."""
+    db = await asyncpg.connect(url)
+    try:
+        await db.execute(
+            "UPDATE runs SET lease_until = now() - interval '1 second' WHERE id = ANY($1)",
+            list(run_ids),
+        )
+    finally:
+        await db.close()
+
+
+async def test_a_new_run_is_its_creators_to_claim_first(
+    two: tuple[PostgresStore, PostgresStore], postgres_url: str
+) -> None:
+    one, other = two
+    t = "thread_0001"
+    await one.add_thread(A, thread(1))
+    added = await one.add_run(A, run(t, 1))
+    # Nobody's yet, but not lapsed: a sweep for lapsed runs leaves it to its creator.
+    assert await other.claim_runs("proc-b", lease=30, limit=10) == []
+    assert await one.claim_run("proc-a", added.id, lease=30)
+    assert not await other.claim_run("proc-b", added.id, lease=30)
+    assert await one.claim_run("proc-a", added.id, lease=30)  # its holder may renew
+    # Lapsed (its process died): another takes it over, with the run as it stands.
+    await lapse(postgres_url, added.id)
+    taken = await other.claim_runs("proc-b", lease=30, limit=10)
+    assert [(tenant, r.id, r.version) for tenant, r in taken] == [(A, added.id, 1)]
+    assert not await one.claim_run("proc-a", added.id, lease=30)
+    assert await one.renew_leases("proc-a", [added.id], lease=30) == set()
+    assert await other.renew_leases("proc-b", [added.id], lease=30) == {added.id}
+
+
+async def test_concurrent_claims_take_each_lapsed_run_once(
+    postgres_url: str, store: PostgresStore
+) -> None:
+    ids = []
+    for n in range(1, 41):
+        await store.add_thread(A, thread(n))
+        for k, status in enumerate(("queued", "in_progress", "cancelling", "completed")):
+            if status == "completed" or k == n % 3:
+                ids.append((await store.add_run(A, run(f"thread_{n:04d}", k, status))).id)
+    moving = {run_id for run_id in ids if "_0003" not in run_id[-5:]}
+    await lapse(postgres_url, *ids)
+    claimers = [PostgresStore(postgres_url) for _ in range(4)]
+    for claimer in claimers:
+        await claimer.open()
+    try:
+        results = await asyncio.gather(
+            *(claimers[i % 4].claim_runs(f"proc-{i % 4}", lease=30, limit=3) for i in range(40))
+        )
+    finally:
+        for claimer in claimers:
+            await claimer.close()
+    taken = [r.id for found in results for _, r in found]
+    assert len(taken) == len(set(taken))  # none twice
+    assert set(taken) == moving  # every moving run, and no finished or waiting one
+    assert all(len(found) <= 3 for found in results)
+
+
+async def test_a_released_run_is_claimable_at_once(store: PostgresStore) -> None:
+    t = "thread_0001"
+    await store.add_thread(A, thread(1))
+    added = await store.add_run(A, run(t, 1))
+    assert await store.claim_run("proc-a", added.id, lease=30)
+    await store.release_run("proc-b", added.id)  # not its lease: nothing happens
+    assert await store.claim_runs("proc-b", lease=30, limit=5) == []
+    await store.release_run("proc-a", added.id)  # stopping: hand it over
+    assert [r.id for _, r in await store.claim_runs("proc-b", lease=30, limit=5)] == [added.id]
+    # A run at rest is never claimed, whatever its lease.
+    await store.put_run(A, RunRecord(added.obj | {"status": "completed"}, version=1))
+    await store.release_run("proc-b", added.id)
+    assert await store.claim_runs("proc-c", lease=30, limit=5) == []
+    assert not await store.claim_run("proc-c", added.id, lease=30)
+    assert not await store.claim_run("proc-c", "run_missing", lease=30)
+
+
+async def test_lease_arguments_are_checked(store: PostgresStore) -> None:
+    with pytest.raises(ValueError, match="lease"):
+        await store.claim_runs("p", lease=0, limit=1)
+    with pytest.raises(ValueError, match="limit"):
+        await store.claim_runs("p", lease=1, limit=0)
+    with pytest.raises(ValueError, match="owner"):
+        await store.claim_run("", "run_1", lease=1)
+    with pytest.raises(ValueError, match="lease"):
+        await store.renew_leases("p", ["run_1"], lease=-1)
+    assert await store.renew_leases("p", [], lease=1) == set()
