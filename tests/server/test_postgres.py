@@ -89,6 +89,34 @@ async def test_a_database_that_does_not_answer_fails_open(postgres_cluster: Clus
     await made.close()
 
 
+async def connections(url: str) -> int:
+    """The connections to ``url``'s database, besides the one asking."""
+    name = url.rpartition("/")[2]
+    found = await fetchval(
+        url,
+        "SELECT count(*) FROM pg_stat_activity"
+        f" WHERE datname = '{name}' AND pid <> pg_backend_pid()",
+    )
+    assert isinstance(found, int)
+    return found
+
+
+async def test_closing_leaves_no_connection_open(postgres_url: str) -> None:
+    made = PostgresStore(postgres_url, pool_size=5)
+    await made.open()
+    await made.add_thread(A, thread(1))
+    await asyncio.gather(*(made.add_message(A, message("thread_0001", n)) for n in range(50)))
+    assert 1 <= await connections(postgres_url) <= 5
+    await made.close()
+    assert await connections(postgres_url) == 0
+    # Nor does an open that fails halfway (here: in a migration).
+    steps = migrations()
+    broken = Migration(len(steps) + 1, "9999_broken.sql", "THIS IS NOT SQL;")
+    with pytest.raises(asyncpg.PostgresSyntaxError):
+        await PostgresStore(postgres_url, schema=(*steps, broken)).open()
+    assert await connections(postgres_url) == 0
+
+
 # --- migrations -----------------------------------------------------------------------
 
 
