@@ -643,7 +643,11 @@ class PostgresStore:
         for _ in range(5):
             try:
                 changed = await self._execute(
-                    "UPDATE runs SET obj = $1, state = $2, status = $3, version = version + 1"
+                    # A run at rest is held by nobody: whichever process moves it
+                    # on (tool outputs taken) claims it afresh.
+                    "UPDATE runs SET obj = $1, state = $2, status = $3, version = version + 1,"
+                    f" lease_owner = CASE WHEN {_MOVING_SQL.replace('status', '$3')}"
+                    " THEN lease_owner END"
                     " WHERE id = $4 AND thread_id = $5 AND tenant = $6 AND version = $7",
                     _text(run.obj),
                     _text(run.state),

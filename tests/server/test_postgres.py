@@ -402,3 +402,20 @@ async def test_lease_arguments_are_checked(store: PostgresStore) -> None:
     with pytest.raises(ValueError, match="lease"):
         await store.renew_leases("p", ["run_1"], lease=-1)
     assert await store.renew_leases("p", [], lease=1) == set()
+
+
+async def test_a_run_at_rest_is_held_by_nobody(store: PostgresStore) -> None:
+    # A run waiting on tool outputs is moved on by whichever process takes them.
+    t = "thread_0001"
+    await store.add_thread(A, thread(1))
+    added = await store.add_run(A, run(t, 1))
+    assert await store.claim_run("proc-a", added.id, lease=30)
+    waiting = await store.put_run(
+        A, RunRecord(added.obj | {"status": "requires_action"}, version=1)
+    )
+    assert await store.renew_leases("proc-a", [added.id], lease=30) == set()
+    await store.put_run(A, RunRecord(waiting.obj | {"status": "queued"}, version=2))
+    assert await store.claim_run("proc-b", added.id, lease=30)
+    # While it moves, its holder keeps it through every write.
+    await store.put_run(A, RunRecord(waiting.obj | {"status": "in_progress"}, version=3))
+    assert await store.renew_leases("proc-b", [added.id], lease=30) == {added.id}
