@@ -81,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="PostgreSQL: the most connections this process opens (default 10)",
     )
     parser.add_argument(
+        "--lease",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="PostgreSQL: how long a process holds a moving run without renewing it; a "
+        "run whose process died is taken over by another this long after (default 10)",
+    )
+    parser.add_argument(
         "--keys-file",
         type=Path,
         metavar="FILE",
@@ -220,6 +228,7 @@ async def _serve(args: argparse.Namespace, keys: Keys, responder: Responder) -> 
             max_body=args.max_body,
             sweep_interval=args.sweep_interval,
             require_beta_header=not args.no_beta_header,
+            lease=args.lease,
         )
         try:
             url = await server.start(args.host, args.port, grace=args.grace)
@@ -256,6 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--grace must be 0 or more")
     if args.pool_size < 1:
         parser.error("--pool-size must be at least 1")
+    if not args.lease > 0:
+        parser.error("--lease must be above 0")
     try:
         keys = load_keys(args.keys_file)
         responder = _responder(args.script)

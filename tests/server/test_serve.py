@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 
 from assistants_async import (
@@ -607,3 +608,54 @@ async def test_two_processes_on_one_postgres_share_objects_keys_and_the_active_r
         listed_b = [m.id async for m in b.messages.list(waiting.thread_id, limit=4)]
         assert listed_a == listed_b
         assert len(listed_a) == len(set(listed_a)) == 12  # the question, the answer, 10
+
+
+async def lease_owners(url: str, run_ids: list[str]) -> set[str | None]:
+    db = await asyncpg.connect(url)
+    try:
+        rows = await db.fetch("SELECT lease_owner FROM runs WHERE id = ANY($1)", run_ids)
+    finally:
+        await db.close()
+    return {row[0] for row in rows}
+
+
+async def test_runs_of_a_killed_process_are_finished_by_another(postgres_url: str) -> None:
+    # The first process steps its runs once a minute: they stay queued while it lives.
+    async with served(postgres_url, "--timer-interval", "60", "--lease", "2") as one:
+        async with one.client() as a:
+            asst = await a.assistants.create(model="gpt-4o")
+            started = [
+                await a.threads.create_and_run(
+                    assistant_id=asst.id, thread={"messages": [{"role": "user", "content": "go"}]}
+                )
+                for _ in range(5)
+            ]
+        ids = [r.id for r in started]
+        # Each claimed by the process that started it, in the database.
+        (holder,) = await until(lambda: one_owner(postgres_url, ids))
+        # A process started now takes none of them up: their holder is alive.
+        async with served(postgres_url, "--lease", "2") as two, two.client() as b:
+            taken = await two.line(r"runs taken up: (\d+) resumed")
+            assert taken[1] == "0"
+            assert {(await b.runs.retrieve(r.thread_id, r.id)).status for r in started} == {
+                "queued"
+            }
+            assert await lease_owners(postgres_url, ids) == {holder}
+            one.proc.send_signal(signal.SIGKILL)
+            assert await one.proc.wait() == -signal.SIGKILL
+            # Once the leases lapse, the other process claims the runs and finishes them,
+            # each once: one answer per run.
+            for r in started:
+                assert (await resting(b, r.thread_id, r.id)).status == "completed"
+                roles = [m.role async for m in b.messages.list(r.thread_id)]
+                assert roles == ["assistant", "user"]
+            await two.line(r"runs taken over from stopped processes: \d+ resumed")
+            assert holder not in await lease_owners(postgres_url, ids)
+
+
+async def one_owner(url: str, run_ids: list[str]) -> tuple[str] | None:
+    """The one process holding every run, once they all have the same one."""
+    owners = await lease_owners(url, run_ids)
+    if len(owners) == 1 and None not in owners:
+        return (str(next(iter(owners))),)
+    return None

@@ -284,6 +284,8 @@ def test_a_body_limit_below_one_byte_is_refused(tmp_path: Path) -> None:
         (["--keys-file", "/nonexistent/keys"], "No such file"),
         (["--script", "SCRIPT"], "a script is a JSON object"),
         (["--pool-size", "0"], "--pool-size"),
+        (["--lease", "0"], "--lease"),
+        (["--lease", "nan"], "--lease"),
     ],
 )
 def test_the_command_refuses_bad_options(
