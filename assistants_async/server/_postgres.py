@@ -692,7 +692,7 @@ class PostgresStore:
     # run's lease (by the database's clock, so the processes' clocks need not agree),
     # and renews it while it does; a run whose lease lapsed is claimed by another. The
     # lease is not the run's data: taking or renewing it leaves the version alone.
-    # (Not yet used by the server: see README, "On PostgreSQL".)
+    # (The server uses them through LeasedEngine, in _leases.py.)
 
     async def claim_runs(
         self, owner: str, *, lease: float, limit: int
