@@ -659,3 +659,53 @@ async def one_owner(url: str, run_ids: list[str]) -> tuple[str] | None:
     if len(owners) == 1 and None not in owners:
         return (str(next(iter(owners))),)
     return None
+
+
+@pytest.mark.slow
+async def test_three_processes_run_a_thousand_runs_each_once(postgres_url: str) -> None:
+    async with (
+        served(postgres_url) as one,
+        served(postgres_url) as two,
+        served(postgres_url) as three,
+        one.client() as a,
+        two.client() as b,
+        three.client() as c,
+    ):
+        clients = [a, b, c]
+        asst = await a.assistants.create(model="gpt-4o")
+        gate = asyncio.Semaphore(60)  # requests in flight at once, spread round robin
+
+        async def start(n: int) -> Run:
+            async with gate:
+                return await clients[n % 3].threads.create_and_run(
+                    assistant_id=asst.id,
+                    thread={"messages": [{"role": "user", "content": f"run {n}"}]},
+                )
+
+        started = await asyncio.gather(*(start(n) for n in range(1000)))
+        ids = [r.id for r in started]
+        db = await asyncpg.connect(postgres_url)
+        try:
+
+            async def all_at_rest() -> bool:
+                moving = await db.fetchval(
+                    "SELECT count(*) FROM runs WHERE id = ANY($1)"
+                    " AND status IN ('queued', 'in_progress', 'cancelling')",
+                    ids,
+                )
+                return bool(moving == 0)
+
+            await until(all_at_rest, timeout=120)
+            statuses = await db.fetch(
+                "SELECT status, count(*) FROM runs WHERE id = ANY($1) GROUP BY status", ids
+            )
+            assert {row[0]: row[1] for row in statuses} == {"completed": 1000}
+            # Each turn was asked for once: one answer per run, none twice.
+            answers = await db.fetch(
+                "SELECT run_id, count(*) FROM messages WHERE run_id = ANY($1) GROUP BY run_id",
+                ids,
+            )
+            assert len(answers) == 1000
+            assert {row[1] for row in answers} == {1}
+        finally:
+            await db.close()
