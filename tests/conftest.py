@@ -13,6 +13,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from multidict import CIMultiDict
 
+from assistants_async.server import Store
+
+from .stores import STORES, migrated_database, open_store
+
 # A copy kept in the repo (see tests/spec/README.md), so a clone tests on its own.
 SPEC_PATH = Path(__file__).resolve().parent / "spec" / "assistants-openapi.yaml"
 
@@ -38,6 +42,21 @@ def spec() -> dict[str, Any]:
 
     loaded: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
     return loaded
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return migrated_database(tmp_path_factory.mktemp("sqlite-template"))
+
+
+@pytest.fixture(params=STORES)
+async def any_store(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> AsyncIterator[Store]:
+    """Each store in turn (``[memory]``, ``[sqlite]``: a new file), open, for a fake or a
+    server."""
+    async with open_store(request.param, tmp_path, sqlite_template) as store:
+        yield store
 
 
 @attrs.define

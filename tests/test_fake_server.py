@@ -1,4 +1,5 @@
-"""The fake server's rules, each with the exact status and error fields."""
+"""The fake server's rules, each with the exact status and error fields, on each store
+(``any_store``)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from assistants_async import (
     NotFoundError,
     RateLimitError,
 )
+from assistants_async.server import MemoryStore, Store
 from assistants_async.testing import (
     FakeAssistantsServer,
     FakeClock,
@@ -35,8 +37,10 @@ AUTH = {"Authorization": "Bearer sk-fake"}
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FakeAssistantsServer]:
-    async with FakeAssistantsServer(ids=SequentialIds(), clock=FakeClock()) as fake:
+async def server(any_store: Store) -> AsyncIterator[FakeAssistantsServer[Store]]:
+    async with FakeAssistantsServer(
+        ids=SequentialIds(), clock=FakeClock(), store=any_store
+    ) as fake:
         yield fake
 
 
@@ -48,7 +52,7 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 async def call(
     http: aiohttp.ClientSession,
-    server: FakeAssistantsServer,
+    server: FakeAssistantsServer[Store],
     method: str,
     path: str,
     *,
@@ -72,7 +76,9 @@ def error(body: dict[str, Any]) -> tuple[str, str | None, str | None]:
     return err["type"], err["param"], err["code"]
 
 
-async def make_thread(http: aiohttp.ClientSession, server: FakeAssistantsServer) -> tuple[str, str]:
+async def make_thread(
+    http: aiohttp.ClientSession, server: FakeAssistantsServer[Store]
+) -> tuple[str, str]:
     _, asst, _ = await call(http, server, "POST", "/assistants", json={"model": "gpt-4o"})
     _, thread, _ = await call(http, server, "POST", "/threads", json={})
     return asst["id"], thread["id"]
@@ -91,7 +97,7 @@ async def make_thread(http: aiohttp.ClientSession, server: FakeAssistantsServer)
     ],
 )
 async def test_unknown_ids_are_404(
-    http: aiohttp.ClientSession, server: FakeAssistantsServer, path: str, message: str
+    http: aiohttp.ClientSession, server: FakeAssistantsServer[Store], path: str, message: str
 ) -> None:
     status, body, headers = await call(http, server, "GET", path)
     assert status == 404
@@ -101,7 +107,7 @@ async def test_unknown_ids_are_404(
 
 
 async def test_unknown_nested_ids_are_404(
-    http: aiohttp.ClientSession, server: FakeAssistantsServer
+    http: aiohttp.ClientSession, server: FakeAssistantsServer[Store]
 ) -> None:
     _, thread_id = await make_thread(http, server)
     for path, what in [
@@ -115,7 +121,7 @@ async def test_unknown_nested_ids_are_404(
 
 
 async def test_an_unknown_body_field_is_400(
-    http: aiohttp.ClientSession, server: FakeAssistantsServer
+    http: aiohttp.ClientSession, server: FakeAssistantsServer[Store]
 ) -> None:
     status, body, _ = await call(
         http, server, "POST", "/assistants", json={"model": "gpt-4o", "colour": "red"}
@@ -126,7 +132,7 @@ async def test_an_unknown_body_field_is_400(
 
 
 async def test_a_nested_unknown_field_names_its_path(
-    http: aiohttp.ClientSession, server: FakeAssistantsServer
+    http: aiohttp.ClientSession, server: FakeAssistantsServer[Store]
 ) -> None:
     status, body, _ = await call(
         http,
@@ -158,7 +164,7 @@ async def test_a_nested_unknown_field_names_its_path(
 )
 async def test_wrong_types_and_missing_fields_are_400(
     http: aiohttp.ClientSession,
-    server: FakeAssistantsServer,
+    server: FakeAssistantsServer[Store],
     payload: dict[str, Any],
     param: str,
     code: str,
@@ -169,7 +175,7 @@ async def test_wrong_types_and_missing_fields_are_400(
 
 
 async def test_a_body_that_is_not_json_is_400(
-    http: aiohttp.ClientSession, server: FakeAssistantsServer
+    http: aiohttp.ClientSession, server: FakeAssistantsServer[Store]
 ) -> None:
     status, body, _ = await call(
         http,
@@ -195,7 +201,11 @@ async def test_a_body_that_is_not_json_is_400(
     ],
 )
 async def test_bad_query_values_are_400(
-    http: aiohttp.ClientSession, server: FakeAssistantsServer, query: str, param: str, code: str
+    http: aiohttp.ClientSession,
+    server: FakeAssistantsServer[Store],
+    query: str,
+    param: str,
+    code: str,
 ) -> None:
     status, body, _ = await call(http, server, "GET", f"/assistants?{query}")
     assert status == 400
@@ -206,7 +216,7 @@ async def test_bad_query_values_are_400(
     "headers", [{}, {"Authorization": "Bearer "}, {"Authorization": "Basic abc"}]
 )
 async def test_no_bearer_token_is_401(
-    http: aiohttp.ClientSession, server: FakeAssistantsServer, headers: dict[str, str]
+    http: aiohttp.ClientSession, server: FakeAssistantsServer[Store], headers: dict[str, str]
 ) -> None:
     status, body, _ = await call(http, server, "GET", "/assistants", headers=headers)
     assert status == 401
@@ -214,8 +224,10 @@ async def test_no_bearer_token_is_401(
     assert "didn't provide an API key" in body["error"]["message"]
 
 
-async def test_a_wrong_key_is_401_when_the_server_has_one(http: aiohttp.ClientSession) -> None:
-    async with FakeAssistantsServer(api_key="sk-right") as server:
+async def test_a_wrong_key_is_401_when_the_server_has_one(
+    http: aiohttp.ClientSession, any_store: Store
+) -> None:
+    async with FakeAssistantsServer(api_key="sk-right", store=any_store) as server:
         status, body, _ = await call(
             http, server, "GET", "/assistants", headers={"Authorization": "Bearer sk-wrong"}
         )
@@ -229,7 +241,7 @@ async def test_a_wrong_key_is_401_when_the_server_has_one(http: aiohttp.ClientSe
 
 
 async def test_an_unknown_route_is_a_404_envelope(
-    http: aiohttp.ClientSession, server: FakeAssistantsServer
+    http: aiohttp.ClientSession, server: FakeAssistantsServer[Store]
 ) -> None:
     status, body, _ = await call(http, server, "GET", "/files")
     assert status == 404
@@ -240,7 +252,7 @@ async def test_an_unknown_route_is_a_404_envelope(
 
 
 async def test_a_thread_has_one_active_run_and_takes_no_messages_meanwhile(
-    server: FakeAssistantsServer,
+    server: FakeAssistantsServer[Store],
 ) -> None:
     server.progress = "per_retrieve"
     async with server.client() as client:
@@ -265,7 +277,7 @@ async def test_a_thread_has_one_active_run_and_takes_no_messages_meanwhile(
 
 
 async def test_the_store_keeps_one_active_run_when_the_engines_check_is_raced(
-    server: FakeAssistantsServer, monkeypatch: pytest.MonkeyPatch
+    server: FakeAssistantsServer[Store], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server.progress = "per_retrieve"
 
@@ -283,7 +295,7 @@ async def test_the_store_keeps_one_active_run_when_the_engines_check_is_raced(
 
 
 async def test_deleting_a_thread_deletes_its_messages_and_runs(
-    server: FakeAssistantsServer,
+    server: FakeAssistantsServer[Store],
 ) -> None:
     async with server.client() as client:
         asst = await client.assistants.create(model="gpt-4o")
@@ -302,7 +314,7 @@ async def test_deleting_a_thread_deletes_its_messages_and_runs(
 
 
 async def test_an_idempotency_key_returns_the_first_result(
-    http: aiohttp.ClientSession, server: FakeAssistantsServer
+    http: aiohttp.ClientSession, server: FakeAssistantsServer[Store]
 ) -> None:
     headers = {**AUTH, "Idempotency-Key": "key-1"}
     first = await call(http, server, "POST", "/assistants", json={"model": "m"}, headers=headers)
@@ -321,7 +333,7 @@ async def test_an_idempotency_key_returns_the_first_result(
     assert len(listing["data"]) == 2
 
 
-async def test_a_retried_run_create_starts_one_run(server: FakeAssistantsServer) -> None:
+async def test_a_retried_run_create_starts_one_run(server: FakeAssistantsServer[Store]) -> None:
     async with server.client() as client:
         asst = await client.assistants.create(model="gpt-4o")
         thread = await client.threads.create()
@@ -337,7 +349,9 @@ async def test_a_retried_run_create_starts_one_run(server: FakeAssistantsServer)
 # --- the run's life --------------------------------------------------------------------------
 
 
-async def test_per_retrieve_moves_one_step_per_retrieve(server: FakeAssistantsServer) -> None:
+async def test_per_retrieve_moves_one_step_per_retrieve(
+    server: FakeAssistantsServer[Store],
+) -> None:
     server.progress = "per_retrieve"
     async with server.client() as client:
         asst = await client.assistants.create(model="gpt-4o")
@@ -353,8 +367,8 @@ async def test_per_retrieve_moves_one_step_per_retrieve(server: FakeAssistantsSe
     assert messages[1].run_id == run.id
 
 
-async def test_timer_progress_completes_on_its_own() -> None:
-    server = FakeAssistantsServer(progress="timer", timer_interval=0.01)
+async def test_timer_progress_completes_on_its_own(any_store: Store) -> None:
+    server = FakeAssistantsServer(progress="timer", timer_interval=0.01, store=any_store)
     async with server, server.client() as client:
         asst = await client.assistants.create(model="gpt-4o")
         run = await client.threads.create_and_run(
@@ -369,7 +383,7 @@ async def test_timer_progress_completes_on_its_own() -> None:
     assert run.status == "completed"
 
 
-async def test_a_tool_turn_then_the_answer(server: FakeAssistantsServer) -> None:
+async def test_a_tool_turn_then_the_answer(server: FakeAssistantsServer[Store]) -> None:
     server.responder = call_tools_then_answer(
         [ToolCall("get_weather", {"city": "Paris"}), ToolCall("get_time", {"tz": "CET"})],
         "Answer: {outputs}",
@@ -445,7 +459,7 @@ async def test_a_tool_turn_then_the_answer(server: FakeAssistantsServer) -> None
     ],
 )
 async def test_failed_and_incomplete_runs(
-    server: FakeAssistantsServer, reply: Any, status: str, field: str, value: Any
+    server: FakeAssistantsServer[Store], reply: Any, status: str, field: str, value: Any
 ) -> None:
     server.responder = scripted([reply])
     async with server.client() as client:
@@ -456,7 +470,9 @@ async def test_failed_and_incomplete_runs(
     assert run.to_dict()[field] == value
 
 
-async def test_a_responder_that_raises_fails_the_run_visibly(server: FakeAssistantsServer) -> None:
+async def test_a_responder_that_raises_fails_the_run_visibly(
+    server: FakeAssistantsServer[Store],
+) -> None:
     async def broken(ctx: Any) -> Text:
         raise KeyError("city")
 
@@ -470,11 +486,11 @@ async def test_a_responder_that_raises_fails_the_run_visibly(server: FakeAssista
     assert "KeyError" in run.last_error.message
 
 
-async def test_a_run_expires_on_the_injected_clock() -> None:
+async def test_a_run_expires_on_the_injected_clock(any_store: Store) -> None:
     clock = FakeClock()
     async with (
         FakeAssistantsServer(
-            clock=clock, responder=call_tools_then_answer([ToolCall("f")])
+            clock=clock, responder=call_tools_then_answer([ToolCall("f")]), store=any_store
         ) as server,
         server.client() as client,
     ):
@@ -488,7 +504,7 @@ async def test_a_run_expires_on_the_injected_clock() -> None:
     assert [s.status for s in steps] == ["expired"]
 
 
-async def test_cancel_goes_through_cancelling(server: FakeAssistantsServer) -> None:
+async def test_cancel_goes_through_cancelling(server: FakeAssistantsServer[Store]) -> None:
     server.progress = "per_retrieve"
     async with server.client() as client:
         asst = await client.assistants.create(model="gpt-4o")
@@ -502,7 +518,7 @@ async def test_cancel_goes_through_cancelling(server: FakeAssistantsServer) -> N
     assert cancelled.cancelled_at is not None
 
 
-async def test_injected_clock_and_ids(server: FakeAssistantsServer) -> None:
+async def test_injected_clock_and_ids(server: FakeAssistantsServer[Store]) -> None:
     async with server.client() as client:
         first = await client.assistants.create(model="gpt-4o")
         second = await client.assistants.create(model="gpt-4o")
@@ -525,7 +541,9 @@ def test_random_ids_are_24_letters_and_digits_all_used(monkeypatch: pytest.Monke
 # --- for tests: faults, the request log, reset ------------------------------------------------
 
 
-async def test_injected_failures_are_retried_by_the_client(server: FakeAssistantsServer) -> None:
+async def test_injected_failures_are_retried_by_the_client(
+    server: FakeAssistantsServer[Store],
+) -> None:
     server.faults.fail_next("createAssistant", times=2, status=503, retry_after_ms=5)
     async with server.client() as client:
         asst = await client.assistants.create(model="gpt-4o")
@@ -539,7 +557,7 @@ async def test_injected_failures_are_retried_by_the_client(server: FakeAssistant
 
 
 async def test_a_failure_with_retry_after_beyond_the_cap_is_raised(
-    server: FakeAssistantsServer,
+    server: FakeAssistantsServer[Store],
 ) -> None:
     server.faults.fail_next("getThread", status=429, retry_after=3600)
     async with server.client() as client:
@@ -550,7 +568,7 @@ async def test_a_failure_with_retry_after_beyond_the_cap_is_raised(
     assert len(server.requests) == 2
 
 
-async def test_a_dropped_connection_is_retried(server: FakeAssistantsServer) -> None:
+async def test_a_dropped_connection_is_retried(server: FakeAssistantsServer[Store]) -> None:
     server.faults.drop_next("listAssistants")
     async with server.client() as client:
         page = await client.assistants.list()
@@ -558,7 +576,7 @@ async def test_a_dropped_connection_is_retried(server: FakeAssistantsServer) -> 
     assert [r.operation for r in server.requests] == ["listAssistants", "listAssistants"]
 
 
-async def test_latency_can_be_added(server: FakeAssistantsServer) -> None:
+async def test_latency_can_be_added(server: FakeAssistantsServer[Store]) -> None:
     server.faults.delay("getAssistant", seconds=5)
     async with server.client(max_retries=0, timeout=0.2) as client:
         asst = await client.assistants.create(model="gpt-4o")
@@ -567,7 +585,7 @@ async def test_latency_can_be_added(server: FakeAssistantsServer) -> None:
 
 
 async def test_the_request_log_redacts_the_key_and_reset_forgets_everything(
-    server: FakeAssistantsServer,
+    server: FakeAssistantsServer[Store],
 ) -> None:
     async with server.client(api_key="sk-live-secret") as client:
         asst = await client.assistants.create(model="gpt-4o", name="N")
@@ -580,14 +598,17 @@ async def test_the_request_log_redacts_the_key_and_reset_forgets_everything(
         assert logged.body == {"model": "gpt-4o", "name": "N"}
         assert logged.headers["Authorization"] == "Bearer ***"
         assert "sk-live-secret" not in repr(server.requests)
-        server.reset()
+        if isinstance(server.store, MemoryStore):
+            server.reset()
+        else:  # a store that forgets by I/O
+            await server.areset()
         assert len(server.requests) == 0
         with pytest.raises(NotFoundError):
             await client.assistants.retrieve(asst.id)
 
 
 async def test_the_pytest_plugin_fixtures(
-    fake_assistants_server: FakeAssistantsServer, fake_assistants_client: AsyncClient
+    fake_assistants_server: FakeAssistantsServer[Store], fake_assistants_client: AsyncClient
 ) -> None:
     asst = await fake_assistants_client.assistants.create(model="gpt-4o")
     assert fake_assistants_server.requests[-1].operation == "createAssistant"
@@ -595,7 +616,9 @@ async def test_the_pytest_plugin_fixtures(
 
 
 async def test_the_idempotency_cache_is_bounded(
-    http: aiohttp.ClientSession, server: FakeAssistantsServer, monkeypatch: pytest.MonkeyPatch
+    http: aiohttp.ClientSession,
+    server: FakeAssistantsServer[Store],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(server.idempotency, "size", 3)
     for i in range(5):

@@ -1,23 +1,28 @@
 """The fake server as the service behaved where clients look: stopping during a delay,
 a bounded request log, idempotency scoped to the key and the request, and objects
-visible only to the key (or project) that made them."""
+visible only to the key (or project) that made them; on each store (``any_store``)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
 from assistants_async import APIConnectionError, AsyncClient, NotFoundError
+from assistants_async.server import MemoryStore, SQLiteStore, Store
+from assistants_async.server._keys import tenant_of_key
 from assistants_async.testing import FakeAssistantsServer, FakeClock, RequestLog
 
+from .stores import count_threads
 
-async def test_stop_does_not_wait_out_a_delay_fault() -> None:
-    server = FakeAssistantsServer()
+
+async def test_stop_does_not_wait_out_a_delay_fault(any_store: Store) -> None:
+    server = FakeAssistantsServer(store=any_store)
     await server.start()
     client = server.client(max_retries=0)
     try:
@@ -35,8 +40,11 @@ async def test_stop_does_not_wait_out_a_delay_fault() -> None:
         await client.close()
 
 
-async def test_the_request_log_is_a_ring_buffer() -> None:
-    async with FakeAssistantsServer(max_logged_requests=5) as server, server.client() as client:
+async def test_the_request_log_is_a_ring_buffer(any_store: Store) -> None:
+    async with (
+        FakeAssistantsServer(max_logged_requests=5, store=any_store) as server,
+        server.client() as client,
+    ):
         for i in range(12):
             await client.assistants.create(model=f"m{i}")
         assert isinstance(server.requests, RequestLog)
@@ -62,9 +70,11 @@ async def post(
         return response.status, json.loads(text) if "json" in kind else text, kind
 
 
-async def test_an_idempotency_key_belongs_to_one_request_of_one_key_holder() -> None:
+async def test_an_idempotency_key_belongs_to_one_request_of_one_key_holder(
+    any_store: Store,
+) -> None:
     async with (
-        FakeAssistantsServer() as server,
+        FakeAssistantsServer(store=any_store) as server,
         aiohttp.ClientSession(headers={"OpenAI-Beta": "assistants=v2"}) as http,
     ):
         url = server.url or ""
@@ -103,10 +113,10 @@ async def test_an_idempotency_key_belongs_to_one_request_of_one_key_holder() -> 
         assert y_status == 200
 
 
-async def test_keys_expire_on_the_servers_clock() -> None:
+async def test_keys_expire_on_the_servers_clock(any_store: Store) -> None:
     clock = FakeClock()
     async with (
-        FakeAssistantsServer(clock=clock) as server,
+        FakeAssistantsServer(clock=clock, store=any_store) as server,
         aiohttp.ClientSession(headers={"OpenAI-Beta": "assistants=v2"}) as http,
     ):
         url = server.url or ""
@@ -116,9 +126,11 @@ async def test_keys_expire_on_the_servers_clock() -> None:
         assert (await post(http, url, "/assistants", {"model": "m"}, "sk-a"))[1]["id"] != first
 
 
-async def test_a_streamed_run_is_replayed_to_the_retry_of_a_timed_out_call() -> None:
+async def test_a_streamed_run_is_replayed_to_the_retry_of_a_timed_out_call(
+    any_store: Store,
+) -> None:
     async with (
-        FakeAssistantsServer() as server,
+        FakeAssistantsServer(store=any_store) as server,
         aiohttp.ClientSession(headers={"OpenAI-Beta": "assistants=v2"}) as http,
     ):
         url = server.url or ""
@@ -145,11 +157,11 @@ async def test_a_streamed_run_is_replayed_to_the_retry_of_a_timed_out_call() -> 
     assert replay.rstrip().endswith("data: [DONE]")
     creates = [r for r in server.requests if r.operation == "createThreadAndRun"]
     assert len(creates) == 2
-    assert len(server.store.objects("thread")) == 1
+    assert count_threads(any_store) == 1
 
 
-async def test_objects_are_visible_only_to_their_key_or_project() -> None:
-    async with FakeAssistantsServer() as server:
+async def test_objects_are_visible_only_to_their_key_or_project(any_store: Store) -> None:
+    async with FakeAssistantsServer(store=any_store) as server:
         assert server.url is not None
         a = AsyncClient(api_key="sk-a", base_url=server.url)
         b = AsyncClient(api_key="sk-b", base_url=server.url)
@@ -166,7 +178,7 @@ async def test_objects_are_visible_only_to_their_key_or_project() -> None:
                     await other.runs.create(thread.id, assistant_id=asst.id)
                 assert [x async for x in other.assistants.list()] == []
             assert (await a.assistants.retrieve(asst.id)).id == asst.id
-    async with FakeAssistantsServer(isolate_tenants=False) as shared:
+    async with FakeAssistantsServer(isolate_tenants=False, store=any_store) as shared:
         assert shared.url is not None
         async with (
             AsyncClient(api_key="sk-a", base_url=shared.url) as a,
@@ -174,3 +186,38 @@ async def test_objects_are_visible_only_to_their_key_or_project() -> None:
         ):
             asst = await a.assistants.create(model="m")
             assert (await b.assistants.retrieve(asst.id)).id == asst.id
+
+
+async def test_the_fake_keeps_its_objects_in_the_store_it_is_given(any_store: Store) -> None:
+    async with FakeAssistantsServer(store=any_store) as server, server.client() as client:
+        assert server.store is any_store
+        asst = await client.assistants.create(model="m", name="kept")
+        thread = await client.threads.create(messages=[{"role": "user", "content": "hi"}])
+        server.faults.fail_next("getThread", status=503, retry_after_ms=1)
+        assert await client.threads.retrieve(thread.id) == thread  # the fault, retried
+    # Stopped, the fake leaves the store open: its caller closes it.
+    assert (await any_store.assistant(tenant_of_key("sk-fake"), asst.id))["name"] == "kept"
+    async with FakeAssistantsServer(store=any_store) as again, again.client() as client:
+        assert (await client.assistants.retrieve(asst.id)).name == "kept"
+        if not isinstance(any_store, MemoryStore):
+            with pytest.raises(TypeError, match=r"await server\.areset\(\)"):
+                again.reset()
+        await again.areset()
+        assert [a async for a in client.assistants.list()] == []
+        with pytest.raises(NotFoundError):
+            await client.threads.retrieve(thread.id)
+
+
+def test_a_store_that_is_not_a_store_is_refused() -> None:
+    with pytest.raises(TypeError, match="store must be a Store"):
+        FakeAssistantsServer(store="memory")  # type: ignore[arg-type]
+
+
+async def test_a_store_given_unopened_is_refused_at_start(tmp_path: Path) -> None:
+    """Not a 500 on every request: start() says what is missing, and serves nothing."""
+    store = SQLiteStore(tmp_path / "never-opened.sqlite3")
+    server = FakeAssistantsServer(store=store)
+    with pytest.raises(RuntimeError, match=r"not open: await store\.open\(\)"):
+        await server.start()
+    assert server.url is None
+    await server.stop()

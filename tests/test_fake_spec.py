@@ -1,4 +1,5 @@
-"""The fake server against the spec itself: response shapes and request-body rules."""
+"""The fake server against the spec itself: response shapes and request-body rules, on
+each store (``any_store``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from assistants_async._schema import REQUEST_BODIES
+from assistants_async.server import Store
 from assistants_async.testing import (
     FakeAssistantsServer,
     ToolCall,
@@ -56,11 +58,12 @@ def validators(spec: dict[str, Any]) -> dict[str, Draft202012Validator]:
 
 
 @pytest.fixture
-async def traffic() -> list[tuple[str, Any]]:
+async def traffic(any_store: Store) -> list[tuple[str, Any]]:
     """Every (operationId, response body) of a scenario touching all 23 operations."""
     seen: list[tuple[str, Any]] = []
     server = FakeAssistantsServer(
-        responder=call_tools_then_answer([ToolCall("get_weather", {"city": "Paris"})], "{outputs}")
+        responder=call_tools_then_answer([ToolCall("get_weather", {"city": "Paris"})], "{outputs}"),
+        store=any_store,
     )
     async with server, aiohttp.ClientSession(headers=AUTH) as http:
 

@@ -1,18 +1,23 @@
-"""The official openai SDK, pointed at the fake server, runs the whole Assistants flow.
+"""The official openai SDK, pointed at the fake server and at the real server on
+SQLite, runs the whole Assistants flow.
 
-This proves the fake server against a client we did not write.
+This proves both stores (``[memory]``: the fake; ``[sqlite]``: ``AssistantsServer``)
+against a client we did not write.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
 
-from assistants_async.testing import FakeAssistantsServer, ToolCall, call_tools_then_answer
+from assistants_async.testing import ToolCall, call_tools_then_answer
+
+from .stores import STORES, Served, serve
 
 # The SDK marks its Assistants surface deprecated; that, and only that, is expected here.
 pytestmark = [
@@ -27,21 +32,21 @@ def weather_reply(ctx: object) -> list[ToolCall]:
     return [ToolCall("get_weather", {"city": "Paris"})]
 
 
-@pytest.fixture
-async def sdk() -> AsyncIterator[tuple[openai.AsyncOpenAI, FakeAssistantsServer]]:
-    server = FakeAssistantsServer(
-        responder=call_tools_then_answer(weather_reply, "In Paris it is {outputs}.")
-    )
-    async with server:
-        client = openai.AsyncOpenAI(api_key="sk-sdk", base_url=server.url, max_retries=0)
+@pytest.fixture(params=STORES)
+async def sdk(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> AsyncIterator[tuple[openai.AsyncOpenAI, Served]]:
+    responder = call_tools_then_answer(weather_reply, "In Paris it is {outputs}.")
+    async with serve(request.param, tmp_path, responder, sqlite_template) as served:
+        client = openai.AsyncOpenAI(api_key=served.key, base_url=served.url, max_retries=0)
         try:
-            yield client, server
+            yield client, served
         finally:
             await client.close()
 
 
 async def test_the_sdk_completes_the_whole_flow(
-    sdk: tuple[openai.AsyncOpenAI, FakeAssistantsServer],
+    sdk: tuple[openai.AsyncOpenAI, Served],
 ) -> None:
     client, server = sdk
     asst = await client.beta.assistants.create(
@@ -87,12 +92,13 @@ async def test_the_sdk_completes_the_whole_flow(
     assert answer.text.value == "In Paris it is 21C and sunny."
     deleted = await client.beta.assistants.delete(asst.id)
     assert deleted.deleted
-    # the SDK sent what the API expects
-    assert all(r.headers.get("OpenAI-Beta") == "assistants=v2" for r in server.requests)
+    # The SDK sent what the API expects: both servers refuse (400) a request without
+    # OpenAI-Beta: assistants=v2.
+    assert {status for _, _, status in server.log()} == {200}
 
 
 async def test_the_sdk_pages_through_150_messages_both_ways(
-    sdk: tuple[openai.AsyncOpenAI, FakeAssistantsServer],
+    sdk: tuple[openai.AsyncOpenAI, Served],
 ) -> None:
     client, server = sdk
     thread = await client.beta.threads.create()
@@ -103,12 +109,12 @@ async def test_the_sdk_pages_through_150_messages_both_ways(
         )
         created.append(message.id)
     # Forward, the SDK following after=<last id> by itself.
-    server.requests.clear()
+    before = len(server.log())
     forward = [
         m.id async for m in client.beta.threads.messages.list(thread.id, order="asc", limit=20)
     ]
     assert forward == created
-    assert len(server.requests) == 8
+    assert len(server.log()) - before == 8
     newest_first = [m.id async for m in client.beta.threads.messages.list(thread.id, limit=100)]
     assert newest_first == created[::-1]
     # Backward from the newest, page by page with before=<first id of the previous page>
@@ -127,7 +133,7 @@ async def test_the_sdk_pages_through_150_messages_both_ways(
 
 
 async def test_the_sdks_tool_call_delta_handlers_see_arguments_in_pieces(
-    sdk: tuple[openai.AsyncOpenAI, FakeAssistantsServer],
+    sdk: tuple[openai.AsyncOpenAI, Served],
 ) -> None:
     """Used as the SDK's docs show: an event handler with on_tool_call_delta."""
     from openai import AsyncAssistantEventHandler

@@ -197,7 +197,8 @@ def _store(args: argparse.Namespace) -> tuple[Store, str]:
     from ._sqlite import SQLiteStore
 
     path = Path(args.db).resolve()
-    return SQLiteStore(path, synchronous=args.synchronous), str(path)
+    # One process per file: a second is refused (its runs would be moved twice).
+    return SQLiteStore(path, synchronous=args.synchronous, exclusive=True), str(path)
 
 
 async def _serve(args: argparse.Namespace, keys: Keys, responder: Responder) -> int:

@@ -25,6 +25,7 @@ from typing import TypeAlias
 from .._schema import Invalid
 from ..models import Assistant, AssistantToolChoice, FunctionTool, Message, Run
 from ._events import _given, _pieces, _silent, _text_part, _tool_call_deltas, _usage, _words
+from ._locks import KeyedLocks
 from ._responders import (
     CallTools,
     Fail,
@@ -81,8 +82,7 @@ class RunEngine:
         self.ids = ids
         self.run_ttl = run_ttl
         self.timer_interval = timer_interval
-        # run id -> (its lock, how many hold or wait for it): gone when nobody does.
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._locks = KeyedLocks()  # by run id
         # run id -> (its thread id, the task moving it with progress="timer").
         self._timers: dict[str, tuple[str, asyncio.Task[None]]] = {}
 
@@ -177,6 +177,7 @@ class RunEngine:
             "open_calls": {},  # call id -> [name, arguments]
             "outputs": [],  # SubmittedOutput fields, in order
             "tool_step": None,
+            "answered_step": None,  # {id, usage} of the tool step the last submit answered
             # A step's usage while it is in progress (the spec: null until it ends).
             "step_usage": {},
         }
@@ -217,7 +218,6 @@ class RunEngine:
         Returns the run and the events this says (the tool step completed, the run
         queued). The write is conditional: of two submits, one wins, the other is told
         the run no longer awaits outputs."""
-        before: list[RunRecord] = []
 
         def take(current: RunRecord) -> RunRecord:
             status = current.obj["status"]
@@ -244,33 +244,43 @@ class RunEngine:
                 for call_id, (name, arguments) in open_calls.items()
             ]
             step_usage = dict(current.state["step_usage"])
-            step_usage.pop(current.state["tool_step"], None)
+            step_id = current.state["tool_step"]
+            # Written with the run, so that a crash before the step's own write leaves
+            # recover() what it needs to complete the step.
+            answered = {"id": step_id, "usage": step_usage.pop(step_id, None)}
             state = {
                 **current.state,
                 "outputs": [*current.state["outputs"], *submitted],
                 "open_calls": {},
                 "tool_step": None,
+                "answered_step": answered if step_id else None,
                 "step_usage": step_usage,
             }
-            before[:] = [current]
             return _changed(current, state, status="queued", required_action=None)
 
         run = await self._update(tenant, run, take)
         prelude: list[tuple[str, JSON]] = []
-        (taken,) = before
-        step_id = taken.state["tool_step"]
-        if step_id:
-            step = await self.store.step(tenant, run.thread_id, run.id, step_id)
-            outputs = {o["call_id"]: o["output"] for o in run.state["outputs"]}
-            for call in step["step_details"]["tool_calls"]:
-                if call["id"] in outputs:
-                    call["function"]["output"] = outputs[call["id"]]
-            usage = taken.state["step_usage"].get(step_id)
-            step = self._end_step(step, "completed", usage)
-            await self.store.put_step(tenant, step)
+        step = await self._complete_answered_step(tenant, run)
+        if step is not None:
             prelude.append(("thread.run.step.completed", step))
         prelude.append(("thread.run.queued", run.obj))
         return run, prelude
+
+    async def _complete_answered_step(self, tenant: str, run: RunRecord) -> JSON | None:
+        """Complete the tool step whose calls the last submit answered, unless done."""
+        answered = run.state.get("answered_step")
+        if not answered:
+            return None
+        step = await self.store.step(tenant, run.thread_id, run.id, answered["id"])
+        if step["status"] != "in_progress":
+            return None
+        outputs = {o["call_id"]: o["output"] for o in run.state["outputs"]}
+        for call in step["step_details"]["tool_calls"]:
+            if call["id"] in outputs:
+                call["function"]["output"] = outputs[call["id"]]
+        step = self._end_step(step, "completed", answered["usage"])
+        await self.store.put_step(tenant, step)
+        return step
 
     async def cancel(self, tenant: str, run: RunRecord) -> RunRecord:
         """Ask the run to stop: it is ``cancelling`` until its next step ends it."""
@@ -382,6 +392,7 @@ class RunEngine:
         in_progress run resumes only if its turn wrote nothing yet (no message of the
         run, no step in progress: every turn's first write is one of these), for then
         asking the responder again repeats nothing; otherwise it fails, saying why."""
+        await self._complete_answered_step(tenant, run)  # its outputs were taken
         run = await self.expire(tenant, run)
         status = run.obj["status"]
         if status == "expired":
@@ -470,22 +481,13 @@ class RunEngine:
 
     async def advance(self, tenant: str, run: RunRecord, emit: Emit | None = None) -> RunRecord:
         """One step of the run's life; ``emit`` hears each event of it (when streaming)."""
-        # One step of a run at a time; the lock goes when its last holder leaves. (No
-        # context manager: this is every step's path.)
-        run_id = run.id
-        lock, holders = self._locks.get(run_id, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self._locks[run_id] = (lock, holders + 1)
+        # One step of a run at a time.
+        lock = self._locks.enter(run.id)
         try:
             async with lock:
                 return await self._step(tenant, run, emit or _silent)
         finally:
-            lock, holders = self._locks[run_id]
-            if holders == 1:
-                del self._locks[run_id]
-            else:
-                self._locks[run_id] = (lock, holders - 1)
+            self._locks.leave(run.id)
 
     async def _step(self, tenant: str, run: RunRecord, emit: Emit) -> RunRecord:
         # As it stands now: another step or request may have moved it meanwhile.

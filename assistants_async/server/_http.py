@@ -10,6 +10,7 @@ from aiohttp import web
 
 from .._schema import Invalid
 from ..models.steps import FILE_SEARCH_RESULT_CONTENT
+from ._keys import tenant_of_key
 from ._store import JSON, Page, PageQuery
 
 __all__ = ["BODY", "RECORDING", "STREAM_FAULT", "TENANT", "StreamBreak", "envelope"]
@@ -156,9 +157,11 @@ def _list(page: Page) -> JSON:
 
 
 def _tenant(request: web.Request) -> str:
+    """The fake's tenant: the project, else the key. A key is named by its digest, as
+    on the server: a tenant is written to stores, and a store may be a file."""
     project = request.headers.get("OpenAI-Project")
     if project:
         return f"project:{project}"
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     key = token.strip() if scheme.lower() == "bearer" else request.headers.get("api-key", "")
-    return f"key:{key}"
+    return tenant_of_key(key)

@@ -19,18 +19,27 @@ class KeyedLocks:
     def __len__(self) -> int:
         return len(self._locks)
 
-    @contextlib.asynccontextmanager
-    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+    def enter(self, key: Hashable) -> asyncio.Lock:
+        """``key``'s lock, counted as held or awaited until ``leave(key)``: for a hot
+        path that cannot pay for ``hold``'s generator (``async with`` the lock between)."""
         lock, holders = self._locks.get(key, (None, 0))
         if lock is None:
             lock = asyncio.Lock()
         self._locks[key] = (lock, holders + 1)
+        return lock
+
+    def leave(self, key: Hashable) -> None:
+        lock, holders = self._locks[key]
+        if holders == 1:
+            del self._locks[key]
+        else:
+            self._locks[key] = (lock, holders - 1)
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+        lock = self.enter(key)
         try:
             async with lock:
                 yield
         finally:
-            lock, holders = self._locks[key]
-            if holders == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, holders - 1)
+            self.leave(key)

@@ -402,6 +402,12 @@ class MemoryStore:
     async def keep_reply(self, tenant: str, key: str, reply: Reply) -> None:
         self._replies[tenant, key] = reply
 
+    async def forget_replies(self, now: float) -> int:
+        expired = [key for key, reply in self._replies.items() if reply.expires_at <= now]
+        for key in expired:
+            del self._replies[key]
+        return len(expired)
+
 
 def _unused(records: dict[str, Any], kind: str, object_id: str) -> None:
     if object_id in records:

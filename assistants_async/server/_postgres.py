@@ -843,6 +843,9 @@ class PostgresStore:
             reply.expires_at,
         )
 
+    async def forget_replies(self, now: float) -> int:
+        return await self._execute("DELETE FROM replies WHERE expires_at <= $1", now)
+
 
 def _check_messages(thread_id: str, messages: Sequence[JSON]) -> None:
     for message in messages:

@@ -5,8 +5,9 @@ access log line for every request; the API key (each key a tenant); the body's s
 idempotency keys, kept in the store. Runs move on their own (the engine's timers); at
 start the runs a stopped server left active are taken up again (``RunEngine.recover``),
 and runs whose time is up are expired at start and every ``sweep_interval`` seconds
-after. ``stop()`` stops listening, lets the requests in flight finish and the moving
-runs come to rest within a grace period, then stops what is left.
+after, when idempotency replies past their time are deleted too. ``stop()`` stops
+listening, lets the requests in flight finish and the moving runs come to rest within
+a grace period, then stops what is left.
 """
 
 from __future__ import annotations
@@ -124,13 +125,20 @@ class AssistantsServer:
                 expired += 1
         return expired
 
+    async def sweep(self) -> dict[str, int]:
+        """What the server does every ``sweep_interval``: expire the runs whose time is
+        up, and delete the idempotency replies past their time."""
+        expired = await self.expire_due()
+        forgotten = await self.store.forget_replies(self.idempotency.clock())
+        return {"expired_runs": expired, "forgotten_replies": forgotten}
+
     async def _sweep(self) -> None:
         while True:
             await asyncio.sleep(self.sweep_interval)
             try:
-                await self.expire_due()
+                await self.sweep()
             except Exception:  # the next sweep tries again; the server goes on
-                log.exception("expiring runs failed")
+                log.exception("the sweep failed")
 
     async def start(self, host: str = "127.0.0.1", port: int = 0, grace: float = 30.0) -> str:
         """Take up the runs left active, then serve on ``host:port`` (0: a free port);

@@ -46,7 +46,7 @@ from ._store import (
     UnknownCursor,
 )
 
-__all__ = ["Migration", "SQLiteStore", "SchemaTooNew", "migrate", "migrations"]
+__all__ = ["Migration", "SQLiteStore", "SchemaTooNew", "StoreInUse", "migrate", "migrations"]
 
 # Exactly as the partial indexes of 0001_initial.sql write it: SQLite uses a partial
 # index only for a query whose WHERE repeats the index's own term.
@@ -188,6 +188,23 @@ def _text(obj: Any) -> str:
     return dump(obj).decode()
 
 
+class StoreInUse(RuntimeError):
+    """The file is held by another process's exclusive store."""
+
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory lock, one server by care
+
+    def _lock_exclusively(fd: int) -> None:
+        pass
+
+else:
+
+    def _lock_exclusively(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
 def _duplicate(exc: sqlite3.IntegrityError) -> ValueError:
     return ValueError(f"an object with that id already exists ({exc})")
 
@@ -211,6 +228,7 @@ class SQLiteStore:
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         busy_timeout: float = 5.0,
         schema: Sequence[Migration] | None = None,
+        exclusive: bool = False,
     ) -> None:
         if readers < 1:
             raise ValueError("readers must be at least 1")
@@ -225,6 +243,9 @@ class SQLiteStore:
         self._writer: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._idle: asyncio.Queue[aiosqlite.Connection] | None = None
+        # exclusive: one process per file, held by a lock the OS drops when it dies.
+        self._exclusive = exclusive
+        self._held: int | None = None
 
     async def _connect(self) -> aiosqlite.Connection:
         """A new connection in autocommit mode (transactions are begun explicitly)."""
@@ -234,6 +255,8 @@ class SQLiteStore:
         if self._writer is not None:
             raise RuntimeError("the store is already open")
         opened: list[aiosqlite.Connection] = []
+        if self._exclusive:
+            self._hold()
         try:
             writer = await self._connect()
             opened.append(writer)
@@ -254,8 +277,26 @@ class SQLiteStore:
         except BaseException:
             for db in opened:
                 await db.close()
+            self._release()
             raise
         self._writer, self._idle = writer, idle
+
+    def _hold(self) -> None:
+        """Lock ``PATH-lock``, or say the file is another process's."""
+        fd = os.open(f"{self.path}-lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            _lock_exclusively(fd)
+        except BlockingIOError:
+            os.close(fd)
+            raise StoreInUse(
+                f"{self.path} is served by another process; run one server per file"
+            ) from None
+        self._held = fd
+
+    def _release(self) -> None:
+        if self._held is not None:
+            os.close(self._held)  # the lock goes with the descriptor
+            self._held = None
 
     async def close(self) -> None:
         writer, idle = self._writer, self._idle
@@ -267,6 +308,7 @@ class SQLiteStore:
             await (await idle.get()).close()
         async with self._lock:
             await writer.close()
+        self._release()
 
     async def clear(self) -> None:
         async with self._transaction() as db:
@@ -661,6 +703,9 @@ class SQLiteStore:
                 reply.expires_at,
             ),
         )
+
+    async def forget_replies(self, now: float) -> int:
+        return await self._write("DELETE FROM replies WHERE expires_at <= ?", (now,))
 
 
 def _check_messages(thread_id: str, messages: Sequence[JSON]) -> None:

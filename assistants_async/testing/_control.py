@@ -39,7 +39,7 @@ _FAULTS: dict[str, tuple[str, frozenset[str]]] = {
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def advance_clock(server: FakeAssistantsServer, seconds: int) -> int:
+def advance_clock(server: FakeAssistantsServer[Any], seconds: int) -> int:
     """Move the server's clock forward; a wall clock becomes a fake one from now on."""
     if not isinstance(server.clock, FakeClock):
         server.clock = FakeClock(int(time.time()))
@@ -76,7 +76,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return data
 
 
-def add_control_routes(app: web.Application, server: FakeAssistantsServer) -> None:
+def add_control_routes(app: web.Application, server: FakeAssistantsServer[Any]) -> None:
     async def index(_: web.Request) -> Any:
         return {
             "endpoints": [
@@ -90,7 +90,7 @@ def add_control_routes(app: web.Application, server: FakeAssistantsServer) -> No
         }
 
     async def reset(_: web.Request) -> Any:
-        server.reset()
+        await server.areset()
         return {"reset": True}
 
     async def requests(_: web.Request) -> Any:

@@ -8,7 +8,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -29,6 +29,7 @@ from ..server._http import (
 from ..server._memory import MemoryStore
 from ..server._runs import Progress, RunHandlers
 from ..server._script import Script
+from ..server._store import PageQuery, Store
 from ._control import CONTROL_PREFIX, add_control_routes
 from ._faults import Faults
 from ._idempotency import IdempotencyStore, Remembered, fingerprint
@@ -38,10 +39,21 @@ from ._responders import Reply, Responder, RunContext, echo
 
 __all__ = ["FakeAssistantsServer", "Progress"]
 
+# The store's type, so that ``server.store`` stays a ``MemoryStore`` to type checkers
+# unless another store was given. A TypeVar's default is only for them (3.13+ at run time).
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar
+
+    StoreT = TypeVar("StoreT", bound=Store, default=MemoryStore)
+else:
+    from typing import TypeVar
+
+    StoreT = TypeVar("StoreT", bound=Store)
+
 log = logging.getLogger("assistants_async.testing")
 
 
-class FakeAssistantsServer:
+class FakeAssistantsServer(Generic[StoreT]):
     """An in-memory Assistants API on aiohttp.web, faithful to the spec's shapes and rules.
 
     ``responder`` decides what runs do (see ``assistants_async.testing``); ``progress``
@@ -59,9 +71,12 @@ class FakeAssistantsServer:
     ``assistants=v1``) is a 400, so that a hand-written client that forgets the header
     fails here and not in production; ``require_beta_header=False`` lets it through.
 
-    It is the server package's engine, handlers and app over a ``MemoryStore``
-    (``store``), with what tests add in front: the script, faults, the request log,
-    idempotency keys in memory and the control plane.
+    It is the server package's engine, handlers and app over a store (``store``), with
+    what tests add in front: the script, faults, the request log, idempotency keys in
+    memory and the control plane. The store is a new ``MemoryStore`` unless one is
+    given (``store=``, e.g. a ``SQLiteStore``, to hold a suite to the durable store):
+    the caller opens a store it gives before ``start()`` and closes it after ``stop()``,
+    which leave it open, so that one store can outlive a server.
     """
 
     def __init__(
@@ -79,7 +94,12 @@ class FakeAssistantsServer:
         max_logged_requests: int = 10_000,
         isolate_tenants: bool = True,
         require_beta_header: bool = True,
+        store: StoreT | None = None,
     ) -> None:
+        if store is not None and not all(
+            callable(getattr(store, name, None)) for name in ("add_assistant", "run", "clear")
+        ):
+            raise TypeError(f"store must be a Store (MemoryStore, SQLiteStore...), not {store!r}")
         if progress not in ("immediate", "per_retrieve", "timer"):
             raise ValueError(
                 f"progress must be 'immediate', 'per_retrieve' or 'timer', not {progress!r}"
@@ -97,7 +117,7 @@ class FakeAssistantsServer:
         self._api_key = api_key
         self.faults = Faults()
         self.requests = RequestLog(max_logged_requests)
-        self.store = MemoryStore()
+        self.store: StoreT = MemoryStore() if store is None else store  # type: ignore[assignment]
         # Through lambdas: the control plane swaps the clock, and tests the ids.
         self.engine = RunEngine(
             self.store,
@@ -160,6 +180,13 @@ class FakeAssistantsServer:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on ``host:port`` (0: a free port); returns the base URL, ending in /v1."""
+        try:  # a store given unopened: said once here, not as a 500 on every request
+            await self.store.assistants("", PageQuery(limit=1))
+        except RuntimeError as exc:
+            raise RuntimeError(
+                f"the store given to FakeAssistantsServer is not open: await store.open() "
+                f"before start() ({exc})"
+            ) from exc
         # No lingering close: draining an upload we refused would outlive stop().
         self._stopping = asyncio.Event()
         runner = web.AppRunner(self.app, access_log=None, lingering_time=0)
@@ -179,7 +206,7 @@ class FakeAssistantsServer:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> FakeAssistantsServer:
+    async def __aenter__(self) -> FakeAssistantsServer[StoreT]:
         await self.start()
         return self
 
@@ -206,9 +233,27 @@ class FakeAssistantsServer:
 
     def reset(self) -> None:
         """Forget every object, logged request, fault and idempotency key, and go back to
-        the progress mode the server started with."""
-        self.engine.stop_timers()
+        the progress mode the server started with.
+
+        Only a ``MemoryStore`` forgets at once; over another store (which forgets by
+        I/O) this raises ``TypeError``: ``await server.areset()`` there."""
+        if not isinstance(self.store, MemoryStore):
+            raise TypeError(
+                f"reset() clears a MemoryStore at once, and this server's store is a "
+                f"{type(self.store).__name__}: await server.areset() instead"
+            )
+        self._forget()
         self.store.reset()
+
+    async def areset(self) -> None:
+        """``reset()`` on any store: forget every object (awaiting the store), logged
+        request, fault and idempotency key."""
+        self._forget()
+        await self.store.clear()
+
+    def _forget(self) -> None:
+        """All ``reset()`` forgets but the store's objects."""
+        self.engine.stop_timers()
         self.idempotency.clear()
         self.requests.clear()
         self.faults.clear()

@@ -1,4 +1,5 @@
-"""The API key never appears in a log line (at DEBUG), an error, a repr or the request log."""
+"""The API key never appears in a log line (at DEBUG), an error, a repr or the request
+log, over either store (``any_store``: SQLite logs each statement at DEBUG)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,16 @@ import logging
 import pytest
 
 from assistants_async import APIStatusError, AsyncClient
+from assistants_async.server import Store
 from assistants_async.testing import FakeAssistantsServer, Text, scripted
 
 KEY = "sk-proj-Secret0123456789abcdefSECRET"
 
 
-async def test_the_key_never_leaks(caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_key_never_leaks(caplog: pytest.LogCaptureFixture, any_store: Store) -> None:
     caplog.set_level(logging.DEBUG)  # every logger: ours, aiohttp's, asyncio's
     texts: list[str] = []
-    server = FakeAssistantsServer(responder=scripted([Text("hi there")]))
+    server = FakeAssistantsServer(responder=scripted([Text("hi there")]), store=any_store)
     async with server, AsyncClient(api_key=KEY, base_url=server.url or "") as client:
         texts.append(repr(client))
         server.faults.fail_next("createAssistant", status=503, retry_after_ms=1)

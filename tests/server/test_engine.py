@@ -519,6 +519,43 @@ async def test_recover_keeps_a_run_waiting_on_outputs_and_it_completes(engine: A
     assert run.obj["status"] == "completed"
 
 
+async def test_recover_completes_the_tool_step_a_crash_left_after_the_outputs_were_taken(
+    engine: Any,
+) -> None:
+    before = engine(CallTools([ToolCall("f", {"a": 1})]))
+    thread = await thread_with(before, "Hi")
+    run = await before.settle(T, await before.new_run(T, thread, ASSISTANT, {}))
+    (call_id,) = run.state["open_calls"]
+
+    async def crash(tenant: str, step: JSON) -> None:
+        raise KeyboardInterrupt  # the process dies between the run's write and the step's
+
+    real = before.store.put_step
+    before.store.put_step = crash
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            await before.submit_outputs(T, run, [{"tool_call_id": call_id, "output": "42"}])
+    finally:
+        before.store.put_step = real
+    queued = await before.store.run(T, thread, run.id)
+    assert queued.obj["status"] == "queued"
+    (open_step,) = await steps(before, queued)
+    assert open_step["status"] == "in_progress"
+
+    after = restarted(engine, Text("done"))
+    assert await after.recover(T, queued) == "resumed"
+    await after.drain(10)
+    done = await after.store.run(T, thread, run.id)
+    assert done.obj["status"] == "completed"
+    tool_step, answer_step = await steps(after, done)
+    assert tool_step["status"] == "completed"
+    assert tool_step["completed_at"] is not None
+    assert tool_step["usage"] is not None
+    (call,) = tool_step["step_details"]["tool_calls"]
+    assert call["function"]["output"] == "42"
+    assert answer_step["status"] == "completed"
+
+
 async def test_recover_expires_a_run_whose_time_is_up(engine: Any) -> None:
     clock = FakeClock()
     before = engine(CallTools([ToolCall("f")]), clock=clock, run_ttl=600)
@@ -611,4 +648,4 @@ async def test_no_lock_outlives_the_steps_that_held_it(engine: Any) -> None:
     assert (await waiting).obj["status"] == "completed"  # it saw the run as it stood
     with pytest.raises(asyncio.CancelledError):
         await given_up
-    assert runs._locks == {}
+    assert len(runs._locks) == 0

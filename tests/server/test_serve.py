@@ -35,7 +35,12 @@ from assistants_async import (
     BadRequestError,
     NotFoundError,
 )
-from assistants_async.models import Run
+from assistants_async.models import (
+    FunctionToolCall,
+    Run,
+    TextContentBlock,
+    ToolCallsStepDetails,
+)
 from assistants_async.server.__main__ import build_parser
 
 KEY = "sk-serve-alpha-0123456789"
@@ -393,6 +398,36 @@ async def test_sigint_stops_it_too(tmp_path: Path) -> None:
         assert await server.stop(signal.SIGINT) == 0
 
 
+async def test_a_second_server_on_the_same_file_is_refused_until_the_first_is_gone(
+    tmp_path: Path,
+) -> None:
+    # Two processes on one file would both take up its runs: each run moved twice.
+    db = tmp_path / "one.sqlite3"
+    async with served(db) as first:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "assistants_async.server",
+            "--port",
+            "0",
+            "--db",
+            str(db),
+            env={**os.environ, "ASSISTANTS_SERVER_KEYS": KEY},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 1
+        assert out == b""
+        assert f"{db} is served by another process" in err.decode()
+        async with first.client() as client:
+            await client.assistants.create(model="still served")
+        first.proc.send_signal(signal.SIGKILL)  # its lock goes with it
+        await first.proc.wait()
+    async with served(db) as second, second.client() as client:
+        assert [a.model for a in (await client.assistants.list()).data] == ["still served"]
+
+
 # --- kill -9 --------------------------------------------------------------------------
 
 
@@ -459,6 +494,107 @@ async def test_kill_9_loses_nothing_acknowledged_and_leaves_no_run_moving(
     assert not [s for s in statuses(db).values() if s in MOVING]
 
 
+async def test_kill_9_amid_moving_runs_and_tool_output_submits_leaves_every_run_legal(
+    tmp_path: Path,
+) -> None:
+    db, script = tmp_path / "db", tmp_path / "script.json"
+    call = {"name": "get_weather", "arguments": {"city": "Oslo"}}
+    rule = {"type": "tool_calls", "calls": [call], "then": "Done: {outputs}"}
+    script.write_text(json.dumps({"rules": [{"match": "weather", "reply": rule}]}))
+    started: list[Run] = []
+    submitted: dict[str, tuple[str, str]] = {}  # run id -> (call id, output), acknowledged
+    acked: list[tuple[str, str]] = []
+    options = ("--script", str(script), "--timer-interval", "0.005")
+    async with served(db, *options) as server, server.client() as client:
+        asst = await client.assistants.create(model="gpt-4o", tools=TOOLS)
+        thread = await client.threads.create()
+
+        async def write() -> None:
+            with contextlib.suppress(APIConnectionError, APIStatusError):
+                while True:
+                    made = await client.messages.create(thread.id, role="user", content="w")
+                    acked.append((thread.id, made.id))
+
+        async def start_runs() -> None:
+            with contextlib.suppress(APIConnectionError, APIStatusError):
+                while True:
+                    started.append(
+                        await client.threads.create_and_run(
+                            assistant_id=asst.id,
+                            thread={"messages": [{"role": "user", "content": "weather?"}]},
+                        )
+                    )
+
+        async def submit() -> None:
+            with contextlib.suppress(APIConnectionError, APIStatusError):
+                while True:
+                    for run in [r for r in started if r.id not in submitted]:
+                        run = await client.runs.retrieve(run.thread_id, run.id)
+                        if run.status != "requires_action":
+                            continue
+                        assert run.required_action is not None
+                        (open_call,) = run.required_action.submit_tool_outputs.tool_calls
+                        output = f"cold in {run.id}"
+                        await client.runs.submit_tool_outputs(
+                            run.thread_id,
+                            run.id,
+                            tool_outputs=[{"tool_call_id": open_call.id, "output": output}],
+                        )
+                        submitted[run.id] = (open_call.id, output)
+                    await asyncio.sleep(0)
+
+        tasks = [asyncio.ensure_future(f()) for f in (write, start_runs, submit, submit)]
+        await until(lambda: len(acked) >= 50 and len(submitted) >= 10 and len(started) >= 20)
+        server.proc.send_signal(signal.SIGKILL)
+        assert await server.proc.wait() == -signal.SIGKILL
+        await asyncio.wait_for(asyncio.gather(*tasks), 30)
+
+    async with served(db, *options) as server, server.client() as client:
+        ids = [m.id async for m in client.messages.list(thread.id, order="asc")]
+        assert [m for m in ids if m in {m for _, m in acked}] == [m for _, m in acked]
+        for run in started:
+            run = await resting(client, run.thread_id, run.id)
+            if run.id in submitted:
+                # An acknowledged submit held: the run went on from it.
+                assert run.status in ("completed", "failed"), run.status
+            if run.status == "requires_action":  # never answered: it still takes outputs
+                assert run.required_action is not None
+                (open_call,) = run.required_action.submit_tool_outputs.tool_calls
+                output = f"cold in {run.id}"
+                await client.runs.submit_tool_outputs(
+                    run.thread_id,
+                    run.id,
+                    tool_outputs=[{"tool_call_id": open_call.id, "output": output}],
+                )
+                submitted[run.id] = (open_call.id, output)
+                run = await resting(client, run.thread_id, run.id)
+            if run.status == "failed":  # cut mid-turn: said so, and nothing left open
+                assert run.last_error is not None
+                assert run.last_error.code == "server_error"
+                assert "stopped in the middle" in run.last_error.message
+                continue
+            assert run.status == "completed", run.status
+            steps = [s async for s in client.steps.list(run.thread_id, run.id, order="asc")]
+            assert [s.status for s in steps] == ["completed", "completed"]
+            # Its outputs: acknowledged, or sent as the server died (the same text).
+            output = f"cold in {run.id}"
+            details = steps[0].step_details
+            assert isinstance(details, ToolCallsStepDetails)
+            (done_call,) = details.tool_calls
+            assert isinstance(done_call, FunctionToolCall)
+            assert done_call.function.output == output
+            if run.id in submitted:
+                assert submitted[run.id] == (done_call.id, output)
+            said = [m async for m in client.messages.list(run.thread_id) if m.role == "assistant"]
+            assert len(said) == 1  # the answer, once
+            assert isinstance(said[0].content[0], TextContentBlock)
+            assert said[0].content[0].text.value == f"Done: {output}"
+    with closing(sqlite3.connect(db)) as conn, conn:
+        left = conn.execute("SELECT obj FROM steps").fetchall()
+    assert not [obj for (obj,) in left if json.loads(obj)["status"] == "in_progress"]
+    assert not [s for s in statuses(db).values() if s in MOVING]
+
+
 async def test_expiry_is_enforced_at_a_restart(tmp_path: Path) -> None:
     db = tmp_path / "db"
     async with served(db, "--run-ttl", "1") as server:
@@ -513,6 +649,57 @@ def test_the_readme_names_only_options_the_command_has() -> None:
     assert named <= known, named - known
     assert "python -m assistants_async.server" in section
     assert "ASSISTANTS_SERVER_KEYS" in section
+
+
+async def test_the_readme_commands_start_a_server_that_keeps_tenants_apart(
+    tmp_path: Path,
+) -> None:
+    # The section's first commands (SQLite's; PostgreSQL's need a database server).
+    block = re.findall(r"```sh\n(.*?)```", readme_section(), re.S)[0]
+    lines = [line for line in block.splitlines() if line and not line.startswith("#")]
+    install, *commands = lines
+    assert install == "pip install 'assistants-async[server]'"  # the extra pyproject has
+    said = re.search(r"^# (.*)$", block, re.M)
+    assert said is not None
+    # What it prints, as the README shows it: the address and the file in the cwd.
+    shown = re.escape(said.group(1)).replace("8080", r"(\d+)")
+    shown = shown.replace(re.escape("/srv/app"), re.escape(str(tmp_path)))
+    shown = shown.replace(re.escape("; ...)"), ";.*\\)")
+    script = "\n".join(commands)
+    assert "--port 8080" in script
+    script = script.replace("--port 8080", "--port 0").replace(
+        "python -m", f"exec {sys.executable} -m"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ASSISTANTS_SERVER_KEYS"}
+    proc = await asyncio.create_subprocess_exec(
+        "bash",
+        "-c",
+        script,
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode().strip()
+        found = re.fullmatch(shown, banner)
+        assert found is not None, (shown, banner)
+        url = f"http://127.0.0.1:{found.group(1)}/v1"
+        keys = re.search(r'ASSISTANTS_SERVER_KEYS="([^"]+)"', script)
+        assert keys is not None
+        team_a, team_b = keys.group(1).split(",")
+        async with (
+            AsyncClient(api_key=team_a, base_url=url, trust_env=False) as a,
+            AsyncClient(api_key=team_b, base_url=url, trust_env=False) as b,
+        ):
+            made = await a.assistants.create(model="gpt-4o")
+            assert [x.id for x in (await a.assistants.list()).data] == [made.id]
+            assert (await b.assistants.list()).data == []
+        assert (tmp_path / "assistants.sqlite3").exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 60) == 0
 
 
 def backup(source: Path, target: Path) -> None:

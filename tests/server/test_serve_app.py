@@ -240,6 +240,28 @@ async def test_runs_nobody_reads_expire_by_the_sweep(tmp_path: Path) -> None:
         await store.close()
 
 
+async def test_the_sweep_forgets_idempotency_keys_past_their_day(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.sqlite3")
+    await store.open()
+    clock = FakeClock()
+    server = AssistantsServer(store, Keys([KEY]), responder=echo(), clock=clock)
+    server.idempotency.clock = clock
+    await server.start()
+    try:
+        async with client(server) as api:
+            await api.assistants.create(model="m", extra_headers={"Idempotency-Key": "one"})
+        tenant = Keys([KEY]).tenant(KEY)
+        assert tenant is not None
+        assert await store.reply(tenant, "one", clock()) is not None
+        assert await server.sweep() == {"expired_runs": 0, "forgotten_replies": 0}
+        clock.advance(24 * 3600)
+        assert await server.sweep() == {"expired_runs": 0, "forgotten_replies": 1}
+        assert await store.reply(tenant, "one", 0) is None
+    finally:
+        await server.stop()
+        await store.close()
+
+
 async def test_a_sweep_that_fails_is_logged_and_the_next_goes_on(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -249,20 +271,20 @@ async def test_a_sweep_that_fails_is_logged_and_the_next_goes_on(
     calls = 0
     seen = asyncio.Event()
 
-    async def flaky() -> int:
+    async def flaky() -> dict[str, int]:
         nonlocal calls
         calls += 1
         if calls == 1:
             raise RuntimeError("locked")
         seen.set()
-        return 0
+        return {}
 
-    server.expire_due = flaky  # type: ignore[method-assign]
+    server.sweep = flaky  # type: ignore[method-assign]
     await server.start()
     try:
         with caplog.at_level(logging.ERROR, logger="assistants_async.server"):
             await asyncio.wait_for(seen.wait(), 30)
-        assert "expiring runs failed" in caplog.text
+        assert "the sweep failed" in caplog.text
     finally:
         await server.stop()
         await store.close()

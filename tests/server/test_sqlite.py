@@ -5,6 +5,7 @@ reads nothing but the schema version, and its schema moves by migrations."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import shutil
@@ -26,6 +27,7 @@ from assistants_async.server._sqlite import (
     Migration,
     SchemaTooNew,
     SQLiteStore,
+    StoreInUse,
     list_sql,
     migrations,
 )
@@ -349,6 +351,9 @@ async def test_the_schema_0001_fixture_opens_and_reads_back(tmp_path: Path) -> N
     await made.open()
     try:
         assert pragma(path, "user_version") == len(migrations())
+        with closing(sqlite3.connect(path)) as db:
+            indexes = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        assert "replies_expiry" in indexes  # 0002, over a file 0001 made
         for tenant, obj in make_fixture.ASSISTANTS:
             assert await made.assistant(tenant, obj["id"]) == obj
             assert (await made.assistants(tenant, PageQuery())).items == [obj]
@@ -501,3 +506,53 @@ def test_every_acknowledged_write_survives_kill_9(tmp_path: Path) -> None:
     assert found[: len(acknowledged)] == acknowledged
     # At most the one write in flight when the kill came is there unacknowledged.
     assert len(found) - len(acknowledged) <= 1
+
+
+async def test_an_exclusive_store_keeps_the_file_to_itself_until_closed(tmp_path: Path) -> None:
+    path = tmp_path / "one.sqlite3"
+    first = SQLiteStore(path, exclusive=True)
+    await first.open()
+    second = SQLiteStore(path, exclusive=True)
+    try:
+        with pytest.raises(StoreInUse, match="served by another process"):
+            await second.open()
+        reader = SQLiteStore(path)  # not exclusive: a tool reading the file is let in
+        await reader.open()
+        await reader.close()
+    finally:
+        await first.close()
+    await second.open()
+    await second.close()
+
+
+async def test_the_fake_over_sqlite_writes_no_api_key_into_the_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The fake named each tenant by its raw key: on SQLite, every row (and aiosqlite's
+    DEBUG line for each statement) carried the key in clear."""
+    from assistants_async.testing import FakeAssistantsServer
+
+    caplog.set_level(logging.DEBUG)
+    key = "sk-proj-NeverWrittenDown0123456789"
+    store = SQLiteStore(tmp_path / "fake.sqlite3")
+    await store.open()
+    try:
+        async with (
+            FakeAssistantsServer(api_key=key, store=store) as server,
+            server.client() as client,
+        ):
+            asst = await client.assistants.create(model="m")
+            thread = await client.threads.create(messages=[{"role": "user", "content": "hi"}])
+            await client.runs.create_and_poll(thread.id, assistant_id=asst.id)
+    finally:
+        await store.close()
+    assert b"NeverWrittenDown" not in _every_byte_in(tmp_path)
+    assert not [r for r in caplog.records if "NeverWrittenDown" in r.getMessage()]
+    with closing(sqlite3.connect(tmp_path / "fake.sqlite3")) as db:
+        (tenant,) = {row[0] for row in db.execute("SELECT tenant FROM assistants")}
+    assert re.fullmatch(r"key:[0-9a-f]{32}", tenant)
+
+
+def _every_byte_in(folder: Path) -> bytes:
+    """The files of ``folder`` (the database, its WAL and shared memory), end to end."""
+    return b"".join(path.read_bytes() for path in folder.iterdir())

@@ -688,6 +688,19 @@ async def test_replies_kept_until_they_expire(store: Store) -> None:
     assert await store.reply(A, "k1", now=50.0) == kept
 
 
+async def test_expired_replies_are_forgotten_for_good(store: Store) -> None:
+    old = Reply(200, b"{}", "application/json", "r1", 100.0)
+    live = Reply(200, b"{}", "application/json", "r2", 200.0)
+    await store.keep_reply(A, "old", old)
+    await store.keep_reply(B, "old", old)
+    await store.keep_reply(A, "live", live)
+    assert await store.forget_replies(now=150.0) == 2
+    assert await store.reply(A, "old", now=0.0) is None  # gone, not only hidden
+    assert await store.reply(B, "old", now=0.0) is None
+    assert await store.reply(A, "live", now=150.0) == live
+    assert await store.forget_replies(now=150.0) == 0
+
+
 # --- copies ---------------------------------------------------------------------------
 
 
