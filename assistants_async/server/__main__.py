@@ -1,5 +1,6 @@
 """``python -m assistants_async.server`` (or ``assistants-server``): serve the
-Assistants API durably, on a SQLite file. ``--help`` lists every option."""
+Assistants API durably, on a SQLite file or a PostgreSQL database. ``--help`` lists
+every option."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from ._keys import ENV_VAR, Keys, load_keys
 from ._responders import Responder, echo
 from ._script import Script
 from ._serve import ACCESS_LOG, AssistantsServer
+from ._store import Store
+from ._urls import is_postgres_url, redacted
 
 __all__ = ["build_parser", "main"]
 
@@ -46,7 +49,13 @@ start takes up the runs left active: queued ones and those whose turn had writte
 nothing resume, one stopped halfway through its turn fails with a last_error saying so,
 one waiting on tool outputs still waits, one whose time is up expires.
 
-Backups while serving: sqlite3 FILE ".backup COPY" (or the SQLite backup API).
+Backups while serving: sqlite3 FILE ".backup COPY" (or the SQLite backup API); on
+PostgreSQL, pg_dump.
+
+PostgreSQL: --db postgresql://USER:PASSWORD@HOST:PORT/DATABASE (the database must exist;
+its tables are made or migrated at start; the password is never printed). Needs the
+postgres extra: pip install 'assistants-async[postgres]'.
+
 
 The control plane (--control; off by default): the fake server's, under
 http://HOST:PORT/__fake__/, for test suites that drive either server. No key needed.
@@ -65,17 +74,32 @@ reset everything: --control binds loopback only, unless --allow-remote-control.
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m assistants_async.server",
-        description="Serve the Assistants API (base URL: http://HOST:PORT/v1) on a SQLite file.",
+        description="Serve the Assistants API (base URL: http://HOST:PORT/v1) on a SQLite "
+        "file or a PostgreSQL database.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_listen_options(parser)
     parser.add_argument(
         "--db",
-        type=Path,
-        default=Path(DEFAULT_DB),
-        metavar="FILE",
-        help=f"the SQLite file, made if missing (default: ./{DEFAULT_DB})",
+        default=DEFAULT_DB,
+        metavar="FILE|URL",
+        help=f"the SQLite file, made if missing (default: ./{DEFAULT_DB}), or a postgresql:// URL",
+    )
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=10,
+        metavar="N",
+        help="PostgreSQL: the most connections this process opens (default 10)",
+    )
+    parser.add_argument(
+        "--lease",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="PostgreSQL: how long a process holds a moving run without renewing it; a "
+        "run whose process died is taken over by another this long after (default 10)",
     )
     parser.add_argument(
         "--keys-file",
@@ -146,22 +170,36 @@ def _logging(access: bool) -> None:
     ACCESS_LOG.setLevel(logging.INFO if access else logging.WARNING)
 
 
+def _store(args: argparse.Namespace) -> tuple[Store, str]:
+    """The store ``--db`` names, and how to show it (a path, or a URL without password).
+    ImportError: the extra it needs is not installed."""
+    if is_postgres_url(args.db):
+        from ._postgres import PostgresStore
+
+        return PostgresStore(args.db, pool_size=args.pool_size), redacted(args.db)
+    from ._sqlite import SQLiteStore
+
+    path = Path(args.db).resolve()
+    # One process per file: a second is refused (its runs would be moved twice).
+    return SQLiteStore(path, synchronous=args.synchronous, exclusive=True), str(path)
+
+
 async def _serve(args: argparse.Namespace, keys: Keys, script: Script, responder: Responder) -> int:
     try:
-        from ._sqlite import SQLiteStore
-    except ImportError as exc:  # aiosqlite is the extra's
+        store, where = _store(args)
+    except ImportError as exc:  # aiosqlite and asyncpg are the extras'
+        extra = "postgres" if is_postgres_url(args.db) else "server"
         print(
-            f"error: {exc}; install the server's extra: pip install 'assistants-async[server]'",
+            f"error: {exc}; install the server's extra: pip install 'assistants-async[{extra}]'",
             file=sys.stderr,
         )
         return 1
     log = logging.getLogger("assistants_async.server")
-    path = args.db.resolve()
-    store = SQLiteStore(path, synchronous=args.synchronous, exclusive=True)
     try:
         await store.open()
     except Exception as exc:
-        print(f"error: cannot open {path}: {exc}", file=sys.stderr)
+        print(f"error: cannot open {where}: {exc}", file=sys.stderr)
+        await store.close()
         return 1
     try:
         server = AssistantsServer(
@@ -176,6 +214,7 @@ async def _serve(args: argparse.Namespace, keys: Keys, script: Script, responder
             max_body=args.max_body,
             sweep_interval=args.sweep_interval,
             require_beta_header=not args.no_beta_header,
+            lease=args.lease,
         )
         try:
             url = await server.start(args.host, args.port, grace=args.grace)
@@ -190,7 +229,7 @@ async def _serve(args: argparse.Namespace, keys: Keys, script: Script, responder
                 control,
             )
         print(
-            f"Assistants API on {url} (data: {path}; {len(keys)} API key(s); "
+            f"Assistants API on {url} (data: {where}; {len(keys)} API key(s); "
             + (f"control plane: {control}; " if args.control else "")
             + "SIGTERM or Ctrl-C to stop)",
             flush=True,
@@ -223,6 +262,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "tenant's data: bind a loopback address (127.0.0.1, ::1, localhost), or add "
             "--allow-remote-control"
         )
+    if args.pool_size < 1:
+        parser.error("--pool-size must be at least 1")
+    if not args.lease > 0:
+        parser.error("--lease must be above 0")
     script = Script()
     try:
         keys = load_keys(args.keys_file)

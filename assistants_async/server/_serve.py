@@ -21,6 +21,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -32,6 +33,7 @@ from ._http import TENANT
 from ._idempotency import Idempotency
 from ._ids import random_ids
 from ._keys import Keys
+from ._leases import LeasedEngine, Leasing, process_name
 from ._log import LoggedRequest, RequestLog, log_entry
 from ._responders import Responder
 from ._runs import RunHandlers
@@ -78,6 +80,7 @@ class AssistantsServer:
         script: Script | None = None,
         control: bool = False,
         max_logged_requests: int = 10_000,
+        lease: float = 10.0,
     ) -> None:
         if max_body < 1:
             raise ValueError("max_body must be at least 1 byte")
@@ -89,14 +92,18 @@ class AssistantsServer:
         self.clock: Callable[[], int] = clock or (lambda: int(time.time()))
         self.ids: Callable[[str], str] = ids or random_ids
         self.script = script if script is not None else Script()
-
-        self.engine = RunEngine(
-            store,
-            responder=ScriptFirst(self.script, lambda: responder),
-            clock=self.clock,
-            ids=self.ids,
-            run_ttl=run_ttl,
-            timer_interval=timer_interval,
+        engine_options: dict[str, Any] = {
+            "responder": ScriptFirst(self.script, lambda: responder),
+            "clock": self.clock,
+            "ids": self.ids,
+            "run_ttl": run_ttl,
+            "timer_interval": timer_interval,
+        }
+        # A store shared by several processes keeps leases: each run moves in one.
+        self.engine: RunEngine = (
+            LeasedEngine(store, owner=process_name(), lease=lease, **engine_options)
+            if isinstance(store, Leasing)
+            else RunEngine(store, **engine_options)
         )
         handlers = Handlers(store, self.engine)
         runs = RunHandlers(
@@ -120,6 +127,7 @@ class AssistantsServer:
             add_control_routes(self.app, controls)
         self._runner: web.AppRunner | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._keeper: asyncio.Task[None] | None = None
         self.url: str | None = None
         self._grace = 30.0
         self._stopping = False
@@ -143,7 +151,10 @@ class AssistantsServer:
 
     async def recover(self) -> dict[str, int]:
         """Take up every run left active: how many ``resumed``, ``failed``, ``expired``
-        and ``waiting`` (on tool outputs, as before)."""
+        and ``waiting`` (on tool outputs, as before). With leases, only the moving runs
+        whose lease lapsed: the others are moving in live processes."""
+        if isinstance(self.engine, LeasedEngine):
+            return await self.engine.take_over()
         counts: collections.Counter[str] = collections.Counter()
         for tenant, run in await self.store.active_runs():
             counts[await self.engine.recover(tenant, run)] += 1
@@ -197,6 +208,8 @@ class AssistantsServer:
             raise
         self._runner = runner
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
+        if isinstance(self.engine, LeasedEngine):
+            self._keeper = asyncio.get_running_loop().create_task(self.engine.keep())
         bound = runner.addresses[0]
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{bound[1]}/v1"
@@ -207,11 +220,12 @@ class AssistantsServer:
         period to finish; then stop the rest (a restart takes their runs up)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._grace
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-            self._sweeper = None
+        for task in (self._sweeper, self._keeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._sweeper = self._keeper = None
         if self._runner is not None:
             for site in list(self._runner.sites):
                 await site.stop()
@@ -228,6 +242,8 @@ class AssistantsServer:
             await self._runner.cleanup()
             self._runner = None
         await self.engine.drain(max(0.0, deadline - loop.time()))
+        if isinstance(self.engine, LeasedEngine):
+            await self.engine.release()  # the runs still moving: to the other processes
 
     # --- every request ----------------------------------------------------------------
 

@@ -28,17 +28,17 @@ import asyncio
 import contextlib
 import functools
 import os
-import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from functools import cache
-from importlib import resources
 from typing import Any, Literal, TypeAlias
 
 import aiosqlite
 import attrs
 
 from ._codec import dump, load
+from ._migrations import Migration, SchemaTooNew, check_numbering
+from ._migrations import load as load_migrations
 from ._store import (
     JSON,
     ActiveRunExists,
@@ -52,7 +52,7 @@ from ._store import (
 )
 from ._writer import Writer
 
-__all__ = ["Migration", "SQLiteStore", "StoreInUse", "migrate", "migrations"]
+__all__ = ["Migration", "SQLiteStore", "SchemaTooNew", "StoreInUse", "migrate", "migrations"]
 
 # Exactly as the partial indexes of 0001_initial.sql write it: SQLite uses a partial
 # index only for a query whose WHERE repeats the index's own term.
@@ -63,46 +63,10 @@ _ACTIVE_SQL = "status IN ('queued', 'in_progress', 'requires_action', 'cancellin
 # --- migrations -----------------------------------------------------------------------
 
 
-@attrs.frozen
-class Migration:
-    """One step of the schema: ``version`` is what ``PRAGMA user_version`` says after it."""
-
-    version: int
-    name: str
-    sql: str
-
-    def statements(self) -> list[str]:
-        """The SQL split into statements (``sqlite3.complete_statement`` finds the ends)."""
-        found: list[str] = []
-        pending = ""
-        for line in self.sql.splitlines(keepends=True):
-            pending += line
-            if sqlite3.complete_statement(pending):
-                found.append(pending.strip())
-                pending = ""
-        rest = "".join(line for line in pending.splitlines() if not line.strip().startswith("--"))
-        if rest.strip():
-            raise ValueError(f"migration {self.name}: unterminated statement {rest.strip()!r}")
-        return found
-
-
-_MIGRATION_FILE = re.compile(r"(\d{4})_\w+\.sql")
-
-
 @cache
 def migrations() -> tuple[Migration, ...]:
-    """The package's migrations (``migrations/NNNN_name.sql``), in order."""
-    folder = resources.files(__package__ or "assistants_async.server") / "migrations"
-    found = sorted(
-        (int(match[1]), entry.name, entry.read_text(encoding="utf-8"))
-        for entry in folder.iterdir()
-        if (match := _MIGRATION_FILE.fullmatch(entry.name))
-    )
-    return tuple(Migration(*item) for item in found)
-
-
-class SchemaTooNew(RuntimeError):
-    """The database was made by a newer release than this one."""
+    """The package's SQLite migrations (``migrations/NNNN_name.sql``), in order."""
+    return load_migrations("migrations")
 
 
 # The readers' connections, and the writer.
@@ -112,8 +76,7 @@ Connection: TypeAlias = "aiosqlite.Connection | Writer"
 async def migrate(db: Connection, steps: Sequence[Migration]) -> int:
     """Bring the database up to the last of ``steps``, each applied in a transaction of
     its own (a failed step leaves the version before it); returns the version."""
-    if [step.version for step in steps] != list(range(1, len(steps) + 1)):
-        raise ValueError(f"migrations must be numbered 1, 2, 3...: {[m.name for m in steps]}")
+    check_numbering(steps)
     version = await _user_version(db)
     if version > len(steps):
         raise SchemaTooNew(

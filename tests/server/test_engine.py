@@ -1,5 +1,6 @@
 """The run engine without HTTP: the statuses a run goes through and the events it says,
-driven directly over a store (in memory and SQLite: the engine uses nothing else)."""
+driven directly over a store (in memory, SQLite and PostgreSQL: the engine uses nothing
+else)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,7 @@ import pytest
 
 from assistants_async._schema import Invalid
 from assistants_async.server._engine import RunEngine
-from assistants_async.server._memory import MemoryStore
 from assistants_async.server._responders import Part, TextDelta, ToolCallDelta, Usage
-from assistants_async.server._sqlite import SQLiteStore
 from assistants_async.server._store import (
     JSON,
     ActiveRunExists,
@@ -37,6 +36,7 @@ from assistants_async.testing import (
 )
 
 from ..payloads import ASSISTANT as PAYLOAD
+from .test_store import make_store
 
 T = "key:engine"
 
@@ -51,9 +51,9 @@ ASSISTANT: dict[str, Any] = {
 }
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    made: Store = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
+    made = make_store(request, tmp_path)
     await made.open()
     try:
         yield made

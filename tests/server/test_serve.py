@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 
 from assistants_async import (
@@ -95,8 +96,11 @@ class Served:
 
 
 @contextlib.asynccontextmanager
-async def served(db: Path, *options: str, keys: str = f"{KEY},{OTHER}") -> AsyncIterator[Served]:
-    """``python -m assistants_async.server --port 0 --db DB [options]``, with the keys in
+async def served(
+    db: Path | str, *options: str, keys: str = f"{KEY},{OTHER}"
+) -> AsyncIterator[Served]:
+    """``python -m assistants_async.server --port 0 --db DB [options]`` (DB a file or a
+    postgresql:// URL), with the keys in
     the environment; stopped (SIGTERM) at the end unless the test stopped it."""
     env = {**os.environ, "ASSISTANTS_SERVER_KEYS": keys}
     proc = await asyncio.create_subprocess_exec(
@@ -660,7 +664,8 @@ def test_the_readme_names_only_options_the_command_has() -> None:
 async def test_the_readme_commands_start_a_server_that_keeps_tenants_apart(
     tmp_path: Path,
 ) -> None:
-    # The section's first block (the second drives the control plane: test_control.py).
+    # The section's first block: starting on SQLite (the others: the control plane, in
+    # test_control.py; PostgreSQL; a model).
     block = re.findall(r"```sh\n(.*?)```", readme_section(), re.S)[0]
     lines = [line for line in block.splitlines() if line and not line.startswith("#")]
     install, *commands = lines
@@ -725,3 +730,180 @@ async def test_a_backup_taken_while_serving_serves_on_its_own(tmp_path: Path) ->
     async with served(copy) as server, server.client() as client:
         assert [a.name for a in (await client.assistants.list()).data] == ["Backed up"]
         assert (await client.assistants.retrieve(asst.id)).name == "Backed up"
+
+
+# --- on PostgreSQL --------------------------------------------------------------------
+
+
+async def test_on_postgres_what_was_acknowledged_survives_kill_9(postgres_url: str) -> None:
+    # A password in the URL (the test server trusts 127.0.0.1) is never shown.
+    url = postgres_url.replace("postgres@", "postgres:s3cret@")
+    headers = {"Idempotency-Key": "pg-once"}
+    async with served(url) as server:
+        assert "(data: postgresql://postgres:***@127.0.0.1:" in server.banner
+        async with server.client() as client:
+            asst = await client.assistants.create(model="gpt-4o", extra_headers=headers)
+            thread = await client.threads.create(
+                messages=[{"role": "user", "content": "Remember me"}]
+            )
+            run = await client.runs.create_and_poll(thread.id, assistant_id=asst.id)
+            assert run.status == "completed"
+            waiting = await waiting_run(client, asst.id)
+        server.proc.send_signal(signal.SIGKILL)
+        assert await server.proc.wait() == -signal.SIGKILL
+        assert not any("s3cret" in line for line in server.lines)
+    async with served(url) as server, server.client() as client:
+        again = await client.with_raw_response(
+            client.assistants.create, model="gpt-4o", extra_headers=headers
+        )
+        assert (again.headers["idempotent-replayed"], again.parsed.id) == ("true", asst.id)
+        texts = [
+            m.content[0].text.value  # type: ignore[union-attr]
+            async for m in client.messages.list(thread.id, order="asc")
+        ]
+        assert texts == ["Remember me", "Remember me"]
+        assert (await client.runs.retrieve(thread.id, run.id)).status == "completed"
+        (call,) = waiting.required_action.submit_tool_outputs.tool_calls  # type: ignore[union-attr]
+        done = await client.runs.submit_tool_outputs_and_poll(
+            waiting.thread_id, waiting.id, tool_outputs=[{"tool_call_id": call.id, "output": "9"}]
+        )
+        assert done.status == "completed"
+
+
+async def test_two_processes_on_one_postgres_share_objects_keys_and_the_active_run_rule(
+    postgres_url: str,
+) -> None:
+    headers = {"Idempotency-Key": "made-once"}
+    async with (
+        served(postgres_url) as one,
+        served(postgres_url) as two,
+        one.client() as a,
+        two.client() as b,
+    ):
+        asst = await a.assistants.create(model="gpt-4o", tools=TOOLS, extra_headers=headers)
+        again = await b.with_raw_response(
+            b.assistants.create, model="gpt-4o", tools=TOOLS, extra_headers=headers
+        )
+        assert (again.headers["idempotent-replayed"], again.parsed.id) == ("true", asst.id)
+        waiting = await waiting_run(a, asst.id)
+        # The other process sees the run, and the database refuses a second active one.
+        assert (await b.runs.retrieve(waiting.thread_id, waiting.id)).status == ("requires_action")
+        with pytest.raises(BadRequestError, match="already has an active run"):
+            await b.runs.create(waiting.thread_id, assistant_id=asst.id)
+        # Its tool outputs, taken by the other process, finish it there.
+        (call,) = waiting.required_action.submit_tool_outputs.tool_calls  # type: ignore[union-attr]
+        done = await b.runs.submit_tool_outputs_and_poll(
+            waiting.thread_id, waiting.id, tool_outputs=[{"tool_call_id": call.id, "output": "9"}]
+        )
+        assert done.status == "completed"
+        assert (await a.runs.retrieve(waiting.thread_id, waiting.id)).status == "completed"
+        # A list written through both processes reads the same through either.
+        for n in range(10):
+            await (a if n % 2 else b).messages.create(
+                waiting.thread_id, role="user", content=f"{n}"
+            )
+        listed_a = [m.id async for m in a.messages.list(waiting.thread_id, limit=3)]
+        listed_b = [m.id async for m in b.messages.list(waiting.thread_id, limit=4)]
+        assert listed_a == listed_b
+        assert len(listed_a) == len(set(listed_a)) == 12  # the question, the answer, 10
+
+
+async def lease_owners(url: str, run_ids: list[str]) -> set[str | None]:
+    db = await asyncpg.connect(url)
+    try:
+        rows = await db.fetch("SELECT lease_owner FROM runs WHERE id = ANY($1)", run_ids)
+    finally:
+        await db.close()
+    return {row[0] for row in rows}
+
+
+async def test_runs_of_a_killed_process_are_finished_by_another(postgres_url: str) -> None:
+    # The first process steps its runs once a minute: they stay queued while it lives.
+    async with served(postgres_url, "--timer-interval", "60", "--lease", "2") as one:
+        async with one.client() as a:
+            asst = await a.assistants.create(model="gpt-4o")
+            started = [
+                await a.threads.create_and_run(
+                    assistant_id=asst.id, thread={"messages": [{"role": "user", "content": "go"}]}
+                )
+                for _ in range(5)
+            ]
+        ids = [r.id for r in started]
+        # Each claimed by the process that started it, in the database.
+        (holder,) = await until(lambda: one_owner(postgres_url, ids))
+        # A process started now takes none of them up: their holder is alive.
+        async with served(postgres_url, "--lease", "2") as two, two.client() as b:
+            taken = await two.line(r"runs taken up: (\d+) resumed")
+            assert taken[1] == "0"
+            assert {(await b.runs.retrieve(r.thread_id, r.id)).status for r in started} == {
+                "queued"
+            }
+            assert await lease_owners(postgres_url, ids) == {holder}
+            one.proc.send_signal(signal.SIGKILL)
+            assert await one.proc.wait() == -signal.SIGKILL
+            # Once the leases lapse, the other process claims the runs and finishes them,
+            # each once: one answer per run.
+            for r in started:
+                assert (await resting(b, r.thread_id, r.id)).status == "completed"
+                roles = [m.role async for m in b.messages.list(r.thread_id)]
+                assert roles == ["assistant", "user"]
+            await two.line(r"runs taken over from stopped processes: \d+ resumed")
+            assert holder not in await lease_owners(postgres_url, ids)
+
+
+async def one_owner(url: str, run_ids: list[str]) -> tuple[str] | None:
+    """The one process holding every run, once they all have the same one."""
+    owners = await lease_owners(url, run_ids)
+    if len(owners) == 1 and None not in owners:
+        return (str(next(iter(owners))),)
+    return None
+
+
+@pytest.mark.slow
+async def test_three_processes_run_a_thousand_runs_each_once(postgres_url: str) -> None:
+    async with (
+        served(postgres_url) as one,
+        served(postgres_url) as two,
+        served(postgres_url) as three,
+        one.client() as a,
+        two.client() as b,
+        three.client() as c,
+    ):
+        clients = [a, b, c]
+        asst = await a.assistants.create(model="gpt-4o")
+        gate = asyncio.Semaphore(60)  # requests in flight at once, spread round robin
+
+        async def start(n: int) -> Run:
+            async with gate:
+                return await clients[n % 3].threads.create_and_run(
+                    assistant_id=asst.id,
+                    thread={"messages": [{"role": "user", "content": f"run {n}"}]},
+                )
+
+        started = await asyncio.gather(*(start(n) for n in range(1000)))
+        ids = [r.id for r in started]
+        db = await asyncpg.connect(postgres_url)
+        try:
+
+            async def all_at_rest() -> bool:
+                moving = await db.fetchval(
+                    "SELECT count(*) FROM runs WHERE id = ANY($1)"
+                    " AND status IN ('queued', 'in_progress', 'cancelling')",
+                    ids,
+                )
+                return bool(moving == 0)
+
+            await until(all_at_rest, timeout=120)
+            statuses = await db.fetch(
+                "SELECT status, count(*) FROM runs WHERE id = ANY($1) GROUP BY status", ids
+            )
+            assert {row[0]: row[1] for row in statuses} == {"completed": 1000}
+            # Each turn was asked for once: one answer per run, none twice.
+            answers = await db.fetch(
+                "SELECT run_id, count(*) FROM messages WHERE run_id = ANY($1) GROUP BY run_id",
+                ids,
+            )
+            assert len(answers) == 1000
+            assert {row[1] for row in answers} == {1}
+        finally:
+            await db.close()

@@ -4,6 +4,7 @@ keys, what comes in front of the handlers, its sweeps and the command's refusals
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import socket
@@ -21,11 +22,15 @@ from assistants_async._check import run_checks
 from assistants_async.server import __main__ as command
 from assistants_async.server._cli import load_script
 from assistants_async.server._keys import ENV_VAR, Keys, load_keys, tenant_of_key
+from assistants_async.server._postgres import PostgresStore
 from assistants_async.server._responders import echo
 from assistants_async.server._script import Script
 from assistants_async.server._serve import ACCESS_LOG, AssistantsServer
 from assistants_async.server._sqlite import SQLiteStore
+from assistants_async.server._store import Store
 from assistants_async.testing import FakeClock
+
+from .postgres import Cluster
 
 KEY = "sk-app-alpha"
 OTHER = "sk-app-beta"
@@ -68,7 +73,18 @@ def test_keys_come_from_a_file_and_the_environment(tmp_path: Path) -> None:
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[AssistantsServer]:
-    store = SQLiteStore(tmp_path / "app.sqlite3")
+    async with serving(SQLiteStore(tmp_path / "app.sqlite3")) as made:
+        yield made
+
+
+@pytest.fixture
+async def postgres_server(postgres_url: str) -> AsyncIterator[AssistantsServer]:
+    async with serving(PostgresStore(postgres_url)) as made:
+        yield made
+
+
+@contextlib.asynccontextmanager
+async def serving(store: Store) -> AsyncIterator[AssistantsServer]:
     await store.open()
     made = AssistantsServer(
         store, Keys([KEY, OTHER]), responder=echo(), max_body=4000, clock=FakeClock()
@@ -291,6 +307,9 @@ def test_a_body_limit_below_one_byte_is_refused(tmp_path: Path) -> None:
         (["--grace", "-1"], "--grace"),
         (["--keys-file", "/nonexistent/keys"], "No such file"),
         (["--script", "SCRIPT"], "a script is a JSON object"),
+        (["--pool-size", "0"], "--pool-size"),
+        (["--lease", "0"], "--lease"),
+        (["--lease", "nan"], "--lease"),
     ],
 )
 def test_the_command_refuses_bad_options(
@@ -391,3 +410,57 @@ async def test_every_compatibility_check_passes_against_the_sqlite_server(
     report = await run_checks(server.url, KEY)
     assert {r.id: r.verdict for r in report.results if r.verdict != "pass"} == {}
     assert report.cleanup["left"] == []
+
+
+async def test_every_compatibility_check_passes_against_the_postgres_server(
+    postgres_server: AssistantsServer,
+) -> None:
+    """The same check, against the server on PostgreSQL: nothing deviates there either."""
+    assert postgres_server.url is not None
+    report = await run_checks(postgres_server.url, KEY)
+    assert {r.id: r.verdict for r in report.results if r.verdict != "pass"} == {}
+    assert report.cleanup["left"] == []
+
+
+@pytest.mark.usefixtures("quiet_logs")
+def test_the_command_says_why_it_cannot_open_a_postgres_database(
+    postgres_cluster: Cluster,
+    postgres_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv(ENV_VAR, KEY)
+    # No such database (the password in the URL is never shown).
+    missing = postgres_cluster.url("nowhere").replace("postgres@", "postgres:s3cret@")
+    assert command.main(["--db", missing, "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot open postgresql://postgres:***@127.0.0.1" in err
+    assert '"nowhere" does not exist' in err
+    assert "s3cret" not in err
+    # A database made by a newer release.
+    name = postgres_url.rpartition("/")[2]
+    postgres_cluster.psql(
+        "CREATE TABLE schema_version (version INTEGER); INSERT INTO schema_version VALUES (999)",
+        database=name,
+    )
+    assert command.main(["--db", postgres_url, "--port", "0"]) == 1
+    assert "the database is at schema version 999" in capsys.readouterr().err
+
+
+async def test_a_nul_in_an_id_is_not_found_on_either_store(
+    server: AssistantsServer, postgres_server: AssistantsServer
+) -> None:
+    # PostgreSQL cannot hold a NUL: an id with one names nothing there either (no 500).
+    for served in (server, postgres_server):
+        for path, status in (
+            ("/threads/abc%00def", 404),
+            ("/assistants/a%00b", 404),
+            ("/threads/t%00/runs/r", 404),
+            ("/assistants?after=a%00", 400),
+        ):
+            got, _, body = await raw(served, "GET", path)
+            assert (got, body["error"]["type"]) == (status, "invalid_request_error"), path
+        got, _, _ = await raw(
+            served, "POST", "/assistants", json={"model": "m"}, headers={"Idempotency-Key": "k"}
+        )
+        assert got == 200

@@ -1,5 +1,5 @@
-"""One conformance suite for every ``Store``: the memory store and the SQLite store are
-held to the same behaviour, call by call. SQLite's own promises (durability, indexes,
+"""One conformance suite for every ``Store``: the memory, SQLite and PostgreSQL stores
+are held to the same behaviour, call by call. SQLite's own promises (durability, indexes,
 migrations) are tested in test_sqlite.py."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any, Literal
 import pytest
 
 from assistants_async.server._memory import MemoryStore
+from assistants_async.server._postgres import PostgresStore
 from assistants_async.server._sqlite import SQLiteStore
 from assistants_async.server._store import (
     JSON,
@@ -33,10 +34,18 @@ B = "key:bob"
 T0 = 1_700_000_000
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    """The store ``request.param`` names: memory, sqlite or postgres (a new database)."""
+    if request.param == "memory":
+        return MemoryStore()
+    if request.param == "sqlite":
+        return SQLiteStore(tmp_path / "store.sqlite3")
+    return PostgresStore(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    path = tmp_path / "store.sqlite3"
-    made: Store = MemoryStore() if request.param == "memory" else SQLiteStore(path)
+    made = make_store(request, tmp_path)
     await made.open()
     try:
         yield made
@@ -110,10 +119,14 @@ async def not_found(kind: str, call: Awaitable[Any]) -> None:
     assert caught.value.kind == kind
 
 
-def test_both_stores_satisfy_the_protocol(tmp_path: Path) -> None:
+def test_every_store_satisfies_the_protocol(tmp_path: Path) -> None:
     # mypy checks these assignments against Store, method by method.
-    stores: list[Store] = [MemoryStore(), SQLiteStore(tmp_path / "x.sqlite3")]
-    assert len(stores) == 2
+    stores: list[Store] = [
+        MemoryStore(),
+        SQLiteStore(tmp_path / "x.sqlite3"),
+        PostgresStore("postgresql://127.0.0.1/x"),
+    ]
+    assert len(stores) == 3
 
 
 # --- assistants -----------------------------------------------------------------------
@@ -295,7 +308,57 @@ async def test_a_tenant_sees_nothing_of_another(store: Store) -> None:
     assert await everything(lambda q: store.steps(A, t, r.id, q)) == [step_id]
 
 
-# --- runs -----------------------------------------------------------------------------
+async def test_ids_with_a_nul_are_not_found(store: Store) -> None:
+    # Any id a request names reaches the store (a path's %00 included): one no record
+    # can have is "not found", never an error of the database's (PostgreSQL's TEXT
+    # cannot hold a NUL).
+    t, bad = "thread_0001", "x\x00y"
+    await store.add_assistant(A, assistant(1))
+    await store.add_thread(A, thread(1), [message(t, 1)])
+    r = await store.add_run(A, run(t, 1))
+    await store.put_step(A, step(t, r.id, 1))
+    await not_found("assistant", store.assistant(A, bad))
+    await not_found("assistant", store.put_assistant(A, assistant(1) | {"id": bad}))
+    await not_found("assistant", store.delete_assistant(A, bad))
+    await not_found("thread", store.thread(A, bad))
+    await not_found("thread", store.put_thread(A, thread(1) | {"id": bad}))
+    await not_found("thread", store.delete_thread(A, bad))
+    await not_found("thread", store.add_message(A, message(bad, 2)))
+    await not_found("thread", store.message(A, bad, "msg_0001_0001"))
+    await not_found("message", store.message(A, t, bad))
+    await not_found("message", store.put_message(A, message(t, 1) | {"id": bad}))
+    await not_found("message", store.delete_message(A, t, bad))
+    await not_found("thread", store.delete_message(A, bad, bad))
+    await not_found("thread", store.messages(A, bad, PageQuery()))
+    assert (await store.messages(A, t, PageQuery(), run_id=bad)).items == []
+    await not_found("thread", store.add_run(A, run(bad, 2)))
+    await not_found("thread", store.run(A, bad, r.id))
+    await not_found("run", store.run(A, t, bad))
+    await not_found("run", store.run_if_changed(A, t, bad, 1))
+    await not_found("run", store.put_run(A, RunRecord(r.obj | {"id": bad}, version=1)))
+    await not_found("thread", store.runs(A, bad, PageQuery()))
+    await not_found("run", store.put_step(A, step(t, bad, 2)))
+    await not_found("thread", store.step(A, bad, r.id, "s"))
+    await not_found("run", store.step(A, t, bad, "s"))
+    await not_found("step", store.step(A, t, r.id, bad))
+    await not_found("run", store.steps(A, t, bad, PageQuery()))
+    for query in (PageQuery(after=bad), PageQuery(before=bad)):
+        for call in (
+            store.assistants(A, query),
+            store.messages(A, t, query),
+            store.messages(A, t, query, run_id=bad),
+            store.runs(A, t, query),
+            store.steps(A, t, r.id, query),
+        ):
+            with pytest.raises(UnknownCursor) as caught:
+                await call
+            assert caught.value.name == ("after" if query.after else "before")
+    # An idempotency key is the caller's text: kept and found as given.
+    kept = Reply(200, b"{}", "application/json", "r", 100.0)
+    await store.keep_reply(A, bad, kept)
+    await store.keep_reply(A, "x\\0y", Reply(201, b"", "text/plain", "r", 100.0))
+    assert await store.reply(A, bad, 50.0) == kept
+    assert await store.reply(A, "x", 50.0) is None
 
 
 async def test_run_add_get_put_versions(store: Store) -> None:
