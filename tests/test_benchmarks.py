@@ -50,6 +50,7 @@ def test_a_killed_benchmark_leaves_no_server_behind(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(660)  # past its own 600 s limit, which kills the benchmark's session
 def test_the_benchmark_command_reports_every_metric_and_target(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     done = run_benchmark(["--rounds", "1", "--quick", "--out", str(out)], timeout=600)
@@ -79,6 +80,7 @@ def test_the_benchmark_command_reports_every_metric_and_target(tmp_path: Path) -
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # several commands, each with its own 120 s limit
 def test_the_fake_benchmark_runs_in_process_served_and_compared() -> None:
     fake = RUN.parent / "fake.py"
     root = str(RUN.parents[1])
@@ -122,6 +124,7 @@ DURABLE_TARGETS = {
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(360)  # past its own 300 s limit
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RSS and CPU from /proc")
 def test_the_durable_server_benchmark_reports_every_target_small(tmp_path: Path) -> None:
     """benchmarks/durable.py at a small size: the database made under --cache, every
