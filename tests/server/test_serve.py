@@ -479,7 +479,7 @@ async def test_kill_9_loses_nothing_acknowledged_and_leaves_no_run_moving(
     assert all(left[run_id] == "queued" for _, run_id in started)
 
     async with served(db) as server, server.client() as client:
-        recovered = await server.line(r"runs taken up: (\d+) resumed, (\d+) failed")
+        recovered = await server.line(r"runs taken up: (\d+) resumed, (\d+) retaken")
         assert int(recovered[1]) >= len(started)
         for thread_id in threads:
             ids = [m.id async for m in client.messages.list(thread_id, order="asc")]
@@ -561,7 +561,7 @@ async def test_kill_9_amid_moving_runs_and_tool_output_submits_leaves_every_run_
             run = await resting(client, run.thread_id, run.id)
             if run.id in submitted:
                 # An acknowledged submit held: the run went on from it.
-                assert run.status in ("completed", "failed"), run.status
+                assert run.status == "completed", run.status
             if run.status == "requires_action":  # never answered: it still takes outputs
                 assert run.required_action is not None
                 (open_call,) = run.required_action.submit_tool_outputs.tool_calls
@@ -573,12 +573,8 @@ async def test_kill_9_amid_moving_runs_and_tool_output_submits_leaves_every_run_
                 )
                 submitted[run.id] = (open_call.id, output)
                 run = await resting(client, run.thread_id, run.id)
-            if run.status == "failed":  # cut mid-turn: said so, and nothing left open
-                assert run.last_error is not None
-                assert run.last_error.code == "server_error"
-                assert "stopped in the middle" in run.last_error.message
-                continue
-            assert run.status == "completed", run.status
+            # A turn the kill cut halfway was taken again: none failed, the answer once.
+            assert run.status == "completed", (run.status, run.last_error)
             steps = [s async for s in client.steps.list(run.thread_id, run.id, order="asc")]
             assert [s.status for s in steps] == ["completed", "completed"]
             # Its outputs: acknowledged, or sent as the server died (the same text).
@@ -617,7 +613,7 @@ async def test_expiry_is_enforced_at_a_restart(tmp_path: Path) -> None:
     # The clock, not a guess: wait until the run's time is up.
     await until(lambda: time.time() >= waiting.expires_at + 1)  # type: ignore[operator]
     async with served(db) as server:
-        await server.line(r"runs taken up: 0 resumed, 0 failed, 1 expired, 0 waiting")
+        await server.line(r"runs taken up: 0 resumed, 0 retaken, 1 expired, 0 waiting")
         # Expired by the start itself, before anyone read it.
         assert statuses(db)[waiting.id] == "expired"
         async with server.client() as client:
