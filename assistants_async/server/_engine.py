@@ -430,12 +430,16 @@ class RunEngine:
         before), ``"resumed"`` (moving again on a timer) or ``"retaken"`` (its turn was
         cut halfway: undone, and moving again to take it anew).
 
-        A queued or cancelling run resumes: nothing of its next step was written. An
-        in_progress run's turn is taken again as if it had not begun: what it wrote is
-        deleted first (``_undo_turn``), so the responder is asked what it was asked."""
+        A queued run resumes: nothing of its next step was written. An in_progress
+        run's turn is taken again as if it had not begun: what it wrote is deleted first
+        (``_undo_turn``), so the responder is asked what it was asked. A turn cut in a
+        run that is cancelling, or whose time is up, ends as a cancel or an expiry ends
+        one in a live server (``_close_turn``: its message incomplete, its steps ended)."""
         await self._complete_answered_step(tenant, run)  # its outputs were taken
         run = await self.expire(tenant, run)
         status = run.obj["status"]
+        if status in ("expired", "cancelling"):
+            await self._close_turn(tenant, run, "expired" if status == "expired" else "cancelled")
         if status == "expired":
             return "expired"
         if status not in MOVING:

@@ -1083,3 +1083,46 @@ async def test_recover_keeps_the_earlier_turns_of_a_run_from_before_they_were_re
     made = await steps(after, done)
     assert [s["type"] for s in made] == ["message_creation", "tool_calls", "message_creation"]
     assert done.obj["usage"]["total_tokens"] == 35
+
+
+async def test_a_cut_turn_of_a_run_cancelled_meanwhile_ends_as_a_cancel_ends_it(
+    engine: Any,
+) -> None:
+    before = engine(responder=Hanging([TextDelta("Half"), HANG]))
+    thread = await thread_with(before, "Hi")
+    run = await before.new_run(T, thread, ASSISTANT, {})
+    await cut(before, run, "thread.message.delta")
+    # The cancel was written; the process died before it ended the turn.
+    run = await before.cancel(T, await before.store.run(T, thread, run.id))
+    after = restarted(engine, responder=Streaming())
+    assert await after.recover(T, run) == "resumed"
+    await after.drain(10)
+    done = await after.store.run(T, thread, run.id)
+    assert done.obj["status"] == "cancelled"
+    assert [s["status"] for s in await steps(after, done)] == ["cancelled"]
+    (half,) = await answers(after, thread)
+    assert (half["status"], half["incomplete_details"]) == (
+        "incomplete",
+        {"reason": "run_cancelled"},
+    )
+
+
+async def test_a_cut_turn_of_a_run_whose_time_is_up_ends_as_an_expiry_ends_it(
+    engine: Any,
+) -> None:
+    clock = FakeClock()
+    before = engine(responder=Hanging([TextDelta("Half"), HANG]), clock=clock, run_ttl=600)
+    thread = await thread_with(before, "Hi")
+    run = await before.new_run(T, thread, ASSISTANT, {})
+    await cut(before, run, "thread.message.delta")
+    clock.advance(600)
+    after = restarted(engine, responder=Streaming(), clock=clock)
+    assert await after.recover(T, await after.store.run(T, thread, run.id)) == "expired"
+    done = await after.store.run(T, thread, run.id)
+    assert done.obj["status"] == "expired"
+    assert [s["status"] for s in await steps(after, done)] == ["expired"]
+    (half,) = await answers(after, thread)
+    assert (half["status"], half["incomplete_details"]) == (
+        "incomplete",
+        {"reason": "run_expired"},
+    )
