@@ -43,6 +43,8 @@ from assistants_async.models import (
 )
 from assistants_async.server.__main__ import build_parser
 
+from ..chat_double import ChatDouble, Say
+
 KEY = "sk-serve-alpha-0123456789"
 OTHER = "sk-serve-beta-9876543210"
 FORCED = {"type": "function", "function": {"name": "get_weather"}}
@@ -599,6 +601,49 @@ async def test_kill_9_amid_moving_runs_and_tool_output_submits_leaves_every_run_
     assert all(s["run_id"] in waiting and s["type"] == "tool_calls" for s in open_steps)
     assert len(open_steps) == len(waiting)
     assert not [s for s in statuses(db).values() if s in MOVING]
+
+
+async def test_kill_9_mid_answer_from_a_model_takes_the_turn_again(tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    double = ChatDouble()
+    await double.start()
+    try:
+        # The first answer stops coming after a few chunks: the kill lands mid-answer.
+        double.answer(Say("Half an answer that never ends", stall_after=4))
+        options = ("--model-base-url", double.url, "--timer-interval", "0.005")
+        async with served(db, *options) as server, server.client() as client:
+            asst = await client.assistants.create(model="gpt-4o")
+            thread = await client.threads.create(messages=[{"role": "user", "content": "Hi"}])
+            run = await client.runs.create(thread.id, assistant_id=asst.id)
+
+            async def begun() -> bool:
+                said = [m async for m in client.messages.list(thread.id) if m.role == "assistant"]
+                return bool(said)
+
+            await until(begun)  # the message is made at the first token
+            server.proc.send_signal(signal.SIGKILL)
+            assert await server.proc.wait() == -signal.SIGKILL
+        assert statuses(db)[run.id] == "in_progress"
+
+        double.answer(Say("The whole answer."))
+        async with served(db, *options) as server, server.client() as client:
+            await server.line(r"runs taken up: 0 resumed, 1 retaken, 0 expired, 0 waiting")
+            done = await resting(client, thread.id, run.id)
+            assert done.status == "completed", (done.status, done.last_error)
+            said = [m async for m in client.messages.list(thread.id) if m.role == "assistant"]
+            assert len(said) == 1  # the cut answer is gone, the new one is there once
+            assert isinstance(said[0].content[0], TextContentBlock)
+            assert said[0].content[0].text.value == "The whole answer."
+            steps = [s async for s in client.steps.list(thread.id, run.id)]
+            assert [s.status for s in steps] == ["completed"]
+            assert done.usage is not None
+            assert steps[0].usage is not None
+            assert done.usage.total_tokens == steps[0].usage.total_tokens  # counted once
+        # Asked again just as it was asked the first time.
+        first, second = double.received
+        assert second["messages"] == first["messages"]
+    finally:
+        await double.stop()
 
 
 async def test_expiry_is_enforced_at_a_restart(tmp_path: Path) -> None:
