@@ -282,8 +282,15 @@ class RunEngine:
                 "answered_step": answered if step_id else None,
                 "said": None,
                 "step_usage": step_usage,
+                "earlier": written,
             }
             return _changed(current, state, status="queued", required_action=None)
+
+        # What the run's turns wrote so far: a turn cut halfway later undoes all but these.
+        written = {
+            "steps": [s["id"] for s in await self._steps(tenant, run)],
+            "messages": [m["id"] for m in await self._messages(tenant, run.thread_id, run.id)],
+        }
 
         run = await self._update(tenant, run, take)
         prelude: list[tuple[str, JSON]] = []
@@ -420,38 +427,56 @@ class RunEngine:
     async def recover(self, tenant: str, run: RunRecord) -> str:
         """Take up a run that was active when the server stopped; says what became of it:
         ``"expired"`` (its time was up), ``"waiting"`` (it waits on the caller, as
-        before), ``"resumed"`` (moving again on a timer) or ``"failed"``.
+        before), ``"resumed"`` (moving again on a timer) or ``"retaken"`` (its turn was
+        cut halfway: undone, and moving again to take it anew).
 
-        A queued or cancelling run resumes: nothing of its next step was written. An
-        in_progress run resumes only if its turn wrote nothing yet (no message of the
-        run, no step in progress: every turn's first write is one of these), for then
-        asking the responder again repeats nothing; otherwise it fails, saying why."""
+        A queued run resumes: nothing of its next step was written. An in_progress
+        run's turn is taken again as if it had not begun: what it wrote is deleted first
+        (``_undo_turn``), so the responder is asked what it was asked. A turn cut in a
+        run that is cancelling, or whose time is up, ends as a cancel or an expiry ends
+        one in a live server (``_close_turn``: its message incomplete, its steps ended)."""
         await self._complete_answered_step(tenant, run)  # its outputs were taken
         run = await self.expire(tenant, run)
         status = run.obj["status"]
+        if status in ("expired", "cancelling"):
+            await self._close_turn(tenant, run, "expired" if status == "expired" else "cancelled")
         if status == "expired":
             return "expired"
         if status not in MOVING:
             return "waiting"
-        if status == "in_progress" and await self._turn_began(tenant, run):
-            run = await self.fail(
-                tenant,
-                run,
-                "server_error",
-                "The server stopped in the middle of this run's turn, which cannot be taken "
-                "up again without repeating part of it. Start a new run.",
-            )
-            if run.obj["status"] == "failed":
-                return "failed"
+        undone = status == "in_progress" and await self._undo_turn(tenant, run)
         if run.obj["status"] in MOVING:
             self.start_timer(tenant, run)
-            return "resumed"
+            return "retaken" if undone else "resumed"
         return "waiting"  # pragma: no cover - changed by another writer meanwhile
 
-    async def _turn_began(self, tenant: str, run: RunRecord) -> bool:
-        if await self._messages(tenant, run.thread_id, run.id, limit=1):
-            return True
-        return any(step["status"] == "in_progress" for step in await self._steps(tenant, run))
+    async def _undo_turn(self, tenant: str, run: RunRecord) -> bool:
+        """Delete what the run's current turn wrote (its messages and steps, ended or
+        not): everything of the run but what its earlier turns wrote, as the last submit
+        recorded it. True if there was anything.
+
+        The run's usage needs no undoing: a turn adds its usage in the write that ends
+        it. Each delete stands alone and what is gone is done, so an undo cut by a crash
+        is finished by the next recover."""
+        messages = await self._messages(tenant, run.thread_id, run.id)
+        steps = await self._steps(tenant, run)
+        kept = _of_earlier_turns(run.state, messages, steps)
+        cut_messages = [m["id"] for m in messages if m["id"] not in kept]
+        cut_steps = [s["id"] for s in steps if s["id"] not in kept]
+        for message_id in cut_messages:  # what the thread shows first
+            with contextlib.suppress(NotFound):
+                await self.store.delete_message(tenant, run.thread_id, message_id)
+        for step_id in cut_steps:
+            with contextlib.suppress(NotFound):
+                await self.store.delete_step(tenant, run.thread_id, run.id, step_id)
+        if cut_messages or cut_steps:
+            log.info(
+                "run %s: its turn cut halfway is taken again (%d messages, %d steps undone)",
+                run.id,
+                len(cut_messages),
+                len(cut_steps),
+            )
+        return bool(cut_messages or cut_steps)
 
     async def _steps(self, tenant: str, run: RunRecord) -> list[JSON]:
         """Every step of the run, oldest first."""
@@ -1122,6 +1147,27 @@ def _step_delta(step_id: str, delta: JSON) -> JSON:
         "object": "thread.run.step.delta",
         "delta": {"step_details": {"type": "tool_calls", "tool_calls": [delta]}},
     }
+
+
+def _of_earlier_turns(state: JSON, messages: list[JSON], steps: list[JSON]) -> set[str]:
+    """The ids of what the run's earlier turns wrote: as its last submit recorded them,
+    and, for a run whose submit did not (made before it did), as its outputs show them:
+    the messages said before the calls, the tool steps of answered calls and the steps
+    of those messages. (A rare message said after a call is known only by the record.)"""
+    recorded = state.get("earlier") or {}
+    kept = {*recorded.get("messages", ()), *recorded.get("steps", ())}
+    answered = {o["call_id"] for o in state["outputs"]}
+    said = {o["message_id"] for o in state["outputs"] if o.get("message_id")}
+    kept |= {m["id"] for m in messages if m["id"] in said}
+    for step in steps:
+        details = step["step_details"]
+        if details["type"] == "tool_calls":
+            calls = {c["id"] for c in details["tool_calls"]}
+            if calls and calls <= answered:
+                kept.add(step["id"])
+        elif details["message_creation"]["message_id"] in said:
+            kept.add(step["id"])
+    return kept
 
 
 def _added(total: JSON | None, usage: JSON) -> JSON:

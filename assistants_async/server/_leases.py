@@ -127,8 +127,8 @@ class LeasedEngine(RunEngine):
 
     async def take_over(self, limit: int = 100) -> dict[str, int]:
         """Claim the moving runs whose lease lapsed and take each up as a restart does:
-        how many ``resumed``, ``failed``, ``expired`` and ``waiting``."""
-        counts = dict.fromkeys(("resumed", "failed", "expired", "waiting"), 0)
+        how many ``resumed``, ``retaken``, ``expired`` and ``waiting``."""
+        counts = dict.fromkeys(("resumed", "retaken", "expired", "waiting"), 0)
         while True:
             found = await self.leases.claim_runs(self.owner, lease=self.lease, limit=limit)
             for tenant, run in found:
@@ -148,7 +148,7 @@ class LeasedEngine(RunEngine):
                 if any(taken.values()):
                     log.info(
                         "runs taken over from stopped processes: %(resumed)d resumed, "
-                        "%(failed)d failed, %(expired)d expired",
+                        "%(retaken)d retaken, %(expired)d expired",
                         taken,
                     )
             except Exception:  # the next round tries again; the server goes on

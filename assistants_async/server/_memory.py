@@ -390,6 +390,14 @@ class MemoryStore:
         ids, has_more = self._run(tenant, thread_id, run_id).steps.page(query)
         return Page([load(self._steps[i].blob) for i in ids], has_more)
 
+    async def delete_step(self, tenant: str, thread_id: str, run_id: str, step_id: str) -> None:
+        run = self._run(tenant, thread_id, run_id)
+        found = self._steps.get(step_id)
+        if found is None or found.tenant != tenant or found.run_id != run_id:
+            raise NotFound("step", step_id)
+        del self._steps[step_id]
+        run.steps.remove(step_id)
+
     # --- idempotency keys -------------------------------------------------------------
 
     async def reply(self, tenant: str, key: str, now: float) -> Reply | None:

@@ -812,6 +812,22 @@ class PostgresStore:
             await self._need_run(db, tenant, thread_id, run_id)
             return await _page(db, "steps", (run_id, tenant), query)
 
+    async def delete_step(self, tenant: str, thread_id: str, run_id: str, step_id: str) -> None:
+        changed = 0
+        if not _nul(thread_id, run_id, step_id):
+            changed = await self._execute(
+                "DELETE FROM steps WHERE id = $1 AND run_id = $2 AND thread_id = $3"
+                " AND tenant = $4",
+                step_id,
+                run_id,
+                thread_id,
+                tenant,
+            )
+        if not changed:
+            async with self._connection() as db:
+                await self._need_run(db, tenant, thread_id, run_id)
+            raise NotFound("step", step_id)
+
     # --- idempotency keys -------------------------------------------------------------
 
     async def reply(self, tenant: str, key: str, now: float) -> Reply | None:

@@ -150,15 +150,16 @@ class AssistantsServer:
             self.requests.clear()
 
     async def recover(self) -> dict[str, int]:
-        """Take up every run left active: how many ``resumed``, ``failed``, ``expired``
-        and ``waiting`` (on tool outputs, as before). With leases, only the moving runs
+        """Take up every run left active: how many ``resumed``, ``retaken`` (a turn cut
+        halfway, undone to be taken again), ``expired`` and ``waiting`` (on tool outputs,
+        as before). With leases, only the moving runs
         whose lease lapsed: the others are moving in live processes."""
         if isinstance(self.engine, LeasedEngine):
             return await self.engine.take_over()
         counts: collections.Counter[str] = collections.Counter()
         for tenant, run in await self.store.active_runs():
             counts[await self.engine.recover(tenant, run)] += 1
-        return {kind: counts[kind] for kind in ("resumed", "failed", "expired", "waiting")}
+        return {kind: counts[kind] for kind in ("resumed", "retaken", "expired", "waiting")}
 
     async def expire_due(self) -> int:
         """Expire the active runs whose time is up (a run nobody reads expires too);
@@ -191,7 +192,7 @@ class AssistantsServer:
         self._grace = grace
         recovered = await self.recover()
         log.info(
-            "runs taken up: %(resumed)d resumed, %(failed)d failed, %(expired)d expired, "
+            "runs taken up: %(resumed)d resumed, %(retaken)d retaken, %(expired)d expired, "
             "%(waiting)d waiting on tool outputs",
             recovered,
         )

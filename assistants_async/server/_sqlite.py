@@ -750,6 +750,16 @@ class SQLiteStore:
             await self._need_run(db, tenant, thread_id, run_id)
             return await _page(db, "steps", (run_id, tenant), query)
 
+    async def delete_step(self, tenant: str, thread_id: str, run_id: str, step_id: str) -> None:
+        changed = await self._write(
+            "DELETE FROM steps WHERE id = ? AND run_id = ? AND thread_id = ? AND tenant = ?",
+            (step_id, run_id, thread_id, tenant),
+        )
+        if not changed:
+            async with self._reader() as db:
+                await self._need_run(db, tenant, thread_id, run_id)
+            raise NotFound("step", step_id)
+
     # --- idempotency keys -------------------------------------------------------------
 
     async def reply(self, tenant: str, key: str, now: float) -> Reply | None:

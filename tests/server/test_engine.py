@@ -480,7 +480,7 @@ async def test_recover_retakes_a_turn_that_wrote_nothing(engine: Any) -> None:
     assert said[0]["content"][0]["text"]["value"] == "Again"
 
 
-async def test_recover_fails_a_turn_cut_halfway_and_ends_what_it_began(engine: Any) -> None:
+async def test_recover_retakes_a_turn_cut_halfway_as_if_it_had_not_begun(engine: Any) -> None:
     before = engine()
     thread = await thread_with(before, "Hi")
     run = await before.advance(T, await before.new_run(T, thread, ASSISTANT, {}))
@@ -492,19 +492,54 @@ async def test_recover_fails_a_turn_cut_halfway_and_ends_what_it_began(engine: A
     details = {"type": "message_creation", "message_creation": {"message_id": half["id"]}}
     step = before._new_step(run.obj, "message_creation", details)
     await before.store.put_step(T, step)
-    after = restarted(engine, Text("never asked"))
-    assert await after.recover(T, run) == "failed"
-    failed = await after.store.run(T, thread, run.id)
-    assert failed.obj["status"] == "failed"
-    assert failed.obj["last_error"]["code"] == "server_error"
-    assert "stopped in the middle of this run's turn" in failed.obj["last_error"]["message"]
-    assert failed.obj["failed_at"] is not None
-    (ended,) = await steps(after, failed)
-    assert ended["status"] == "failed"
-    assert ended["last_error"] == failed.obj["last_error"]
-    message = await after.store.message(T, thread, half["id"])
-    assert message["status"] == "incomplete"
-    assert message["incomplete_details"] == {"reason": "run_failed"}
+    asked = Streaming([TextDelta("Again"), Usage(7, 1)])
+    after = restarted(engine, responder=asked)
+    assert await after.recover(T, run) == "retaken"
+    await after.drain(10)
+    done = await retaken(after, thread, run.id)
+    (answer,) = await answers(after, thread)
+    assert answer["content"][0]["text"]["value"] == "Again"
+    assert half["id"] != answer["id"]
+    (made,) = await steps(after, done)
+    assert made["step_details"]["message_creation"]["message_id"] == answer["id"]
+    assert done.obj["usage"] == {"prompt_tokens": 7, "completion_tokens": 1, "total_tokens": 8}
+    # The responder was asked as if the turn had not begun: no partial answer shown.
+    (ctx,) = asked.seen
+    assert [m.role for m in ctx.messages] == ["user"]
+
+
+async def test_recover_retakes_a_turn_whose_answer_was_written_but_not_the_run(
+    engine: Any,
+) -> None:
+    before = engine(Text("First try"))
+    thread = await thread_with(before, "Hi")
+    run = await before.new_run(T, thread, ASSISTANT, {})
+    real = before.store.put_run
+
+    async def crash(tenant: str, record: RunRecord) -> RunRecord:
+        if record.obj["status"] == "completed":
+            raise KeyboardInterrupt  # the message and its step are written, the run not
+        written: RunRecord = await real(tenant, record)
+        return written
+
+    before.store.put_run = crash
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            await before.settle(T, run)
+    finally:
+        before.store.put_run = real
+    run = await before.store.run(T, thread, run.id)
+    assert run.obj["status"] == "in_progress"
+    assert [s["status"] for s in await steps(before, run)] == ["completed"]
+
+    after = restarted(engine, Text("Second try"))
+    assert await after.recover(T, run) == "retaken"
+    await after.drain(10)
+    done = await retaken(after, thread, run.id)
+    (answer,) = await answers(after, thread)
+    assert answer["content"][0]["text"]["value"] == "Second try"
+    (made,) = await steps(after, done)
+    assert made["usage"] == done.obj["usage"]  # the first try's usage is not counted
 
 
 async def test_recover_keeps_a_run_waiting_on_outputs_and_it_completes(engine: Any) -> None:
@@ -846,3 +881,248 @@ async def test_a_run_stopped_while_it_waits_for_a_slot_leaves_the_slot_free(engi
     assert runs._waiting == {}
     assert responder.seen == []
     assert (await runs.store.run(T, thread, run.id)).obj["status"] == "queued"
+
+
+# --- a turn cut halfway by a restart, taken again --------------------------------------
+
+HANG = object()  # in a Streaming turn: the answer stops coming, as from a killed process
+
+
+class Hanging(Streaming):
+    async def _parts(self, parts: list[Any]) -> AsyncIterator[Part]:
+        for part in parts:
+            if part is HANG:
+                await asyncio.Event().wait()
+            elif isinstance(part, Exception):
+                raise part
+            else:
+                yield part
+
+
+async def cut(runs: RunEngine, run: RunRecord, when: str, count: int = 1) -> None:
+    """Move ``run`` until it has said ``count`` ``when`` events, then stop the engine
+    there as a kill -9 would: what it wrote stays, and nothing more is written."""
+    heard = Recorder()
+    reached = asyncio.Event()
+
+    async def listen(name: str, data: JSON) -> None:
+        await heard(name, data)
+        if heard.names.count(when) >= count:
+            reached.set()
+
+    moving = asyncio.get_running_loop().create_task(runs.settle(T, run, listen))
+    waiting = asyncio.get_running_loop().create_task(reached.wait())
+    await asyncio.wait({moving, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    assert reached.is_set(), heard.names
+    moving.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await moving
+
+
+async def answers(runs: RunEngine, thread_id: str) -> list[JSON]:
+    return [m for m in await messages(runs, thread_id) if m["role"] == "assistant"]
+
+
+async def retaken(runs: RunEngine, thread_id: str, run_id: str) -> RunRecord:
+    """The run after its retaken turn: completed, nothing left in progress, and its usage
+    the sum of its steps' (the cut turn's counted nowhere)."""
+    done = await runs.store.run(T, thread_id, run_id)
+    assert done.obj["status"] == "completed", done.obj
+    made = await steps(runs, done)
+    assert all(s["status"] == "completed" for s in made), made
+    assert all(m["status"] == "completed" for m in await messages(runs, thread_id))
+    total = {k: sum(s["usage"][k] for s in made) for k in done.obj["usage"]}
+    assert done.obj["usage"] == total
+    return done
+
+
+async def test_recover_retakes_a_streamed_turn_cut_after_some_parts(engine: Any) -> None:
+    before = engine(responder=Hanging([TextDelta("The ans"), TextDelta("wer is"), HANG]))
+    thread = await thread_with(before, "Hi")
+    run = await before.new_run(T, thread, ASSISTANT, {})
+    await cut(before, run, "thread.message.delta", 2)
+    run = await before.store.run(T, thread, run.id)
+    (half,) = await answers(before, thread)
+    assert half["status"] == "in_progress"
+    assert [s["status"] for s in await steps(before, run)] == ["in_progress"]
+
+    asked = Streaming([TextDelta("The answer "), TextDelta("is 42."), Usage(9, 4)])
+    after = restarted(engine, responder=asked)
+    assert await after.recover(T, run) == "retaken"
+    await after.drain(10)
+    done = await retaken(after, thread, run.id)
+    (answer,) = await answers(after, thread)
+    assert answer["content"][0]["text"]["value"] == "The answer is 42."
+    assert [s["type"] for s in await steps(after, done)] == ["message_creation"]
+    assert done.obj["usage"] == {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13}
+    assert [m.role for m in asked.seen[0].messages] == ["user"]
+
+
+async def test_recover_retakes_a_tool_turn_and_keeps_the_earlier_turns(engine: Any) -> None:
+    first = [
+        TextDelta("Let me look."),
+        ToolCallDelta(0, "get_weather", '{"city": "Oslo"}'),
+        TextDelta("One moment."),  # rare, and still a turn's own message
+        Usage(10, 4),
+    ]
+    second = [TextDelta("Now the time."), ToolCallDelta(0, "get_time", '{"tz'), HANG]
+    before = engine(responder=Hanging(first, second))
+    thread = await thread_with(before, "Weather?")
+    run = await before.settle(T, await before.new_run(T, thread, ASSISTANT, {}))
+    assert run.obj["status"] == "requires_action"
+    (call_id,) = run.state["open_calls"]
+    run, _ = await before.submit_outputs(T, run, [{"tool_call_id": call_id, "output": "-3C"}])
+    await cut(before, run, "thread.run.step.delta")
+    run = await before.store.run(T, thread, run.id)
+    assert [s["status"] for s in await steps(before, run)] == [
+        *["completed"] * 4,  # the first turn's three, and the cut turn's message
+        "in_progress",  # the cut turn's tool step
+    ]
+
+    asked = Streaming(
+        [TextDelta("Checking the time."), ToolCallDelta(0, "get_time", "{}"), Usage(20, 3)],
+        [TextDelta("Cold, at noon."), Usage(30, 4)],
+    )
+    after = restarted(engine, responder=asked)
+    assert await after.recover(T, run) == "retaken"
+    await after.drain(10)
+    run = await after.store.run(T, thread, run.id)
+    assert run.obj["status"] == "requires_action"
+    # Asked again with the first turn's call and output, and none of the cut turn.
+    (ctx,) = asked.seen
+    assert [(o.name, o.output) for o in ctx.tool_outputs] == [("get_weather", "-3C")]
+    assert [m.content[0].text.value for m in ctx.messages if m.role == "assistant"] == [  # type: ignore[union-attr]
+        "Let me look.",
+        "One moment.",
+    ]
+    (call_id,) = run.state["open_calls"]
+    run, _ = await after.submit_outputs(T, run, [{"tool_call_id": call_id, "output": "12:00"}])
+    run = await after.settle(T, run)
+    done = await retaken(after, thread, run.id)
+    assert [m["content"][0]["text"]["value"] for m in await answers(after, thread)] == [
+        "Let me look.",
+        "One moment.",
+        "Checking the time.",
+        "Cold, at noon.",
+    ]
+    made = await steps(after, done)
+    assert [s["type"] for s in made] == [
+        "message_creation",
+        "tool_calls",
+        "message_creation",
+        "message_creation",
+        "tool_calls",
+        "message_creation",
+    ]
+    outputs = [s["step_details"]["tool_calls"][0]["function"]["output"] for s in made[1::3]]
+    assert outputs == ["-3C", "12:00"]
+    assert done.obj["usage"] == {"prompt_tokens": 60, "completion_tokens": 11, "total_tokens": 71}
+
+
+async def test_a_crash_amid_the_undo_converges_at_the_next_recover(engine: Any) -> None:
+    before = engine(responder=Hanging([TextDelta("Half"), ToolCallDelta(0, "f", "{"), HANG]))
+    thread = await thread_with(before, "Hi")
+    run = await before.new_run(T, thread, ASSISTANT, {})
+    await cut(before, run, "thread.run.step.delta")
+    run = await before.store.run(T, thread, run.id)
+    assert len(await steps(before, run)) == 2
+    store = before.store
+    deletes = {"delete_message": store.delete_message, "delete_step": store.delete_step}
+    done: list[str] = []
+
+    def dying(name: str) -> Any:
+        async def delete(*args: Any) -> None:
+            if done:
+                raise KeyboardInterrupt  # the process dies after the first delete
+            await deletes[name](*args)
+            done.append(name)
+
+        return delete
+
+    for name in deletes:
+        setattr(store, name, dying(name))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            await restarted(engine, Text("never asked")).recover(T, run)
+    finally:
+        for name, real in deletes.items():
+            setattr(store, name, real)
+    assert len(done) == 1
+    left = len(await steps(before, run)) + len(await answers(before, thread))
+    assert 0 < left < 3  # the undo was cut halfway too
+
+    after = restarted(engine, Text("Whole"))
+    assert await after.recover(T, run) == "retaken"
+    await after.drain(10)
+    done_run = await retaken(after, thread, run.id)
+    assert [m["content"][0]["text"]["value"] for m in await answers(after, thread)] == ["Whole"]
+    assert len(await steps(after, done_run)) == 1
+
+
+async def test_recover_keeps_the_earlier_turns_of_a_run_from_before_they_were_recorded(
+    engine: Any,
+) -> None:
+    first = [TextDelta("Let me look."), ToolCallDelta(0, "f", "{}"), Usage(10, 4)]
+    before = engine(responder=Hanging(first, [TextDelta("Cut"), HANG]))
+    thread = await thread_with(before, "Hi")
+    run = await before.settle(T, await before.new_run(T, thread, ASSISTANT, {}))
+    (call_id,) = run.state["open_calls"]
+    run, _ = await before.submit_outputs(T, run, [{"tool_call_id": call_id, "output": "1"}])
+    # A run whose submit was taken by an older server: its state records nothing.
+    state = {k: v for k, v in run.state.items() if k != "earlier"}
+    run = await before.store.put_run(T, RunRecord(run.obj, state, run.version))
+    await cut(before, run, "thread.message.delta")
+    run = await before.store.run(T, thread, run.id)
+
+    after = restarted(engine, responder=Streaming([TextDelta("Done."), Usage(20, 1)]))
+    assert await after.recover(T, run) == "retaken"
+    await after.drain(10)
+    done = await retaken(after, thread, run.id)
+    said = [m["content"][0]["text"]["value"] for m in await answers(after, thread)]
+    assert said == ["Let me look.", "Done."]
+    made = await steps(after, done)
+    assert [s["type"] for s in made] == ["message_creation", "tool_calls", "message_creation"]
+    assert done.obj["usage"]["total_tokens"] == 35
+
+
+async def test_a_cut_turn_of_a_run_cancelled_meanwhile_ends_as_a_cancel_ends_it(
+    engine: Any,
+) -> None:
+    before = engine(responder=Hanging([TextDelta("Half"), HANG]))
+    thread = await thread_with(before, "Hi")
+    run = await before.new_run(T, thread, ASSISTANT, {})
+    await cut(before, run, "thread.message.delta")
+    # The cancel was written; the process died before it ended the turn.
+    run = await before.cancel(T, await before.store.run(T, thread, run.id))
+    after = restarted(engine, responder=Streaming())
+    assert await after.recover(T, run) == "resumed"
+    await after.drain(10)
+    done = await after.store.run(T, thread, run.id)
+    assert done.obj["status"] == "cancelled"
+    assert [s["status"] for s in await steps(after, done)] == ["cancelled"]
+    (half,) = await answers(after, thread)
+    assert (half["status"], half["incomplete_details"]) == (
+        "incomplete",
+        {"reason": "run_cancelled"},
+    )
+
+
+async def test_a_cut_turn_of_a_run_whose_time_is_up_ends_as_an_expiry_ends_it(
+    engine: Any,
+) -> None:
+    clock = FakeClock()
+    before = engine(responder=Hanging([TextDelta("Half"), HANG]), clock=clock, run_ttl=600)
+    thread = await thread_with(before, "Hi")
+    run = await before.new_run(T, thread, ASSISTANT, {})
+    await cut(before, run, "thread.message.delta")
+    clock.advance(600)
+    after = restarted(engine, responder=Streaming(), clock=clock)
+    assert await after.recover(T, await after.store.run(T, thread, run.id)) == "expired"
+    done = await after.store.run(T, thread, run.id)
+    assert done.obj["status"] == "expired"
+    assert [s["status"] for s in await steps(after, done)] == ["expired"]
+    (half,) = await answers(after, thread)
+    assert (half["status"], half["incomplete_details"]) == (
+        "incomplete",
+        {"reason": "run_expired"},
+    )

@@ -15,11 +15,24 @@ import pytest
 from assistants_async.server._leases import LeasedEngine, Leasing, process_name
 from assistants_async.server._memory import MemoryStore
 from assistants_async.server._postgres import PostgresStore
+from assistants_async.server._responders import TextDelta, Usage
 from assistants_async.server._sqlite import SQLiteStore
 from assistants_async.server._store import RunRecord
 from assistants_async.testing import FakeClock, SequentialIds, Text, scripted
 
-from .test_engine import ASSISTANT, Recorder, T, thread_with
+from .test_engine import (
+    ASSISTANT,
+    HANG,
+    Hanging,
+    Recorder,
+    Streaming,
+    T,
+    answers,
+    cut,
+    retaken,
+    steps,
+    thread_with,
+)
 
 
 @pytest.fixture
@@ -96,7 +109,7 @@ async def test_a_run_taken_over_stops_moving_where_it_was(
     assert a.held == {run.id: thread}
     assert run.id in a._timers
     await lapse(postgres_url)  # proc-a hung past its lease
-    assert await b.take_over() == {"resumed": 1, "failed": 0, "expired": 0, "waiting": 0}
+    assert await b.take_over() == {"resumed": 1, "retaken": 0, "expired": 0, "waiting": 0}
     await a.renew()  # proc-a wakes: the run is not its own any more
     assert a.held == {}
     assert run.id not in a._timers
@@ -104,6 +117,29 @@ async def test_a_run_taken_over_stops_moving_where_it_was(
     while b._timers:  # b moves it to its end
         await asyncio.gather(*(task for _, task in b._timers.values()))
     assert (await b.store.run(T, thread, run.id)).obj["status"] == "completed"
+    b.stop_timers()
+
+
+async def test_a_turn_cut_halfway_by_a_dead_process_is_taken_again_by_another(
+    shared: tuple[PostgresStore, PostgresStore], postgres_url: str
+) -> None:
+    ids = SequentialIds()
+    a = engine(shared[0], "proc-a", ids, responder=Hanging([TextDelta("Half an an"), HANG]))
+    asked = Streaming([TextDelta("A whole answer."), Usage(5, 3)])
+    b = engine(shared[1], "proc-b", ids, responder=asked, timer_interval=0.001)
+    thread = await thread_with(a, "Hi")
+    run = await a.new_run(T, thread, ASSISTANT, {})
+    assert await a.claim(run)
+    await cut(a, run, "thread.message.delta")  # proc-a dies mid-answer
+    await lapse(postgres_url)
+    assert await b.take_over() == {"resumed": 0, "retaken": 1, "expired": 0, "waiting": 0}
+    await asyncio.gather(*b._claims)
+    while b._timers:
+        await asyncio.gather(*(task for _, task in b._timers.values()))
+    done = await retaken(b, thread, run.id)
+    (answer,) = await answers(b, thread)
+    assert answer["content"][0]["text"]["value"] == "A whole answer."
+    assert len(await steps(b, done)) == 1
     b.stop_timers()
 
 
@@ -117,10 +153,10 @@ async def test_a_stopping_process_hands_its_runs_over(
     run = await a.new_run(T, thread, ASSISTANT, {})
     a.start_timer(T, run)
     await asyncio.gather(*a._claims)
-    assert await b.take_over() == {"resumed": 0, "failed": 0, "expired": 0, "waiting": 0}
+    assert await b.take_over() == {"resumed": 0, "retaken": 0, "expired": 0, "waiting": 0}
     await a.drain(0)
     await a.release()
-    assert await b.take_over() == {"resumed": 1, "failed": 0, "expired": 0, "waiting": 0}
+    assert await b.take_over() == {"resumed": 1, "retaken": 0, "expired": 0, "waiting": 0}
     assert b.held == {run.id: thread}
     await asyncio.gather(*b._claims)
     assert run.id in b._timers

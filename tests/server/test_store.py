@@ -531,6 +531,30 @@ async def test_steps_put_get_list(store: Store) -> None:
         await store.put_step(A, s2 | {"run_id": other.id})
 
 
+async def test_step_delete(store: Store) -> None:
+    # What recovery undoes of a turn cut halfway: the step goes from the run's list,
+    # and a second delete says it is gone (a retried undo treats that as done).
+    t = "thread_0001"
+    await store.add_thread(A, thread(1))
+    r = await store.add_run(A, run(t, 1))
+    other = await store.add_run(A, run(t, 2, "completed"))
+    for n in (1, 2, 3):
+        await store.put_step(A, step(t, r.id, n))
+    s2 = step(t, r.id, 2)["id"]
+    await not_found("thread", store.delete_step(B, t, r.id, s2))
+    await not_found("step", store.delete_step(A, t, other.id, s2))
+    await not_found("run", store.delete_step(A, t, "run_missing", s2))
+    await not_found("thread", store.delete_step(A, "thread_0009", r.id, s2))
+    await store.delete_step(A, t, r.id, s2)
+    await not_found("step", store.step(A, t, r.id, s2))
+    await not_found("step", store.delete_step(A, t, r.id, s2))
+    kept = [step(t, r.id, n)["id"] for n in (1, 3)]
+    assert await everything(lambda q: store.steps(A, t, r.id, q)) == kept
+    # Its id may be used again (a crash between an undo and a retake never collides).
+    await store.put_step(A, step(t, r.id, 2))
+    assert await everything(lambda q: store.steps(A, t, r.id, q)) == [*kept, s2]
+
+
 # --- paging ---------------------------------------------------------------------------
 
 # created_at out of insertion order, with ties: the list order is (created_at, insertion).
