@@ -550,8 +550,12 @@ class RunEngine:
 
     async def _step(self, tenant: str, run: RunRecord, emit: Emit) -> RunRecord:
         # As it stands now: another step or request may have moved it meanwhile.
-        run = await self.expire(tenant, await self._fresh(tenant, run))
+        fresh = await self._fresh(tenant, run)
+        run = await self.expire(tenant, fresh)
         status = run.obj["status"]
+        if status == "expired" and fresh.obj["status"] != "expired":
+            await emit("thread.run.expired", run.obj)  # a stream hears it end, as it did
+            return run
         slots: asyncio.Semaphore | None = getattr(self.responder, "slots", None)
         if slots is not None and status in ("queued", "in_progress"):
             # A run waits queued for a slot, then starts and takes its turn in it.

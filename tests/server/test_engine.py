@@ -282,6 +282,19 @@ async def test_a_run_expires_at_its_expiry_second_not_before(engine: Any) -> Non
     assert run.obj["status"] == "expired"
 
 
+async def test_a_run_that_expires_while_streamed_says_so_in_the_stream(engine: Any) -> None:
+    clock = FakeClock()
+    runs = engine(CallTools([ToolCall("f")]), clock=clock, run_ttl=600)
+    run = await runs.new_run(T, await thread_with(runs, "Hi"), ASSISTANT, {})
+    heard = Recorder()
+    run = await runs.advance(T, run, heard)  # in_progress
+    clock.advance(600)
+    run = await runs.settle(T, run, heard)
+    assert run.obj["status"] == "expired"
+    assert heard.names[-1] == "thread.run.expired"
+    assert heard.events[-1][1]["status"] == "expired"
+
+
 async def test_a_cancel_during_a_turn_ends_the_run_cancelled(engine: Any) -> None:
     runs = engine(CallTools([ToolCall("f", {})]))
     thread = await thread_with(runs, "Hi")
