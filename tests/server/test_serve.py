@@ -648,7 +648,7 @@ async def test_kill_9_mid_answer_from_a_model_takes_the_turn_again(tmp_path: Pat
 
 async def test_expiry_is_enforced_at_a_restart(tmp_path: Path) -> None:
     db = tmp_path / "db"
-    async with served(db, "--run-ttl", "1") as server:
+    async with served(db, "--run-ttl", "3") as server:  # room for a loaded machine
         async with server.client() as client:
             asst = await client.assistants.create(model="gpt-4o", tools=TOOLS)
             waiting = await waiting_run(client, asst.id)
