@@ -10,9 +10,10 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import pytest
 
-from assistants_async.server._leases import LeasedEngine
+from assistants_async.server._leases import LeasedEngine, events_channel
 from assistants_async.server._postgres import PostgresStore
 from assistants_async.server._responders import Part, RunContext, Streamed, TextDelta
 from assistants_async.testing import FakeClock, SequentialIds, Text, scripted
@@ -159,3 +160,31 @@ async def test_a_cancel_sent_to_one_process_stops_the_turn_in_another_within_a_s
         keeping.cancel()
         with pytest.raises(asyncio.CancelledError):
             await keeping
+
+
+def test_each_run_has_a_channel_postgres_can_name() -> None:
+    assert events_channel("run_abc") == "assistants_events_run_abc"
+    long_ids = ["run_" + "x" * 100, "run_" + "x" * 99 + "y"]
+    channels = [events_channel(run_id) for run_id in long_ids]
+    assert all(len(c.encode()) <= 63 for c in channels)
+    assert channels[0] != channels[1]
+
+
+async def test_events_are_forgotten_once_older_than_asked(
+    shared: tuple[PostgresStore, PostgresStore], postgres_url: str
+) -> None:
+    store = shared[0]
+    await store.publish_events("run_old", 1, [("thread.run.queued", b"{}")])
+    await store.publish_events("run_new", 1, [("thread.run.queued", b"{}")])
+    db = await asyncpg.connect(postgres_url)
+    try:
+        await db.execute(
+            "UPDATE run_events SET at = now() - interval '1 hour' WHERE run_id = 'run_old'"
+        )
+    finally:
+        await db.close()
+    assert await store.forget_events(600) == 1
+    assert await store.run_events("run_old", 1, 0) == []
+    assert [name for _, name, _ in await store.run_events("run_new", 1, 0)] == ["thread.run.queued"]
+    # A phase before the one asked for is not read.
+    assert await store.run_events("run_new", 2, 0) == []
