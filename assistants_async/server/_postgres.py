@@ -869,14 +869,21 @@ class PostgresStore:
         """Add ``events`` (name, JSON) of the run's ``phase``, in order, and announce them."""
         if not events:
             return
-        async with self._transaction() as db:
-            # One writer per run at a time, each batch after the last committed: the
-            # rows of a run commit in the order of their seq.
-            await db.executemany(
-                "INSERT INTO run_events (run_id, phase, name, data) VALUES ($1, $2, $3, $4)",
-                [(run_id, phase, name, data.decode()) for name, data in events],
-            )
-            await db.execute("SELECT pg_notify($1, '')", events_channel(run_id))
+        # One statement, one round trip. One writer per run at a time, each batch after
+        # the last committed, and a batch's rows take their seq in its order: the rows of
+        # a run commit in the order of their seq.
+        await self._need_pool().execute(
+            "WITH added AS (INSERT INTO run_events (run_id, phase, name, data)"
+            " SELECT $1, $2, e.name, e.data"
+            " FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS e(name, data, n)"
+            " ORDER BY e.n RETURNING 1)"
+            " SELECT pg_notify($5, '')",
+            run_id,
+            phase,
+            [name for name, _ in events],
+            [data.decode() for _, data in events],
+            events_channel(run_id),
+        )
 
     async def run_events(self, run_id: str, phase: int, after: int) -> list[tuple[int, str, JSON]]:
         """The events of the run's phases from ``phase`` on, past seq ``after``, in order."""
