@@ -10,10 +10,13 @@ lease lapsed (their process died) and takes them up as a restart would
 its tool outputs moves it on.
 
 Across processes it also carries what runs say and cancels (``Relaying``: the
-PostgreSQL store). A run moving on this process's timer writes each event it says to
-the database (in batches, in order) and announces it on the run's channel; a stream
-answered here for a run another process moves relays those events to its client
-(``relay``), from the run's version it had in hand, until the run rests. A cancel is
+PostgreSQL store). A stream answered here for a run another process moves (``relay``)
+asks for the run's events (NOTIFY on ``WATCHES``, again after each quiet second); the
+process moving the run, which keeps what each run on its timer says in memory, writes
+the events to the database (all said so far, then each as it comes, in batches, in
+order) and announces them on the run's channel; the stream relays them to its client,
+from the run's version it had in hand, until the run rests. A run nobody asks for
+writes nothing. A cancel is
 announced on a channel every process listens to, and the process moving the run stops
 its turn at once (``RunEngine.abort``), not at its next step.
 
@@ -44,6 +47,7 @@ from ._store import JSON, NotFound, RunRecord, Store
 __all__ = [
     "CANCELS",
     "RESTING_EVENTS",
+    "WATCHES",
     "LeasedEngine",
     "Leasing",
     "Relaying",
@@ -53,6 +57,9 @@ __all__ = [
 
 # Where a cancel is announced (its payload: the run id), for the process moving the run.
 CANCELS = "assistants_run_cancels"
+# Where a stream asks for what a run moving in another process says (its payload: the
+# run id and the version the stream has, "run_... 4"), for the process moving the run.
+WATCHES = "assistants_run_watches"
 # The events that say a run came to rest: a stream relaying the run ends with one.
 RESTING_EVENTS = frozenset(
     f"thread.run.{status}"
@@ -104,28 +111,41 @@ class Relaying(Protocol):
 
 
 class _Outbox:
-    """What a run says while it moves on this process's timer, written for a stream
-    another process answers: in order, in batches (what is said while one batch is
-    written goes in the next), without holding up the run."""
+    """What a run says while it moves on this process's timer, kept for a stream that
+    another process answers: written to the database once such a stream asks for it
+    (``watched``), everything said so far first, then each event as it comes, in order,
+    in batches (what is said while one batch is written goes in the next), without
+    holding up the run. Nobody asks for most runs: they write nothing."""
 
     def __init__(self, relaying: Relaying, run_id: str, phase: int) -> None:
         self.relaying = relaying
         self.run_id = run_id
         self.phase = phase
         self.rested = False  # the last event said the run came to rest
-        self._pending: list[tuple[str, bytes]] = []
+        self._said: list[tuple[str, bytes]] = []
+        self._written = 0  # how many of _said are written, or being written
+        self._watched = False
         self._writing: asyncio.Task[None] | None = None
 
     async def emit(self, name: str, data: JSON) -> None:
-        self._pending.append((name, dump(data)))  # as it is now: data may change later
+        self._said.append((name, dump(data)))  # as it is now: data may change later
         self.rested = name in RESTING_EVENTS
-        if self._writing is None:
+        self._kick()
+
+    def watched(self) -> None:
+        """A stream elsewhere relays the run: write what it said, and will say."""
+        self._watched = True
+        self._kick()
+
+    def _kick(self) -> None:
+        if self._watched and self._writing is None and self._written < len(self._said):
             self._writing = asyncio.get_running_loop().create_task(self._write())
 
     async def _write(self) -> None:
         try:
-            while self._pending:
-                batch, self._pending = self._pending, []
+            while self._written < len(self._said):
+                batch = self._said[self._written :]
+                self._written = len(self._said)
                 try:
                     await self.relaying.publish_events(self.run_id, self.phase, batch)
                 except Exception:  # a stream relaying it still ends with the run's end
@@ -134,14 +154,15 @@ class _Outbox:
             self._writing = None
 
     async def close(self) -> None:
-        """Once every event said is written."""
+        """Once every event said is written (if asked for)."""
         writing = self._writing
         if writing is not None:
             await writing
 
     def abandon(self) -> None:
         """The run moves on elsewhere (taken over, or this process stops)."""
-        self._pending.clear()
+        self._said.clear()
+        self._written = 0
         if self._writing is not None:
             self._writing.cancel()
 
@@ -175,8 +196,11 @@ class LeasedEngine(RunEngine):
         # run id -> thread id: the runs this process claimed and may still move.
         self.held: dict[str, str] = {}
         self._claims: set[asyncio.Task[None]] = set()
-        # Set once this process hears the cancels announced by the others.
+        # Set once this process hears the cancels and watches announced by the others.
         self.listening = asyncio.Event()
+        # run id -> what it says on this process's timer (kept a while after it rests:
+        # a stream elsewhere may ask for it just after).
+        self._outboxes: dict[str, _Outbox] = {}
 
     # --- claiming before moving -------------------------------------------------------
 
@@ -206,7 +230,7 @@ class LeasedEngine(RunEngine):
     async def _tick_told(self, tenant: str, run: RunRecord) -> None:
         """The run moved on a timer, what it says written for a stream elsewhere; at
         rest, its resting event said if its last step said none (it expired, say)."""
-        outbox = _Outbox(self.relaying, run.id, run.version)
+        outbox = self._outboxes[run.id] = _Outbox(self.relaying, run.id, run.version)
         try:
             await self._tick(tenant, run, outbox.emit)
             if not outbox.rested:
@@ -216,10 +240,24 @@ class LeasedEngine(RunEngine):
                         await outbox.emit(f"thread.run.{now.obj['status']}", now.obj)
         except asyncio.CancelledError:
             outbox.abandon()
+            self._forget_outbox(outbox)
             raise
         except Exception:  # a stream relaying it ends once it sees the run at rest
             log.exception("telling how run %s ended failed", run.id)
+        asyncio.get_running_loop().call_later(self.lease, self._forget_outbox, outbox)
         await outbox.close()
+
+    def _forget_outbox(self, outbox: _Outbox) -> None:
+        if self._outboxes.get(outbox.run_id) is outbox:
+            del self._outboxes[outbox.run_id]
+
+    def _heard_watch(self, payload: str) -> None:
+        """A stream elsewhere relays a run: if it moves (or just moved) here, in the
+        phase the stream has or a later one, write what it says."""
+        run_id, _, version = payload.partition(" ")
+        outbox = self._outboxes.get(run_id)
+        if outbox is not None and version.isdigit() and outbox.phase >= int(version):
+            outbox.watched()
 
     async def settle(self, tenant: str, run: RunRecord, emit: Emit | None = None) -> RunRecord:
         """Move the run until it rests, here if its lease is this process's; else relay
@@ -249,7 +287,11 @@ class LeasedEngine(RunEngine):
         try:
             after = 0
             seen_resting = False
+            ask = True
             while True:
+                if ask:  # again after each quiet wait: the run may move elsewhere by then
+                    await self.relaying.notify(WATCHES, f"{run.id} {run.version}")
+                    ask = False
                 woken.clear()
                 for seq, name, data in await self.relaying.run_events(run.id, run.version, after):
                     after = seq
@@ -260,7 +302,7 @@ class LeasedEngine(RunEngine):
                     await asyncio.wait_for(woken.wait(), self.relay_poll)
                     continue
                 except asyncio.TimeoutError:
-                    pass
+                    ask = True
                 now = await self._fresh(tenant, run)
                 if now.obj["status"] in MOVING:
                     seen_resting = False
@@ -283,15 +325,17 @@ class LeasedEngine(RunEngine):
         return run
 
     async def listen(self) -> None:
-        """Hear the cancels announced by every process (this one's too)."""
+        """Hear the cancels and watches announced by every process (this one's too)."""
         if not self.listening.is_set():
             await self.relaying.listen(CANCELS, self.abort)
+            await self.relaying.listen(WATCHES, self._heard_watch)
             self.listening.set()
 
     async def unlisten(self) -> None:
         if self.listening.is_set():
             self.listening.clear()
             await self.relaying.unlisten(CANCELS, self.abort)
+            await self.relaying.unlisten(WATCHES, self._heard_watch)
 
     # --- keeping leases, taking up lapsed ones ----------------------------------------
 

@@ -68,6 +68,7 @@ async def test_a_stream_relays_every_event_of_a_run_another_process_moves(
     run = await a.new_run(T, thread, ASSISTANT, body)
     assert (await a.settle(T, run, alone)).obj["status"] == "completed"
     # The same run moved by proc-a on its timer, streamed by proc-b.
+    await a.listen()
     thread = await thread_with(a, "Hi")
     run = await a.new_run(T, thread, ASSISTANT, body)
     assert await a.claim(run)
@@ -91,12 +92,14 @@ async def test_a_stream_catches_up_on_events_said_before_it_began(
     reply = scripted([Text("Already said")])
     a = engine(shared[0], "proc-a", ids, responder=reply, timer_interval=0.001)
     b = engine(shared[1], "proc-b", ids, responder=reply)
+    await a.listen()
     thread = await thread_with(a, "Hi")
     run = await a.new_run(T, thread, ASSISTANT, {})
     a.start_timer(T, run)
     await asyncio.gather(*a._claims)
     while a._timers:  # proc-a finished the run before proc-b's stream began
         await asyncio.gather(*(task for _, task in a._timers.values()))
+    assert await b.relaying.run_events(run.id, 0, 0) == []  # nobody asked: none written
     relayed = Recorder()  # proc-b has the run as it stood when its stream began: queued
     done = await asyncio.wait_for(b.relay(T, run, relayed), 30)
     assert done.obj["status"] == "completed"
