@@ -201,6 +201,8 @@ class LeasedEngine(RunEngine):
         # run id -> what it says on this process's timer (kept a while after it rests:
         # a stream elsewhere may ask for it just after).
         self._outboxes: dict[str, _Outbox] = {}
+        # run id -> the version a stream elsewhere asked from, for a run not moving here.
+        self._asked: dict[str, int] = {}
 
     # --- claiming before moving -------------------------------------------------------
 
@@ -231,6 +233,9 @@ class LeasedEngine(RunEngine):
         """The run moved on a timer, what it says written for a stream elsewhere; at
         rest, its resting event said if its last step said none (it expired, say)."""
         outbox = self._outboxes[run.id] = _Outbox(self.relaying, run.id, run.version)
+        asked = self._asked.get(run.id)
+        if asked is not None and run.version >= asked:  # asked just before it moved here
+            outbox.watched()
         try:
             await self._tick(tenant, run, outbox.emit)
             if not outbox.rested:
@@ -255,9 +260,16 @@ class LeasedEngine(RunEngine):
         """A stream elsewhere relays a run: if it moves (or just moved) here, in the
         phase the stream has or a later one, write what it says."""
         run_id, _, version = payload.partition(" ")
+        if not version.isdigit():
+            return
         outbox = self._outboxes.get(run_id)
-        if outbox is not None and version.isdigit() and outbox.phase >= int(version):
+        if outbox is not None and outbox.phase >= int(version):
             outbox.watched()
+            return
+        # The run may be about to move here (claimed, its timer not yet begun): the
+        # ask holds for a second, as long as the stream waits before asking again.
+        self._asked[run_id] = int(version)
+        asyncio.get_running_loop().call_later(self.relay_poll, self._asked.pop, run_id, None)
 
     async def settle(self, tenant: str, run: RunRecord, emit: Emit | None = None) -> RunRecord:
         """Move the run until it rests, here if its lease is this process's; else relay
