@@ -16,9 +16,9 @@ process moving the run, which keeps what each run on its timer says in memory, w
 the events to the database (all said so far, then each as it comes, in batches, in
 order) and announces them on the run's channel; the stream relays them to its client,
 from the run's version it had in hand, until the run rests. A run nobody asks for
-writes nothing. A cancel is
-announced on a channel every process listens to, and the process moving the run stops
-its turn at once (``RunEngine.abort``), not at its next step.
+writes nothing. A cancel is announced on a channel every process listens to, and the
+process moving the run stops its turn at once (``RunEngine.abort``), not at its next
+step.
 
 What it does not give: a process that hangs past its lease and then wakes may finish
 the step it was in while another has taken the run over (the run's versioned writes
