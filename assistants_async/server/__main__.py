@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=10,
         metavar="N",
-        help="PostgreSQL: the most connections this process opens (default 10)",
+        help="PostgreSQL: the most connections this process opens for requests and runs "
+        "(default 10; one more listens for cancels and streams)",
     )
     parser.add_argument(
         "--lease",

@@ -326,13 +326,18 @@ class RunEngine:
             return _changed(current, status="cancelling")
 
         run = await self._update(tenant, run, ask)
-        reader = self._readers.get(run.id)
-        if reader is not None:  # the upstream request ends now, not at its next chunk
-            reader.cancel()
-        waiting = self._waiting.get(run.id)
-        if waiting is not None:  # nor does the run wait for a slot any longer
-            waiting.cancel()
+        self.abort(run.id)
         return run
+
+    def abort(self, run_id: str) -> None:
+        """Stop the turn of a cancelled run moving here: its upstream request ends now,
+        not at its next chunk, and it waits for a slot no longer."""
+        reader = self._readers.get(run_id)
+        if reader is not None:
+            reader.cancel()
+        waiting = self._waiting.get(run_id)
+        if waiting is not None:
+            waiting.cancel()
 
     def _due(self, run: RunRecord) -> bool:
         obj = run.obj
@@ -514,12 +519,12 @@ class RunEngine:
                 task.cancel()
                 del self._timers[run_id]
 
-    async def _tick(self, tenant: str, run: RunRecord) -> None:
+    async def _tick(self, tenant: str, run: RunRecord, emit: Emit | None = None) -> None:
         task = asyncio.current_task()
         try:
             while run.obj["status"] in MOVING:
                 await asyncio.sleep(self.timer_interval)
-                run = await self.advance(tenant, run)
+                run = await self.advance(tenant, run, emit)
         except NotFound:
             pass  # its thread was deleted: nothing left to move
         except Exception as exc:

@@ -27,8 +27,9 @@ where created_at comes from each writer's clock).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -36,6 +37,7 @@ import asyncpg
 import attrs
 
 from ._codec import dump, load
+from ._leases import events_channel
 from ._migrations import Migration, SchemaTooNew, check_numbering
 from ._migrations import load as load_migrations
 from ._store import (
@@ -282,6 +284,10 @@ class PostgresStore:
         # The migrations to apply (tests add their own); the package's by default.
         self._schema = schema
         self._pool: asyncpg.Pool | None = None
+        # The connection that listens (LISTEN), and who hears each channel.
+        self._listener: asyncpg.Connection[asyncpg.Record] | None = None
+        self._heard: dict[str, list[Callable[[str], None]]] = {}
+        self._listening = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"PostgresStore({redacted(self.url)!r})"
@@ -304,6 +310,11 @@ class PostgresStore:
         self._pool = pool
 
     async def close(self) -> None:
+        listener, self._listener = self._listener, None
+        self._heard.clear()
+        if listener is not None:
+            with contextlib.suppress(Exception):  # already lost
+                await listener.close()
         pool, self._pool = self._pool, None
         if pool is not None:
             # Waits for the connections in use to come back, then closes them all.
@@ -311,7 +322,7 @@ class PostgresStore:
 
     async def clear(self) -> None:
         await self._need_pool().execute(
-            "TRUNCATE steps, runs, messages, threads, assistants, replies"
+            "TRUNCATE steps, runs, messages, threads, assistants, replies, run_events"
         )
 
     # --- connections ------------------------------------------------------------------
@@ -861,6 +872,101 @@ class PostgresStore:
 
     async def forget_replies(self, now: float) -> int:
         return await self._execute("DELETE FROM replies WHERE expires_at <= $1", now)
+
+    # --- what runs say, across processes -----------------------------------------------
+    # A run moving on one process's timer writes what it says to run_events, and
+    # announces it on the run's channel; a stream answered by another process listens
+    # there and reads the rows (``LeasedEngine.relay``). Cancels are announced on
+    # CANCELS. The listening is done on one connection of its own, outside the pool.
+
+    async def publish_events(
+        self, run_id: str, phase: int, events: Sequence[tuple[str, bytes]]
+    ) -> None:
+        """Add ``events`` (name, JSON) of the run's ``phase``, in order, and announce them."""
+        if not events:
+            return
+        # One statement, one round trip. One writer per run at a time, each batch after
+        # the last committed, and a batch's rows take their seq in its order: the rows of
+        # a run commit in the order of their seq.
+        await self._need_pool().execute(
+            "WITH added AS (INSERT INTO run_events (run_id, phase, name, data)"
+            " SELECT $1, $2, e.name, e.data"
+            " FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS e(name, data, n)"
+            " ORDER BY e.n RETURNING 1)"
+            " SELECT pg_notify($5, '')",
+            run_id,
+            phase,
+            [name for name, _ in events],
+            [data.decode() for _, data in events],
+            events_channel(run_id),
+        )
+
+    async def run_events(self, run_id: str, phase: int, after: int) -> list[tuple[int, str, JSON]]:
+        """The events of the run's phases from ``phase`` on, past seq ``after``, in order."""
+        rows = await self._need_pool().fetch(
+            "SELECT seq, name, data FROM run_events"
+            " WHERE run_id = $1 AND phase >= $2 AND seq > $3 ORDER BY seq",
+            run_id,
+            phase,
+            after,
+        )
+        return [(seq, name, load(data)) for seq, name, data in rows]
+
+    async def forget_events(self, older_than: float) -> int:
+        """Delete the events said more than ``older_than`` seconds ago."""
+        return await self._execute(
+            "DELETE FROM run_events WHERE at < now() - make_interval(secs => $1)",
+            float(older_than),
+        )
+
+    async def notify(self, channel: str, payload: str) -> None:
+        await self._need_pool().execute("SELECT pg_notify($1, $2)", channel, payload)
+
+    async def listen(self, channel: str, heard: Callable[[str], None]) -> None:
+        """Call ``heard(payload)`` for each notification on ``channel`` from now on."""
+        async with self._listening:
+            db = await self._listener_connection()
+            if channel not in self._heard:
+                await db.add_listener(channel, self._dispatch)
+                self._heard[channel] = []
+            self._heard[channel].append(heard)
+
+    async def unlisten(self, channel: str, heard: Callable[[str], None]) -> None:
+        async with self._listening:
+            hearers = self._heard.get(channel)
+            if hearers is None or heard not in hearers:
+                return
+            hearers.remove(heard)
+            if hearers:
+                return
+            del self._heard[channel]
+            db = self._listener
+            if db is not None and not db.is_closed():
+                with contextlib.suppress(Exception):  # a lost connection listens no more
+                    await db.remove_listener(channel, self._dispatch)
+
+    async def keep_listening(self) -> None:
+        """Open the listening connection again if it was lost (each channel heard anew)."""
+        async with self._listening:
+            await self._listener_connection()
+
+    async def _listener_connection(self) -> asyncpg.Connection[asyncpg.Record]:
+        db = self._listener
+        if db is None or db.is_closed():
+            self._need_pool()
+            db = await asyncpg.connect(self.url, timeout=self._connect_timeout)
+            try:
+                for channel in self._heard:
+                    await db.add_listener(channel, self._dispatch)
+            except BaseException:
+                await db.close()
+                raise
+            self._listener = db
+        return db
+
+    def _dispatch(self, db: object, pid: int, channel: str, payload: object) -> None:
+        for heard in list(self._heard.get(channel, ())):
+            heard(str(payload))
 
 
 def _check_messages(thread_id: str, messages: Sequence[JSON]) -> None:
