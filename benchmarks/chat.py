@@ -126,7 +126,7 @@ async def serve_upstream() -> None:
             for _ in range(tokens):
                 if delay:
                     await asyncio.sleep(delay)
-                await response.write(_TEXT % time.time_ns())
+                await response.write(_TEXT % (time.time_ns() // 1000))
             await response.write(_chunk(b"{}", b'"stop"'))
         await response.write(_USAGE % (tokens, tokens + 9))
         await response.write(b"data: [DONE]\n\n")
@@ -210,12 +210,15 @@ class Read:
     def __init__(self) -> None:
         self.latencies: list[int] = []
         self.deltas = 0
+        self.first = self.last = 0  # arrival of the first and the last delta (ns)
 
 
 def _stamps(text: str, read: Read, now: int) -> None:
     for word in text.split():
-        read.latencies.append(now - int(word))
+        read.latencies.append(now - int(word) * 1000)
         read.deltas += 1
+    read.first = read.first or now
+    read.last = now
 
 
 async def straight(client: Any, model: str) -> Read:
@@ -256,10 +259,11 @@ async def relayed(client: Any, assistant_id: str) -> Read:
     return read
 
 
-async def at_once(count: int, one: Any) -> tuple[list[Read], float]:
-    started = time.perf_counter()
-    reads = await asyncio.gather(*(one() for _ in range(count)))
-    return list(reads), time.perf_counter() - started
+async def at_once(count: int, read: Any, *args: Any) -> tuple[list[Read], float]:
+    """``count`` reads at once; they and the time from the first delta to the last."""
+    reads = await asyncio.gather(*(read(*args) for _ in range(count)))
+    first = min(r.first for r in reads)
+    return list(reads), (max(r.last for r in reads) - first) / 1e9
 
 
 def p50_ms(reads: list[Read]) -> float:
@@ -372,19 +376,19 @@ async def measure(args: argparse.Namespace, upstream: Process, server: Process) 
         pace = int(args.pace_ms * 1000)
         paced = await assistant(args.paced_tokens, pace)
         fast = await assistant(args.tokens, 0)
-        small = await assistant(max(args.tokens // args.streams, 10), 0)
+        small = await assistant(args.tokens_each, 0)
         tools = await assistant(args.tool_tokens, 0, tools=True)
         # Warm both paths (connections, decoders) before timing.
-        await at_once(args.streams, lambda: relayed(ours, small))
-        await at_once(args.streams, lambda: straight(up, f"bench-10-0"))
+        await at_once(args.streams, relayed, ours, small)
+        await at_once(args.streams, straight, up, "bench-10-0")
 
         # 1. latency
         latency: dict[str, float] = {}
         for streams in (1, args.streams):
-            reads, _ = await at_once(streams, lambda: relayed(ours, paced))
+            reads, _ = await at_once(streams, relayed, ours, paced)
             latency[f"relayed_{streams}"] = p50_ms(reads)
             model = f"bench-{args.paced_tokens}-{pace}"
-            reads, _ = await at_once(streams, lambda: straight(up, model))
+            reads, _ = await at_once(streams, straight, up, model)
             latency[f"straight_{streams}"] = p50_ms(reads)
         report["latency_p50_ms"] = latency
         targets.append(Target("latency p50, 1 stream, ms", latency["relayed_1"], None, 2))
@@ -399,31 +403,46 @@ async def measure(args: argparse.Namespace, upstream: Process, server: Process) 
 
         # 2. relay rate, alternating rounds
         rates: dict[str, list[float]] = {}
+        cpu: dict[str, list[float]] = {}
         for streams, assistant_id, tokens in (
             (1, fast, args.tokens),
-            (args.streams, small, max(args.tokens // args.streams, 10)),
+            (args.streams, small, args.tokens_each),
         ):
             for round_ in range(args.rounds):
                 order = ["relayed", "straight"]
                 if round_ % 2:
                     order.reverse()
                 for way in order:
+                    before = (server.cpu(), upstream.cpu(), time.process_time())
                     if way == "relayed":
-                        reads, wall = await at_once(streams, lambda: relayed(ours, assistant_id))
+                        reads, wall = await at_once(streams, relayed, ours, assistant_id)
                     else:
-                        model = f"bench-{tokens}-0"
-                        reads, wall = await at_once(streams, lambda: straight(up, model))
+                        reads, wall = await at_once(streams, straight, up, f"bench-{tokens}-0")
                     count = sum(r.deltas for r in reads)
                     if count != streams * tokens:
                         raise RuntimeError(f"{way}: {count} deltas of {streams * tokens}")
                     rates.setdefault(f"{way}_{streams}", []).append(count / wall)
+                    # Where the time goes: each process's CPU per delta.
+                    after = (server.cpu(), upstream.cpu(), time.process_time())
+                    for who, used in zip(("server", "upstream", "client"), after, strict=True):
+                        key = f"{way}_{streams}_{who}"
+                        spent = (used - before[("server", "upstream", "client").index(who)]) / count
+                        cpu.setdefault(key, []).append(spent * 1e6)
             ratio = statistics.median(
-                a / b for a, b in zip(rates[f"relayed_{streams}"], rates[f"straight_{streams}"])
+                a / b
+                for a, b in zip(
+                    rates[f"relayed_{streams}"], rates[f"straight_{streams}"], strict=True
+                )
             )
             targets.append(
                 Target(f"relayed / straight deltas/s, {streams} streams", ratio, 0.8, None)
             )
         report["deltas_per_s"] = {k: statistics.median(v) for k, v in rates.items()}
+        report["cpu_us_per_delta"] = {
+            k: statistics.median(v)
+            for k, v in cpu.items()
+            if not k.startswith("straight_") or "server" not in k
+        }
 
         # 3. tool-calling runs, one at a time then all at once
         one = await tool_runs(ours, server, tools, args.tool_runs, args.tool_tokens, False)
@@ -438,6 +457,7 @@ async def measure(args: argparse.Namespace, upstream: Process, server: Process) 
     report["targets"] = [t.json() | {"met": t.met} for t in targets]
     print(f"latency p50 (ms), straight from the upstream beside: {_fmt(latency)}")
     print(f"deltas/s (medians): {_fmt(report['deltas_per_s'])}")
+    print(f"CPU us per delta (medians): {_fmt(report['cpu_us_per_delta'])}")
     for name, part in report["tool_runs"].items():
         print(
             f"tool runs {name}: {part['runs']} runs, {part['deltas']} deltas, "
@@ -458,7 +478,10 @@ def _fmt(figures: dict[str, float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--streams", type=int, default=100, help="streams at once (100)")
-    parser.add_argument("--tokens", type=int, default=5000, help="unpaced chunks (5000)")
+    parser.add_argument("--tokens", type=int, default=5000, help="unpaced chunks, 1 stream")
+    parser.add_argument(
+        "--tokens-each", type=int, default=500, help="unpaced chunks a stream, --streams (500)"
+    )
     parser.add_argument("--paced-tokens", type=int, default=40, help="paced chunks (40)")
     parser.add_argument("--pace-ms", type=float, default=50, help="between paced chunks (50)")
     parser.add_argument("--tool-runs", type=int, default=100, help="tool-calling runs (100)")
@@ -472,7 +495,15 @@ def main() -> None:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve_upstream())
         return
-    for name in ("streams", "tokens", "paced_tokens", "tool_runs", "tool_tokens", "rounds"):
+    for name in (
+        "streams",
+        "tokens",
+        "tokens_each",
+        "paced_tokens",
+        "tool_runs",
+        "tool_tokens",
+        "rounds",
+    ):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     with tempfile.TemporaryDirectory(prefix="chat-bench-") as work:
