@@ -7,8 +7,10 @@
 Three processes: an upstream Chat Completions server (``--serve-upstream``, in this
 file: canned chunks, each stamped with ``time.time_ns()`` as it is written), the server
 as a user starts it (``python -m assistants_async.server --model-base-url ...`` on a
-SQLite file in a temp dir), and this client. The server has a core of its own where the
-machine allows; the upstream and the client share the other, in every measurement.
+SQLite file in a temp dir), and this client. The OS places them: on a shared machine a
+server pinned to one core (``--pin``; the upstream and the client on the other) waits
+for that core behind everyone else's work there (p50 of 80 ms against 14 unpinned at a
+load of 8 on 2 cores).
 
 1. Latency: each content chunk's text is its send time; the client's
    ``thread.message.delta`` carrying it is stamped on arrival. p50 with one stream
@@ -154,8 +156,8 @@ class Process:
     """A child process whose first line of output carries its URL (the 4th word, or the
     2nd after ``ready``); its CPU from /proc."""
 
-    def __init__(self, args: list[str], log: Path) -> None:
-        env = {**os.environ, "ASSISTANTS_SERVER_KEYS": KEY, "PYTHONPATH": str(ROOT)}
+    def __init__(self, args: list[str], log: Path, root: Path = ROOT) -> None:
+        env = {**os.environ, "ASSISTANTS_SERVER_KEYS": KEY, "PYTHONPATH": str(root)}
         with log.open("a") as err:
             self.process = subprocess.Popen(
                 [sys.executable, *args],
@@ -209,13 +211,16 @@ class Read:
 
     def __init__(self) -> None:
         self.latencies: list[int] = []
+        self.sent: list[int] = []  # each delta's send time (ns)
         self.deltas = 0
         self.first = self.last = 0  # arrival of the first and the last delta (ns)
 
 
 def _stamps(text: str, read: Read, now: int) -> None:
     for word in text.split():
-        read.latencies.append(now - int(word) * 1000)
+        sent = int(word) * 1000
+        read.sent.append(sent)
+        read.latencies.append(now - sent)
         read.deltas += 1
     read.first = read.first or now
     read.last = now
@@ -266,8 +271,12 @@ async def at_once(count: int, read: Any, *args: Any) -> tuple[list[Read], float]
     return list(reads), (max(r.last for r in reads) - first) / 1e9
 
 
-def p50_ms(reads: list[Read]) -> float:
-    return statistics.median(x for r in reads for x in r.latencies) / 1e6
+def p50_ms(reads: list[Read], steady: bool = True) -> float:
+    """The median latency; ``steady``: of the chunks sent once every stream had its first
+    delta (before, the server is still creating the other streams' runs)."""
+    since = max(r.first for r in reads) if steady else 0
+    found = [x for r in reads for t, x in zip(r.sent, r.latencies, strict=True) if t >= since]
+    return statistics.median(found) / 1e6
 
 
 # --- the tool-calling runs ------------------------------------------------------------
@@ -387,6 +396,7 @@ async def measure(args: argparse.Namespace, upstream: Process, server: Process) 
         for streams in (1, args.streams):
             reads, _ = await at_once(streams, relayed, ours, paced)
             latency[f"relayed_{streams}"] = p50_ms(reads)
+            latency[f"relayed_{streams}_from_start"] = p50_ms(reads, steady=False)
             model = f"bench-{args.paced_tokens}-{pace}"
             reads, _ = await at_once(streams, straight, up, model)
             latency[f"straight_{streams}"] = p50_ms(reads)
@@ -487,7 +497,12 @@ def main() -> None:
     parser.add_argument("--tool-runs", type=int, default=100, help="tool-calling runs (100)")
     parser.add_argument("--tool-tokens", type=int, default=50, help="their answers' chunks")
     parser.add_argument("--rounds", type=int, default=3, help="relay-rate rounds (3)")
-    parser.add_argument("--no-pin", action="store_true", help="leave the cores to the OS")
+    parser.add_argument(
+        "--server-from", type=Path, metavar="PATH", help="serve from the checkout at PATH"
+    )
+    parser.add_argument(
+        "--pin", action="store_true", help="the server on a core, the others on another"
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write every figure here")
     parser.add_argument("--serve-upstream", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -514,8 +529,8 @@ def main() -> None:
             command = ["-m", "assistants_async.server", "--port", "0", "--no-access-log"]
             command += ["--db", str(Path(work) / "chat.sqlite3"), "--model-base-url", upstream.url]
             command += ["--model-max-concurrent", str(args.streams * 2)]
-            server = Process(command, log)
-            pinned = not args.no_pin and pin(server.process.pid, [upstream.process.pid])
+            server = Process(command, log, args.server_from or ROOT)
+            pinned = args.pin and pin(server.process.pid, [upstream.process.pid])
             print(
                 f"Python {sys.version.split()[0]}; {os.cpu_count()} cores; "
                 f"load {os.getloadavg()[0]:.2f}; pinned: {pinned}",

@@ -191,5 +191,5 @@ def test_the_chat_relay_benchmark_reports_every_target_small(tmp_path: Path) -> 
     runs = report["tool_runs"]
     # 10 answer deltas and 20 argument deltas (2 heads, 18 pieces) a run.
     assert runs["one_at_a_time"]["deltas"] == runs["at_once"]["deltas"] == 4 * 30
-    assert set(report["latency_p50_ms"]) == {"relayed_1", "straight_1", "relayed_4", "straight_4"}
+    assert {"relayed_1", "straight_1", "relayed_4", "straight_4"} <= set(report["latency_p50_ms"])
     assert all(value > 0 for value in report["deltas_per_s"].values())
