@@ -11,6 +11,7 @@ Each request takes the next queued answer (``double.answer(...)``), else ``defau
   calls, each with ``index``, ``id``, ``type`` and name (empty arguments) in its first
   chunk and its arguments in later ones, several calls interleaved, then
   ``finish_reason`` ``tool_calls``;
+* ``Say(..., together=True)``: every chunk in one write (a fast model, or a slow reader);
 * ``Say(..., cut_after=N)``: N chunks, then the connection is cut (no ``[DONE]``);
 * ``Say(..., stall_after=N)``: N chunks, then silence until the client leaves (or the
   double stops); ``double.left`` is set when a client leaves mid-answer;
@@ -43,6 +44,7 @@ class Say:
     cut_after: int | None = None
     stall_after: int | None = None
     piece: int = 3  # characters per content or arguments chunk
+    together: bool = False  # every chunk in one write
 
 
 @attrs.frozen
@@ -209,6 +211,11 @@ class ChatDouble:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         try:
+            if answer.together:
+                lines = [b"data: " + json.dumps(data).encode() + b"\n\n" for data in sent]
+                await response.write(b"".join([*lines, b"data: [DONE]\n\n"]))
+                await response.write_eof()
+                return response
             for count, data in enumerate(sent):
                 if count == answer.cut_after:
                     assert request.transport is not None

@@ -156,3 +156,43 @@ def test_the_durable_server_benchmark_reports_every_target_small(tmp_path: Path)
     ops = {"create message", "retrieve run", "list 100 messages"}
     assert set(report["cpu_ratio"]) == set(report["server_cpu_us"]) == ops
     assert all(value > 0 for value in report["rss_mb"]["start"].values())
+
+
+CHAT_TARGETS = {
+    "latency p50, 1 stream, ms",
+    "latency p50, 4 streams, ms",
+    "relayed / straight deltas/s, 1 streams",
+    "relayed / straight deltas/s, 4 streams",
+    "tool-calling runs with something lost or wrong",
+    "server CPU/token, 4 at once / 1 at a time",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="CPU from /proc")
+def test_the_chat_relay_benchmark_reports_every_target_small(tmp_path: Path) -> None:
+    """benchmarks/chat.py at a small size: the upstream, the server and the client in
+    three processes, every figure beside its target, every tool-calling run whole (not a
+    timing)."""
+    out = tmp_path / "chat.json"
+    args = ["--streams", "4", "--tokens", "200", "--tokens-each", "50", "--paced-tokens", "5"]
+    args += ["--pace-ms", "5", "--tool-runs", "4", "--tool-tokens", "10", "--rounds", "1"]
+    done = subprocess.run(
+        [sys.executable, str(RUN.parent / "chat.py"), *args, "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out.read_text())
+    targets = {t["name"]: t for t in report["targets"]}
+    assert set(targets) == CHAT_TARGETS
+    for name, target in targets.items():
+        verdict = "PASS" if target["met"] else "FAIL"
+        assert any(name in line and verdict in line for line in done.stdout.splitlines()), name
+    assert targets["tool-calling runs with something lost or wrong"]["value"] == 0
+    runs = report["tool_runs"]
+    # 10 answer deltas and 20 argument deltas (2 heads, 18 pieces) a run.
+    assert runs["one_at_a_time"]["deltas"] == runs["at_once"]["deltas"] == 4 * 30
+    assert {"relayed_1", "straight_1", "relayed_4", "straight_4"} <= set(report["latency_p50_ms"])
+    assert all(value > 0 for value in report["deltas_per_s"].values())

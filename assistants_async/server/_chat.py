@@ -32,7 +32,9 @@ from .._errors import (
     AuthenticationError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseValidationError,
 )
+from .._json import decode_json
 from .._response import OpenStream
 from .._sse import SSEDecoder
 from .._validators import Invalid
@@ -277,8 +279,8 @@ async def _parts(chunks: AsyncIterator[bytes], max_size: int) -> AsyncIterator[P
                 done = True
                 break
             try:
-                chunk = json.loads(data)
-            except ValueError:
+                chunk = decode_json(data)
+            except ResponseValidationError:
                 log.warning("the model server sent a chunk that is not JSON: %r", data[:200])
                 yield Fail("server_error", "The model server sent a chunk that is not JSON.")
                 return

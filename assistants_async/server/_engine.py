@@ -789,20 +789,24 @@ class RunEngine:
         reader = asyncio.get_running_loop().create_task(_read(parts, queue))
         self._readers[run.id] = reader
         turn = _Turn()
+        # The parts already come when the turn wakes (one read of the answer, or what came
+        # while it wrote) are told together: their events go out in one write.
+        batch: Callable[[], contextlib.AbstractAsyncContextManager[None]] | None = getattr(
+            emit, "batch", None
+        )
         try:
             while True:
                 part = await queue.get()
-                if isinstance(part, TextDelta):
-                    await self._said(tenant, run, turn, part.text, emit)
-                elif isinstance(part, ToolCallDelta):
-                    await self._called(tenant, run, turn, part, emit)
-                elif isinstance(part, Usage):
-                    turn.usage = {
-                        "prompt_tokens": part.prompt_tokens,
-                        "completion_tokens": part.completion_tokens,
-                        "total_tokens": part.prompt_tokens + part.completion_tokens,
-                    }
-                else:  # the end: as it came, or a Fail, an Incomplete, an abort
+                if batch is None or queue.empty():
+                    if await self._relay(tenant, run, turn, part, emit):
+                        break
+                    continue
+                async with batch():
+                    while not await self._relay(tenant, run, turn, part, emit):
+                        if queue.empty():
+                            break
+                        part = queue.get_nowait()
+                if not isinstance(part, TextDelta | ToolCallDelta | Usage):
                     break
         finally:
             del self._readers[run.id]
@@ -889,6 +893,25 @@ class RunEngine:
         if run.obj["status"] == "completed":
             await emit("thread.run.completed", run.obj)
         return run
+
+    async def _relay(
+        self, tenant: str, run: RunRecord, turn: _Turn, part: Part | str, emit: Emit
+    ) -> bool:
+        """Tell one part of a streamed answer; True at its end (as it came, or a Fail, an
+        Incomplete, an abort)."""
+        if isinstance(part, TextDelta):
+            await self._said(tenant, run, turn, part.text, emit)
+        elif isinstance(part, ToolCallDelta):
+            await self._called(tenant, run, turn, part, emit)
+        elif isinstance(part, Usage):
+            turn.usage = {
+                "prompt_tokens": part.prompt_tokens,
+                "completion_tokens": part.completion_tokens,
+                "total_tokens": part.prompt_tokens + part.completion_tokens,
+            }
+        else:
+            return True
+        return False
 
     async def _said(self, tenant: str, run: RunRecord, turn: _Turn, text: str, emit: Emit) -> None:
         """A piece of the message: the message (and its step) made at the first. (Text

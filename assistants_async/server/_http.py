@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -14,6 +15,12 @@ from ._keys import tenant_of_key
 from ._store import JSON, Page, PageQuery
 
 __all__ = ["BODY", "RECORDING", "STREAM_FAULT", "TENANT", "StreamBreak", "envelope"]
+
+_fast_dumps: Callable[[Any], bytes] | None
+try:  # a CPython dependency of the package
+    from orjson import dumps as _fast_dumps
+except ImportError:  # pragma: no cover - another interpreter: the stdlib alone
+    _fast_dumps = None
 
 
 @attrs.frozen
@@ -87,6 +94,16 @@ def _parse_body(raw: bytes) -> JSON:
 
 
 def _sse(name: str, data: Any) -> bytes:
+    """One server-sent event. orjson writes it where that changes nothing a reader sees:
+    not where a null is (orjson's NaN), nor an integer beyond 64 bits (it refuses)."""
+    if _fast_dumps is not None:
+        try:
+            body = _fast_dumps(data)
+        except TypeError:
+            pass
+        else:
+            if b"null" not in body:
+                return b"event: " + name.encode() + b"\ndata: " + body + b"\n\n"
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 

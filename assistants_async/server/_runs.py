@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Literal, TypeAlias
 
 from aiohttp import web
@@ -119,38 +121,13 @@ class RunHandlers:
             }
         )
         await response.prepare(request)
-        fault = request.get(STREAM_FAULT)
-        state = {"sent": 0, "open": True}
-
-        recording = request.get(RECORDING)
-
-        async def emit(name: str, data: JSON) -> None:
-            if recording is not None:
-                recording.append(_sse(name, data))
-            if not state["open"]:
-                return  # the client left, or a fault ended the stream: the run goes on
-            try:
-                if fault is not None and state["sent"] == fault.after_events:
-                    state["open"] = False
-                    if fault.kind == "stream_error":
-                        error = envelope(fault.message, "server_error")["error"]
-                        await response.write(_sse("error", error))
-                    else:
-                        await response.write(_sse(name, data)[:20])
-                        if request.transport is not None:
-                            request.transport.close()
-                    return
-                await response.write(_sse(name, data))
-                state["sent"] += 1
-            except (ConnectionError, RuntimeError):
-                state["open"] = False
-
+        emit = _EventStream(request, response)
         for name, data in prelude:
             await emit(name, data)
         await self.engine.settle(tenant, run, emit)
-        if recording is not None:
-            recording.append(b"event: done\ndata: [DONE]\n\n")
-        if state["open"]:
+        if emit.recording is not None:
+            emit.recording.append(b"event: done\ndata: [DONE]\n\n")
+        if emit.open:
             try:
                 await response.write(b"event: done\ndata: [DONE]\n\n")
                 await response.write_eof()
@@ -197,6 +174,72 @@ class RunHandlers:
         _check_include(request)
         step_id = request.match_info["step_id"]
         return _json(await self.store.step(tenant, run.thread_id, run.id, step_id))
+
+
+class _EventStream:
+    """The ``emit`` of a streamed run: each event written to ``response`` as it is told,
+    or, within ``batch()``, those told together in one write (the engine's streamed turn
+    tells together the parts that came in one read of the model's answer)."""
+
+    def __init__(self, request: web.Request, response: web.StreamResponse) -> None:
+        self.request = request
+        self.response = response
+        self.fault = request.get(STREAM_FAULT)
+        self.recording = request.get(RECORDING)
+        self.sent = 0
+        self.open = True  # False once the client left, or a fault ended the stream
+        self._held: list[bytes] | None = None
+
+    async def __call__(self, name: str, data: JSON) -> None:
+        event = _sse(name, data)  # encoded once, for the recording and the client
+        if self.recording is not None:
+            self.recording.append(event)
+        if not self.open:
+            return  # the run goes on
+        if self.fault is not None and self.sent == self.fault.after_events:
+            await self._break(event)
+        elif self._held is not None and self.fault is None:
+            self._held.append(event)
+            self.sent += 1
+        else:
+            await self._write(event)
+            self.sent += 1
+
+    @contextlib.asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        """Events told within go out in one write as it ends."""
+        if self._held is not None:  # already batching: the outer one writes
+            yield
+            return
+        held: list[bytes] = []
+        self._held = held
+        try:
+            yield
+        finally:
+            self._held = None
+            if held and self.open:
+                await self._write(b"".join(held))
+
+    async def _write(self, data: bytes) -> None:
+        try:
+            await self.response.write(data)
+        except (ConnectionError, RuntimeError):
+            self.open = False
+
+    async def _break(self, event: bytes) -> None:
+        """The fault: an ``error`` event, or the connection cut mid-event."""
+        assert self.fault is not None
+        self.open = False
+        try:
+            if self.fault.kind == "stream_error":
+                error = envelope(self.fault.message, "server_error")["error"]
+                await self.response.write(_sse("error", error))
+            else:
+                await self.response.write(event[:20])
+                if self.request.transport is not None:
+                    self.request.transport.close()
+        except (ConnectionError, RuntimeError):
+            pass
 
 
 def _with_metadata(run: RunRecord, metadata: JSON) -> RunRecord:

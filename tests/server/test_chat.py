@@ -293,6 +293,34 @@ async def test_a_text_answer_streams_as_message_deltas(served: Served) -> None:
     assert messages[-1].status == "completed"
 
 
+async def test_chunks_that_come_in_one_read_stay_one_event_each(served: Served) -> None:
+    """Events told together go out in one write, but each chunk keeps its own event, in
+    order, as the service sent many small deltas."""
+    text = "Sunny, 21 degrees, light wind from the west."
+    served.double.answer(
+        Say(text, calls=[("get_weather", '{"city": "Paris"}')], piece=1, together=True)
+    )
+    asst, thread = await _thread(served, tools=[WEATHER])
+    events = await _events(served, thread, assistant_id=asst)
+
+    deltas = [e.data.delta.content[0].text.value for e in events if e.event.endswith("e.delta")]
+    assert deltas == list(text)
+    arguments = [
+        e.data.delta.step_details.tool_calls[0].function.arguments
+        for e in events
+        if e.event == "thread.run.step.delta"
+    ]
+    assert arguments == ["", *'{"city": "Paris"}']
+    assert _names(events)[-4:] == [
+        "thread.run.step.created",
+        "thread.run.step.in_progress",
+        "thread.run.step.delta",
+        "thread.run.requires_action",
+    ]
+    (message,) = [e.data for e in events if e.event == "thread.message.completed"]
+    assert _text(message) == text
+
+
 async def test_a_non_streamed_run_takes_the_same_path(served: Served) -> None:
     served.double.answer(Say("Polled answer."))
     asst, thread = await _thread(served)
@@ -925,3 +953,25 @@ def test_the_model_options_make_the_settings(tmp_path: Path) -> None:
         max_concurrent=3,
         max_retries=0,
     )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"id": "msg_1", "delta": {"content": [{"index": 0, "text": {"value": "héllo ✓ 🌍"}}]}},
+        {"status": "in_progress", "usage": None, "metadata": {}},  # a null: the stdlib writes
+        {"temperature": 0.7, "n": 2**70, "nested": [[{"a": True}], []]},  # beyond 64 bits
+        {"temperature": float("nan")},  # what json.dumps always wrote, kept as it was
+    ],
+)
+def test_an_event_says_what_the_stdlib_would_say(data: dict[str, Any]) -> None:
+    from assistants_async.server._http import _sse
+
+    event = _sse("thread.message.delta", data)
+    name, _, rest = event.decode().partition("\ndata: ")
+    assert name == "event: thread.message.delta"
+    assert rest.endswith("\n\n")
+    assert "\n" not in rest[:-2]
+    said = json.loads(rest)
+    expected = json.loads(json.dumps(data))
+    assert json.dumps(said, sort_keys=True) == json.dumps(expected, sort_keys=True)
