@@ -169,6 +169,7 @@ CHAT_TARGETS = {
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(360)  # past its own 300 s limit
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="CPU from /proc")
 def test_the_chat_relay_benchmark_reports_every_target_small(tmp_path: Path) -> None:
     """benchmarks/chat.py at a small size: the upstream, the server and the client in
