@@ -153,3 +153,32 @@ def test_the_durable_server_benchmark_reports_every_target_small(tmp_path: Path)
     ops = {"create message", "retrieve run", "list 100 messages"}
     assert set(report["cpu_ratio"]) == set(report["server_cpu_us"]) == ops
     assert all(value > 0 for value in report["rss_mb"]["start"].values())
+
+
+@pytest.mark.slow
+def test_the_postgres_benchmark_reports_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "postgres.json"
+    script = RUN.parent / "postgres.py"
+    args = ["--requests", "40", "--rounds", "1", "--processes", "1,2", "--json", str(out)]
+    proc = subprocess.run(
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = json.loads(out.read_text())
+    operations = {"create message", "retrieve run", "list 100 messages"}
+    assert set(results["one_process"]) == operations
+    for figures in results["one_process"].values():
+        assert figures["postgres_rps"] > 0
+        assert figures["sqlite_rps"] > 0
+        assert figures["ratio"] == pytest.approx(figures["postgres_rps"] / figures["sqlite_rps"])
+    assert set(results["processes"]) == {"1", "2"}
+    for by_operation in results["processes"].values():
+        assert set(by_operation) == operations
+        for figures in by_operation.values():
+            assert figures["rps"] > 0
+            assert set(figures["cpu_us_per_request"]) == {"servers", "postgres", "client"}
+    assert "ratio" in proc.stdout
