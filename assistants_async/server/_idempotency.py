@@ -110,10 +110,13 @@ class Idempotency:
         scope = (tenant, key)
         lock = self._locks.enter(scope)
         try:
-            try:
-                await asyncio.wait_for(lock.acquire(), self.wait)
-            except asyncio.TimeoutError:
-                return _in_use(key, self.wait)
+            if not lock.locked():  # the usual case: no task for a timeout
+                await lock.acquire()
+            else:
+                try:
+                    await asyncio.wait_for(lock.acquire(), self.wait)
+                except asyncio.TimeoutError:
+                    return _in_use(key, self.wait)
             try:
                 return await self._answer(tenant, key, this, deadline, respond, request)
             finally:

@@ -174,3 +174,10 @@ def test_bad_settings_are_refused_by_name() -> None:
         Idempotency(Counting(None), FakeClock(), lease=0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="wait"):
         Idempotency(Counting(None), FakeClock(), wait=-1)  # type: ignore[arg-type]
+
+
+async def test_with_no_wait_a_free_key_still_runs(store: Store) -> None:
+    idem = Idempotency(store, FakeClock(), wait=0)
+    handler = Handler()
+    handler.go.set()
+    assert await answer(idem, handler) == (200, b'{"n": 1}', None)
