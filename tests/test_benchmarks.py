@@ -197,3 +197,32 @@ def test_the_chat_relay_benchmark_reports_every_target_small(tmp_path: Path) -> 
     assert runs["one_at_a_time"]["deltas"] == runs["at_once"]["deltas"] == 4 * 30
     assert {"relayed_1", "straight_1", "relayed_4", "straight_4"} <= set(report["latency_p50_ms"])
     assert all(value > 0 for value in report["deltas_per_s"].values())
+
+
+@pytest.mark.slow
+def test_the_postgres_benchmark_reports_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "postgres.json"
+    script = RUN.parent / "postgres.py"
+    args = ["--requests", "40", "--rounds", "1", "--processes", "1,2", "--json", str(out)]
+    proc = subprocess.run(
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = json.loads(out.read_text())
+    operations = {"create message", "retrieve run", "list 100 messages"}
+    assert set(results["one_process"]) == operations
+    for figures in results["one_process"].values():
+        assert figures["postgres_rps"] > 0
+        assert figures["sqlite_rps"] > 0
+        assert figures["ratio"] == pytest.approx(figures["postgres_rps"] / figures["sqlite_rps"])
+    assert set(results["processes"]) == {"1", "2"}
+    for by_operation in results["processes"].values():
+        assert set(by_operation) == operations
+        for figures in by_operation.values():
+            assert figures["rps"] > 0
+            assert set(figures["cpu_us_per_request"]) == {"servers", "postgres", "client"}
+    assert "ratio" in proc.stdout

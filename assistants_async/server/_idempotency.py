@@ -3,14 +3,28 @@ answer again (streams included), from the database, so a restart forgets nothing
 
 A key is kept per tenant with a fingerprint of its request (method, path, query,
 body): the same key on another request is refused. Only what was done is kept (a
-2xx): a refused request may be sent again. One request per key at a time, in this
-process (the server is one process per database file).
+2xx): a refused request may be sent again.
+
+One request per key at a time, in every process on the database: the database decides.
+A request first claims its key in the store (a row written before it runs, filled with
+its reply after); a request that finds the key claimed waits for that reply and gives
+it (or runs, if the first was refused and let the key go). It waits ``wait`` seconds at
+most, then answers 409 ``idempotency_key_in_use`` with ``Retry-After``: our client (as
+the official SDKs) retries a 409, and its retry then finds the reply. A claim lasts
+``lease`` seconds unless renewed; this process renews its claims every third of that,
+so a claim whose process died lapses with it and the next request takes the key.
+Requests of one process with one key queue here first, without asking the store.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import itertools
 import json
+import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,9 +33,11 @@ from aiohttp import web
 from ._app import error
 from ._http import RECORDING
 from ._locks import KeyedLocks
-from ._store import Reply, Store
+from ._store import Claim, Conflict, Reply, Store
 
 __all__ = ["Idempotency", "fingerprint"]
+
+log = logging.getLogger("assistants_async.server")
 
 
 def fingerprint(method: str, path: str, query: str, raw: bytes) -> str:
@@ -35,14 +51,48 @@ def fingerprint(method: str, path: str, query: str, raw: bytes) -> str:
 
 
 class Idempotency:
-    """Answers kept in ``store`` for ``ttl`` seconds of ``clock``."""
+    """Answers kept in ``store`` for ``ttl`` seconds of ``clock``; a request waits
+    ``wait`` seconds at most for another with its key; claims held ``lease`` seconds
+    unless renewed."""
 
-    def __init__(self, store: Store, clock: Callable[[], float], ttl: float = 24 * 3600) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], float],
+        ttl: float = 24 * 3600,
+        *,
+        lease: float = 10.0,
+        wait: float = 30.0,
+    ) -> None:
+        if not lease > 0:
+            raise ValueError(f"lease must be a number of seconds above 0, not {lease!r}")
+        if not wait >= 0:
+            raise ValueError(f"wait must be a number of seconds, 0 or more, not {wait!r}")
         self.store = store
         self.clock = clock
         self.ttl = ttl
+        self.lease = lease
+        self.wait = wait
         # (tenant, key) -> (its lock, how many hold or wait for it): gone when nobody does.
         self._locks = KeyedLocks()
+        # This process's claims in flight, by owner name (unique to each request).
+        self._prefix = secrets.token_hex(6)
+        self._numbers = itertools.count(1)
+        self._held: set[str] = set()
+        self._renewer: asyncio.Task[None] | None = None
+
+    @property
+    def held(self) -> int:
+        """How many keys this process's requests hold now."""
+        return len(self._held)
+
+    async def close(self) -> None:
+        """Stop renewing claims (the server is stopping)."""
+        task, self._renewer = self._renewer, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def answer(
         self,
@@ -55,9 +105,48 @@ class Idempotency:
         """The first answer to ``key`` if this request was already answered, else
         ``respond()``'s, kept."""
         this = fingerprint(request.method, request.path, request.query_string, raw)
-        async with self._locks.hold((tenant, key)):
-            first = await self.store.reply(tenant, key, self.clock())
-            if first is not None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.wait
+        scope = (tenant, key)
+        lock = self._locks.enter(scope)
+        try:
+            if not lock.locked():  # the usual case: no task for a timeout
+                await lock.acquire()
+            else:
+                try:
+                    await asyncio.wait_for(lock.acquire(), self.wait)
+                except asyncio.TimeoutError:
+                    return _in_use(key, self.wait)
+            try:
+                return await self._answer(tenant, key, this, deadline, respond, request)
+            finally:
+                lock.release()
+        finally:
+            self._locks.leave(scope)
+
+    async def _answer(
+        self,
+        tenant: str,
+        key: str,
+        this: str,
+        deadline: float,
+        respond: Callable[[], Awaitable[web.StreamResponse]],
+        request: web.Request,
+    ) -> web.StreamResponse:
+        loop = asyncio.get_running_loop()
+        owner = f"{self._prefix}-{next(self._numbers)}"
+        claim = Claim(owner, this, self.clock() + self.ttl)
+        pause = 0.005
+        while True:
+            try:
+                first = await self.store.claim_reply(
+                    tenant, key, claim, now=self.clock(), lease=self.lease
+                )
+            except Conflict:  # changing hands fast: as if held
+                first = claim
+            if first is None:
+                break
+            if isinstance(first, Reply):
                 if first.request != this:
                     return error(
                         400,
@@ -71,6 +160,14 @@ class Idempotency:
                     body=first.body,
                     headers={"Content-Type": first.content_type, "idempotent-replayed": "true"},
                 )
+            # Another process's request holds the key: its reply, once kept, is this one's.
+            if loop.time() + pause > deadline:
+                return _in_use(key, self.wait)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.1)
+        self._hold(owner)
+        kept = False
+        try:
             recording: list[bytes] = []
             request[RECORDING] = recording
             response = await respond()
@@ -79,6 +176,46 @@ class Idempotency:
                     body, kind = response.body, response.content_type
                 else:  # a stream: what it said (or would have said, had the client stayed)
                     body, kind = b"".join(recording), "text/event-stream"
-                kept = Reply(response.status, body, kind, this, self.clock() + self.ttl)
-                await self.store.keep_reply(tenant, key, kept)
+                reply = Reply(response.status, body, kind, this, self.clock() + self.ttl)
+                await self.store.keep_reply(tenant, key, reply)
+                kept = True
             return response
+        finally:
+            self._held.discard(owner)
+            if not kept:  # refused, or failed: the key is free for another try
+                try:
+                    await self.store.release_claim(tenant, key, owner)
+                except Exception:  # it lapses with its lease instead
+                    log.exception("could not release the idempotency key's claim")
+
+    def _hold(self, owner: str) -> None:
+        self._held.add(owner)
+        if self._renewer is None:
+            self._renewer = asyncio.get_running_loop().create_task(self._renew())
+
+    async def _renew(self) -> None:
+        """Every third of the lease, while this process holds claims: renew them all in
+        one statement."""
+        try:
+            while self._held:
+                await asyncio.sleep(self.lease / 3)
+                if self._held:
+                    try:
+                        await self.store.renew_claims(sorted(self._held), lease=self.lease)
+                    except Exception:  # the next round tries again
+                        log.exception("could not renew idempotency key claims")
+        finally:
+            if self._renewer is asyncio.current_task():
+                self._renewer = None
+
+
+def _in_use(key: str, waited: float) -> web.Response:
+    """Another request with this key is still running: try again shortly (a 409, which
+    clients retry)."""
+    return error(
+        409,
+        f"Another request with the Idempotency-Key '{key}' is still in progress "
+        f"(waited {waited:g} s for its answer); retry this request later.",
+        code="idempotency_key_in_use",
+        headers={"Retry-After": "1"},
+    )

@@ -11,6 +11,7 @@ and a slice.
 from __future__ import annotations
 
 import itertools
+import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -20,6 +21,7 @@ from ._store import (
     ACTIVE,
     JSON,
     ActiveRunExists,
+    Claim,
     Conflict,
     NotFound,
     Page,
@@ -155,6 +157,8 @@ class MemoryStore:
         self._active: set[str] = set()  # the ids of every active run
         self._steps: dict[str, _Step] = {}
         self._replies: dict[tuple[str, str], Reply] = {}
+        # Keys held by requests in flight: the claim, and until when (monotonic clock).
+        self._claims: dict[tuple[str, str], tuple[Claim, float]] = {}
 
     async def open(self) -> None:
         pass
@@ -408,13 +412,45 @@ class MemoryStore:
         return found  # frozen, its body bytes: nothing to copy
 
     async def keep_reply(self, tenant: str, key: str, reply: Reply) -> None:
+        self._claims.pop((tenant, key), None)
         self._replies[tenant, key] = reply
 
     async def forget_replies(self, now: float) -> int:
         expired = [key for key, reply in self._replies.items() if reply.expires_at <= now]
         for key in expired:
             del self._replies[key]
-        return len(expired)
+        gone = [key for key, (claim, _) in self._claims.items() if claim.expires_at <= now]
+        for key in gone:
+            del self._claims[key]
+        return len(expired) + len(gone)
+
+    async def claim_reply(
+        self, tenant: str, key: str, claim: Claim, *, now: float, lease: float
+    ) -> Reply | Claim | None:
+        held = self._claims.get((tenant, key))
+        if held is not None and held[1] > time.monotonic():
+            return held[0]
+        kept = self._replies.get((tenant, key))
+        if held is None and kept is not None and kept.expires_at > now:
+            return kept
+        self._replies.pop((tenant, key), None)
+        self._claims[tenant, key] = (claim, time.monotonic() + lease)
+        return None
+
+    async def release_claim(self, tenant: str, key: str, owner: str) -> None:
+        held = self._claims.get((tenant, key))
+        if held is not None and held[0].owner == owner:
+            del self._claims[tenant, key]
+
+    async def renew_claims(self, owners: Sequence[str], *, lease: float) -> set[str]:
+        wanted = set(owners)
+        until = time.monotonic() + lease
+        renewed = set()
+        for key, (claim, _) in self._claims.items():
+            if claim.owner in wanted:
+                self._claims[key] = (claim, until)
+                renewed.add(claim.owner)
+        return renewed
 
 
 def _unused(records: dict[str, Any], kind: str, object_id: str) -> None:

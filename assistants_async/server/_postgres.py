@@ -43,6 +43,7 @@ from ._migrations import load as load_migrations
 from ._store import (
     JSON,
     ActiveRunExists,
+    Claim,
     Conflict,
     NotFound,
     Page,
@@ -844,7 +845,7 @@ class PostgresStore:
     async def reply(self, tenant: str, key: str, now: float) -> Reply | None:
         row = await self._row(
             "SELECT status, body, content_type, request, expires_at FROM replies"
-            " WHERE tenant = $1 AND key = $2 AND expires_at > $3",
+            " WHERE tenant = $1 AND key = $2 AND expires_at > $3 AND claim IS NULL",
             tenant,
             _key(key),
             now,
@@ -860,7 +861,7 @@ class PostgresStore:
             " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant, key) DO UPDATE SET"
             " status = excluded.status, body = excluded.body,"
             " content_type = excluded.content_type, request = excluded.request,"
-            " expires_at = excluded.expires_at",
+            " expires_at = excluded.expires_at, claim = NULL",
             tenant,
             _key(key),
             reply.status,
@@ -967,6 +968,67 @@ class PostgresStore:
     def _dispatch(self, db: object, pid: int, channel: str, payload: object) -> None:
         for heard in list(self._heard.get(channel, ())):
             heard(str(payload))
+
+    async def claim_reply(
+        self, tenant: str, key: str, claim: Claim, *, now: float, lease: float
+    ) -> Reply | Claim | None:
+        # One statement: the claim, or the row that holds the key. The row is read from
+        # the statement's snapshot, which may predate the row that refused the claim
+        # (committed while the insert waited for it): then it is tried again.
+        for _ in range(10):
+            row = await self._row(
+                "WITH taken AS (INSERT INTO replies (tenant, key, status, body, content_type,"
+                " request, expires_at, claim, claimed_until)"
+                " VALUES ($1, $2, 0, ''::bytea, '', $3, $4, $5,"
+                " now() + make_interval(secs => $6))"
+                " ON CONFLICT (tenant, key) DO UPDATE SET status = 0, body = ''::bytea,"
+                " content_type = '', request = excluded.request,"
+                " expires_at = excluded.expires_at, claim = excluded.claim,"
+                " claimed_until = excluded.claimed_until"
+                " WHERE (replies.claim IS NULL AND replies.expires_at <= $7)"
+                " OR (replies.claim IS NOT NULL AND replies.claimed_until < now())"
+                " RETURNING 1)"
+                " SELECT EXISTS (SELECT 1 FROM taken), r.status, r.body, r.content_type,"
+                " r.request, r.expires_at, r.claim FROM (SELECT 1) d"
+                " LEFT JOIN replies r ON r.tenant = $1 AND r.key = $2",
+                tenant,
+                _key(key),
+                claim.request,
+                claim.expires_at,
+                claim.owner,
+                float(lease),
+                now,
+            )
+            assert row is not None
+            taken, status, body, content_type, request, expires_at, owner = row
+            if taken:
+                return None
+            if status is None:  # not in the snapshot: try again
+                continue
+            if owner is not None:
+                return Claim(owner, request, expires_at)
+            if expires_at > now:
+                return Reply(status, body, content_type, request, expires_at)
+        raise Conflict(f"idempotency key {key!r} kept changing hands")
+
+    async def release_claim(self, tenant: str, key: str, owner: str) -> None:
+        await self._execute(
+            "DELETE FROM replies WHERE tenant = $1 AND key = $2 AND claim = $3",
+            tenant,
+            _key(key),
+            owner,
+        )
+
+    async def renew_claims(self, owners: Sequence[str], *, lease: float) -> set[str]:
+        if not owners:
+            return set()
+        rows = await self._need_pool().fetch(
+            "UPDATE replies SET claimed_until = now() + make_interval(secs => $2)"
+            " WHERE claim = ANY($1) RETURNING claim",
+            list(owners),
+            float(lease),
+        )
+        return {row[0] for row in rows}
 
 
 def _check_messages(thread_id: str, messages: Sequence[JSON]) -> None:

@@ -109,7 +109,7 @@ class AssistantsServer:
         runs = RunHandlers(
             store, self.engine, handlers, progress="timer", poll_after_ms=poll_after_ms
         )
-        self.idempotency = Idempotency(store, self.clock)
+        self.idempotency = Idempotency(store, self.clock, lease=lease)
         table = routes(handlers, runs)
         self.operations = frozenset(name for _, _, name, _ in table)
         self.app = build_app(table, [self._middleware], client_max_size=max_body)
@@ -243,6 +243,7 @@ class AssistantsServer:
             await self._runner.cleanup()
             self._runner = None
         await self.engine.drain(max(0.0, deadline - loop.time()))
+        await self.idempotency.close()
         if isinstance(self.engine, LeasedEngine):
             await self.engine.release()  # the runs still moving: to the other processes
 

@@ -29,6 +29,7 @@ import contextlib
 import functools
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from functools import cache
 from typing import Any, Literal, TypeAlias
@@ -42,6 +43,7 @@ from ._migrations import load as load_migrations
 from ._store import (
     JSON,
     ActiveRunExists,
+    Claim,
     Conflict,
     NotFound,
     Page,
@@ -765,7 +767,7 @@ class SQLiteStore:
     async def reply(self, tenant: str, key: str, now: float) -> Reply | None:
         rows = await self._rows(
             "SELECT status, body, content_type, request, expires_at FROM replies"
-            " WHERE tenant = ? AND key = ? AND expires_at > ?",
+            " WHERE tenant = ? AND key = ? AND expires_at > ? AND claim IS NULL",
             (tenant, key, now),
         )
         return Reply(*rows[0]) if rows else None
@@ -773,8 +775,8 @@ class SQLiteStore:
     async def keep_reply(self, tenant: str, key: str, reply: Reply) -> None:
         await self._write(
             "INSERT OR REPLACE INTO replies"
-            " (tenant, key, status, body, content_type, request, expires_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " (tenant, key, status, body, content_type, request, expires_at, claim)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
             (
                 tenant,
                 key,
@@ -788,6 +790,64 @@ class SQLiteStore:
 
     async def forget_replies(self, now: float) -> int:
         return await self._write("DELETE FROM replies WHERE expires_at <= ?", (now,))
+
+    async def claim_reply(
+        self, tenant: str, key: str, claim: Claim, *, now: float, lease: float
+    ) -> Reply | Claim | None:
+        # One process per file: the wall clock is every claimant's.
+        for _ in range(10):
+            wall = time.time()
+            taken = await self._write(
+                "INSERT INTO replies (tenant, key, status, body, content_type, request,"
+                " expires_at, claim, claimed_until) VALUES (?, ?, 0, x'', '', ?, ?, ?, ?)"
+                " ON CONFLICT (tenant, key) DO UPDATE SET status = 0, body = x'',"
+                " content_type = '', request = excluded.request,"
+                " expires_at = excluded.expires_at, claim = excluded.claim,"
+                " claimed_until = excluded.claimed_until"
+                " WHERE (replies.claim IS NULL AND replies.expires_at <= ?)"
+                " OR (replies.claim IS NOT NULL AND replies.claimed_until < ?)",
+                (
+                    tenant,
+                    key,
+                    claim.request,
+                    claim.expires_at,
+                    claim.owner,
+                    wall + lease,
+                    now,
+                    wall,
+                ),
+            )
+            if taken:
+                return None
+            rows = await self._rows(
+                "SELECT status, body, content_type, request, expires_at, claim FROM replies"
+                " WHERE tenant = ? AND key = ?",
+                (tenant, key),
+            )
+            if not rows:  # released meanwhile: try again
+                continue
+            status, body, content_type, request, expires_at, owner = rows[0]
+            if owner is not None:
+                return Claim(owner, request, expires_at)
+            if expires_at > now:
+                return Reply(status, body, content_type, request, expires_at)
+        raise Conflict(f"idempotency key {key!r} kept changing hands")
+
+    async def release_claim(self, tenant: str, key: str, owner: str) -> None:
+        await self._write(
+            "DELETE FROM replies WHERE tenant = ? AND key = ? AND claim = ?", (tenant, key, owner)
+        )
+
+    async def renew_claims(self, owners: Sequence[str], *, lease: float) -> set[str]:
+        if not owners:
+            return set()
+        marks = ", ".join("?" * len(owners))
+        await self._write(
+            f"UPDATE replies SET claimed_until = ? WHERE claim IN ({marks})",
+            (time.time() + lease, *owners),
+        )
+        rows = await self._rows(f"SELECT claim FROM replies WHERE claim IN ({marks})", owners)
+        return {row[0] for row in rows}
 
 
 def _check_messages(thread_id: str, messages: Sequence[JSON]) -> None:

@@ -21,6 +21,7 @@ __all__ = [
     "ACTIVE",
     "JSON",
     "ActiveRunExists",
+    "Claim",
     "Conflict",
     "NotFound",
     "Page",
@@ -123,6 +124,20 @@ class Reply:
     expires_at: float
 
 
+@attrs.frozen
+class Claim:
+    """An idempotency key held by a request in flight, until its reply is kept (or the
+    claim released): a request with the same key, at any process, waits for that reply
+    instead of running too."""
+
+    # Who holds it: one name per request (a process's prefix and a count).
+    owner: str
+    # The request it runs, as ``Reply.request``.
+    request: str
+    # When the row may be swept at the latest (the server's clock), as a reply's.
+    expires_at: float
+
+
 class Store(Protocol):
     """The interface the engine and the handlers await. Implementations: in memory (the
     fake server) and SQLite (the server)."""
@@ -178,5 +193,26 @@ class Store(Protocol):
     async def reply(self, tenant: str, key: str, now: float) -> Reply | None: ...
     async def keep_reply(self, tenant: str, key: str, reply: Reply) -> None: ...
     async def forget_replies(self, now: float) -> int:
-        """Delete every tenant's replies expired by ``now``; returns how many."""
+        """Delete every tenant's replies (and claims) expired by ``now``; returns how
+        many."""
+        ...
+
+    # A key is claimed before its request runs; the database (not a process's memory)
+    # decides which of two requests with one key runs.
+    async def claim_reply(
+        self, tenant: str, key: str, claim: Claim, *, now: float, lease: float
+    ) -> Reply | Claim | None:
+        """Take ``key`` for ``claim``: None when taken (nothing kept for it, the reply
+        kept expired by ``now``, or the claim on it lapsed: its holder stopped renewing
+        it), held for ``lease`` seconds of the store's own clock; else what holds it, the
+        reply kept or another request's claim."""
+        ...
+
+    async def release_claim(self, tenant: str, key: str, owner: str) -> None:
+        """Free ``key`` if ``owner``'s claim still holds it (its request was refused or
+        failed: it may be sent again)."""
+        ...
+
+    async def renew_claims(self, owners: Sequence[str], *, lease: float) -> set[str]:
+        """Hold these owners' claims ``lease`` more seconds; the owners still holding one."""
         ...

@@ -42,6 +42,9 @@ from assistants_async.models import (
     ToolCallsStepDetails,
 )
 from assistants_async.server.__main__ import build_parser
+from assistants_async.server._keys import tenant_of_key
+from assistants_async.server._postgres import PostgresStore
+from assistants_async.server._store import Claim
 
 from ..chat_double import ChatDouble, Say
 
@@ -948,3 +951,78 @@ async def test_three_processes_run_a_thousand_runs_each_once(postgres_url: str) 
             assert {row[1] for row in answers} == {1}
         finally:
             await db.close()
+
+
+# --- idempotency keys across processes ------------------------------------------------
+
+
+async def test_one_key_sent_to_two_processes_at_once_runs_once(postgres_url: str) -> None:
+    async with (
+        served(postgres_url) as one,
+        served(postgres_url) as two,
+        one.client() as a,
+        two.client() as b,
+    ):
+        thread = await a.threads.create()
+
+        async def twice(n: int) -> list[Any]:
+            # The same request, with its key, to both processes at the same moment.
+            headers = {"Idempotency-Key": f"once-{n}"}
+            return list(
+                await asyncio.gather(
+                    *(
+                        client.with_raw_response(
+                            client.messages.create,
+                            thread.id,
+                            role="user",
+                            content=f"message {n}",
+                            extra_headers=headers,
+                        )
+                        for client in (a, b)
+                    )
+                )
+            )
+
+        pairs = await asyncio.gather(*(twice(n) for n in range(40)))
+        for first, second in pairs:
+            # One ran; the other waited for its answer and gave the same.
+            assert first.parsed.id == second.parsed.id
+            replayed = [r.headers.get("idempotent-replayed") for r in (first, second)]
+            assert replayed.count("true") == 1
+        listed = [m.id async for m in a.messages.list(thread.id, limit=100)]
+        assert len(listed) == len(set(listed)) == 40
+
+
+async def test_a_key_claimed_by_a_dead_process_is_taken_once_its_claim_lapses(
+    postgres_url: str,
+) -> None:
+    async with served(postgres_url, "--lease", "1") as one, one.client() as a:
+        thread = await a.threads.create()
+        # A process claimed the key, then died: nobody renews its claim.
+        store = PostgresStore(postgres_url)
+        await store.open()
+        try:
+            dead = Claim("dead-process-1", "its request", time.time() + 3600)
+            tenant = tenant_of_key(KEY)
+            assert (
+                await store.claim_reply(tenant, "orphan", dead, now=time.time(), lease=1.0) is None
+            )
+        finally:
+            await store.close()
+        made = await a.with_raw_response(
+            a.messages.create,
+            thread.id,
+            role="user",
+            content="after the claim lapsed",
+            extra_headers={"Idempotency-Key": "orphan"},
+        )
+        assert made.headers.get("idempotent-replayed") is None
+        again = await a.with_raw_response(
+            a.messages.create,
+            thread.id,
+            role="user",
+            content="after the claim lapsed",
+            extra_headers={"Idempotency-Key": "orphan"},
+        )
+        assert (again.headers["idempotent-replayed"], again.parsed.id) == ("true", made.parsed.id)
+        assert len([m async for m in a.messages.list(thread.id)]) == 1

@@ -19,6 +19,7 @@ from assistants_async.server._sqlite import SQLiteStore
 from assistants_async.server._store import (
     JSON,
     ActiveRunExists,
+    Claim,
     Conflict,
     NotFound,
     Page,
@@ -730,6 +731,97 @@ async def test_expired_replies_are_forgotten_for_good(store: Store) -> None:
     assert await store.forget_replies(now=150.0) == 0
 
 
+# --- idempotency claims ---------------------------------------------------------------
+
+HOUR = 3600.0
+
+
+async def test_a_claimed_key_is_held_until_its_reply_is_kept(store: Store) -> None:
+    first = Claim("p1-1", "req", 1000.0)
+    assert await store.claim_reply(A, "k", first, now=50.0, lease=HOUR) is None
+    # Held: another request with the key (any process) is shown the claim, not run.
+    other = Claim("p2-1", "req", 1000.0)
+    assert await store.claim_reply(A, "k", other, now=50.0, lease=HOUR) == first
+    assert await store.reply(A, "k", now=50.0) is None  # a claim is no reply
+    # Another tenant's key of the same name is its own.
+    assert await store.claim_reply(B, "k", other, now=50.0, lease=HOUR) is None
+    kept = Reply(201, b'{"id": "x"}', "application/json", "req", 1000.0)
+    await store.keep_reply(A, "k", kept)
+    assert await store.claim_reply(A, "k", other, now=50.0, lease=HOUR) == kept
+    assert await store.reply(A, "k", now=50.0) == kept
+    # Its owner's release no longer touches the key: the reply stays.
+    await store.release_claim(A, "k", "p1-1")
+    assert await store.reply(A, "k", now=50.0) == kept
+    # Once the reply expired, the key is taken afresh.
+    assert await store.claim_reply(A, "k", other, now=1000.0, lease=HOUR) is None
+    assert await store.claim_reply(A, "k", first, now=1000.0, lease=HOUR) == other
+
+
+async def test_a_released_claim_frees_the_key_and_only_its_owner_releases_it(
+    store: Store,
+) -> None:
+    first = Claim("p1-1", "req", 1000.0)
+    assert await store.claim_reply(A, "k", first, now=50.0, lease=HOUR) is None
+    await store.release_claim(A, "k", "p2-9")  # not the holder: nothing happens
+    second = Claim("p2-1", "req", 1000.0)
+    assert await store.claim_reply(A, "k", second, now=50.0, lease=HOUR) == first
+    await store.release_claim(A, "k", "p1-1")
+    assert await store.claim_reply(A, "k", second, now=50.0, lease=HOUR) is None
+    # The key as given, NULs and backslashes included.
+    for key in ("x\\0y", "x\x00y"):
+        assert await store.claim_reply(A, key, first, now=50.0, lease=HOUR) is None
+    assert await store.claim_reply(A, "x\x00y", second, now=50.0, lease=HOUR) == first
+
+
+async def test_a_lapsed_claim_is_taken_by_the_next_request(store: Store) -> None:
+    # Its process died: nobody renews it, and it lapses after its lease.
+    dead = Claim("dead-1", "req", 1000.0)
+    assert await store.claim_reply(A, "k", dead, now=50.0, lease=0.05) is None
+    live = Claim("live-1", "req", 1000.0)
+
+    async def taken() -> bool:
+        return await store.claim_reply(A, "k", live, now=50.0, lease=HOUR) is None
+
+    await until_true(taken)
+    assert await store.claim_reply(A, "k", dead, now=50.0, lease=HOUR) == live
+
+
+async def test_renewed_claims_are_those_still_held(store: Store) -> None:
+    for n, key in enumerate(("a", "b", "c")):
+        claim = Claim(f"p1-{n}", "req", 1000.0)
+        assert await store.claim_reply(A, key, claim, now=50.0, lease=HOUR) is None
+    await store.keep_reply(A, "b", Reply(200, b"", "text/plain", "req", 1000.0))
+    await store.release_claim(A, "c", "p1-2")
+    assert await store.renew_claims(["p1-0", "p1-1", "p1-2", "p9-9"], lease=HOUR) == {"p1-0"}
+    assert await store.renew_claims([], lease=HOUR) == set()
+
+
+async def test_claims_are_swept_with_the_replies(store: Store) -> None:
+    claim = Claim("p1-1", "req", 100.0)
+    assert await store.claim_reply(A, "k", claim, now=50.0, lease=HOUR) is None
+    assert await store.forget_replies(now=150.0) == 1
+    assert await store.claim_reply(A, "k", Claim("p2-1", "r", 900.0), now=0.0, lease=HOUR) is None
+
+
+async def test_of_many_claims_at_once_exactly_one_takes_the_key(store: Store) -> None:
+    claims = [Claim(f"p{n}-1", "req", 1000.0) for n in range(20)]
+    got = await asyncio.gather(
+        *(store.claim_reply(A, "k", claim, now=50.0, lease=HOUR) for claim in claims)
+    )
+    winners = [claim for claim, held in zip(claims, got, strict=True) if held is None]
+    assert len(winners) == 1
+    assert all(held == winners[0] for held in got if held is not None)
+
+
+async def until_true(check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
+    """Wait for ``check()`` to hold (an event in the store), polling."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        assert loop.time() < deadline, "never happened"
+        await asyncio.sleep(0.01)
+
+
 # --- copies ---------------------------------------------------------------------------
 
 
@@ -779,7 +871,9 @@ async def test_clear_empties_the_store(store: Store) -> None:
     r = await store.add_run(A, run(t, 1))
     await store.put_step(A, step(t, r.id, 1))
     await store.keep_reply(A, "k", Reply(200, b"", "text/plain", "r", 1e12))
+    assert await store.claim_reply(A, "c", Claim("p1-1", "r", 1e12), now=0.0, lease=HOUR) is None
     await store.clear()
+    assert await store.claim_reply(A, "c", Claim("p2-1", "r", 1e12), now=0.0, lease=HOUR) is None
     await not_found("assistant", store.assistant(A, "asst_0001"))
     await not_found("thread", store.thread(A, t))
     assert await store.active_runs() == []
