@@ -3,9 +3,11 @@ on first use, and stopped at its end), a fresh database for each test."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+
+from assistants_async.server._postgres import PostgresStore
 
 from .postgres import Cluster
 
@@ -30,3 +32,16 @@ def postgres_url(postgres_cluster: Cluster) -> Iterator[str]:
         yield postgres_cluster.url(name)
     finally:
         postgres_cluster.drop_database(name)
+
+
+@pytest.fixture
+async def shared(postgres_url: str) -> AsyncIterator[tuple[PostgresStore, PostgresStore]]:
+    """Two stores on one database: what two server processes share."""
+    one, other = PostgresStore(postgres_url), PostgresStore(postgres_url)
+    await one.open()
+    await other.open()
+    try:
+        yield one, other
+    finally:
+        await one.close()
+        await other.close()

@@ -5,7 +5,6 @@ stand for several processes)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -33,18 +32,6 @@ from .test_engine import (
     steps,
     thread_with,
 )
-
-
-@pytest.fixture
-async def shared(postgres_url: str) -> AsyncIterator[tuple[PostgresStore, PostgresStore]]:
-    one, other = PostgresStore(postgres_url), PostgresStore(postgres_url)
-    await one.open()
-    await other.open()
-    try:
-        yield one, other
-    finally:
-        await one.close()
-        await other.close()
 
 
 def engine(store: PostgresStore, owner: str, ids: SequentialIds, **kwargs: Any) -> LeasedEngine:

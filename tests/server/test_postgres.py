@@ -196,22 +196,10 @@ async def test_migrations_apply_in_order_each_in_a_transaction(postgres_url: str
 # --- several stores on one database (as several processes) ---------------------------
 
 
-@pytest.fixture
-async def two(postgres_url: str) -> AsyncIterator[tuple[PostgresStore, PostgresStore]]:
-    one, other = PostgresStore(postgres_url), PostgresStore(postgres_url)
-    await one.open()
-    await other.open()
-    try:
-        yield one, other
-    finally:
-        await one.close()
-        await other.close()
-
-
 async def test_one_active_run_per_thread_across_stores(
-    two: tuple[PostgresStore, PostgresStore],
+    shared: tuple[PostgresStore, PostgresStore],
 ) -> None:
-    one, other = two
+    one, other = shared
     t = "thread_0001"
     await one.add_thread(A, thread(1))
     results = await asyncio.gather(
@@ -230,9 +218,9 @@ async def test_one_active_run_per_thread_across_stores(
 
 
 async def test_one_writer_of_a_version_wins_across_stores(
-    two: tuple[PostgresStore, PostgresStore],
+    shared: tuple[PostgresStore, PostgresStore],
 ) -> None:
-    one, other = two
+    one, other = shared
     t = "thread_0001"
     await one.add_thread(A, thread(1))
     added = await one.add_run(A, run(t, 1))
@@ -252,9 +240,9 @@ async def test_one_writer_of_a_version_wins_across_stores(
 
 
 async def test_a_list_written_by_several_stores_pages_without_gaps_or_repeats(
-    two: tuple[PostgresStore, PostgresStore],
+    shared: tuple[PostgresStore, PostgresStore],
 ) -> None:
-    one, other = two
+    one, other = shared
     t = "thread_0001"
     await one.add_thread(A, thread(1))
 
@@ -328,9 +316,9 @@ async def lapse(url: str, *run_ids: str) -> None:
 
 
 async def test_a_new_run_is_its_creators_to_claim_first(
-    two: tuple[PostgresStore, PostgresStore], postgres_url: str
+    shared: tuple[PostgresStore, PostgresStore], postgres_url: str
 ) -> None:
-    one, other = two
+    one, other = shared
     t = "thread_0001"
     await one.add_thread(A, thread(1))
     added = await one.add_run(A, run(t, 1))

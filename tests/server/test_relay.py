@@ -25,18 +25,6 @@ from .test_leases import engine
 LONG = "Be brief. " * 1000
 
 
-@pytest.fixture
-async def shared(postgres_url: str) -> AsyncIterator[tuple[PostgresStore, PostgresStore]]:
-    one, other = PostgresStore(postgres_url), PostgresStore(postgres_url)
-    await one.open()
-    await other.open()
-    try:
-        yield one, other
-    finally:
-        await one.close()
-        await other.close()
-
-
 def without_ids(heard: Recorder) -> list[tuple[str, Any]]:
     """The events with what differs from run to run (ids, times) left out."""
 
