@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from multidict import CIMultiDict
 
 from assistants_async.server import Store
 
+from .server.postgres import Cluster
 from .stores import STORES, migrated_database, open_store
 
 # A copy kept in the repo (see tests/spec/README.md), so a clone tests on its own.
@@ -49,13 +50,36 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return migrated_database(tmp_path_factory.mktemp("sqlite-template"))
 
 
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """PostgreSQL for this session: installed if missing, never skipped (a test that
+    needs it fails, saying why, when it cannot start)."""
+    cluster = Cluster()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: Cluster) -> Iterator[str]:
+    """The URL of a new empty database, dropped after the test."""
+    name = postgres_cluster.create_database()
+    try:
+        yield postgres_cluster.url(name)
+    finally:
+        postgres_cluster.drop_database(name)
+
+
 @pytest.fixture(params=STORES)
 async def any_store(
     request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 ) -> AsyncIterator[Store]:
-    """Each store in turn (``[memory]``, ``[sqlite]``: a new file), open, for a fake or a
-    server."""
-    async with open_store(request.param, tmp_path, sqlite_template) as store:
+    """Each store in turn (``[memory]``; ``[sqlite]``: a new file; ``[postgres]``: a new
+    database), open, for a fake or a server."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    async with open_store(request.param, tmp_path, sqlite_template, url) as store:
         yield store
 
 

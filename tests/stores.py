@@ -1,8 +1,8 @@
-"""Both stores for the suites that hold the fake (and the server) to the spec.
+"""Every store for the suites that hold the fake (and the server) to the spec.
 
-``any_store`` (in ``conftest.py``) runs a test twice, ``[memory]`` and ``[sqlite]``: a
-suite written once proves both stores, so a difference between them is a failure
-here, not a surprise in production.
+``any_store`` (in ``conftest.py``) runs a test on each, ``[memory]``, ``[sqlite]`` and
+``[postgres]``: a suite written once proves every store, so a difference between them
+is a failure here, not a surprise in production.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Literal
 
 import attrs
 
-from assistants_async.server import MemoryStore, SQLiteStore, Store
+from assistants_async.server import MemoryStore, PostgresStore, SQLiteStore, Store
 from assistants_async.server._keys import Keys
 from assistants_async.server._serve import ACCESS_LOG, AssistantsServer
 from assistants_async.testing import FakeAssistantsServer, Responder
@@ -34,8 +34,8 @@ __all__ = [
     "serve",
 ]
 
-StoreKind = Literal["memory", "sqlite"]
-STORES: tuple[StoreKind, ...] = ("memory", "sqlite")
+StoreKind = Literal["memory", "sqlite", "postgres"]
+STORES: tuple[StoreKind, ...] = ("memory", "sqlite", "postgres")
 
 
 def migrated_database(directory: Path) -> Path:
@@ -55,12 +55,15 @@ def migrated_database(directory: Path) -> Path:
 
 @asynccontextmanager
 async def open_store(
-    kind: StoreKind, directory: Path, template: Path | None = None
+    kind: StoreKind, directory: Path, template: Path | None = None, url: str | None = None
 ) -> AsyncIterator[Store]:
     """An open store of ``kind`` (SQLite: a new file in ``directory``, a copy of
-    ``template`` if given), closed after."""
+    ``template`` if given; PostgreSQL: the empty database at ``url``), closed after."""
     store: Store = MemoryStore()
-    if kind == "sqlite":
+    if kind == "postgres":
+        assert url is not None, "a PostgreSQL store needs the URL of its database"
+        store = PostgresStore(url)
+    elif kind == "sqlite":
         path = directory / "fake.sqlite3"
         if template is not None:
             shutil.copyfile(template, path)
@@ -72,10 +75,13 @@ async def open_store(
         await store.close()
 
 
-def count_threads(store: Store) -> int:
+async def count_threads(store: Store) -> int:
     """How many threads the store holds, every tenant's."""
     if isinstance(store, MemoryStore):
         return len(store.objects("thread"))
+    if isinstance(store, PostgresStore):
+        async with store._connection() as db:
+            return int(await db.fetchval("SELECT count(*) FROM threads"))
     assert isinstance(store, SQLiteStore)
     # A connection of the test's own: the store's readers belong to its loop.
     with closing(sqlite3.connect(store.path)) as db:
@@ -105,12 +111,16 @@ class _AccessLines(logging.Handler):
 
 @asynccontextmanager
 async def serve(
-    kind: StoreKind, directory: Path, responder: Responder, template: Path | None = None
+    kind: StoreKind,
+    directory: Path,
+    responder: Responder,
+    template: Path | None = None,
+    url: str | None = None,
 ) -> AsyncIterator[Served]:
     """The API on each store, as users meet it: ``memory``, the fake server (its own
-    store); ``sqlite``, the real server (``AssistantsServer``) on a new SQLite file in
-    ``directory`` (a copy of ``template`` if given), behind one API key, its runs moving
-    on their own."""
+    store); ``sqlite`` and ``postgres``, the real server (``AssistantsServer``) on a new
+    SQLite file in ``directory`` (a copy of ``template`` if given) or on the database at
+    ``url``, behind one API key, its runs moving on their own."""
     key = "sk-served"
     if kind == "memory":
         async with FakeAssistantsServer(responder=responder, api_key=key) as fake:
@@ -123,7 +133,7 @@ async def serve(
     ACCESS_LOG.addHandler(lines)
     ACCESS_LOG.setLevel(logging.INFO)
     try:
-        async with open_store(kind, directory, template) as store:
+        async with open_store(kind, directory, template, url) as store:
             server = AssistantsServer(store, Keys([key]), responder=responder)
             url = await server.start()
             try:

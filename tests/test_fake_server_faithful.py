@@ -157,7 +157,7 @@ async def test_a_streamed_run_is_replayed_to_the_retry_of_a_timed_out_call(
     assert replay.rstrip().endswith("data: [DONE]")
     creates = [r for r in server.requests if r.operation == "createThreadAndRun"]
     assert len(creates) == 2
-    assert count_threads(any_store) == 1
+    assert await count_threads(any_store) == 1
 
 
 async def test_objects_are_visible_only_to_their_key_or_project(any_store: Store) -> None:

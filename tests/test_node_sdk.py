@@ -50,13 +50,18 @@ def node_sdk(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
 
 @pytest.mark.parametrize("kind", STORES)
 async def test_the_node_sdk_runs_every_check(
-    node_sdk: tuple[str, Path], kind: StoreKind, tmp_path: Path, sqlite_template: Path
+    node_sdk: tuple[str, Path],
+    kind: StoreKind,
+    tmp_path: Path,
+    sqlite_template: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     node_path, folder = node_sdk
     responder = call_tools_then_answer(
         [ToolCall("get_weather", {"city": "Paris"})], "In Paris it is {outputs}."
     )
-    async with serve(kind, tmp_path, responder, sqlite_template) as served:
+    url = request.getfixturevalue("postgres_url") if kind == "postgres" else None
+    async with serve(kind, tmp_path, responder, sqlite_template, url) as served:
         env = {**os.environ, "CHECK_BASE_URL": served.url, "CHECK_API_KEY": served.key}
         node = await asyncio.create_subprocess_exec(
             node_path,

@@ -37,7 +37,8 @@ async def sdk(
     request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 ) -> AsyncIterator[tuple[openai.AsyncOpenAI, Served]]:
     responder = call_tools_then_answer(weather_reply, "In Paris it is {outputs}.")
-    async with serve(request.param, tmp_path, responder, sqlite_template) as served:
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    async with serve(request.param, tmp_path, responder, sqlite_template, url) as served:
         client = openai.AsyncOpenAI(api_key=served.key, base_url=served.url, max_retries=0)
         try:
             yield client, served

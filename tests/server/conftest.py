@@ -1,37 +1,13 @@
-"""The server's tests: a PostgreSQL for those that need one (started once per session,
-on first use, and stopped at its end), a fresh database for each test."""
+"""The server's tests: two stores on one PostgreSQL (the PostgreSQL itself, once per
+session, and a new database per test: ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from assistants_async.server._postgres import PostgresStore
-
-from .postgres import Cluster
-
-
-@pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[Cluster]:
-    """PostgreSQL for this session: installed if missing, never skipped (a test that
-    needs it fails, saying why, when it cannot start)."""
-    cluster = Cluster()
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture
-def postgres_url(postgres_cluster: Cluster) -> Iterator[str]:
-    """The URL of a new empty database, dropped after the test."""
-    name = postgres_cluster.create_database()
-    try:
-        yield postgres_cluster.url(name)
-    finally:
-        postgres_cluster.drop_database(name)
 
 
 @pytest.fixture
