@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from .._schema import Invalid
 from ..models import Assistant, AssistantToolChoice, FunctionTool, Message, Run
@@ -657,64 +657,45 @@ class RunEngine:
         if run.obj["status"] != "in_progress":
             return run  # cancelled (or expired) while the responder thought
         now = self.clock()
-
-        def moving(current: RunRecord) -> bool:
-            return bool(current.obj["status"] == "in_progress")
-
         if isinstance(reply, Text):
             usage = _usage(prompt, len(reply.text.split()))
             await self.say(tenant, run, reply.text, emit, usage=usage)
-            run = await self._update(
-                tenant,
-                run,
-                lambda current: (
-                    _changed(
-                        current,
-                        status="completed",
-                        completed_at=now,
-                        expires_at=None,
-                        usage=_added(current.obj["usage"], usage),
-                    )
-                    if moving(current)
-                    else None
-                ),
-            )
-            if run.obj["status"] == "completed":
-                await emit("thread.run.completed", run.obj)
+            run = await self._end_turn(tenant, run, "completed", emit, usage, completed_at=now)
         elif isinstance(reply, CallTools):
             run = await self._call_tools(tenant, run, reply, prompt, emit)
         elif isinstance(reply, Fail):
             error = {"code": reply.code, "message": reply.message}
-            run = await self._update(
-                tenant,
-                run,
-                lambda current: (
-                    _changed(
-                        current, status="failed", failed_at=now, expires_at=None, last_error=error
-                    )
-                    if moving(current)
-                    else None
-                ),
-            )
-            if run.obj["status"] == "failed":
-                await emit("thread.run.failed", run.obj)
+            run = await self._end_turn(tenant, run, "failed", emit, failed_at=now, last_error=error)
         elif isinstance(reply, Incomplete):
             if reply.partial_text:
                 await self.say(tenant, run, reply.partial_text, emit, incomplete=True)
             details = {"reason": reply.reason}
-            run = await self._update(
-                tenant,
-                run,
-                lambda current: (
-                    _changed(
-                        current, status="incomplete", expires_at=None, incomplete_details=details
-                    )
-                    if moving(current)
-                    else None
-                ),
-            )
-            if run.obj["status"] == "incomplete":
-                await emit("thread.run.incomplete", run.obj)
+            run = await self._end_turn(tenant, run, "incomplete", emit, incomplete_details=details)
+        return run
+
+    async def _end_turn(
+        self,
+        tenant: str,
+        run: RunRecord,
+        status: str,
+        emit: Emit,
+        usage: JSON | None = None,
+        **fields: object,
+    ) -> RunRecord:
+        """End the run ``status`` with ``fields`` (and ``usage`` added to its total),
+        unless it stopped being in progress meanwhile; tell it if it ended so."""
+
+        def end(current: RunRecord) -> RunRecord | None:
+            if current.obj["status"] != "in_progress":
+                return None
+            changes: dict[str, Any] = {**fields, "status": status, "expires_at": None}
+            if usage is not None:
+                changes["usage"] = _added(current.obj["usage"], usage)
+            return _changed(current, **changes)
+
+        run = await self._update(tenant, run, end)
+        if run.obj["status"] == status:
+            await emit(f"thread.run.{status}", run.obj)
         return run
 
     async def _call_tools(
@@ -845,22 +826,9 @@ class RunEngine:
                 }
                 await self.store.put_step(tenant, self._end_step(step, "completed", usage))
             details = {"reason": part.reason}
-
-            def stop(current: RunRecord) -> RunRecord | None:
-                if current.obj["status"] != "in_progress":
-                    return None
-                return _changed(
-                    current,
-                    status="incomplete",
-                    expires_at=None,
-                    incomplete_details=details,
-                    usage=_added(current.obj["usage"], usage),
-                )
-
-            run = await self._update(tenant, run, stop)
-            if run.obj["status"] == "incomplete":
-                await emit("thread.run.incomplete", run.obj)
-            return run
+            return await self._end_turn(
+                tenant, run, "incomplete", emit, usage, incomplete_details=details
+            )
         if turn.calls:
             said = turn.first_message_id
             await self._end_message(tenant, run, turn, emit, "completed", None)
@@ -876,23 +844,9 @@ class RunEngine:
         if turn.message is None:  # nothing said at all: an empty message, as the service
             await self._said(tenant, run, turn, "", emit)
         await self._end_message(tenant, run, turn, emit, "completed", usage)
-        now = self.clock()
-
-        def complete(current: RunRecord) -> RunRecord | None:
-            if current.obj["status"] != "in_progress":
-                return None
-            return _changed(
-                current,
-                status="completed",
-                completed_at=now,
-                expires_at=None,
-                usage=_added(current.obj["usage"], usage),
-            )
-
-        run = await self._update(tenant, run, complete)
-        if run.obj["status"] == "completed":
-            await emit("thread.run.completed", run.obj)
-        return run
+        return await self._end_turn(
+            tenant, run, "completed", emit, usage, completed_at=self.clock()
+        )
 
     async def _relay(
         self, tenant: str, run: RunRecord, turn: _Turn, part: Part | str, emit: Emit
