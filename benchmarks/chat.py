@@ -40,14 +40,13 @@ import json
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from fake import _end_with_parent
+from fake import Child
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -152,42 +151,12 @@ async def serve_upstream() -> None:
 # --- the processes --------------------------------------------------------------------
 
 
-class Process:
-    """A child process whose first line of output carries its URL (the 4th word, or the
-    2nd after ``ready``); its CPU from /proc."""
+class Process(Child):
+    """A child process of this benchmark: the upstream, or the server (from ``root``)."""
 
     def __init__(self, args: list[str], log: Path, root: Path = ROOT) -> None:
         env = {**os.environ, "ASSISTANTS_SERVER_KEYS": KEY, "PYTHONPATH": str(root)}
-        with log.open("a") as err:
-            self.process = subprocess.Popen(
-                [sys.executable, *args],
-                env=env,
-                cwd=ROOT,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=err,
-                text=True,
-                preexec_fn=_end_with_parent,
-            )
-        assert self.process.stdout is not None
-        words = self.process.stdout.readline().split()
-        url = words[1] if words[:1] == ["ready"] else (words[3] if len(words) > 3 else "")
-        if not url.endswith("/v1"):
-            self.close()
-            raise RuntimeError(f"no URL from {args}; see {log}:\n{log.read_text()[-2000:]}")
-        self.url = url
-
-    def cpu(self) -> float:
-        with open(f"/proc/{self.process.pid}/stat") as f:
-            fields = f.read().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-        self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        super().__init__(args, env=env, cwd=ROOT, log=log)
 
 
 def pin(server: int, others: list[int]) -> bool:

@@ -52,7 +52,6 @@ import shutil
 import signal
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -60,7 +59,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from fake import _end_with_parent, pin
+from fake import Child, pin
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-bench-durable-0123456789"
@@ -203,52 +202,14 @@ def make_database(cache: Path, megabytes: int, messages: int) -> Made:
 # --- the servers ----------------------------------------------------------------------
 
 
-class Server:
+class Server(Child):
     """One server process on a free loopback port: its URL, start-up time, RSS and CPU."""
 
     def __init__(self, name: str, args: list[str], log: Path) -> None:
         self.name = name
         self.log = log
         env = {**os.environ, "ASSISTANTS_SERVER_KEYS": KEY, "PYTHONPATH": str(ROOT)}
-        started = time.perf_counter()
-        with log.open("a") as err:
-            self.process = subprocess.Popen(
-                [sys.executable, *args],
-                env=env,
-                cwd=ROOT,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=err,
-                text=True,
-                preexec_fn=_end_with_parent,
-            )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()  # "Assistants API on http://...:PORT/v1 (..."
-        self.startup = time.perf_counter() - started
-        words = line.split()
-        if len(words) < 4 or not words[3].endswith("/v1"):
-            self.close()
-            raise RuntimeError(f"{name}: no URL in {line!r}; see {log}:\n{log.read_text()[-2000:]}")
-        self.url = words[3]
-
-    def rss_mb(self) -> float:
-        with open(f"/proc/{self.process.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmRSS in /proc")
-
-    def cpu(self) -> float:
-        with open(f"/proc/{self.process.pid}/stat") as f:
-            fields = f.read().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-        self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        super().__init__(args, env=env, cwd=ROOT, log=log)
 
 
 def sqlite_server(name: str, db: Path, script: Path, log: Path) -> Server:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -170,38 +171,64 @@ def _end_with_parent() -> None:
         prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-class Served:
-    """The fake's command from the checkout at ``path``, on a free loopback port."""
+class Child:
+    """A child Python (``args`` after the interpreter) whose first line of output names
+    its URL (the first word that is one, ending in /v1): its start-up time, CPU and RSS.
+    It ends with this benchmark, even a killed one. Standard error goes to ``log``."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        env = {**os.environ, "PYTHONPATH": str(path)}
-        args = [sys.executable, "-m", "assistants_async.testing", "--port", "0"]
-        args += ["--progress", "immediate"]
-        self.process = subprocess.Popen(
-            args,
-            env=env,
-            cwd=path,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            text=True,
-            preexec_fn=_end_with_parent,
-        )
+    def __init__(
+        self, args: list[str], *, env: dict[str, str], cwd: Path, log: Path | None = None
+    ) -> None:
+        started = time.perf_counter()
+        with log.open("a") if log is not None else contextlib.nullcontext() as err:
+            self.process = subprocess.Popen(
+                [sys.executable, *args],
+                env=env,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                preexec_fn=_end_with_parent,
+            )
         assert self.process.stdout is not None
-        line = self.process.stdout.readline()  # "Fake Assistants API on http://...:PORT/v1 ..."
-        self.url = line.split()[4]
-        if not self.url.endswith("/v1"):
-            raise RuntimeError(f"unexpected first line from the fake: {line!r}")
+        line = self.process.stdout.readline()
+        self.startup = time.perf_counter() - started
+        urls = [word for word in line.split() if word.startswith("http")]
+        if not urls or not urls[0].endswith("/v1"):
+            self.close()
+            seen = f"; see {log}:\n{log.read_text()[-2000:]}" if log is not None else ""
+            raise RuntimeError(f"no URL in {line!r} from {args}{seen}")
+        self.url = urls[0]
 
     def cpu(self) -> float:
-        """CPU seconds the server process has used so far."""
+        """CPU seconds the process has used so far."""
         with open(f"/proc/{self.process.pid}/stat") as f:
             fields = f.read().rpartition(")")[2].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def rss_mb(self) -> float:
+        with open(f"/proc/{self.process.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmRSS in /proc")
+
     def close(self) -> None:
-        self.process.terminate()
+        if self.process.poll() is None:
+            self.process.terminate()
         self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+class Served(Child):
+    """The fake's command from the checkout at ``path``, on a free loopback port."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        args = ["-m", "assistants_async.testing", "--port", "0", "--progress", "immediate"]
+        super().__init__(args, env={**os.environ, "PYTHONPATH": str(path)}, cwd=path)
 
 
 def pin(server_pids: list[int]) -> bool:
