@@ -148,18 +148,8 @@ class Idempotency:
                 break
             if isinstance(first, Reply):
                 if first.request != this:
-                    return error(
-                        400,
-                        f"Keys for idempotent requests can only be used with the same "
-                        f"parameters they were first used with. Try using a key other than "
-                        f"'{key}' if you meant to execute a different request.",
-                        code="idempotency_key_reused",
-                    )
-                return web.Response(
-                    status=first.status,
-                    body=first.body,
-                    headers={"Content-Type": first.content_type, "idempotent-replayed": "true"},
-                )
+                    return reused(key)
+                return replayed(first.status, first.body, first.content_type)
             # Another process's request holds the key: its reply, once kept, is this one's.
             if loop.time() + pause > deadline:
                 return _in_use(key, self.wait)
@@ -168,14 +158,9 @@ class Idempotency:
         self._hold(owner)
         kept = False
         try:
-            recording: list[bytes] = []
-            request[RECORDING] = recording
-            response = await respond()
-            if response.status < 300:
-                if isinstance(response, web.Response) and isinstance(response.body, bytes):
-                    body, kind = response.body, response.content_type
-                else:  # a stream: what it said (or would have said, had the client stayed)
-                    body, kind = b"".join(recording), "text/event-stream"
+            response, done = await answered(request, respond)
+            if done is not None:
+                body, kind = done
                 reply = Reply(response.status, body, kind, this, self.clock() + self.ttl)
                 await self.store.keep_reply(tenant, key, reply)
                 kept = True
@@ -207,6 +192,42 @@ class Idempotency:
         finally:
             if self._renewer is asyncio.current_task():
                 self._renewer = None
+
+
+def reused(key: str) -> web.Response:
+    """The service's answer to a key sent again with another request."""
+    return error(
+        400,
+        f"Keys for idempotent requests can only be used with the same "
+        f"parameters they were first used with. Try using a key other than "
+        f"'{key}' if you meant to execute a different request.",
+        code="idempotency_key_reused",
+    )
+
+
+def replayed(status: int, body: bytes, content_type: str) -> web.Response:
+    """A kept answer, sent again."""
+    return web.Response(
+        status=status,
+        body=body,
+        headers={"Content-Type": content_type, "idempotent-replayed": "true"},
+    )
+
+
+async def answered(
+    request: web.Request, respond: Callable[[], Awaitable[web.StreamResponse]]
+) -> tuple[web.StreamResponse, tuple[bytes, str] | None]:
+    """``respond()``'s response, and what to keep of it (body, content type): only what
+    was done (a 2xx; a refused request may be sent again). A stream is kept as what it
+    said, or would have said had the client stayed."""
+    recording: list[bytes] = []
+    request[RECORDING] = recording
+    response = await respond()
+    if response.status >= 300:
+        return response, None
+    if isinstance(response, web.Response) and isinstance(response.body, bytes):
+        return response, (response.body, response.content_type)
+    return response, (b"".join(recording), "text/event-stream")
 
 
 def _in_use(key: str, waited: float) -> web.Response:

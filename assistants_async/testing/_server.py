@@ -16,7 +16,8 @@ from .._client import AsyncClient
 from ..server._app import Handler, beta_refused, build_app, error, handle, routes
 from ..server._engine import RunEngine
 from ..server._handlers import Handlers
-from ..server._http import RECORDING, STREAM_FAULT, TENANT, StreamBreak, _dumps, _tenant
+from ..server._http import STREAM_FAULT, TENANT, StreamBreak, _dumps, _tenant
+from ..server._idempotency import answered, replayed, reused
 from ..server._log import RequestLog, log_entry
 from ..server._memory import MemoryStore
 from ..server._runs import Progress, RunHandlers
@@ -354,27 +355,13 @@ class FakeAssistantsServer(Generic[StoreT]):
             first = self.idempotency.get(scope)
             if first is not None:
                 if first.fingerprint != this:
-                    return self._error(
-                        400,
-                        f"Keys for idempotent requests can only be used with the same "
-                        f"parameters they were first used with. Try using a key other than "
-                        f"'{key}' if you meant to execute a different request.",
-                        code="idempotency_key_reused",
-                    )
-                return web.Response(
-                    status=first.status,
-                    body=first.body,
-                    headers={"Content-Type": first.content_type, "idempotent-replayed": "true"},
-                )
-            recording: list[bytes] = []
-            request[RECORDING] = recording
-            response = await handle(request, handler, operation, raw)
-            # Only what was done is remembered: a refused request may be sent again.
-            if response.status < 300:
-                if isinstance(response, web.Response) and isinstance(response.body, bytes):
-                    body, kind = response.body, response.content_type
-                else:  # a stream: what it said (or would have said, had the client stayed)
-                    body, kind = b"".join(recording), "text/event-stream"
+                    return reused(key)
+                return replayed(first.status, first.body, first.content_type)
+            response, done = await answered(
+                request, lambda: handle(request, handler, operation, raw)
+            )
+            if done is not None:
+                body, kind = done
                 remembered = Remembered(this, response.status, body, kind, self.clock())
                 self.idempotency.put(scope, remembered)
             return response
