@@ -504,6 +504,18 @@ async def test_kill_9_loses_nothing_acknowledged_and_leaves_no_run_moving(
     assert not [s for s in statuses(db).values() if s in MOVING]
 
 
+async def answer(client: AsyncClient, run: Run) -> tuple[str, str]:
+    """Submit the output of the run's one open call (a text naming the run); the call's
+    id and the output, once the server took them."""
+    assert run.required_action is not None
+    (open_call,) = run.required_action.submit_tool_outputs.tool_calls
+    output = f"cold in {run.id}"
+    await client.runs.submit_tool_outputs(
+        run.thread_id, run.id, tool_outputs=[{"tool_call_id": open_call.id, "output": output}]
+    )
+    return open_call.id, output
+
+
 async def test_kill_9_amid_moving_runs_and_tool_output_submits_leaves_every_run_legal(
     tmp_path: Path,
 ) -> None:
@@ -542,15 +554,7 @@ async def test_kill_9_amid_moving_runs_and_tool_output_submits_leaves_every_run_
                         run = await client.runs.retrieve(run.thread_id, run.id)
                         if run.status != "requires_action":
                             continue
-                        assert run.required_action is not None
-                        (open_call,) = run.required_action.submit_tool_outputs.tool_calls
-                        output = f"cold in {run.id}"
-                        await client.runs.submit_tool_outputs(
-                            run.thread_id,
-                            run.id,
-                            tool_outputs=[{"tool_call_id": open_call.id, "output": output}],
-                        )
-                        submitted[run.id] = (open_call.id, output)
+                        submitted[run.id] = await answer(client, run)
                     await asyncio.sleep(0)
 
         tasks = [asyncio.ensure_future(f()) for f in (write, start_runs, submit, submit)]
@@ -568,15 +572,7 @@ async def test_kill_9_amid_moving_runs_and_tool_output_submits_leaves_every_run_
                 # An acknowledged submit held: the run went on from it.
                 assert run.status == "completed", run.status
             if run.status == "requires_action":  # never answered: it still takes outputs
-                assert run.required_action is not None
-                (open_call,) = run.required_action.submit_tool_outputs.tool_calls
-                output = f"cold in {run.id}"
-                await client.runs.submit_tool_outputs(
-                    run.thread_id,
-                    run.id,
-                    tool_outputs=[{"tool_call_id": open_call.id, "output": output}],
-                )
-                submitted[run.id] = (open_call.id, output)
+                submitted[run.id] = await answer(client, run)
                 run = await resting(client, run.thread_id, run.id)
             # A turn the kill cut halfway was taken again: none failed, the answer once.
             assert run.status == "completed", (run.status, run.last_error)
