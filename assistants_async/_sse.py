@@ -57,8 +57,14 @@ class SSEDecoder:
         self._retry: int | None = None
 
     def feed(self, chunk: str) -> Iterator[ServerSentEvent]:
+        for name, data, id_, retry in self.events(chunk):
+            yield ServerSentEvent(name, data, id_, retry)
+
+    def events(self, chunk: str) -> list[tuple[str, str, str | None, int | None]]:
+        """The events ``chunk`` completes, each as (event, data, id, retry): ``feed``
+        without an object per event, for the readers of long streams."""
         if not chunk:
-            return  # nothing to do, and a pending CR stays pending
+            return []  # nothing to do, and a pending CR stays pending
         if not self._started:
             self._started = True
             chunk = chunk.removeprefix("\ufeff")  # the standard drops one leading BOM
@@ -70,7 +76,7 @@ class SSEDecoder:
             self._open_size += len(chunk)
             if self._max_size is not None and self._open_size > self._max_size:
                 raise ResponseTooLargeError("a line of the event stream", self._max_size)
-            return
+            return []
         text = "".join(self._open) + chunk if self._open else chunk
         if "\r" in text:
             self._pending_cr = text.endswith("\r")
@@ -79,23 +85,37 @@ class SSEDecoder:
         rest = lines.pop()
         self._open = [rest] if rest else []
         self._open_size = len(rest)
+        found: list[tuple[str, str, str | None, int | None]] = []
         data = self._data
+        limit = self._max_size
         for line in lines:
-            # The fields every event has, here (three lines a message delta): "data" and
-            # "event", with a colon or alone on the line. The rest in _line.
+            # The lines every event has, first (three lines a message delta): "data",
+            # "event" (with a colon or alone on the line) and the blank line that ends
+            # the event. The rest in _line.
             if line.startswith("data:") or line == "data":
                 value = line[6:] if line.startswith(" ", 5) else line[5:]
                 data.append(value)
                 self._data_size += len(value) + 1
-                if self._max_size is not None and self._data_size > self._max_size:
-                    raise ResponseTooLargeError("an event of the stream", self._max_size)
+                if limit is not None and self._data_size > limit:
+                    raise ResponseTooLargeError("an event of the stream", limit)
+            elif not line:
+                if data:
+                    found.append(
+                        (
+                            self._event or "message",
+                            data[0] if len(data) == 1 else "\n".join(data),
+                            self._id,
+                            self._retry,
+                        )
+                    )
+                    data = self._data = []
+                    self._data_size = 0
+                self._event = ""
             elif line.startswith("event:") or line == "event":
                 self._event = line[7:] if line.startswith(" ", 6) else line[6:]
             else:
-                event = self._line(line)
-                data = self._data  # a blank line starts the next event's data
-                if event is not None:
-                    yield event
+                self._line(line)
+        return found
 
     @property
     def mid_event(self) -> bool:
@@ -103,26 +123,10 @@ class SSEDecoder:
         was cut, not finished."""
         return bool(self._open or self._data or self._event)
 
-    def _reset(self) -> None:
-        self._event = ""
-        self._data = []
-        self._data_size = 0
-
-    def _line(self, line: str) -> ServerSentEvent | None:
-        if not line:
-            if not self._data:
-                self._reset()
-                return None
-            event = ServerSentEvent(
-                self._event or "message",
-                self._data[0] if len(self._data) == 1 else "\n".join(self._data),
-                self._id,
-                self._retry,
-            )
-            self._reset()
-            return event
+    def _line(self, line: str) -> None:
+        """A comment, an id or a retry line (or a field nobody knows, ignored)."""
         if line.startswith(":"):
-            return None
+            return
         name, colon, value = line.partition(":")
         if colon and value.startswith(" "):
             value = value[1:]
@@ -132,7 +136,6 @@ class SSEDecoder:
         elif name == "retry" and value.isdigit() and value.isascii() and len(value) <= 12:
             # ASCII digits only ("²" is a digit to Python), and a number a wait can be.
             self._retry = int(value)
-        return None
 
 
 def parse_sse(chunks: Iterable[str] | str) -> list[ServerSentEvent]:

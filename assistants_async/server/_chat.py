@@ -35,6 +35,11 @@ from .._errors import (
     ResponseValidationError,
 )
 from .._json import decode_json
+
+try:  # a CPython dependency of the package
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - another interpreter: the stdlib alone
+    _loads = None  # type: ignore[assignment]
 from .._response import OpenStream
 from .._sse import SSEDecoder
 from .._validators import Invalid
@@ -214,14 +219,14 @@ class ChatResponder:
 
     # --- one call ---------------------------------------------------------------------
 
-    async def _answer(self, body: JSON, run_id: str) -> AsyncIterator[Part]:
+    async def _answer(self, body: JSON, run_id: str) -> AsyncIterator[Part | list[Part]]:
         opened = await self._open(body, run_id)
         if isinstance(opened, Fail):
             yield opened  # the engine reads no further
         else:
             try:
-                async for part in _parts(opened.chunks(), opened.max_event_size):
-                    yield part
+                async for parts in _parts(opened.chunks(), opened.max_event_size):
+                    yield parts
             except APIConnectionError as exc:  # cut or stalled mid-stream
                 _logged(run_id, exc)
                 yield Fail("server_error", "The model server stopped answering mid-stream.")
@@ -255,7 +260,7 @@ class ChatResponder:
             return Fail("server_error", "The model server could not be reached.")
 
 
-async def _ended(part: Part) -> AsyncIterator[Part]:
+async def _ended(part: Part) -> AsyncIterator[Part | list[Part]]:
     yield part
 
 
@@ -263,60 +268,84 @@ def _logged(run_id: str, exc: Exception) -> None:
     log.warning("run %s: the model call failed: %s", run_id, exc)
 
 
-async def _parts(chunks: AsyncIterator[bytes], max_size: int) -> AsyncIterator[Part]:
-    """The parts a Chat Completions stream says; ``Fail`` when it ends before its end."""
+async def _parts(chunks: AsyncIterator[bytes], max_size: int) -> AsyncIterator[list[Part]]:
+    """The parts a Chat Completions stream says, a list per read (told together); a
+    ``Fail`` when it ends before its end."""
     decoder = SSEDecoder(max_size)
     # A character's bytes may come in two reads: decoded across them, never per read.
     text = codecs.getincrementaldecoder("utf-8")(errors="replace")
     finish: str | None = None
     done = False
     async for raw in chunks:
-        for event in decoder.feed(text.decode(raw)):
-            data = event.data
+        parts: list[Part] = []
+        for _, data, _, _ in decoder.events(text.decode(raw)):
             if not data:
                 continue
             if data == "[DONE]":
                 done = True
                 break
             try:
-                chunk = decode_json(data)
+                chunk = _chunk(data)
             except ResponseValidationError:
                 log.warning("the model server sent a chunk that is not JSON: %r", data[:200])
-                yield Fail("server_error", "The model server sent a chunk that is not JSON.")
+                parts.append(
+                    Fail("server_error", "The model server sent a chunk that is not JSON.")
+                )
+                yield parts
                 return
-            if not isinstance(chunk, dict):
+            if type(chunk) is not dict:
                 continue
             if isinstance(chunk.get("error"), dict):  # some servers report errors in-stream
                 log.warning("the model server said in its stream: %s", chunk["error"])
-                yield Fail("server_error", "The model server failed mid-stream.")
+                parts.append(Fail("server_error", "The model server failed mid-stream."))
+                yield parts
                 return
             usage = chunk.get("usage")
             if isinstance(usage, dict):
-                yield Usage(
-                    int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+                parts.append(
+                    Usage(
+                        int(usage.get("prompt_tokens") or 0),
+                        int(usage.get("completion_tokens") or 0),
+                    )
                 )
-            for choice in chunk.get("choices") or []:
+            for choice in chunk.get("choices") or ():
                 if choice.get("index", 0) != 0:
                     continue
                 delta = choice.get("delta") or {}
                 content = delta.get("content")
                 if content:
-                    yield TextDelta(content)
-                for call in delta.get("tool_calls") or []:
-                    function = call.get("function") or {}
-                    yield ToolCallDelta(
-                        int(call.get("index", 0)),
-                        function.get("name") or "",
-                        function.get("arguments") or "",
-                    )
+                    parts.append(TextDelta(content))
+                calls = delta.get("tool_calls")
+                if calls:
+                    parts += map(_call_delta, calls)
                 if choice.get("finish_reason"):
                     finish = choice["finish_reason"]
+        if parts:
+            yield parts
         if done:
             break
     if not done and finish is None:
-        yield Fail("server_error", "The model server ended its answer before it was complete.")
+        yield [Fail("server_error", "The model server ended its answer before it was complete.")]
     elif finish == "length":
-        yield Incomplete("max_completion_tokens")
+        yield [Incomplete("max_completion_tokens")]
+
+
+def _chunk(data: str) -> Any:
+    """A chunk's JSON. Only strings and small counts are read from it, so orjson's one
+    difference from the stdlib (a float for a huge integer) changes nothing here."""
+    if _loads is not None:
+        try:
+            return _loads(data)
+        except ValueError:
+            pass  # the stdlib decides (and may take what orjson refused)
+    return decode_json(data)
+
+
+def _call_delta(call: Any) -> ToolCallDelta:
+    function = call.get("function") or {}
+    return ToolCallDelta(
+        int(call.get("index", 0)), function.get("name") or "", function.get("arguments") or ""
+    )
 
 
 # --- the request ----------------------------------------------------------------------

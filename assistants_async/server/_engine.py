@@ -766,8 +766,8 @@ class RunEngine:
     ) -> RunRecord:
         """A turn whose answer comes in parts: each told as it comes, the message and
         steps written when they begin and when they end (the deltas are not stored)."""
-        queue: asyncio.Queue[Part | str] = asyncio.Queue()
-        reader = asyncio.get_running_loop().create_task(_read(parts, queue))
+        inbox = _Inbox()
+        reader = asyncio.get_running_loop().create_task(_read(parts, inbox))
         self._readers[run.id] = reader
         turn = _Turn()
         # The parts already come when the turn wakes (one read of the answer, or what came
@@ -775,20 +775,15 @@ class RunEngine:
         batch: Callable[[], contextlib.AbstractAsyncContextManager[None]] | None = getattr(
             emit, "batch", None
         )
+        part: Part | str | None = None
         try:
-            while True:
-                part = await queue.get()
-                if batch is None or queue.empty():
-                    if await self._relay(tenant, run, turn, part, emit):
-                        break
-                    continue
-                async with batch():
-                    while not await self._relay(tenant, run, turn, part, emit):
-                        if queue.empty():
-                            break
-                        part = queue.get_nowait()
-                if not isinstance(part, TextDelta | ToolCallDelta | Usage):
-                    break
+            while part is None:
+                taken = await inbox.take()
+                if batch is None or len(taken) == 1:
+                    part = await self._relay_all(tenant, run, turn, taken, emit)
+                else:
+                    async with batch():
+                        part = await self._relay_all(tenant, run, turn, taken, emit)
         finally:
             del self._readers[run.id]
             if not reader.done():
@@ -848,24 +843,27 @@ class RunEngine:
             tenant, run, "completed", emit, usage, completed_at=self.clock()
         )
 
-    async def _relay(
-        self, tenant: str, run: RunRecord, turn: _Turn, part: Part | str, emit: Emit
-    ) -> bool:
-        """Tell one part of a streamed answer; True at its end (as it came, or a Fail, an
-        Incomplete, an abort)."""
-        if isinstance(part, TextDelta):
-            await self._said(tenant, run, turn, part.text, emit)
-        elif isinstance(part, ToolCallDelta):
-            await self._called(tenant, run, turn, part, emit)
-        elif isinstance(part, Usage):
-            turn.usage = {
-                "prompt_tokens": part.prompt_tokens,
-                "completion_tokens": part.completion_tokens,
-                "total_tokens": part.prompt_tokens + part.completion_tokens,
-            }
-        else:
-            return True
-        return False
+    async def _relay_all(
+        self, tenant: str, run: RunRecord, turn: _Turn, parts: list[Part | str], emit: Emit
+    ) -> Part | str | None:
+        """Tell the parts of a streamed answer, in order; the one that ends it (as it
+        came, or a Fail, an Incomplete, an abort), if any."""
+        for part in parts:
+            kind = type(part)
+            if kind is TextDelta:
+                await self._said(tenant, run, turn, part.text, emit)  # type: ignore[union-attr]
+            elif kind is ToolCallDelta:
+                await self._called(tenant, run, turn, part, emit)  # type: ignore[arg-type]
+            elif kind is Usage:
+                usage: Usage = part  # type: ignore[assignment]
+                turn.usage = {
+                    "prompt_tokens": usage.prompt_tokens,
+                    "completion_tokens": usage.completion_tokens,
+                    "total_tokens": usage.prompt_tokens + usage.completion_tokens,
+                }
+            else:
+                return part
+        return None
 
     async def _said(self, tenant: str, run: RunRecord, turn: _Turn, text: str, emit: Emit) -> None:
         """A piece of the message: the message (and its step) made at the first. (Text
@@ -1102,19 +1100,47 @@ class _Turn:
         return sum(len(c["function"]["arguments"].split()) for c in self.calls)
 
 
-async def _read(parts: Streamed, queue: asyncio.Queue[Part | str]) -> None:
-    """Put each part of the answer in ``queue``, then how it ended: an ``Incomplete``
+class _Inbox:
+    """The parts of an answer as its reader puts them, taken by the turn all at once."""
+
+    __slots__ = ("_parts", "_waiter")
+
+    def __init__(self) -> None:
+        self._parts: list[Part | str] = []
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, parts: list[Part | str]) -> None:
+        self._parts += parts
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def take(self) -> list[Part | str]:
+        while not self._parts:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        taken, self._parts = self._parts, []
+        return taken
+
+
+async def _read(parts: Streamed, inbox: _Inbox) -> None:
+    """Put each part of the answer in ``inbox``, then how it ended: an ``Incomplete``
     or ``Fail`` part, ``_END``, or ``_ABORTED`` when cancelled (the run was)."""
     try:
-        async for part in parts:
-            queue.put_nowait(part)
-            if isinstance(part, Fail | Incomplete):
+        async for said in parts:
+            # (The turn ends at a Fail or Incomplete, wherever it is in a list.)
+            told: list[Part | str] = list(said) if isinstance(said, list) else [said]
+            inbox.put(told)
+            if told and isinstance(told[-1], Fail | Incomplete):
                 return
-        queue.put_nowait(_END)
+        inbox.put([_END])
     except asyncio.CancelledError:
-        queue.put_nowait(_ABORTED)
+        inbox.put([_ABORTED])
     except Exception as exc:  # the responder is user code: report it on the run
-        queue.put_nowait(Fail("server_error", f"The responder raised {type(exc).__name__}: {exc}"))
+        inbox.put([Fail("server_error", f"The responder raised {type(exc).__name__}: {exc}")])
     finally:
         closing = getattr(parts, "aclose", None)
         if closing is not None:

@@ -14,7 +14,9 @@ Or it returns the answer as it is made: an async iterator of parts (``Streamed``
 the engine turns into the events as they come. ``TextDelta`` pieces make a message
 (created at the first); ``ToolCallDelta`` pieces make a ``tool_calls`` step (a call's
 first piece carries its name, later ones its arguments), and the run then waits on the
-outputs; ``Usage`` is the turn's; a ``Fail`` or ``Incomplete`` ends the turn so.
+outputs; ``Usage`` is the turn's; a ``Fail`` or ``Incomplete`` ends the turn so. A
+list of parts (those one read of a model's answer gave, say) is told as they would be
+one by one, in one write to a streaming client.
 
 Two optional attributes tell the engine more: ``slots``, an ``asyncio.Semaphore``
 bounding the turns in flight (a run waits ``queued`` for one), and
@@ -111,7 +113,7 @@ class Usage:
 
 
 Part: TypeAlias = TextDelta | ToolCallDelta | Usage | Fail | Incomplete
-Streamed: TypeAlias = AsyncIterator[Part]
+Streamed: TypeAlias = AsyncIterator[Part | list[Part]]
 
 
 @attrs.frozen

@@ -185,7 +185,7 @@ async def test_a_character_split_across_two_reads_arrives_whole() -> None:
         yield b'data: {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}\n\n'
         yield b"data: [DONE]\n\n"
 
-    parts = [part async for part in _parts(reads(), 1 << 20)]
+    parts = [part async for read in _parts(reads(), 1 << 20) for part in read]
     assert parts == [TextDelta("caf\u00e9 \u2603")]
 
 
@@ -240,7 +240,7 @@ async def test_what_a_stream_says_becomes_parts(reads: list[bytes], expected: li
         for read in reads:
             yield read
 
-    assert [part async for part in _parts(given(), 1 << 20)] == expected
+    assert [part async for read in _parts(given(), 1 << 20) for part in read] == expected
 
 
 # --- a turn becomes one call ----------------------------------------------------------
