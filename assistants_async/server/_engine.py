@@ -152,6 +152,30 @@ class RunEngine:
         active = await self.active_run(tenant, thread_id)
         if active is not None:
             raise Invalid(f"Thread {thread_id} already has an active run {active}.")
+        run, messages = self._made_run(thread_id, assistant, body)
+        self._check_run(run, [*await self._messages(tenant, thread_id), *messages])
+        return await self.store.add_run(tenant, run, messages)
+
+    async def new_thread_and_run(
+        self, tenant: str, thread: JSON, thread_messages: list[JSON], assistant: JSON, body: JSON
+    ) -> RunRecord:
+        """``thread`` (not yet stored) with its messages, and a queued run of
+        ``assistant`` on it, from a createThreadAndRun body. The thread is written only
+        once the run is accepted: a refused request leaves nothing behind."""
+        run, messages = self._made_run(thread["id"], assistant, body)
+        self._check_run(run, [*thread_messages, *messages])
+        await self.store.add_thread(tenant, thread, thread_messages)
+        return await self.store.add_run(tenant, run, messages)
+
+    def _check_run(self, run: RunRecord, messages: list[JSON]) -> None:
+        check = getattr(self.responder, "check_run", None)
+        if check is not None:  # what the responder cannot serve is refused now, not later
+            check(run.obj, messages)
+
+    def _made_run(
+        self, thread_id: str, assistant: JSON, body: JSON
+    ) -> tuple[RunRecord, list[JSON]]:
+        """The run a create body describes, and the messages it adds (nothing stored)."""
         now = self.clock()
         instructions = body.get("instructions") or assistant["instructions"]
         if body.get("additional_instructions"):
@@ -200,10 +224,7 @@ class RunEngine:
             else {},
         }
         messages = [self.message(thread_id, m) for m in body.get("additional_messages") or []]
-        check = getattr(self.responder, "check_run", None)
-        if check is not None:  # what the responder cannot serve is refused now, not later
-            check(obj, [*await self._messages(tenant, thread_id), *messages])
-        return await self.store.add_run(tenant, RunRecord(obj, state), messages)
+        return RunRecord(obj, state), messages
 
     async def _update(self, tenant: str, run: RunRecord, change: Change) -> RunRecord:
         """``change`` written, made again on the newer run whenever another writer won;

@@ -465,6 +465,33 @@ async def test_the_operator_may_drop_what_cannot_be_served_and_it_is_logged_once
     assert any("image_file" in line for line in dropped)
 
 
+@pytest.mark.parametrize(
+    ("tools", "content", "named"),
+    [
+        ([{"type": "code_interpreter"}], "hi", "code_interpreter"),
+        ([], [{"type": "image_file", "image_file": {"file_id": "file-1"}}], "image_file"),
+    ],
+)
+async def test_a_refused_thread_and_run_writes_no_thread(
+    served: Served, tools: list[Any], content: Any, named: str
+) -> None:
+    asst = await served.client.assistants.create(model="gpt-4o")
+    store = served.server.store
+    assert isinstance(store, MemoryStore)
+    for _ in range(2):  # the retry of a refused request is refused again, as the first
+        with pytest.raises(BadRequestError) as caught:
+            await served.client.threads.create_and_run(
+                assistant_id=asst.id,
+                tools=tools,
+                thread={"messages": [{"role": "user", "content": content}]},
+                extra_headers={"Idempotency-Key": f"refused-{named}"},
+            )
+        assert named in caught.value.message
+    assert store.objects("thread") == {}
+    assert store._messages == {}
+    assert served.double.received == []
+
+
 async def test_attachments_are_refused_at_creation(served: Served) -> None:
     asst = await served.client.assistants.create(model="gpt-4o")
     attached = [{"file_id": "file-1", "tools": [{"type": "file_search"}]}]
