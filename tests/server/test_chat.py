@@ -5,6 +5,7 @@ server. Each test checks what the double received and what the client saw."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from assistants_async.server._keys import Keys
 from assistants_async.server._memory import MemoryStore
 from assistants_async.server._responders import Fail, Incomplete, Part, TextDelta
 from assistants_async.server._serve import AssistantsServer
+from assistants_async.server._store import Store
 from tests.chat_double import (
     ChatDouble,
     Hang,
@@ -30,6 +32,7 @@ from tests.chat_double import (
     rate_limited,
     server_error,
 )
+from tests.stores import count_threads
 
 KEY = "sk-tenant"
 UPSTREAM_KEY = "sk-upstream-secret"
@@ -51,7 +54,9 @@ class Served:
     server: AssistantsServer
 
 
-async def _serve(double: ChatDouble, **settings: Any) -> tuple[AssistantsServer, ChatResponder]:
+async def _serve(
+    double: ChatDouble, store: Store | None = None, **settings: Any
+) -> tuple[AssistantsServer, ChatResponder]:
     options: dict[str, Any] = {
         "api_key": UPSTREAM_KEY,
         "models": {"gpt-4o": "llama-3-8b"},
@@ -59,7 +64,7 @@ async def _serve(double: ChatDouble, **settings: Any) -> tuple[AssistantsServer,
     }
     options.update(settings)
     responder = ChatResponder(ChatSettings(double.url, **options))
-    server = AssistantsServer(MemoryStore(), Keys([KEY]), responder=responder)
+    server = AssistantsServer(store or MemoryStore(), Keys([KEY]), responder=responder)
     await server.start()
     return server, responder
 
@@ -77,7 +82,22 @@ async def double() -> AsyncIterator[ChatDouble]:
 @pytest.fixture
 async def served(double: ChatDouble, request: pytest.FixtureRequest) -> AsyncIterator[Served]:
     # Settings of one test: @pytest.mark.parametrize("served", [{...}], indirect=True).
-    server, responder = await _serve(double, **getattr(request, "param", {}))
+    async with _served(double, None, getattr(request, "param", {})) as served:
+        yield served
+
+
+@pytest.fixture
+async def served_on(double: ChatDouble, any_store: Store) -> AsyncIterator[Served]:
+    """``served``, on each store in turn (memory, SQLite, PostgreSQL)."""
+    async with _served(double, any_store, {}) as served:
+        yield served
+
+
+@contextlib.asynccontextmanager
+async def _served(
+    double: ChatDouble, store: Store | None, settings: dict[str, Any]
+) -> AsyncIterator[Served]:
+    server, responder = await _serve(double, store, **settings)
     assert server.url is not None
     try:
         async with AsyncClient(api_key=KEY, base_url=server.url, max_retries=0) as client:
@@ -473,11 +493,10 @@ async def test_the_operator_may_drop_what_cannot_be_served_and_it_is_logged_once
     ],
 )
 async def test_a_refused_thread_and_run_writes_no_thread(
-    served: Served, tools: list[Any], content: Any, named: str
+    served_on: Served, tools: list[Any], content: Any, named: str
 ) -> None:
+    served = served_on
     asst = await served.client.assistants.create(model="gpt-4o")
-    store = served.server.store
-    assert isinstance(store, MemoryStore)
     for _ in range(2):  # the retry of a refused request is refused again, as the first
         with pytest.raises(BadRequestError) as caught:
             await served.client.threads.create_and_run(
@@ -487,8 +506,7 @@ async def test_a_refused_thread_and_run_writes_no_thread(
                 extra_headers={"Idempotency-Key": f"refused-{named}"},
             )
         assert named in caught.value.message
-    assert store.objects("thread") == {}
-    assert store._messages == {}
+    assert await count_threads(served.server.store) == 0
     assert served.double.received == []
 
 
