@@ -177,6 +177,10 @@ class RunEngine:
     ) -> tuple[RunRecord, list[JSON]]:
         """The run a create body describes, and the messages it adds (nothing stored)."""
         now = self.clock()
+        # The run's own, else the assistant's (which the run object has no field for).
+        effort = body.get("reasoning_effort")
+        if effort is None:
+            effort = assistant.get("reasoning_effort")
         instructions = body.get("instructions") or assistant["instructions"]
         if body.get("additional_instructions"):
             instructions = "\n".join(filter(None, [instructions, body["additional_instructions"]]))
@@ -219,9 +223,7 @@ class RunEngine:
             # A step's usage while it is in progress (the spec: null until it ends).
             "step_usage": {},
             # Given at creation, not shown on the run: the model's call takes it.
-            "options": {"reasoning_effort": body["reasoning_effort"]}
-            if body.get("reasoning_effort") is not None
-            else {},
+            "options": {"reasoning_effort": effort} if effort is not None else {},
         }
         messages = [self.message(thread_id, m) for m in body.get("additional_messages") or []]
         return RunRecord(obj, state), messages

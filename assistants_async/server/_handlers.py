@@ -32,6 +32,9 @@ _ASSISTANT_FIELDS = (
     "temperature",
     "top_p",
     "response_format",
+    # Not in the spec's assistant object, but its create and modify take it: kept and
+    # shown as given, since runs of the assistant use it.
+    "reasoning_effort",
 )
 
 

@@ -390,6 +390,31 @@ async def test_the_run_options_are_passed_on(served: Served) -> None:
     assert sent["reasoning_effort"] == "low"
 
 
+async def test_the_assistants_reasoning_effort_is_kept_and_passed_on(served_on: Served) -> None:
+    served = served_on
+    asst, thread = await _thread(served, reasoning_effort="high")
+    # Not a field of the spec's assistant object, nor of our model: shown as sent.
+    found = await served.client.assistants.retrieve(asst)
+    assert found.to_dict()["reasoning_effort"] == "high"
+    listed = [a.to_dict() async for a in served.client.assistants.list()]
+    assert [a.get("reasoning_effort") for a in listed] == ["high"]
+    run = await served.client.runs.create_and_poll(thread, assistant_id=asst)
+    assert run.status == "completed"
+    # A run's own value wins.
+    run = await served.client.runs.create_and_poll(
+        thread, assistant_id=asst, reasoning_effort="low"
+    )
+    assert run.status == "completed"
+    updated = await served.client.assistants.update(asst, reasoning_effort="minimal")
+    assert updated.to_dict()["reasoning_effort"] == "minimal"
+    run = await served.client.runs.create_and_poll(thread, assistant_id=asst)
+    await served.client.assistants.update(asst, reasoning_effort=None)
+    run = await served.client.runs.create_and_poll(thread, assistant_id=asst)
+    assert run.status == "completed"
+    sent = [body.get("reasoning_effort") for body in served.double.received]
+    assert sent == ["high", "low", "minimal", None]
+
+
 async def test_image_url_parts_go_as_parts(served: Served) -> None:
     asst = await served.client.assistants.create(model="gpt-4o")
     content = [
