@@ -281,6 +281,8 @@ class RunEngine:
             earlier = current.state["outputs"]
             turn = 1 + max((o.get("turn", 0) for o in earlier), default=0)
             said = current.state.get("said")
+            # A list of the turn's messages; a run that waited since before: the first.
+            said_ids = [said] if isinstance(said, str) else list(said or [])
             submitted = [
                 {
                     "call_id": call_id,
@@ -288,7 +290,8 @@ class RunEngine:
                     "arguments": arguments,
                     "output": outputs[call_id],
                     "turn": turn,
-                    "message_id": said,
+                    "message_id": said_ids[0] if said_ids else None,
+                    "message_ids": said_ids,
                 }
                 for call_id, (name, arguments) in open_calls.items()
             ]
@@ -752,7 +755,7 @@ class RunEngine:
         calls: list[JSON],
         usage: JSON,
         emit: Emit,
-        said: str | None,
+        said: list[str] | None,
     ) -> RunRecord:
         """The run waits on the outputs of ``calls`` (in ``step``, already stored)."""
         open_calls = {c["id"]: [c["function"]["name"], c["function"]["arguments"]] for c in calls}
@@ -853,7 +856,7 @@ class RunEngine:
                 tenant, run, "incomplete", emit, usage, incomplete_details=details
             )
         if turn.calls:
-            said = turn.first_message_id
+            said = turn.message_ids
             await self._end_message(tenant, run, turn, emit, "completed", None)
             assert turn.step is not None
             calls = [
@@ -908,7 +911,7 @@ class RunEngine:
             step = self._new_step(run.obj, "message_creation", details)
             await self.store.put_step(tenant, step)
             turn.message, turn.message_step, turn.pieces = message, step, []
-            turn.first_message_id = turn.first_message_id or message["id"]
+            turn.message_ids.append(message["id"])
             await emit("thread.run.step.created", step)
             await emit("thread.run.step.in_progress", step)
             await emit("thread.message.created", message)
@@ -1108,7 +1111,7 @@ class _Turn:
 
     def __init__(self) -> None:
         self.message: JSON | None = None
-        self.first_message_id: str | None = None
+        self.message_ids: list[str] = []  # every message it made, in order
         self.message_step: JSON | None = None
         self.pieces: list[str] = []
         self.step: JSON | None = None

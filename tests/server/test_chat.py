@@ -17,11 +17,11 @@ import pytest
 
 from assistants_async import AsyncClient, BadRequestError
 from assistants_async.server._chat import ChatResponder, ChatSettings, read_api_key
-from assistants_async.server._keys import Keys
+from assistants_async.server._keys import Keys, tenant_of_key
 from assistants_async.server._memory import MemoryStore
 from assistants_async.server._responders import Fail, Incomplete, Part, TextDelta
 from assistants_async.server._serve import AssistantsServer
-from assistants_async.server._store import Store
+from assistants_async.server._store import RunRecord, Store
 from tests.chat_double import (
     ChatDouble,
     Hang,
@@ -627,6 +627,77 @@ async def test_text_then_tool_calls_then_the_outputs_go_back(served: Served) -> 
     assert all(s.status == "completed" for s in steps)
     assert sum(s.usage.total_tokens for s in steps if s.usage) == run.usage.total_tokens
     assert steps[1].step_details.tool_calls[0].function.output == "sunny"
+
+
+async def test_what_a_turn_said_after_its_calls_goes_back_with_them(served: Served) -> None:
+    served.double.answer(
+        Say("Let me check.", calls=[("get_weather", '{"city": "Paris"}')], after=" One moment."),
+        Say(calls=[("get_time", "{}")]),  # nothing said: no content
+        Say(calls=[("get_weather", '{"city": "Oslo"}')], after="And Oslo."),
+        Say("Sunny in both."),
+    )
+    asst, thread = await _thread(served, tools=[WEATHER, TIME])
+    run = await served.client.runs.create_and_poll(thread, assistant_id=asst)
+    calls: list[Any] = []
+    while run.status == "requires_action":
+        assert run.required_action is not None
+        (call,) = run.required_action.submit_tool_outputs.tool_calls
+        calls.append(call)
+        run = await served.client.runs.submit_tool_outputs_and_poll(
+            thread, run.id, tool_outputs=[{"tool_call_id": call.id, "output": f"out {len(calls)}"}]
+        )
+    assert run.status == "completed"
+    # The text after a call is a message of its own, as the engine makes it.
+    said = [_text(m) async for m in served.client.messages.list(thread, order="asc", run_id=run.id)]
+    assert said == ["Let me check.", " One moment.", "And Oslo.", "Sunny in both."]
+
+    def called(call: Any) -> dict[str, Any]:
+        function = {"name": call.function.name, "arguments": call.function.arguments}
+        return {"id": call.id, "type": "function", "function": function}
+
+    # Each turn goes back as the model said it: all its text (one content, in the order
+    # said: a chat message cannot put text after its calls), its calls, their outputs.
+    last = served.double.received[-1]
+    assert last["messages"][2:] == [
+        {
+            "role": "assistant",
+            "content": "Let me check. One moment.",
+            "tool_calls": [called(calls[0])],
+        },
+        {"role": "tool", "tool_call_id": calls[0].id, "content": "out 1"},
+        {"role": "assistant", "content": None, "tool_calls": [called(calls[1])]},
+        {"role": "tool", "tool_call_id": calls[1].id, "content": "out 2"},
+        {"role": "assistant", "content": "And Oslo.", "tool_calls": [called(calls[2])]},
+        {"role": "tool", "tool_call_id": calls[2].id, "content": "out 3"},
+    ]
+
+
+async def test_a_run_that_waited_since_before_the_turns_messages_were_kept_answers(
+    served: Served,
+) -> None:
+    """A run waiting on outputs when the server was upgraded holds its turn's first
+    message only ("said": an id, not a list): that message goes back, as it did."""
+    served.double.answer(
+        Say("Let me check.", calls=[("get_weather", '{"city": "Paris"}')], after=" Wait."),
+        Say("Sunny."),
+    )
+    asst, thread = await _thread(served, tools=[WEATHER])
+    run = await served.client.runs.create_and_poll(thread, assistant_id=asst)
+    assert run.required_action is not None
+    (call,) = run.required_action.submit_tool_outputs.tool_calls
+    tenant = tenant_of_key(KEY)
+    record = await served.server.engine.load(tenant, thread, run.id)
+    first, _ = record.state["said"]
+
+    def as_before(current: RunRecord) -> RunRecord:
+        return RunRecord(current.obj, {**current.state, "said": first}, current.version)
+
+    await served.server.engine.update(tenant, record, as_before)
+    run = await served.client.runs.submit_tool_outputs_and_poll(
+        thread, run.id, tool_outputs=[{"tool_call_id": call.id, "output": "sunny"}]
+    )
+    assert run.status == "completed"
+    assert served.double.received[-1]["messages"][2]["content"] == "Let me check."
 
 
 async def test_tool_calls_without_text_need_no_message(served: Served) -> None:
