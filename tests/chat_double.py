@@ -11,6 +11,8 @@ Each request takes the next queued answer (``double.answer(...)``), else ``defau
   calls, each with ``index``, ``id``, ``type`` and name (empty arguments) in its first
   chunk and its arguments in later ones, several calls interleaved, then
   ``finish_reason`` ``tool_calls``;
+* ``Say(..., calls=[...], after="text")``: text after the calls too, before the finish
+  (some models do);
 * ``Say(..., together=True)``: every chunk in one write (a fast model, or a slow reader);
 * ``Say(..., cut_after=N)``: N chunks, then the connection is cut (no ``[DONE]``);
 * ``Say(..., stall_after=N)``: N chunks, then silence until the client leaves (or the
@@ -39,6 +41,7 @@ JSON = dict[str, Any]
 class Say:
     text: str = ""
     calls: Sequence[tuple[str, str]] = ()
+    after: str = ""  # text after the calls
     finish: str | None = None  # default: "tool_calls" with calls, else "stop"
     usage: tuple[int, int] = (11, 7)  # prompt, completion tokens
     cut_after: int | None = None
@@ -126,6 +129,7 @@ def chunks(answer: Say, model: str, include_usage: bool) -> list[JSON]:
                 out.append(
                     chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
                 )
+    out += [chunk({"content": piece}) for piece in _split(answer.after, answer.piece)]
     finish = answer.finish or ("tool_calls" if answer.calls else "stop")
     out.append(chunk({}, finish))
     if include_usage:

@@ -426,8 +426,12 @@ def estimate_tokens(message: JSON) -> int:
 
 
 def _run_history(ctx: RunContext) -> list[JSON]:
-    """This run's turns so far: each the assistant's calls (with what it said before
-    them), then the outputs submitted for them."""
+    """This run's turns so far: each the assistant's calls with all it said in that
+    turn, then the outputs submitted for them.
+
+    A chat message cannot put text after its calls, so a turn's text (before its calls
+    and, rarely, after them) goes as one content, in the order said: what the model's
+    own message held."""
     said: list[JSON] = []
     own = {m.id: m for m in ctx.messages if m.run_id == ctx.run.id}
     turns: dict[int, list[Any]] = {}
@@ -435,11 +439,13 @@ def _run_history(ctx: RunContext) -> list[JSON]:
         turns.setdefault(output.turn, []).append(output)
     for outputs in turns.values():
         first = outputs[0]
-        before = own.get(first.message_id) if first.message_id else None
+        # Outputs kept before the turn's messages were all recorded name its first only.
+        ids = first.message_ids or ((first.message_id,) if first.message_id else ())
+        text = "".join(_text(own[i]) for i in ids if i in own)
         said.append(
             {
                 "role": "assistant",
-                "content": _text(before) if before is not None else None,
+                "content": text or None,
                 "tool_calls": [
                     {
                         "id": o.call_id,

@@ -152,7 +152,35 @@ class RunEngine:
         active = await self.active_run(tenant, thread_id)
         if active is not None:
             raise Invalid(f"Thread {thread_id} already has an active run {active}.")
+        run, messages = self._made_run(thread_id, assistant, body)
+        self._check_run(run, [*await self._messages(tenant, thread_id), *messages])
+        return await self.store.add_run(tenant, run, messages)
+
+    async def new_thread_and_run(
+        self, tenant: str, thread: JSON, thread_messages: list[JSON], assistant: JSON, body: JSON
+    ) -> RunRecord:
+        """``thread`` (not yet stored) with its messages, and a queued run of
+        ``assistant`` on it, from a createThreadAndRun body. The thread is written only
+        once the run is accepted: a refused request leaves nothing behind."""
+        run, messages = self._made_run(thread["id"], assistant, body)
+        self._check_run(run, [*thread_messages, *messages])
+        await self.store.add_thread(tenant, thread, thread_messages)
+        return await self.store.add_run(tenant, run, messages)
+
+    def _check_run(self, run: RunRecord, messages: list[JSON]) -> None:
+        check = getattr(self.responder, "check_run", None)
+        if check is not None:  # what the responder cannot serve is refused now, not later
+            check(run.obj, messages)
+
+    def _made_run(
+        self, thread_id: str, assistant: JSON, body: JSON
+    ) -> tuple[RunRecord, list[JSON]]:
+        """The run a create body describes, and the messages it adds (nothing stored)."""
         now = self.clock()
+        # The run's own, else the assistant's (which the run object has no field for).
+        effort = body.get("reasoning_effort")
+        if effort is None:
+            effort = assistant.get("reasoning_effort")
         instructions = body.get("instructions") or assistant["instructions"]
         if body.get("additional_instructions"):
             instructions = "\n".join(filter(None, [instructions, body["additional_instructions"]]))
@@ -195,15 +223,10 @@ class RunEngine:
             # A step's usage while it is in progress (the spec: null until it ends).
             "step_usage": {},
             # Given at creation, not shown on the run: the model's call takes it.
-            "options": {"reasoning_effort": body["reasoning_effort"]}
-            if body.get("reasoning_effort") is not None
-            else {},
+            "options": {"reasoning_effort": effort} if effort is not None else {},
         }
         messages = [self.message(thread_id, m) for m in body.get("additional_messages") or []]
-        check = getattr(self.responder, "check_run", None)
-        if check is not None:  # what the responder cannot serve is refused now, not later
-            check(obj, [*await self._messages(tenant, thread_id), *messages])
-        return await self.store.add_run(tenant, RunRecord(obj, state), messages)
+        return RunRecord(obj, state), messages
 
     async def _update(self, tenant: str, run: RunRecord, change: Change) -> RunRecord:
         """``change`` written, made again on the newer run whenever another writer won;
@@ -258,6 +281,8 @@ class RunEngine:
             earlier = current.state["outputs"]
             turn = 1 + max((o.get("turn", 0) for o in earlier), default=0)
             said = current.state.get("said")
+            # A list of the turn's messages; a run that waited since before: the first.
+            said_ids = [said] if isinstance(said, str) else list(said or [])
             submitted = [
                 {
                     "call_id": call_id,
@@ -265,7 +290,8 @@ class RunEngine:
                     "arguments": arguments,
                     "output": outputs[call_id],
                     "turn": turn,
-                    "message_id": said,
+                    "message_id": said_ids[0] if said_ids else None,
+                    "message_ids": said_ids,
                 }
                 for call_id, (name, arguments) in open_calls.items()
             ]
@@ -729,7 +755,7 @@ class RunEngine:
         calls: list[JSON],
         usage: JSON,
         emit: Emit,
-        said: str | None,
+        said: list[str] | None,
     ) -> RunRecord:
         """The run waits on the outputs of ``calls`` (in ``step``, already stored)."""
         open_calls = {c["id"]: [c["function"]["name"], c["function"]["arguments"]] for c in calls}
@@ -825,7 +851,7 @@ class RunEngine:
                 tenant, run, "incomplete", emit, usage, incomplete_details=details
             )
         if turn.calls:
-            said = turn.first_message_id
+            said = turn.message_ids
             await self._end_message(tenant, run, turn, emit, "completed", None)
             assert turn.step is not None
             calls = [
@@ -883,7 +909,7 @@ class RunEngine:
             step = self._new_step(run.obj, "message_creation", details)
             await self.store.put_step(tenant, step)
             turn.message, turn.message_step, turn.pieces = message, step, []
-            turn.first_message_id = turn.first_message_id or message["id"]
+            turn.message_ids.append(message["id"])
             await emit("thread.run.step.created", step)
             await emit("thread.run.step.in_progress", step)
             await emit("thread.message.created", message)
@@ -1083,7 +1109,7 @@ class _Turn:
 
     def __init__(self) -> None:
         self.message: JSON | None = None
-        self.first_message_id: str | None = None
+        self.message_ids: list[str] = []  # every message it made, in order
         self.message_step: JSON | None = None
         self.pieces: list[str] = []
         self.step: JSON | None = None

@@ -32,6 +32,9 @@ _ASSISTANT_FIELDS = (
     "temperature",
     "top_p",
     "response_format",
+    # Not in the spec's assistant object, but its create and modify take it: kept and
+    # shown as given, since runs of the assistant use it.
+    "reasoning_effort",
 )
 
 
@@ -123,8 +126,14 @@ class Handlers:
 
     # --- threads ----------------------------------------------------------------------
 
-    async def new_thread(self, tenant: str, body: JSON, run_body: JSON | None = None) -> JSON:
-        """A thread from a createThread body, with its messages, stored; a
+    async def new_thread(self, tenant: str, body: JSON) -> JSON:
+        """A thread from a createThread body, with its messages, stored."""
+        obj, messages = self.made_thread(body)
+        await self.store.add_thread(tenant, obj, messages)
+        return obj
+
+    def made_thread(self, body: JSON, run_body: JSON | None = None) -> tuple[JSON, list[JSON]]:
+        """A thread from a createThread body, and its messages (nothing stored); a
         createThreadAndRun body's ``tool_resources`` (``run_body``) win."""
         obj: JSON = {
             "id": self.engine.ids("thread"),
@@ -136,8 +145,7 @@ class Handlers:
         messages = [self.engine.message(obj["id"], m) for m in body.get("messages") or []]
         if run_body is not None and "tool_resources" in run_body:
             obj["tool_resources"] = self.tool_resources(run_body["tool_resources"])
-        await self.store.add_thread(tenant, obj, messages)
-        return obj
+        return obj, messages
 
     async def create_thread(self, request: web.Request) -> web.Response:
         return _json(await self.new_thread(tenant_of(request), request[BODY]))

@@ -124,10 +124,12 @@ class SubmittedOutput:
     name: str
     arguments: str
     output: str
-    # Which turn of the run made the call (its outputs came in together), and the
-    # message the assistant said in that turn before calling, if any.
+    # Which turn of the run made the call (its outputs came in together), the first
+    # message the assistant said in that turn, if any, and all it said in that turn (in
+    # order: before the calls and, rarely, after them).
     turn: int = 0
     message_id: str | None = None
+    message_ids: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
 
 @attrs.frozen

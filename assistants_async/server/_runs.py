@@ -43,15 +43,6 @@ class RunHandlers:
         tenant, info = tenant_of(request), request.match_info
         return tenant, await self.engine.load(tenant, info["thread_id"], info["run_id"])
 
-    async def _start_run(
-        self, request: web.Request, tenant: str, thread_id: str, prelude: list[tuple[str, JSON]]
-    ) -> web.StreamResponse:
-        body: JSON = request[BODY]
-        assistant = await self.store.assistant(tenant, body["assistant_id"])
-        run = await self.engine.new_run(tenant, thread_id, assistant, body)
-        prelude += [("thread.run.created", run.obj), ("thread.run.queued", run.obj)]
-        return await self._after_change(request, tenant, run, prelude)
-
     async def cancel_run(self, request: web.Request) -> web.StreamResponse:
         tenant, run = await self._run(request)
         run = await self.engine.cancel(tenant, run)
@@ -66,14 +57,24 @@ class RunHandlers:
         tenant = tenant_of(request)
         thread = await self.store.thread(tenant, request.match_info["thread_id"])
         _check_include(request)
-        return await self._start_run(request, tenant, thread["id"], [])
+        body: JSON = request[BODY]
+        assistant = await self.store.assistant(tenant, body["assistant_id"])
+        run = await self.engine.new_run(tenant, thread["id"], assistant, body)
+        prelude = [("thread.run.created", run.obj), ("thread.run.queued", run.obj)]
+        return await self._after_change(request, tenant, run, prelude)
 
     async def create_thread_and_run(self, request: web.Request) -> web.StreamResponse:
         body: JSON = request[BODY]
         tenant = tenant_of(request)
-        await self.store.assistant(tenant, body["assistant_id"])
-        thread = await self.objects.new_thread(tenant, body.get("thread") or {}, body)
-        return await self._start_run(request, tenant, thread["id"], [("thread.created", thread)])
+        assistant = await self.store.assistant(tenant, body["assistant_id"])
+        thread, messages = self.objects.made_thread(body.get("thread") or {}, body)
+        run = await self.engine.new_thread_and_run(tenant, thread, messages, assistant, body)
+        prelude = [
+            ("thread.created", thread),
+            ("thread.run.created", run.obj),
+            ("thread.run.queued", run.obj),
+        ]
+        return await self._after_change(request, tenant, run, prelude)
 
     async def _after_change(
         self,

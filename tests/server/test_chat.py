@@ -5,6 +5,7 @@ server. Each test checks what the double received and what the client saw."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -16,10 +17,11 @@ import pytest
 
 from assistants_async import AsyncClient, BadRequestError
 from assistants_async.server._chat import ChatResponder, ChatSettings, read_api_key
-from assistants_async.server._keys import Keys
+from assistants_async.server._keys import Keys, tenant_of_key
 from assistants_async.server._memory import MemoryStore
 from assistants_async.server._responders import Fail, Incomplete, Part, TextDelta
 from assistants_async.server._serve import AssistantsServer
+from assistants_async.server._store import RunRecord, Store
 from tests.chat_double import (
     ChatDouble,
     Hang,
@@ -30,6 +32,7 @@ from tests.chat_double import (
     rate_limited,
     server_error,
 )
+from tests.stores import count_threads
 
 KEY = "sk-tenant"
 UPSTREAM_KEY = "sk-upstream-secret"
@@ -51,7 +54,9 @@ class Served:
     server: AssistantsServer
 
 
-async def _serve(double: ChatDouble, **settings: Any) -> tuple[AssistantsServer, ChatResponder]:
+async def _serve(
+    double: ChatDouble, store: Store | None = None, **settings: Any
+) -> tuple[AssistantsServer, ChatResponder]:
     options: dict[str, Any] = {
         "api_key": UPSTREAM_KEY,
         "models": {"gpt-4o": "llama-3-8b"},
@@ -59,7 +64,7 @@ async def _serve(double: ChatDouble, **settings: Any) -> tuple[AssistantsServer,
     }
     options.update(settings)
     responder = ChatResponder(ChatSettings(double.url, **options))
-    server = AssistantsServer(MemoryStore(), Keys([KEY]), responder=responder)
+    server = AssistantsServer(store or MemoryStore(), Keys([KEY]), responder=responder)
     await server.start()
     return server, responder
 
@@ -77,7 +82,22 @@ async def double() -> AsyncIterator[ChatDouble]:
 @pytest.fixture
 async def served(double: ChatDouble, request: pytest.FixtureRequest) -> AsyncIterator[Served]:
     # Settings of one test: @pytest.mark.parametrize("served", [{...}], indirect=True).
-    server, responder = await _serve(double, **getattr(request, "param", {}))
+    async with _served(double, None, getattr(request, "param", {})) as served:
+        yield served
+
+
+@pytest.fixture
+async def served_on(double: ChatDouble, any_store: Store) -> AsyncIterator[Served]:
+    """``served``, on each store in turn (memory, SQLite, PostgreSQL)."""
+    async with _served(double, any_store, {}) as served:
+        yield served
+
+
+@contextlib.asynccontextmanager
+async def _served(
+    double: ChatDouble, store: Store | None, settings: dict[str, Any]
+) -> AsyncIterator[Served]:
+    server, responder = await _serve(double, store, **settings)
     assert server.url is not None
     try:
         async with AsyncClient(api_key=KEY, base_url=server.url, max_retries=0) as client:
@@ -370,6 +390,31 @@ async def test_the_run_options_are_passed_on(served: Served) -> None:
     assert sent["reasoning_effort"] == "low"
 
 
+async def test_the_assistants_reasoning_effort_is_kept_and_passed_on(served_on: Served) -> None:
+    served = served_on
+    asst, thread = await _thread(served, reasoning_effort="high")
+    # Not a field of the spec's assistant object, nor of our model: shown as sent.
+    found = await served.client.assistants.retrieve(asst)
+    assert found.to_dict()["reasoning_effort"] == "high"
+    listed = [a.to_dict() async for a in served.client.assistants.list()]
+    assert [a.get("reasoning_effort") for a in listed] == ["high"]
+    run = await served.client.runs.create_and_poll(thread, assistant_id=asst)
+    assert run.status == "completed"
+    # A run's own value wins.
+    run = await served.client.runs.create_and_poll(
+        thread, assistant_id=asst, reasoning_effort="low"
+    )
+    assert run.status == "completed"
+    updated = await served.client.assistants.update(asst, reasoning_effort="minimal")
+    assert updated.to_dict()["reasoning_effort"] == "minimal"
+    run = await served.client.runs.create_and_poll(thread, assistant_id=asst)
+    await served.client.assistants.update(asst, reasoning_effort=None)
+    run = await served.client.runs.create_and_poll(thread, assistant_id=asst)
+    assert run.status == "completed"
+    sent = [body.get("reasoning_effort") for body in served.double.received]
+    assert sent == ["high", "low", "minimal", None]
+
+
 async def test_image_url_parts_go_as_parts(served: Served) -> None:
     asst = await served.client.assistants.create(model="gpt-4o")
     content = [
@@ -465,6 +510,31 @@ async def test_the_operator_may_drop_what_cannot_be_served_and_it_is_logged_once
     assert any("image_file" in line for line in dropped)
 
 
+@pytest.mark.parametrize(
+    ("tools", "content", "named"),
+    [
+        ([{"type": "code_interpreter"}], "hi", "code_interpreter"),
+        ([], [{"type": "image_file", "image_file": {"file_id": "file-1"}}], "image_file"),
+    ],
+)
+async def test_a_refused_thread_and_run_writes_no_thread(
+    served_on: Served, tools: list[Any], content: Any, named: str
+) -> None:
+    served = served_on
+    asst = await served.client.assistants.create(model="gpt-4o")
+    for _ in range(2):  # the retry of a refused request is refused again, as the first
+        with pytest.raises(BadRequestError) as caught:
+            await served.client.threads.create_and_run(
+                assistant_id=asst.id,
+                tools=tools,
+                thread={"messages": [{"role": "user", "content": content}]},
+                extra_headers={"Idempotency-Key": f"refused-{named}"},
+            )
+        assert named in caught.value.message
+    assert await count_threads(served.server.store) == 0
+    assert served.double.received == []
+
+
 async def test_attachments_are_refused_at_creation(served: Served) -> None:
     asst = await served.client.assistants.create(model="gpt-4o")
     attached = [{"file_id": "file-1", "tools": [{"type": "file_search"}]}]
@@ -557,6 +627,77 @@ async def test_text_then_tool_calls_then_the_outputs_go_back(served: Served) -> 
     assert all(s.status == "completed" for s in steps)
     assert sum(s.usage.total_tokens for s in steps if s.usage) == run.usage.total_tokens
     assert steps[1].step_details.tool_calls[0].function.output == "sunny"
+
+
+async def test_what_a_turn_said_after_its_calls_goes_back_with_them(served: Served) -> None:
+    served.double.answer(
+        Say("Let me check.", calls=[("get_weather", '{"city": "Paris"}')], after=" One moment."),
+        Say(calls=[("get_time", "{}")]),  # nothing said: no content
+        Say(calls=[("get_weather", '{"city": "Oslo"}')], after="And Oslo."),
+        Say("Sunny in both."),
+    )
+    asst, thread = await _thread(served, tools=[WEATHER, TIME])
+    run = await served.client.runs.create_and_poll(thread, assistant_id=asst)
+    calls: list[Any] = []
+    while run.status == "requires_action":
+        assert run.required_action is not None
+        (call,) = run.required_action.submit_tool_outputs.tool_calls
+        calls.append(call)
+        run = await served.client.runs.submit_tool_outputs_and_poll(
+            thread, run.id, tool_outputs=[{"tool_call_id": call.id, "output": f"out {len(calls)}"}]
+        )
+    assert run.status == "completed"
+    # The text after a call is a message of its own, as the engine makes it.
+    said = [_text(m) async for m in served.client.messages.list(thread, order="asc", run_id=run.id)]
+    assert said == ["Let me check.", " One moment.", "And Oslo.", "Sunny in both."]
+
+    def called(call: Any) -> dict[str, Any]:
+        function = {"name": call.function.name, "arguments": call.function.arguments}
+        return {"id": call.id, "type": "function", "function": function}
+
+    # Each turn goes back as the model said it: all its text (one content, in the order
+    # said: a chat message cannot put text after its calls), its calls, their outputs.
+    last = served.double.received[-1]
+    assert last["messages"][2:] == [
+        {
+            "role": "assistant",
+            "content": "Let me check. One moment.",
+            "tool_calls": [called(calls[0])],
+        },
+        {"role": "tool", "tool_call_id": calls[0].id, "content": "out 1"},
+        {"role": "assistant", "content": None, "tool_calls": [called(calls[1])]},
+        {"role": "tool", "tool_call_id": calls[1].id, "content": "out 2"},
+        {"role": "assistant", "content": "And Oslo.", "tool_calls": [called(calls[2])]},
+        {"role": "tool", "tool_call_id": calls[2].id, "content": "out 3"},
+    ]
+
+
+async def test_a_run_that_waited_since_before_the_turns_messages_were_kept_answers(
+    served: Served,
+) -> None:
+    """A run waiting on outputs when the server was upgraded holds its turn's first
+    message only ("said": an id, not a list): that message goes back, as it did."""
+    served.double.answer(
+        Say("Let me check.", calls=[("get_weather", '{"city": "Paris"}')], after=" Wait."),
+        Say("Sunny."),
+    )
+    asst, thread = await _thread(served, tools=[WEATHER])
+    run = await served.client.runs.create_and_poll(thread, assistant_id=asst)
+    assert run.required_action is not None
+    (call,) = run.required_action.submit_tool_outputs.tool_calls
+    tenant = tenant_of_key(KEY)
+    record = await served.server.engine.load(tenant, thread, run.id)
+    first, _ = record.state["said"]
+
+    def as_before(current: RunRecord) -> RunRecord:
+        return RunRecord(current.obj, {**current.state, "said": first}, current.version)
+
+    await served.server.engine.update(tenant, record, as_before)
+    run = await served.client.runs.submit_tool_outputs_and_poll(
+        thread, run.id, tool_outputs=[{"tool_call_id": call.id, "output": "sunny"}]
+    )
+    assert run.status == "completed"
+    assert served.double.received[-1]["messages"][2]["content"] == "Let me check."
 
 
 async def test_tool_calls_without_text_need_no_message(served: Served) -> None:
