@@ -81,17 +81,45 @@ class SSEDecoder:
         if "\r" in text:
             self._pending_cr = text.endswith("\r")
             text = text.replace("\r\n", "\n").replace("\r", "\n")
-        lines = text.split("\n")
+        found: list[tuple[str, str, str | None, int | None]] = []
+        limit = self._max_size
+        blocks = text.split("\n\n")
+        tail = blocks.pop()
+        for block in blocks:
+            # Nearly every event is one "data: " line, or an "event: " line and one
+            # "data: " line: such a block is taken whole, not line by line.
+            if not self._data and not self._event:
+                name = "message"
+                if block.startswith("data: ") and "\n" not in block:
+                    value: str | None = block[6:]
+                elif block.startswith("event: "):
+                    end = block.find("\n")
+                    simple = end > 0 and block.startswith("data: ", end + 1)
+                    value = block[end + 7 :] if simple and "\n" not in block[end + 1 :] else None
+                    name = block[7:end] or name
+                else:
+                    value = None
+                if value is not None:
+                    if limit is not None and len(value) >= limit:
+                        raise ResponseTooLargeError("an event of the stream", limit)
+                    found.append((name, value, self._id, self._retry))
+                    continue
+            self._lines([*block.split("\n"), ""], found)
+        lines = tail.split("\n")
         rest = lines.pop()
         self._open = [rest] if rest else []
         self._open_size = len(rest)
-        found: list[tuple[str, str, str | None, int | None]] = []
+        self._lines(lines, found)
+        return found
+
+    def _lines(
+        self, lines: list[str], found: list[tuple[str, str, str | None, int | None]]
+    ) -> None:
         data = self._data
         limit = self._max_size
         for line in lines:
-            # The lines every event has, first (three lines a message delta): "data",
-            # "event" (with a colon or alone on the line) and the blank line that ends
-            # the event. The rest in _line.
+            # The lines every event has, first: "data", "event" (with a colon or alone
+            # on the line) and the blank line that ends the event. The rest in _line.
             if line.startswith("data:") or line == "data":
                 value = line[6:] if line.startswith(" ", 5) else line[5:]
                 data.append(value)
@@ -115,7 +143,6 @@ class SSEDecoder:
                 self._event = line[7:] if line.startswith(" ", 6) else line[6:]
             else:
                 self._line(line)
-        return found
 
     @property
     def mid_event(self) -> bool:

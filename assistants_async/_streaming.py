@@ -154,10 +154,9 @@ class AsyncAssistantStream:
         decoder = SSEDecoder(max_size=response.max_event_size)
         try:
             async for chunk in response.chunks():
-                for sse in decoder.feed(utf8.decode(chunk)):
-                    self.last_event_id = sse.id
+                for name, data, self.last_event_id, _ in decoder.events(utf8.decode(chunk)):
                     try:
-                        event = self._decode(sse.event, sse.data)
+                        event = self._decode(name, data)
                     except ResponseValidationError as exc:
                         raise exc.of(response) from None
                     if isinstance(event, ErrorEvent):

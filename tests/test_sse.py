@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from assistants_async._sse import ServerSentEvent, SSEDecoder, parse_sse
 
@@ -68,3 +70,74 @@ def test_a_crlf_split_across_chunks_is_one_line_end() -> None:
     # this "\n" completes that last "\r" as a CRLF: not another (blank) line
     assert list(decoder.feed("\ndata: y\n")) == []
     assert list(decoder.feed("\n")) == [ServerSentEvent(data="y")]
+
+
+def _by_the_standard(text: str) -> list[ServerSentEvent]:
+    """The WHATWG event-stream rules, line by line, for the whole text at once: what the
+    decoder (whole blocks taken at once where it can) must agree with."""
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")[:-1]  # the last line is unterminated
+    events: list[ServerSentEvent] = []
+    name, last_id, retry = "", None, None
+    data: list[str] = []
+    for line in lines:
+        if not line:
+            if data:
+                events.append(ServerSentEvent(name or "message", "\n".join(data), last_id, retry))
+            name, data = "", []
+            continue
+        if line.startswith(":"):
+            continue
+        field, colon, value = line.partition(":")
+        value = value[1:] if colon and value.startswith(" ") else value
+        if field == "data":
+            data.append(value)
+        elif field == "event":
+            name = value
+        elif field == "id" and "\0" not in value:
+            last_id = value
+        elif field == "retry" and value.isascii() and value.isdigit() and len(value) <= 12:
+            retry = int(value)
+    return events
+
+
+_LINES = st.sampled_from(
+    [
+        "data: {}",
+        "data:{}",
+        "data: ",
+        "data",
+        "data: a: b",
+        "event: thread.message.delta",
+        "event: ",
+        "event",
+        "event:x",
+        "id: 7",
+        "retry: 20",
+        ": a comment",
+        "other: field",
+        "",
+        "",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@example(["event: ", "data: 1", "", "event: x", "data: 2", ""], "\n", [100])
+@given(
+    st.lists(_LINES, max_size=30),
+    st.sampled_from(["\n", "\r", "\r\n"]),
+    st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=8),
+)
+def test_any_stream_in_any_chunks_gives_what_the_standard_gives(
+    lines: list[str], newline: str, sizes: list[int]
+) -> None:
+    text = "".join(line + newline for line in lines)
+    chunks: list[str] = []
+    at = 0
+    while at < len(text):
+        size = sizes[len(chunks) % len(sizes)]
+        chunks.append(text[at : at + size])
+        at += size
+    assert parse_sse(chunks) == _by_the_standard(text)
+    assert parse_sse(text) == _by_the_standard(text)

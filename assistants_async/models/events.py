@@ -5,6 +5,7 @@ Class names follow the official SDK, so code written against it ports unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal, TypeAlias
 
 import attrs
@@ -290,8 +291,91 @@ def event_from_payload(
     ``reading`` is a tolerant client's)."""
     if event == "done":
         return DoneEvent()
+    if event == "thread.message.delta":
+        plain = _plain_text_delta(payload)
+        if plain is not None:
+            return plain
     cls = _EVENT_CLASSES.get(event)
     if cls is None:
         return UnknownEvent(event=event, data=payload)
     result: AssistantStreamEvent = structure_event(cls, event, payload, reading, operation)
     return result
+
+
+def _plain_text_delta(payload: Any) -> ThreadMessageDelta | None:
+    """A delta of one piece of text without annotations (nearly every event of a
+    stream), built straight from the payload: the same objects the general decoder
+    makes, in about half its time. None for any other shape: the decoder decides."""
+    if type(payload) is not dict or len(payload) != 3:
+        return None
+    message_id = payload.get("id")
+    delta = payload.get("delta")
+    if (
+        type(message_id) is not str
+        or payload.get("object") != "thread.message.delta"
+        or type(delta) is not dict
+        or len(delta) != 1
+    ):
+        return None
+    content = delta.get("content")
+    if type(content) is not list or len(content) != 1:
+        return None
+    block = content[0]
+    if type(block) is not dict or len(block) != 3 or block.get("type") != "text":
+        return None
+    index = block.get("index")
+    text = block.get("text")
+    if type(index) is not int or type(text) is not dict or len(text) != 2:
+        return None
+    value = text.get("value")
+    if type(value) is not str or text.get("annotations") != []:
+        return None
+    if not _BUILD:
+        _BUILD.append(_plain_text_delta_builder())
+    event: ThreadMessageDelta = _BUILD[0](message_id, index, value)
+    return event
+
+
+def _plain_text_delta_builder() -> Callable[[str, int, str], ThreadMessageDelta]:
+    """A function making a plain text delta's five objects slot by slot, each with the
+    ``_absent`` and ``_extra`` the general decoder gives them (learnt by decoding one)."""
+    from .._decoding.codegen import generate
+
+    sample = {
+        "id": "msg_0",
+        "object": "thread.message.delta",
+        "delta": {
+            "content": [{"index": 0, "type": "text", "text": {"value": "", "annotations": []}}]
+        },
+    }
+    made = structure_event(ThreadMessageDelta, "thread.message.delta", sample)
+    block = made.data.delta.content[0]
+    objects: list[tuple[str, Model, dict[str, str]]] = [
+        ("text", block.text, {"value": "value", "annotations": "[]"}),
+        ("block", block, {"index": "index", "type": "'text'", "text": "text"}),
+        ("delta", made.data.delta, {"role": "None", "content": "[block]"}),
+        ("data", made.data, {"id": "message_id", "delta": "delta", "object": "OBJECT"}),
+        ("event", made, {"data": "data", "event": "OBJECT"}),
+    ]
+    ns: dict[str, Any] = {"OBJECT": "thread.message.delta"}
+    lines = ["def build(message_id, index, value):"]
+    for name, like, values in objects:
+        cls = type(like)
+        ns[f"new_{name}"] = cls.__new__
+        ns[f"cls_{name}"] = cls
+        lines.append(f"    {name} = new_{name}(cls_{name})")
+        fields = {**values, "_extra": f"extra_{name}", "_absent": f"absent_{name}"}
+        ns[f"extra_{name}"] = like._extra
+        ns[f"absent_{name}"] = like._absent
+        for field in attrs.fields(cls):
+            ns[f"set_{name}_{field.name}"] = getattr(cls, field.name).__set__
+            lines.append(f"    set_{name}_{field.name}({name}, {fields[field.name]})")
+    lines.append("    return event")
+    source = "\n".join(lines) + "\n"
+    build: Callable[[str, int, str], ThreadMessageDelta] = generate(
+        source, "<plain text delta builder>", ns
+    )["build"]
+    return build
+
+
+_BUILD: list[Callable[[str, int, str], ThreadMessageDelta]] = []

@@ -25,6 +25,7 @@ from typing import Any, TypeAlias
 from .._schema import Invalid
 from ..models import Assistant, AssistantToolChoice, FunctionTool, Message, Run
 from ._events import _given, _pieces, _silent, _text_part, _tool_call_deltas, _usage, _words
+from ._http import TextDeltaEvent
 from ._locks import KeyedLocks
 from ._responders import (
     CallTools,
@@ -917,18 +918,7 @@ class RunEngine:
         if not text:
             return
         turn.pieces.append(text)
-        await emit(
-            "thread.message.delta",
-            {
-                "id": turn.message["id"],
-                "object": "thread.message.delta",
-                "delta": {
-                    "content": [
-                        {"index": 0, "type": "text", "text": {"value": text, "annotations": []}}
-                    ]
-                },
-            },
-        )
+        await emit("thread.message.delta", TextDeltaEvent(turn.message["id"], text))
 
     async def _end_message(
         self,

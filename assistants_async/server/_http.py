@@ -93,9 +93,49 @@ def _parse_body(raw: bytes) -> JSON:
     return body
 
 
+class TextDeltaEvent(dict[str, Any]):
+    """A ``thread.message.delta`` of one piece of text, with its server-sent event
+    written from a template: the most frequent event of a stream, by far."""
+
+    __slots__ = ("sse",)
+
+    def __init__(self, message_id: str, text: str) -> None:
+        super().__init__(
+            id=message_id,
+            object="thread.message.delta",
+            delta={
+                "content": [
+                    {"index": 0, "type": "text", "text": {"value": text, "annotations": []}}
+                ]
+            },
+        )
+        self.sse = b"".join(
+            (_DELTA_HEAD, _string(message_id), _DELTA_MID, _string(text), _DELTA_TAIL)
+        )
+
+
+def _string(text: str) -> bytes:
+    if _fast_dumps is not None:
+        try:
+            return _fast_dumps(text)
+        except TypeError:  # a lone surrogate, which orjson refuses: the stdlib escapes it
+            pass
+    return json.dumps(text).encode()
+
+
+_DELTA_HEAD = b'event: thread.message.delta\ndata: {"id":'
+_DELTA_MID = (
+    b',"object":"thread.message.delta","delta":{"content":[{"index":0,"type":"text","text":'
+    b'{"value":'
+)
+_DELTA_TAIL = b',"annotations":[]}}]}}\n\n'
+
+
 def _sse(name: str, data: Any) -> bytes:
     """One server-sent event. orjson writes it where that changes nothing a reader sees:
     not where a null is (orjson's NaN), nor an integer beyond 64 bits (it refuses)."""
+    if type(data) is TextDeltaEvent:
+        return data.sse
     if _fast_dumps is not None:
         try:
             body = _fast_dumps(data)

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 import attrs
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from assistants_async import AsyncClient, BadRequestError
 from assistants_async.server._chat import ChatResponder, ChatSettings, read_api_key
@@ -1116,3 +1118,22 @@ def test_an_event_says_what_the_stdlib_would_say(data: dict[str, Any]) -> None:
     said = json.loads(rest)
     expected = json.loads(json.dumps(data))
     assert json.dumps(said, sort_keys=True) == json.dumps(expected, sort_keys=True)
+
+
+@settings(max_examples=200, deadline=None)
+@example("msg_1", "a lone \ud800 surrogate")
+@example('msg_"quoted"', "caf\u00e9 \u2603 \n\t\\ \"")
+@given(st.text(), st.text(min_size=1))
+def test_a_text_delta_event_is_written_as_any_event_is(message_id: str, text: str) -> None:
+    """The delta's template writes the bytes the general encoder writes for the same
+    object (quotes, control characters, lone surrogates and all), and what a reader
+    decodes from them is that object."""
+    from assistants_async._sse import parse_sse
+    from assistants_async.server._http import TextDeltaEvent, _sse
+
+    event = TextDeltaEvent(message_id, text)
+    plain = dict(event)
+    assert event.sse == _sse("thread.message.delta", plain)
+    (sse,) = parse_sse(event.sse.decode("utf-8", "surrogatepass"))
+    assert sse.event == "thread.message.delta"
+    assert json.loads(sse.data) == plain
