@@ -1122,7 +1122,7 @@ def test_an_event_says_what_the_stdlib_would_say(data: dict[str, Any]) -> None:
 
 @settings(max_examples=200, deadline=None)
 @example("msg_1", "a lone \ud800 surrogate")
-@example('msg_"quoted"', "caf\u00e9 \u2603 \n\t\\ \"")
+@example('msg_"quoted"', 'caf\u00e9 \u2603 \n\t\\ "')
 @given(st.text(), st.text(min_size=1))
 def test_a_text_delta_event_is_written_as_any_event_is(message_id: str, text: str) -> None:
     """The delta's template writes the bytes the general encoder writes for the same
