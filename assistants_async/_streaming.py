@@ -29,6 +29,7 @@ from .models.events import (
     ThreadRunStepDelta,
     UnknownEvent,
     event_from_payload,
+    plain_text_delta,
 )
 from .models.messages import Message, TextDeltaBlock
 from .models.runs import Run
@@ -155,6 +156,14 @@ class AsyncAssistantStream:
         try:
             async for chunk in response.chunks():
                 for name, data, self.last_event_id, _ in decoder.events(utf8.decode(chunk)):
+                    if name == "thread.message.delta":  # most events: first, and fast
+                        plain = plain_text_delta(data)
+                        if plain is not None:
+                            self._last_name = name
+                            if self._snapshots:
+                                self._track(*plain)
+                            yield plain[0]
+                            continue
                     try:
                         event = self._decode(name, data)
                     except ResponseValidationError as exc:

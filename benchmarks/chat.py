@@ -156,7 +156,7 @@ class Process(Child):
 
     def __init__(self, args: list[str], log: Path, root: Path = ROOT) -> None:
         env = {**os.environ, "ASSISTANTS_SERVER_KEYS": KEY, "PYTHONPATH": str(root)}
-        super().__init__(args, env=env, cwd=ROOT, log=log)
+        super().__init__(args, env=env, cwd=root, log=log)
 
 
 def pin(server: int, others: list[int]) -> bool:

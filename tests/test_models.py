@@ -598,7 +598,11 @@ def test_a_message_delta_decodes_as_the_general_decoder_decodes_it(
     """Plain text deltas take a shortcut (most events of a stream): for them, and for
     every near miss, the event is the one the general decoder makes, field by field."""
     from assistants_async._decoding.converter import structure_event
-    from assistants_async.models.events import ThreadMessageDelta, event_from_payload
+    from assistants_async.models.events import (
+        ThreadMessageDelta,
+        event_from_payload,
+        plain_text_delta,
+    )
 
     text: dict[str, Any] = {"value": value, "annotations": annotations}
     block: dict[str, Any] = {"index": index, "type": "text", "text": text}
@@ -628,3 +632,21 @@ def test_a_message_delta_decodes_as_the_general_decoder_decodes_it(
 
     general = decoded(lambda: structure_event(ThreadMessageDelta, "thread.message.delta", payload))
     assert decoded(lambda: event_from_payload("thread.message.delta", payload)) == general
+    # A stream's reader takes the event straight from its text, where it is plain.
+    found = plain_text_delta(json.dumps(payload))
+    if found is not None:
+        assert (_tree(found[0]), found[1]) == (general, payload)
+
+
+def test_a_delta_with_an_integer_beyond_64_bits_is_left_to_the_general_decoder() -> None:
+    from assistants_async.models.events import plain_text_delta
+
+    text = {"value": "x", "annotations": []}
+    block = {"index": 2**70, "type": "text", "text": text}
+    data = {"id": "msg_1", "object": "thread.message.delta", "delta": {"content": [block]}}
+    assert plain_text_delta(json.dumps(data)) is None
+    block["index"] = 2**62
+    found = plain_text_delta(json.dumps(data))
+    assert found is not None
+    assert found[1]["delta"]["content"][0]["index"] == 2**62
+    assert found[0].to_dict()["data"] == data

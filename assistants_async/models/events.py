@@ -19,6 +19,12 @@ from .shared import ErrorObject
 from .steps import RunStep, RunStepDeltaEvent
 from .threads import Thread
 
+_fast_loads: Callable[[str], Any] | None
+try:  # a CPython dependency of the package
+    from orjson import loads as _fast_loads
+except ImportError:  # pragma: no cover - another interpreter: the general path alone
+    _fast_loads = None
+
 __all__ = [
     "AssistantStreamEvent",
     "DoneEvent",
@@ -300,6 +306,22 @@ def event_from_payload(
         return UnknownEvent(event=event, data=payload)
     result: AssistantStreamEvent = structure_event(cls, event, payload, reading, operation)
     return result
+
+
+def plain_text_delta(data: str) -> tuple[ThreadMessageDelta, Any] | None:
+    """The event and its payload, when ``data`` is a plain text delta's; else None.
+
+    Parsed by orjson alone: were there an integer beyond 64 bits (which it would make a
+    float, where the stdlib keeps it), the payload would not be plain (its only number
+    is an ``int`` index), so every plain payload is exactly what the stdlib gives."""
+    if _fast_loads is None:
+        return None
+    try:
+        payload = _fast_loads(data)
+    except ValueError:
+        return None
+    event = _plain_text_delta(payload)
+    return None if event is None else (event, payload)
 
 
 def _plain_text_delta(payload: Any) -> ThreadMessageDelta | None:

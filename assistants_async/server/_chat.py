@@ -2,8 +2,8 @@
 
 Each turn of a run is one streamed ``POST /chat/completions``: the prompt is the run's
 instructions, the thread's messages and, within the run, the assistant's tool calls and
-the outputs submitted for them; the chunks come back as the engine's parts
-(``TextDelta``, ``ToolCallDelta``, ``Usage``), and failures as ``Fail`` with the run's
+the outputs submitted for them; the chunks come back as the engine's parts (text as
+``str`` pieces, ``ToolCallDelta``, ``Usage``), and failures as ``Fail`` with the run's
 error codes. The calls go through the client's own transport, so 429 and 5xx are retried
 as the client retries them (``_retry``: ``Retry-After`` in each form, backoff); a
 retried call never repeats a part already told, since nothing is retried once a 2xx
@@ -50,7 +50,6 @@ from ._responders import (
     Part,
     RunContext,
     Streamed,
-    TextDelta,
     ToolCallDelta,
     Usage,
 )
@@ -219,7 +218,7 @@ class ChatResponder:
 
     # --- one call ---------------------------------------------------------------------
 
-    async def _answer(self, body: JSON, run_id: str) -> AsyncIterator[Part | list[Part]]:
+    async def _answer(self, body: JSON, run_id: str) -> AsyncIterator[Part | list[Part | str]]:
         opened = await self._open(body, run_id)
         if isinstance(opened, Fail):
             yield opened  # the engine reads no further
@@ -260,7 +259,7 @@ class ChatResponder:
             return Fail("server_error", "The model server could not be reached.")
 
 
-async def _ended(part: Part) -> AsyncIterator[Part | list[Part]]:
+async def _ended(part: Part) -> AsyncIterator[Part | list[Part | str]]:
     yield part
 
 
@@ -268,16 +267,16 @@ def _logged(run_id: str, exc: Exception) -> None:
     log.warning("run %s: the model call failed: %s", run_id, exc)
 
 
-async def _parts(chunks: AsyncIterator[bytes], max_size: int) -> AsyncIterator[list[Part]]:
-    """The parts a Chat Completions stream says, a list per read (told together); a
-    ``Fail`` when it ends before its end."""
+async def _parts(chunks: AsyncIterator[bytes], max_size: int) -> AsyncIterator[list[Part | str]]:
+    """The parts a Chat Completions stream says, a list per read (told together), each
+    piece of text a ``str``; a ``Fail`` when it ends before its end."""
     decoder = SSEDecoder(max_size)
     # A character's bytes may come in two reads: decoded across them, never per read.
     text = codecs.getincrementaldecoder("utf-8")(errors="replace")
     finish: str | None = None
     done = False
     async for raw in chunks:
-        parts: list[Part] = []
+        parts: list[Part | str] = []
         for _, data, _, _ in decoder.events(text.decode(raw)):
             if not data:
                 continue
@@ -314,7 +313,7 @@ async def _parts(chunks: AsyncIterator[bytes], max_size: int) -> AsyncIterator[l
                 delta = choice.get("delta") or {}
                 content = delta.get("content")
                 if content:
-                    parts.append(TextDelta(content))
+                    parts.append(content)
                 calls = delta.get("tool_calls")
                 if calls:
                     parts += map(_call_delta, calls)

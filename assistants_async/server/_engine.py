@@ -58,9 +58,25 @@ log = logging.getLogger("assistants_async.server")
 
 # Hears each stream event of a run's life: (event name, data).
 Emit: TypeAlias = Callable[[str, JSON], Awaitable[None]]
+
+
 # The end of a streamed answer, and its abort (the run was cancelled meanwhile).
-_END = "end"
-_ABORTED = "aborted"
+class _Marker:
+    """How an answer's reading ended, put after its last part."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+_END = _Marker("end")
+_ABORTED = _Marker("aborted")
+# What the turn takes from its reader: parts, a piece of text, how the reading ended.
+_Told: TypeAlias = Part | str | _Marker
 _NO_USAGE: JSON = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 
 # A change to a run, made on the record as last read: a new record, or None when the
@@ -802,7 +818,7 @@ class RunEngine:
         batch: Callable[[], contextlib.AbstractAsyncContextManager[None]] | None = getattr(
             emit, "batch", None
         )
-        part: Part | str | None = None
+        part: _Told | None = None
         try:
             while part is None:
                 taken = await inbox.take()
@@ -871,14 +887,25 @@ class RunEngine:
         )
 
     async def _relay_all(
-        self, tenant: str, run: RunRecord, turn: _Turn, parts: list[Part | str], emit: Emit
-    ) -> Part | str | None:
+        self, tenant: str, run: RunRecord, turn: _Turn, parts: list[_Told], emit: Emit
+    ) -> _Told | None:
         """Tell the parts of a streamed answer, in order; the one that ends it (as it
-        came, or a Fail, an Incomplete, an abort), if any."""
+        came, or a Fail, an Incomplete, an abort), if any. (A ``str`` is a TextDelta's
+        text: what the chat responder gives, saving an object a piece.)"""
+        # Most parts are text for the open message: told here, without a call a piece.
+        hold: Callable[[str, JSON], bool] | None = getattr(emit, "hold", None)
         for part in parts:
             kind = type(part)
-            if kind is TextDelta:
-                await self._said(tenant, run, turn, part.text, emit)  # type: ignore[union-attr]
+            if kind is str or kind is TextDelta:
+                text: str = part if kind is str else part.text  # type: ignore[assignment,union-attr]
+                message = turn.message
+                if not text or message is None or message["status"] != "in_progress":
+                    await self._said(tenant, run, turn, text, emit)
+                    continue
+                turn.pieces.append(text)
+                event = TextDeltaEvent(message["id"], text)
+                if hold is None or not hold("thread.message.delta", event):
+                    await emit("thread.message.delta", event)
             elif kind is ToolCallDelta:
                 await self._called(tenant, run, turn, part, emit)  # type: ignore[arg-type]
             elif kind is Usage:
@@ -1122,16 +1149,16 @@ class _Inbox:
     __slots__ = ("_parts", "_waiter")
 
     def __init__(self) -> None:
-        self._parts: list[Part | str] = []
+        self._parts: list[_Told] = []
         self._waiter: asyncio.Future[None] | None = None
 
-    def put(self, parts: list[Part | str]) -> None:
+    def put(self, parts: list[_Told]) -> None:
         self._parts += parts
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    async def take(self) -> list[Part | str]:
+    async def take(self) -> list[_Told]:
         while not self._parts:
             self._waiter = asyncio.get_running_loop().create_future()
             try:
@@ -1148,7 +1175,7 @@ async def _read(parts: Streamed, inbox: _Inbox) -> None:
     try:
         async for said in parts:
             # (The turn ends at a Fail or Incomplete, wherever it is in a list.)
-            told: list[Part | str] = list(said) if isinstance(said, list) else [said]
+            told: list[_Told] = list(said) if isinstance(said, list) else [said]
             inbox.put(told)
             if told and isinstance(told[-1], Fail | Incomplete):
                 return

@@ -16,7 +16,8 @@ the engine turns into the events as they come. ``TextDelta`` pieces make a messa
 first piece carries its name, later ones its arguments), and the run then waits on the
 outputs; ``Usage`` is the turn's; a ``Fail`` or ``Incomplete`` ends the turn so. A
 list of parts (those one read of a model's answer gave, say) is told as they would be
-one by one, in one write to a streaming client.
+one by one, in one write to a streaming client; in one, a ``str`` is the text of a
+``TextDelta`` (an object less a piece, for long answers).
 
 Two optional attributes tell the engine more: ``slots``, an ``asyncio.Semaphore``
 bounding the turns in flight (a run waits ``queued`` for one), and
@@ -113,7 +114,7 @@ class Usage:
 
 
 Part: TypeAlias = TextDelta | ToolCallDelta | Usage | Fail | Incomplete
-Streamed: TypeAlias = AsyncIterator[Part | list[Part]]
+Streamed: TypeAlias = AsyncIterator[Part | list[Part | str]]
 
 
 @attrs.frozen

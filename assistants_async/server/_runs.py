@@ -206,6 +206,18 @@ class _EventStream:
             await self._write(event)
             self.sent += 1
 
+    def hold(self, name: str, data: JSON) -> bool:
+        """Within ``batch()``, as ``__call__`` but without a coroutine (for each text
+        piece of a long answer); False, having done nothing, where that would write."""
+        if self._held is None or self.fault is not None or not self.open:
+            return False
+        event = _sse(name, data)
+        if self.recording is not None:
+            self.recording.append(event)
+        self._held.append(event)
+        self.sent += 1
+        return True
+
     @contextlib.asynccontextmanager
     async def batch(self) -> AsyncIterator[None]:
         """Events told within go out in one write as it ends."""

@@ -207,7 +207,7 @@ async def test_a_character_split_across_two_reads_arrives_whole() -> None:
         yield b'data: {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}\n\n'
         yield b"data: [DONE]\n\n"
 
-    parts = [part async for read in _parts(reads(), 1 << 20) for part in read]
+    parts = [_part(part) async for read in _parts(reads(), 1 << 20) for part in read]
     assert parts == [TextDelta("caf\u00e9 \u2603")]
 
 
@@ -262,7 +262,12 @@ async def test_what_a_stream_says_becomes_parts(reads: list[bytes], expected: li
         for read in reads:
             yield read
 
-    assert [part async for read in _parts(given(), 1 << 20) for part in read] == expected
+    assert [_part(part) async for read in _parts(given(), 1 << 20) for part in read] == expected
+
+
+def _part(part: Part | str) -> Part:
+    """A part as a responder gives it (the chat responder gives text as a ``str``)."""
+    return TextDelta(part) if isinstance(part, str) else part
 
 
 # --- a turn becomes one call ----------------------------------------------------------
