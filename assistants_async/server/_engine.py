@@ -25,7 +25,7 @@ from typing import Any, TypeAlias
 from .._schema import Invalid
 from ..models import Assistant, AssistantToolChoice, FunctionTool, Message, Run
 from ._events import _given, _pieces, _silent, _text_part, _tool_call_deltas, _usage, _words
-from ._http import TextDeltaEvent
+from ._http import TextDeltaEvent, text_delta_head, text_delta_sse
 from ._locks import KeyedLocks
 from ._responders import (
     CallTools,
@@ -892,8 +892,10 @@ class RunEngine:
         """Tell the parts of a streamed answer, in order; the one that ends it (as it
         came, or a Fail, an Incomplete, an abort), if any. (A ``str`` is a TextDelta's
         text: what the chat responder gives, saving an object a piece.)"""
-        # Most parts are text for the open message: told here, without a call a piece.
-        hold: Callable[[str, JSON], bool] | None = getattr(emit, "hold", None)
+        # Most parts are text for the open message: told here, without a call a piece,
+        # and to a streaming client as bytes from a template, without an object.
+        hold: Callable[[bytes], bool] | None = getattr(emit, "hold", None)
+        head = b""
         for part in parts:
             kind = type(part)
             if kind is str or kind is TextDelta:
@@ -901,11 +903,14 @@ class RunEngine:
                 message = turn.message
                 if not text or message is None or message["status"] != "in_progress":
                     await self._said(tenant, run, turn, text, emit)
+                    head = b""
                     continue
                 turn.pieces.append(text)
-                event = TextDeltaEvent(message["id"], text)
-                if hold is None or not hold("thread.message.delta", event):
-                    await emit("thread.message.delta", event)
+                if hold is not None:
+                    head = head or text_delta_head(message["id"])
+                    if hold(text_delta_sse(head, text)):
+                        continue
+                await emit("thread.message.delta", TextDeltaEvent(message["id"], text))
             elif kind is ToolCallDelta:
                 await self._called(tenant, run, turn, part, emit)  # type: ignore[arg-type]
             elif kind is Usage:

@@ -109,9 +109,17 @@ class TextDeltaEvent(dict[str, Any]):
                 ]
             },
         )
-        self.sse = b"".join(
-            (_DELTA_HEAD, _string(message_id), _DELTA_MID, _string(text), _DELTA_TAIL)
-        )
+        self.sse = text_delta_sse(text_delta_head(message_id), text)
+
+
+def text_delta_head(message_id: str) -> bytes:
+    """What every text delta event of the message begins with, up to its text."""
+    return _DELTA_HEAD + _string(message_id) + _DELTA_MID
+
+
+def text_delta_sse(head: bytes, text: str) -> bytes:
+    """The text delta event of ``text``, its message's ``head`` given."""
+    return head + _string(text) + _DELTA_TAIL
 
 
 def _string(text: str) -> bytes:

@@ -206,12 +206,12 @@ class _EventStream:
             await self._write(event)
             self.sent += 1
 
-    def hold(self, name: str, data: JSON) -> bool:
-        """Within ``batch()``, as ``__call__`` but without a coroutine (for each text
-        piece of a long answer); False, having done nothing, where that would write."""
+    def hold(self, event: bytes) -> bool:
+        """Within ``batch()``, an event already written as bytes, as ``__call__`` would
+        tell it but without a coroutine (each text piece of a long answer); False,
+        having done nothing, where that would write at once."""
         if self._held is None or self.fault is not None or not self.open:
             return False
-        event = _sse(name, data)
         if self.recording is not None:
             self.recording.append(event)
         self._held.append(event)
