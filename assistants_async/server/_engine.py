@@ -816,12 +816,19 @@ class RunEngine:
                 reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
-        message = turn.message
-        if message is not None and message["status"] == "in_progress" and turn.pieces:
-            # What was said is kept, whatever ends the turn (the deltas were not stored).
-            await self.store.put_message(tenant, {**message, "content": [_text_part(turn.text)]})
         run = await self._fresh(tenant, run)
-        if run.obj["status"] != "in_progress" or part == _ABORTED:
+        stopped = run.obj["status"] != "in_progress" or part == _ABORTED
+        message = turn.message
+        if (
+            (stopped or isinstance(part, Fail))
+            and message is not None
+            and message["status"] == "in_progress"
+            and turn.pieces
+        ):
+            # What was said is kept, whatever ends the turn (the deltas were not stored);
+            # the other ends write it as they end the message, in their first write.
+            await self.store.put_message(tenant, {**message, "content": [_text_part(turn.text)]})
+        if stopped:
             ended = "expired" if run.obj["status"] == "expired" else "cancelled"
             await self._close_turn(tenant, run, ended)
             return run  # cancelled (or expired) while the answer came
