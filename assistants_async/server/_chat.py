@@ -460,9 +460,11 @@ def _run_history(ctx: RunContext) -> list[JSON]:
 
 
 def _text(message: Message) -> str:
-    return "".join(
-        part["text"]["value"] for part in message.to_dict()["content"] if part["type"] == "text"
-    )
+    return _text_of(message.to_dict()["content"])
+
+
+def _text_of(parts: list[JSON]) -> str:
+    return "".join(part["text"]["value"] for part in parts if part["type"] == "text")
 
 
 def _chat_message(message: Message) -> JSON:
@@ -470,7 +472,7 @@ def _chat_message(message: Message) -> JSON:
     that), with images as a list of parts."""
     parts = message.to_dict()["content"]
     if all(part["type"] == "text" for part in parts):
-        return {"role": message.role, "content": _text(message)}
+        return {"role": message.role, "content": _text_of(parts)}  # converted once
     content: list[JSON] = []
     for part in parts:
         if part["type"] == "text":

@@ -580,25 +580,41 @@ class RunEngine:
             if found is not None and found[1] is task:
                 del self._timers[run.id]
 
-    async def settle(self, tenant: str, run: RunRecord, emit: Emit | None = None) -> RunRecord:
-        """Move the run until it rests (waits on the caller, or is over)."""
+    async def settle(
+        self, tenant: str, run: RunRecord, emit: Emit | None = None, *, written: bool = False
+    ) -> RunRecord:
+        """Move the run until it rests (waits on the caller, or is over). ``written``:
+        the caller has just written ``run`` (created it, say)."""
         while run.obj["status"] in MOVING:
-            run = await self.advance(tenant, run, emit)
+            run = await self._advance(tenant, run, emit, written)
+            written = False
         return run
 
     async def advance(self, tenant: str, run: RunRecord, emit: Emit | None = None) -> RunRecord:
         """One step of the run's life; ``emit`` hears each event of it (when streaming)."""
+        return await self._advance(tenant, run, emit, False)
+
+    async def _advance(
+        self, tenant: str, run: RunRecord, emit: Emit | None, written: bool
+    ) -> RunRecord:
         # One step of a run at a time.
         lock = self._locks.enter(run.id)
         try:
             async with lock:
-                return await self._step(tenant, run, emit or _silent)
+                return await self._step(tenant, run, emit or _silent, written)
         finally:
             self._locks.leave(run.id)
 
-    async def _step(self, tenant: str, run: RunRecord, emit: Emit) -> RunRecord:
-        # As it stands now: another step or request may have moved it meanwhile.
-        fresh = await self._fresh(tenant, run)
+    async def _step(
+        self, tenant: str, run: RunRecord, emit: Emit, written: bool = False
+    ) -> RunRecord:
+        # As it stands now: another step or request may have moved it meanwhile. A
+        # queued run its caller has just written is not read again: its start is a
+        # write on that version, which a change meanwhile makes fail (and read it).
+        if written and run.obj["status"] == "queued":
+            fresh = run
+        else:
+            fresh = await self._fresh(tenant, run)
         run = await self.expire(tenant, fresh)
         status = run.obj["status"]
         if status == "expired" and fresh.obj["status"] != "expired":
@@ -833,12 +849,19 @@ class RunEngine:
                 reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
-        message = turn.message
-        if message is not None and message["status"] == "in_progress" and turn.pieces:
-            # What was said is kept, whatever ends the turn (the deltas were not stored).
-            await self.store.put_message(tenant, {**message, "content": [_text_part(turn.text)]})
         run = await self._fresh(tenant, run)
-        if run.obj["status"] != "in_progress" or part == _ABORTED:
+        stopped = run.obj["status"] != "in_progress" or part == _ABORTED
+        message = turn.message
+        if (
+            (stopped or isinstance(part, Fail))
+            and message is not None
+            and message["status"] == "in_progress"
+            and turn.pieces
+        ):
+            # What was said is kept, whatever ends the turn (the deltas were not stored);
+            # the other ends write it as they end the message, in their first write.
+            await self.store.put_message(tenant, {**message, "content": [_text_part(turn.text)]})
+        if stopped:
             ended = "expired" if run.obj["status"] == "expired" else "cancelled"
             await self._close_turn(tenant, run, ended)
             return run  # cancelled (or expired) while the answer came
@@ -867,24 +890,27 @@ class RunEngine:
             return await self._end_turn(
                 tenant, run, "incomplete", emit, usage, incomplete_details=details
             )
-        if turn.calls:
-            said = turn.message_ids
-            await self._end_message(tenant, run, turn, emit, "completed", None)
-            assert turn.step is not None
-            calls = [
-                {"id": c["id"], "type": "function", "function": dict(c["function"])}
-                for c in turn.calls
-            ]
-            step_calls = [{**c, "function": {**c["function"], "output": None}} for c in calls]
-            step = {**turn.step, "step_details": {"type": "tool_calls", "tool_calls": step_calls}}
-            await self.store.put_step(tenant, step)
-            return await self._await_outputs(tenant, run, step, calls, usage, emit, said)
-        if turn.message is None:  # nothing said at all: an empty message, as the service
-            await self._said(tenant, run, turn, "", emit)
-        await self._end_message(tenant, run, turn, emit, "completed", usage)
-        return await self._end_turn(
-            tenant, run, "completed", emit, usage, completed_at=self.clock()
-        )
+        # The events of the turn's end go out in one write, once all of it is written.
+        async with _together(emit):
+            if turn.calls:
+                said = turn.message_ids
+                await self._end_message(tenant, run, turn, emit, "completed", None)
+                assert turn.step is not None
+                calls = [
+                    {"id": c["id"], "type": "function", "function": dict(c["function"])}
+                    for c in turn.calls
+                ]
+                step_calls = [{**c, "function": {**c["function"], "output": None}} for c in calls]
+                made = {"type": "tool_calls", "tool_calls": step_calls}
+                step = {**turn.step, "step_details": made}
+                await self.store.put_step(tenant, step)
+                return await self._await_outputs(tenant, run, step, calls, usage, emit, said)
+            if turn.message is None:  # nothing said at all: an empty message, as the service
+                await self._said(tenant, run, turn, "", emit)
+            await self._end_message(tenant, run, turn, emit, "completed", usage)
+            return await self._end_turn(
+                tenant, run, "completed", emit, usage, completed_at=self.clock()
+            )
 
     async def _relay_all(
         self, tenant: str, run: RunRecord, turn: _Turn, parts: list[_Told], emit: Emit
@@ -943,12 +969,19 @@ class RunEngine:
             await self.store.put_step(tenant, step)
             turn.message, turn.message_step, turn.pieces = message, step, []
             turn.message_ids.append(message["id"])
-            await emit("thread.run.step.created", step)
-            await emit("thread.run.step.in_progress", step)
-            await emit("thread.message.created", message)
-            await emit("thread.message.in_progress", message)
-        if not text:
+            async with _together(emit):  # with the first piece, in one write
+                await emit("thread.run.step.created", step)
+                await emit("thread.run.step.in_progress", step)
+                await emit("thread.message.created", message)
+                await emit("thread.message.in_progress", message)
+                if text:
+                    await self._delta(turn, text, emit)
             return
+        if text:
+            await self._delta(turn, text, emit)
+
+    async def _delta(self, turn: _Turn, text: str, emit: Emit) -> None:
+        assert turn.message is not None
         turn.pieces.append(text)
         await emit("thread.message.delta", TextDeltaEvent(turn.message["id"], text))
 
@@ -1194,6 +1227,14 @@ async def _read(parts: Streamed, inbox: _Inbox) -> None:
         if closing is not None:
             with contextlib.suppress(Exception):
                 await closing()
+
+
+def _together(emit: Emit) -> contextlib.AbstractAsyncContextManager[None]:
+    """The events told within go out in one write, where ``emit`` can (see _streamed)."""
+    batch: Callable[[], contextlib.AbstractAsyncContextManager[None]] | None = getattr(
+        emit, "batch", None
+    )
+    return contextlib.nullcontext() if batch is None else batch()
 
 
 def _release_if_taken(taking: asyncio.Task[bool], slots: asyncio.Semaphore) -> None:

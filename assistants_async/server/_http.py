@@ -17,8 +17,10 @@ from ._store import JSON, Page, PageQuery
 __all__ = ["BODY", "RECORDING", "STREAM_FAULT", "TENANT", "StreamBreak", "envelope"]
 
 _fast_dumps: Callable[[Any], bytes] | None
+_fast_loads: Callable[[bytes], Any]
 try:  # a CPython dependency of the package
     from orjson import dumps as _fast_dumps
+    from orjson import loads as _fast_loads
 except ImportError:  # pragma: no cover - another interpreter: the stdlib alone
     _fast_dumps = None
 
@@ -141,7 +143,8 @@ _DELTA_TAIL = b',"annotations":[]}}]}}\n\n'
 
 def _sse(name: str, data: Any) -> bytes:
     """One server-sent event. orjson writes it where that changes nothing a reader sees:
-    not where a null is (orjson's NaN), nor an integer beyond 64 bits (it refuses)."""
+    not where a null stands for a NaN or an infinity (the stdlib writes those), nor an
+    integer beyond 64 bits (it refuses). A null read back equal to the data is a None."""
     if type(data) is TextDeltaEvent:
         return data.sse
     if _fast_dumps is not None:
@@ -150,7 +153,7 @@ def _sse(name: str, data: Any) -> bytes:
         except TypeError:
             pass
         else:
-            if b"null" not in body:
+            if b"null" not in body or _fast_loads(body) == data:
                 return b"event: " + name.encode() + b"\ndata: " + body + b"\n\n"
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 

@@ -271,11 +271,13 @@ class LeasedEngine(RunEngine):
         self._asked[run_id] = int(version)
         asyncio.get_running_loop().call_later(self.relay_poll, self._asked.pop, run_id, None)
 
-    async def settle(self, tenant: str, run: RunRecord, emit: Emit | None = None) -> RunRecord:
+    async def settle(
+        self, tenant: str, run: RunRecord, emit: Emit | None = None, *, written: bool = False
+    ) -> RunRecord:
         """Move the run until it rests, here if its lease is this process's; else relay
         to ``emit`` what the process that holds it says (or just wait, without one)."""
         if run.obj["status"] not in MOVING or await self.claim(run):
-            return await super().settle(tenant, run, emit)
+            return await super().settle(tenant, run, emit, written=written)
         if emit is not None:
             log.info("run %s moves in another process: its stream relays what it says", run.id)
             return await self.relay(tenant, run, emit)

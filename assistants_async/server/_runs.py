@@ -88,7 +88,7 @@ class RunHandlers:
             return await self._stream_run(request, tenant, run, prelude)
         snapshot = self._run_response(run.obj)
         if self.progress == "immediate":
-            await self.engine.settle(tenant, run)
+            await self.engine.settle(tenant, run, written=True)
         elif self.progress == "timer" and run.obj["status"] in MOVING:
             self.engine.start_timer(tenant, run)
         return snapshot
@@ -123,17 +123,15 @@ class RunHandlers:
         )
         await response.prepare(request)
         emit = _EventStream(request, response)
-        for name, data in prelude:
-            await emit(name, data)
-        await self.engine.settle(tenant, run, emit)
+        async with emit.batch():  # one write
+            for name, data in prelude:
+                await emit(name, data)
+        await self.engine.settle(tenant, run, emit, written=True)
         if emit.recording is not None:
             emit.recording.append(b"event: done\ndata: [DONE]\n\n")
         if emit.open:
-            try:
-                await response.write(b"event: done\ndata: [DONE]\n\n")
-                await response.write_eof()
-            except (ConnectionError, RuntimeError):
-                pass
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await response.write_eof(b"event: done\ndata: [DONE]\n\n")  # one write
         return response
 
     async def modify_run(self, request: web.Request) -> web.Response:

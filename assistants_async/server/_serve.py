@@ -280,21 +280,22 @@ class AssistantsServer:
             entry = request.get(_LOGGED)
             if entry is not None:
                 entry.status = status
-            ACCESS_LOG.info(
-                "%s",
-                json.dumps(
-                    {
-                        "request_id": request_id,
-                        "method": request.method,
-                        "path": request.path,
-                        "status": status,
-                        "ms": round((time.perf_counter() - started) * 1000, 1),
-                        "tenant": request.get(TENANT),
-                        "remote": request.remote,
-                    },
-                    separators=(",", ":"),
-                ),
-            )
+            if ACCESS_LOG.isEnabledFor(logging.INFO):  # its JSON only if written
+                ACCESS_LOG.info(
+                    "%s",
+                    json.dumps(
+                        {
+                            "request_id": request_id,
+                            "method": request.method,
+                            "path": request.path,
+                            "status": status,
+                            "ms": round((time.perf_counter() - started) * 1000, 1),
+                            "tenant": request.get(TENANT),
+                            "remote": request.remote,
+                        },
+                        separators=(",", ":"),
+                    ),
+                )
 
     def _tenant(self, request: web.Request) -> str | web.Response:
         """The key's tenant, or the 401 the service gave."""

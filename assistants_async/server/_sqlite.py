@@ -60,6 +60,7 @@ __all__ = ["Migration", "SQLiteStore", "SchemaTooNew", "StoreInUse", "migrate", 
 # index only for a query whose WHERE repeats the index's own term.
 # (test_sqlite.py holds both to ACTIVE.)
 _ACTIVE_SQL = "status IN ('queued', 'in_progress', 'requires_action', 'cancelling')"
+_ACTIVE_RUN = f"SELECT id FROM runs WHERE thread_id = ? AND {_ACTIVE_SQL}"
 
 
 # --- migrations -----------------------------------------------------------------------
@@ -420,12 +421,21 @@ class SQLiteStore:
         """One statement on the writer, committed with those sent beside it (never half:
         a statement that fails undoes only itself), sent at once unless a task's
         transaction holds the writer."""
+        cursor: sqlite3.Cursor = await self._batched(lambda db: db.batched(sql, params))
+        return cursor
+
+    async def _several(self, call: Callable[[sqlite3.Connection], Any]) -> Any:
+        """``call``'s statements on the writer as one batched statement (``_statement``):
+        all kept or none."""
+        return await self._batched(lambda db: db.several(call))
+
+    async def _batched(self, send: Callable[[Writer], asyncio.Future[Any]]) -> Any:
         db = self._need_writer()
         if self._lock.locked():
             async with self._lock:
                 pass
         # Queued with no await since the check: it cannot land in another's transaction.
-        sent = db.batched(sql, params)
+        sent = send(db)
         self._begin()
         try:
             return await sent
@@ -502,14 +512,19 @@ class SQLiteStore:
 
     async def add_thread(self, tenant: str, obj: JSON, messages: Sequence[JSON] = ()) -> None:
         _check_messages(obj["id"], messages)
+        row = (obj["id"], tenant, obj["created_at"], _text(obj))
+        rows = [_message_row(tenant, m) for m in messages]
+
+        def insert(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO threads (seq, id, tenant, created_at, obj)"
+                f" VALUES ({_NEXT}, ?, ?, ?, ?)",
+                row,
+            )
+            conn.executemany(_INSERT_MESSAGE, rows)
+
         try:
-            async with self._transaction() as db:
-                await db.execute(
-                    f"INSERT INTO threads (seq, id, tenant, created_at, obj)"
-                    f" VALUES ({_NEXT}, ?, ?, ?, ?)",
-                    (obj["id"], tenant, obj["created_at"], _text(obj)),
-                )
-                await db.executemany(_INSERT_MESSAGE, [_message_row(tenant, m) for m in messages])
+            await self._several(insert)
         except sqlite3.IntegrityError as exc:
             raise _duplicate(exc) from None
 
@@ -593,44 +608,45 @@ class SQLiteStore:
     # --- runs -------------------------------------------------------------------------
 
     async def _active_run(self, db: Connection, thread_id: str) -> ActiveRunExists:
-        rows = list(
-            await db.execute_fetchall(
-                f"SELECT id FROM runs WHERE thread_id = ? AND {_ACTIVE_SQL}",
-                (thread_id,),
-            )
-        )
+        rows = list(await db.execute_fetchall(_ACTIVE_RUN, (thread_id,)))
         return ActiveRunExists(thread_id, rows[0][0])
 
     async def add_run(
         self, tenant: str, run: RunRecord, messages: Sequence[JSON] = ()
     ) -> RunRecord:
         _check_messages(run.thread_id, messages)
-        async with self._transaction() as db:
+        row = (
+            run.id,
+            tenant,
+            run.thread_id,
+            run.obj["created_at"],
+            run.obj["status"],
+            _text(run.obj),
+            _text(run.state),
+            run.thread_id,
+            tenant,
+        )
+        rows = [_message_row(tenant, m) for m in messages]
+
+        def insert(conn: sqlite3.Connection) -> None:
             try:
-                cursor = await db.execute(
+                cursor = conn.execute(
                     "INSERT INTO runs (seq, id, tenant, thread_id, created_at, status,"
                     f" version, obj, state) SELECT {_NEXT}, ?, ?, ?, ?, ?, 1, ?, ?"
                     f" WHERE {_THREAD_EXISTS}",
-                    (
-                        run.id,
-                        tenant,
-                        run.thread_id,
-                        run.obj["created_at"],
-                        run.obj["status"],
-                        _text(run.obj),
-                        _text(run.state),
-                        run.thread_id,
-                        tenant,
-                    ),
+                    row,
                 )
                 if not cursor.rowcount:
                     raise NotFound("thread", run.thread_id)
-                await db.executemany(_INSERT_MESSAGE, [_message_row(tenant, m) for m in messages])
+                conn.executemany(_INSERT_MESSAGE, rows)
             except sqlite3.IntegrityError as exc:
                 # The partial unique index on the thread's active run refused it.
                 if "runs.thread_id" in str(exc):
-                    raise await self._active_run(db, run.thread_id) from None
+                    (active,) = conn.execute(_ACTIVE_RUN, (run.thread_id,)).fetchone()
+                    raise ActiveRunExists(run.thread_id, active) from None
                 raise _duplicate(exc) from None
+
+        await self._several(insert)
         return attrs.evolve(run, version=1)
 
     async def run(self, tenant: str, thread_id: str, run_id: str) -> RunRecord:

@@ -26,7 +26,9 @@ from typing import Any
 
 __all__ = ["Writer"]
 
-_Job = tuple[bool, Callable[[sqlite3.Connection], Any], "asyncio.Future[Any] | None"]
+# What a job is: run as it is, one batched statement, or several batched as one.
+_PLAIN, _BATCHED, _SEVERAL = 0, 1, 2
+_Job = tuple[int, Callable[[sqlite3.Connection], Any], "asyncio.Future[Any] | None"]
 
 
 class Writer:
@@ -51,41 +53,44 @@ class Writer:
 
     # --- the event loop's side --------------------------------------------------------
 
-    def _send(
-        self, batched: bool, call: Callable[[sqlite3.Connection], Any]
-    ) -> asyncio.Future[Any]:
+    def _send(self, kind: int, call: Callable[[sqlite3.Connection], Any]) -> asyncio.Future[Any]:
         if self._closed:
             raise ValueError("the writer is closed")
         future: asyncio.Future[Any] = self._loop.create_future()
-        self._jobs.put((batched, call, future))
+        self._jobs.put((kind, call, future))
         return future
 
     def batched(self, sql: str, params: Iterable[Any] = ()) -> asyncio.Future[sqlite3.Cursor]:
         """One statement, committed with those sent beside it (see the module's doc);
         queued before this returns."""
         args = tuple(params)
-        return self._send(True, lambda conn: conn.execute(sql, args))
+        return self._send(_BATCHED, lambda conn: conn.execute(sql, args))
+
+    def several(self, call: Callable[[sqlite3.Connection], Any]) -> asyncio.Future[Any]:
+        """``call``'s statements, batched as one (all or none of them kept): one trip to
+        the thread, not one per statement and its BEGIN and COMMIT."""
+        return self._send(_SEVERAL, call)
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
         args = tuple(params)
-        cursor: sqlite3.Cursor = await self._send(False, lambda conn: conn.execute(sql, args))
+        cursor: sqlite3.Cursor = await self._send(_PLAIN, lambda conn: conn.execute(sql, args))
         return cursor
 
     async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> sqlite3.Cursor:
         data = [tuple(row) for row in rows]
-        cursor: sqlite3.Cursor = await self._send(False, lambda conn: conn.executemany(sql, data))
+        cursor: sqlite3.Cursor = await self._send(_PLAIN, lambda conn: conn.executemany(sql, data))
         return cursor
 
     async def execute_fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         args = tuple(params)
-        rows: list[Any] = await self._send(False, lambda conn: conn.execute(sql, args).fetchall())
+        rows: list[Any] = await self._send(_PLAIN, lambda conn: conn.execute(sql, args).fetchall())
         return rows
 
     async def set_progress_handler(self, handler: Callable[[], int] | None, n: int) -> None:
-        await self._send(False, lambda conn: conn.set_progress_handler(handler, n))
+        await self._send(_PLAIN, lambda conn: conn.set_progress_handler(handler, n))
 
     async def set_trace_callback(self, handler: Callable[[str], object] | None) -> None:
-        await self._send(False, lambda conn: conn.set_trace_callback(handler))
+        await self._send(_PLAIN, lambda conn: conn.set_trace_callback(handler))
 
     async def close(self) -> None:
         """Close after every call sent before this one."""
@@ -93,7 +98,7 @@ class Writer:
             return
         self._closed = True
         done = self._loop.create_future()
-        self._jobs.put((False, lambda conn: conn.close(), done))
+        self._jobs.put((_PLAIN, lambda conn: conn.close(), done))
         self._jobs.put(None)
         try:
             await done
@@ -125,7 +130,9 @@ class Writer:
             j = i
             while j < len(jobs) and jobs[j][0]:
                 j += 1
-            if j - i > 1:  # several batched statements: one commit for them all
+            # Several batched statements: one commit for them all (and a lone job of
+            # several statements is a transaction of its own, never left half done).
+            if j - i > 1 or jobs[i][0] == _SEVERAL:
                 done += self._group(jobs[i:j])
                 i = j
                 continue
