@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import asyncpg
 import attrs
 
-from ._codec import dump, load
+from ._codec import load, run_row
+from ._codec import text as _text
 from ._leases import events_channel
 from ._migrations import Migration, SchemaTooNew, check_numbering
 from ._migrations import load as load_migrations
@@ -219,10 +220,6 @@ _INSERT_MESSAGE = (
 
 def _message_row(tenant: str, obj: JSON) -> tuple[Any, ...]:
     return (obj["id"], tenant, obj["thread_id"], obj.get("run_id"), obj["created_at"], _text(obj))
-
-
-def _text(obj: Any) -> str:
-    return dump(obj).decode()
 
 
 def _check_lease(owner: str, lease: float) -> None:
@@ -580,13 +577,7 @@ class PostgresStore:
                         "INSERT INTO runs (id, tenant, thread_id, created_at, status,"
                         " version, obj, state) SELECT $1, $2, $3, $4, $5, 1, $6, $7"
                         f" WHERE {_thread_exists(3, 2)}",
-                        run.id,
-                        tenant,
-                        run.thread_id,
-                        run.obj["created_at"],
-                        run.obj["status"],
-                        _text(run.obj),
-                        _text(run.state),
+                        *run_row(tenant, run),
                     )
                     if not _count(added):
                         raise NotFound("thread", run.thread_id)

@@ -37,7 +37,8 @@ from typing import Any, Literal, TypeAlias
 import aiosqlite
 import attrs
 
-from ._codec import dump, load
+from ._codec import load, run_row
+from ._codec import text as _text
 from ._migrations import Migration, SchemaTooNew, check_numbering
 from ._migrations import load as load_migrations
 from ._store import (
@@ -212,10 +213,6 @@ _INSERT_MESSAGE = (
 
 def _message_row(tenant: str, obj: JSON) -> tuple[Any, ...]:
     return (obj["id"], tenant, obj["thread_id"], obj.get("run_id"), obj["created_at"], _text(obj))
-
-
-def _text(obj: Any) -> str:
-    return dump(obj).decode()
 
 
 class StoreInUse(RuntimeError):
@@ -615,17 +612,7 @@ class SQLiteStore:
         self, tenant: str, run: RunRecord, messages: Sequence[JSON] = ()
     ) -> RunRecord:
         _check_messages(run.thread_id, messages)
-        row = (
-            run.id,
-            tenant,
-            run.thread_id,
-            run.obj["created_at"],
-            run.obj["status"],
-            _text(run.obj),
-            _text(run.state),
-            run.thread_id,
-            tenant,
-        )
+        row = (*run_row(tenant, run), run.thread_id, tenant)
         rows = [_message_row(tenant, m) for m in messages]
 
         def insert(conn: sqlite3.Connection) -> None:
