@@ -34,6 +34,7 @@ class SSEDecoder:
     __slots__ = (
         "_data",
         "_data_size",
+        "_error",
         "_event",
         "_id",
         "_max_size",
@@ -55,14 +56,18 @@ class SSEDecoder:
         self._data_size = 0
         self._id: str | None = None
         self._retry: int | None = None
+        self._error: ResponseTooLargeError | None = None
 
     def feed(self, chunk: str) -> Iterator[ServerSentEvent]:
         for name, data, id_, retry in self.events(chunk):
             yield ServerSentEvent(name, data, id_, retry)
+        self.check()  # an event too large, after those before it
 
     def events(self, chunk: str) -> list[tuple[str, str, str | None, int | None]]:
         """The events ``chunk`` completes, each as (event, data, id, retry): ``feed``
         without an object per event, for the readers of long streams."""
+        if self._error is not None:
+            raise self._error
         if not chunk:
             return []  # nothing to do, and a pending CR stays pending
         if not self._started:
@@ -71,6 +76,8 @@ class SSEDecoder:
         if self._pending_cr and chunk.startswith("\n"):
             chunk = chunk[1:]  # the LF of a CRLF split across chunks
         self._pending_cr = False
+        if not chunk:
+            return []  # a BOM or the LF of a CRLF alone: no line begun
         if "\n" not in chunk and "\r" not in chunk:
             self._open.append(chunk)
             self._open_size += len(chunk)
@@ -82,6 +89,15 @@ class SSEDecoder:
             self._pending_cr = text.endswith("\r")
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         found: list[tuple[str, str, str | None, int | None]] = []
+        try:
+            self._blocks(text, found)
+        except ResponseTooLargeError as exc:
+            if not found:
+                raise
+            self._error = exc  # the events before it first; raised at the next call
+        return found
+
+    def _blocks(self, text: str, found: list[tuple[str, str, str | None, int | None]]) -> None:
         limit = self._max_size
         blocks = text.split("\n\n")
         tail = blocks.pop()
@@ -110,7 +126,6 @@ class SSEDecoder:
         self._open = [rest] if rest else []
         self._open_size = len(rest)
         self._lines(lines, found)
-        return found
 
     def _lines(
         self, lines: list[str], found: list[tuple[str, str, str | None, int | None]]
@@ -144,11 +159,16 @@ class SSEDecoder:
             else:
                 self._line(line)
 
+    def check(self) -> None:
+        """Raise the error an earlier call put off (its chunk's events came first)."""
+        if self._error is not None:
+            raise self._error
+
     @property
     def mid_event(self) -> bool:
         """Whether a line or an event has begun and not ended: a stream that stops here
         was cut, not finished."""
-        return bool(self._open or self._data or self._event)
+        return bool(self._open or self._data or self._event or self._error)
 
     def _line(self, line: str) -> None:
         """A comment, an id or a retry line (or a field nobody knows, ignored)."""

@@ -183,6 +183,7 @@ class AsyncAssistantStream:
             raise
         if self._closing:
             return
+        decoder.check()
         cut = decoder.mid_event or bool(utf8.getstate()[0])
         if self._last_name in _LAST_EVENTS and not cut and not self._reading.strict:
             self._deviate(

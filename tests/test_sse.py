@@ -141,3 +141,30 @@ def test_any_stream_in_any_chunks_gives_what_the_standard_gives(
         at += size
     assert parse_sse(chunks) == _by_the_standard(text)
     assert parse_sse(text) == _by_the_standard(text)
+
+
+def test_the_events_before_one_too_large_come_first_then_the_error() -> None:
+    from assistants_async import ResponseTooLargeError
+
+    events = SSEDecoder(max_size=10).feed("data: a\n\ndata: " + "x" * 20 + "\n\n")
+    assert next(events) == ServerSentEvent(data="a")
+    with pytest.raises(ResponseTooLargeError):
+        next(events)
+    # Where events are taken as tuples, the error comes at the next call, or from check().
+    decoder = SSEDecoder(max_size=10)
+    assert decoder.events("data: a\n\ndata: " + "x" * 20 + "\n\n") == [("message", "a", None, None)]
+    assert decoder.mid_event
+    with pytest.raises(ResponseTooLargeError):
+        decoder.check()
+    with pytest.raises(ResponseTooLargeError):
+        decoder.events("data: b\n\n")
+
+
+@pytest.mark.parametrize("chunks", [["data: x\r\n\r", "\n"], ["\ufeff", "data: x\n\n"]])
+def test_a_chunk_left_empty_begins_no_line(chunks: list[str]) -> None:
+    """The LF of a CRLF split across chunks, or a BOM alone, is no line begun: a stream
+    that stops there stopped between events."""
+    decoder = SSEDecoder()
+    for chunk in chunks:
+        list(decoder.feed(chunk))
+    assert not decoder.mid_event

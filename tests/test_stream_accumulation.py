@@ -183,3 +183,28 @@ async def test_the_stream_keeps_the_last_event_id(server: ScriptedServer) -> Non
         seen = [stream.last_event_id async for _ in stream]
     # The SSE standard keeps the last id until another replaces it.
     assert seen == ["1", "1", "9"]
+
+
+async def test_events_before_one_too_large_in_the_same_read_are_delivered(
+    server: ScriptedServer,
+) -> None:
+    """A stream that said ``done`` ends there, whatever junk follows it in the same read;
+    an event too large is an error once the events before it are delivered."""
+    from assistants_async import ResponseTooLargeError
+
+    done = delta(0, "hi") + b"event: done\ndata: [DONE]\n\n"
+    junk = b"event: ping\ndata: " + b"x" * 5000 + b"\n\n"
+    cases = ((done + junk, "done"), (delta(0, "hi") + junk, "error"))
+    server.reply(*(web.Response(body=b, content_type="text/event-stream") for b, _ in cases))
+    for _, ends in cases:
+        async with (
+            AsyncClient(api_key="sk-1", base_url=server.url, max_response_size=1000) as client,
+            client.runs.stream("thread_1", assistant_id="asst_1") as stream,
+        ):
+            seen: list[str] = []
+            try:
+                async for event in stream:
+                    seen.append(event.event)
+            except ResponseTooLargeError:
+                seen.append("error")
+        assert seen == ["thread.message.delta", ends]

@@ -323,6 +323,8 @@ async def _parts(chunks: AsyncIterator[bytes], max_size: int) -> AsyncIterator[l
             yield parts
         if done:
             break
+    if not done:
+        decoder.check()  # an event too large, after the parts before it
     if not done and finish is None:
         yield [Fail("server_error", "The model server ended its answer before it was complete.")]
     elif finish == "length":

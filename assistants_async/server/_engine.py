@@ -77,6 +77,7 @@ _END = _Marker("end")
 _ABORTED = _Marker("aborted")
 # What the turn takes from its reader: parts, a piece of text, how the reading ended.
 _Told: TypeAlias = Part | str | _Marker
+_EXACT = frozenset({str, TextDelta, ToolCallDelta, Usage})
 _NO_USAGE: JSON = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 
 # A change to a run, made on the record as last read: a new record, or None when the
@@ -924,6 +925,10 @@ class RunEngine:
         head = b""
         for part in parts:
             kind = type(part)
+            if kind not in _EXACT:  # a user's subclass of a part is that part
+                kind = next(
+                    (k for k in (TextDelta, ToolCallDelta, Usage) if isinstance(part, k)), kind
+                )
             if kind is str or kind is TextDelta:
                 text: str = part if kind is str else part.text  # type: ignore[assignment,union-attr]
                 message = turn.message

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Literal
 
+import attrs
 import pytest
 
 from assistants_async._schema import Invalid
@@ -806,6 +807,31 @@ async def test_a_stream_without_usage_gets_an_estimate(engine: Any) -> None:
     assert run.obj["usage"]["completion_tokens"] == 3
     (step,) = await steps(runs, run)
     assert step["usage"] == run.obj["usage"]
+
+
+async def test_parts_in_lists_as_str_and_as_subclasses_are_told_as_parts(engine: Any) -> None:
+    """A list of parts is told as its parts one by one; a ``str`` is a text piece, and a
+    responder's own subclass of a part is that part."""
+
+    @attrs.frozen
+    class Piece(TextDelta):
+        pass
+
+    @attrs.frozen
+    class Counted(Usage):
+        pass
+
+    answer = [[Piece("Hello "), "big "], Piece("world"), [Counted(5, 3)]]
+    runs = engine(responder=Streaming(answer))
+    thread = await thread_with(runs, "Hi")
+    run, heard = await settle(runs, thread)
+    assert run.obj["status"] == "completed"
+    told = [
+        d["delta"]["content"][0]["text"]["value"] for n, d in heard.events if n.endswith("delta")
+    ]
+    assert told == ["Hello ", "big ", "world"]
+    assert (await messages(runs, thread))[-1]["content"][0]["text"]["value"] == "Hello big world"
+    assert run.obj["usage"] == {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
 
 
 async def test_a_responder_may_refuse_a_run_as_it_is_created(engine: Any) -> None:
