@@ -313,7 +313,7 @@ async def _parts(chunks: AsyncIterator[bytes], max_size: int) -> AsyncIterator[l
                 delta = choice.get("delta") or {}
                 content = delta.get("content")
                 if content:
-                    parts.append(content)
+                    parts.append(content if type(content) is str else _content_text(content))
                 calls = delta.get("tool_calls")
                 if calls:
                     parts += map(_call_delta, calls)
@@ -340,6 +340,18 @@ def _chunk(data: str) -> Any:
         except ValueError:
             pass  # the stdlib decides (and may take what orjson refused)
     return decode_json(data)
+
+
+def _content_text(content: Any) -> str:
+    """The text of a delta whose content is not a string: a list of parts, as some
+    servers send (their text pieces, joined), or a value as JSON would write it."""
+    if isinstance(content, list):
+        return "".join(
+            str(part.get("text") or "")
+            for part in content
+            if isinstance(part, dict) and part.get("type", "text") == "text"
+        )
+    return json.dumps(content) if not isinstance(content, str) else content
 
 
 def _call_delta(call: Any) -> ToolCallDelta:

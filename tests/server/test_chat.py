@@ -253,6 +253,16 @@ def _content(text: str, index: int = 0) -> bytes:
             [_content("cut"), STOP.replace(b"stop", b"length")],  # some servers send no [DONE]
             [TextDelta("cut"), Incomplete("max_completion_tokens")],
         ),
+        # Content that is not a string: a list of parts (their text), or any other value.
+        (
+            [
+                b'data: {"choices": [{"delta": {"content": [{"type": "text", "text": "a"},'
+                b' {"type": "image_url", "image_url": {}}, {"text": "b"}]}}]}\n\n',
+                b'data: {"choices": [{"delta": {"content": 42}}]}\n\n',
+                STOP,
+            ],
+            [TextDelta("ab"), TextDelta("42")],
+        ),
     ],
 )
 async def test_what_a_stream_says_becomes_parts(reads: list[bytes], expected: list[Part]) -> None:
