@@ -936,12 +936,12 @@ class RunEngine:
                     await self._said(tenant, run, turn, text, emit)
                     head = b""
                     continue
-                turn.pieces.append(text)
                 if hold is not None:
                     head = head or text_delta_head(message["id"])
                     if hold(text_delta_sse(head, text)):
+                        turn.pieces.append(text)
                         continue
-                await emit("thread.message.delta", TextDeltaEvent(message["id"], text))
+                await self._delta(turn, text, emit)
             elif kind is ToolCallDelta:
                 await self._called(tenant, run, turn, part, emit)  # type: ignore[arg-type]
             elif kind is Usage:
