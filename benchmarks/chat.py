@@ -20,7 +20,10 @@ load of 8 on 2 cores).
 2. Relay rate: unpaced answers of ``--tokens`` chunks, with one stream and with
    ``--streams`` at once, the deltas a second our client reads through the server against
    what it reads straight from the upstream (open_stream, SSE, each chunk's JSON), in
-   alternating rounds. Target: at least 0.8.
+   alternating rounds. Target: at least 0.8. Beside it, in the same rounds, the same
+   straight read through a relay that only copies bytes (``--serve-byte-relay``: no
+   HTTP, no JSON, no store): what any relay process can reach on this machine, since a
+   relay is one more process on the same cores.
 3. Tool-calling runs: ``--tool-runs`` runs one after another, then as many at once, each
    streamed: two tool calls whose arguments come in pieces, outputs submitted, then a
    streamed answer. Every run must complete with every argument and every token; the
@@ -148,6 +151,78 @@ async def serve_upstream() -> None:
     await runner.cleanup()
 
 
+# --- a relay that does nothing ------------------------------------------------------
+
+
+class _Pipe(asyncio.Protocol):
+    """One side of a byte relay: what it reads is written to its peer, unread."""
+
+    def __init__(self, peer: _Pipe | None = None) -> None:
+        self.peer = peer
+        self.transport: asyncio.Transport | None = None
+        self.early: list[bytes] = []  # what came before the peer was there
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        peer = self.peer
+        if peer is None or peer.transport is None:
+            self.early.append(data)
+        else:
+            peer.transport.write(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.close()
+
+    # The peer's writes back up: stop reading until they drain.
+    def pause_writing(self) -> None:
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.resume_reading()
+
+
+async def serve_byte_relay(upstream: str) -> None:
+    """Each connection copied to a connection of its own to ``upstream`` (host:port),
+    both ways, byte for byte: the least work a relay between two sockets can do."""
+    host, _, port = upstream.rpartition(":")
+    loop = asyncio.get_running_loop()
+    links: set[asyncio.Task[None]] = set()
+
+    async def link(down: _Pipe) -> None:
+        try:
+            _, up = await loop.create_connection(lambda: _Pipe(down), host, int(port))
+        except OSError:
+            if down.transport is not None:
+                down.transport.close()
+            return
+        down.peer = up
+        assert up.transport is not None
+        for data in down.early:
+            up.transport.write(data)
+        down.early.clear()
+
+    def accepted() -> _Pipe:
+        down = _Pipe()
+        task = loop.create_task(link(down))
+        links.add(task)
+        task.add_done_callback(links.discard)
+        return down
+
+    server = await loop.create_server(accepted, "127.0.0.1", 0)
+    print(f"ready http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1", flush=True)
+    stopping = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    await stopping.wait()
+    server.close()
+
+
 # --- the processes --------------------------------------------------------------------
 
 
@@ -159,14 +234,15 @@ class Process(Child):
         super().__init__(args, env=env, cwd=root, log=log)
 
 
-def pin(server: int, others: list[int]) -> bool:
-    """The server on a core of its own; the upstream and this client on another."""
+def pin(relays: list[int], others: list[int]) -> bool:
+    """The server (and the byte relay) on a core; the upstream and this client on another."""
     if not hasattr(os, "sched_setaffinity"):
         return False
     cores = sorted(os.sched_getaffinity(0))
     if len(cores) < 2:
         return False
-    os.sched_setaffinity(server, {cores[-1]})
+    for pid in relays:
+        os.sched_setaffinity(pid, {cores[-1]})
     for pid in [*others, 0]:
         os.sched_setaffinity(pid, {cores[0]})
     return True
@@ -333,7 +409,9 @@ class Target:
         return {"name": self.name, "value": self.value, "low": self.low, "high": self.high}
 
 
-async def measure(args: argparse.Namespace, upstream: Process, server: Process) -> dict[str, Any]:
+async def measure(
+    args: argparse.Namespace, upstream: Process, server: Process, relay: Process
+) -> dict[str, Any]:
     from assistants_async import AsyncClient
 
     report: dict[str, Any] = {}
@@ -343,7 +421,8 @@ async def measure(args: argparse.Namespace, upstream: Process, server: Process) 
         api_key=KEY, base_url=server.url, trust_env=False, strict=True, max_connections=big
     )
     up = AsyncClient(base_url=upstream.url, auth="none", trust_env=False, max_connections=big)
-    async with ours, up:
+    via = AsyncClient(base_url=relay.url, auth="none", trust_env=False, max_connections=big)
+    async with ours, up, via:
 
         async def assistant(tokens: int, pace_us: int, tools: bool = False) -> str:
             made = await ours.assistants.create(
@@ -359,6 +438,7 @@ async def measure(args: argparse.Namespace, upstream: Process, server: Process) 
         # Warm both paths (connections, decoders) before timing.
         await at_once(args.streams, relayed, ours, small)
         await at_once(args.streams, straight, up, "bench-10-0")
+        await at_once(args.streams, straight, via, "bench-10-0")
 
         # 1. latency
         latency: dict[str, float] = {}
@@ -383,45 +463,54 @@ async def measure(args: argparse.Namespace, upstream: Process, server: Process) 
         # 2. relay rate, alternating rounds
         rates: dict[str, list[float]] = {}
         cpu: dict[str, list[float]] = {}
+        ceiling: dict[str, float] = {}
+        # Whose CPU each way spends (the server and the byte relay idle in the others').
+        spenders = {
+            "relayed": ("server", "upstream", "client"),
+            "straight": ("upstream", "client"),
+            "byte_relay": ("relay", "upstream", "client"),
+        }
         for streams, assistant_id, tokens in (
             (1, fast, args.tokens),
             (args.streams, small, args.tokens_each),
         ):
             for round_ in range(args.rounds):
-                order = ["relayed", "straight"]
+                order = ["relayed", "straight", "byte_relay"]
                 if round_ % 2:
                     order.reverse()
                 for way in order:
-                    before = (server.cpu(), upstream.cpu(), time.process_time())
+                    before = _cpu(server, upstream, relay)
                     if way == "relayed":
                         reads, wall = await at_once(streams, relayed, ours, assistant_id)
                     else:
-                        reads, wall = await at_once(streams, straight, up, f"bench-{tokens}-0")
+                        client = up if way == "straight" else via
+                        reads, wall = await at_once(streams, straight, client, f"bench-{tokens}-0")
                     count = sum(r.deltas for r in reads)
                     if count != streams * tokens:
                         raise RuntimeError(f"{way}: {count} deltas of {streams * tokens}")
                     rates.setdefault(f"{way}_{streams}", []).append(count / wall)
                     # Where the time goes: each process's CPU per delta.
-                    after = (server.cpu(), upstream.cpu(), time.process_time())
-                    for who, used in zip(("server", "upstream", "client"), after, strict=True):
-                        key = f"{way}_{streams}_{who}"
-                        spent = (used - before[("server", "upstream", "client").index(who)]) / count
-                        cpu.setdefault(key, []).append(spent * 1e6)
-            ratio = statistics.median(
-                a / b
-                for a, b in zip(
-                    rates[f"relayed_{streams}"], rates[f"straight_{streams}"], strict=True
+                    after = _cpu(server, upstream, relay)
+                    for who in spenders[way]:
+                        spent = (after[who] - before[who]) / count
+                        cpu.setdefault(f"{way}_{streams}_{who}", []).append(spent * 1e6)
+
+            def of_straight(way: str, streams: int = streams) -> float:
+                return statistics.median(
+                    a / b
+                    for a, b in zip(
+                        rates[f"{way}_{streams}"], rates[f"straight_{streams}"], strict=True
+                    )
                 )
-            )
+
+            ratio = of_straight("relayed")
             targets.append(
                 Target(f"relayed / straight deltas/s, {streams} streams", ratio, 0.8, None)
             )
+            ceiling[f"{streams}_streams"] = of_straight("byte_relay")
         report["deltas_per_s"] = {k: statistics.median(v) for k, v in rates.items()}
-        report["cpu_us_per_delta"] = {
-            k: statistics.median(v)
-            for k, v in cpu.items()
-            if not k.startswith("straight_") or "server" not in k
-        }
+        report["cpu_us_per_delta"] = {k: statistics.median(v) for k, v in cpu.items()}
+        report["byte_relay_over_straight"] = ceiling
 
         # 3. tool-calling runs, one at a time then all at once
         one = await tool_runs(ours, server, tools, args.tool_runs, args.tool_tokens, False)
@@ -444,10 +533,23 @@ async def measure(args: argparse.Namespace, upstream: Process, server: Process) 
         )
         for problem in part["problems"][:5]:
             print(f"    {problem}")
+    print(
+        "a relay that only copies bytes, over straight (what any relay process can reach "
+        f"on this machine): {_fmt(ceiling)}"
+    )
     print("targets:")
     for target in targets:
         print(target.line())
     return report
+
+
+def _cpu(server: Process, upstream: Process, relay: Process) -> dict[str, float]:
+    return {
+        "server": server.cpu(),
+        "upstream": upstream.cpu(),
+        "relay": relay.cpu(),
+        "client": time.process_time(),
+    }
 
 
 def _fmt(figures: dict[str, float]) -> str:
@@ -474,10 +576,15 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write every figure here")
     parser.add_argument("--serve-upstream", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-byte-relay", metavar="HOST:PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_upstream:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve_upstream())
+        return
+    if args.serve_byte_relay:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve_byte_relay(args.serve_byte_relay))
         return
     for name in (
         "streams",
@@ -493,19 +600,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="chat-bench-") as work:
         log = Path(work) / "processes.log"
         upstream = Process([__file__, "--serve-upstream"], log)
-        server = None
+        server = relay = None
         try:
+            address = upstream.url.split("//", 1)[1].split("/", 1)[0]
+            relay = Process([__file__, "--serve-byte-relay", address], log)
             command = ["-m", "assistants_async.server", "--port", "0", "--no-access-log"]
             command += ["--db", str(Path(work) / "chat.sqlite3"), "--model-base-url", upstream.url]
             command += ["--model-max-concurrent", str(args.streams * 2)]
             server = Process(command, log, args.server_from or ROOT)
-            pinned = args.pin and pin(server.process.pid, [upstream.process.pid])
+            pinned = args.pin and pin(
+                [server.process.pid, relay.process.pid], [upstream.process.pid]
+            )
             print(
                 f"Python {sys.version.split()[0]}; {os.cpu_count()} cores; "
                 f"load {os.getloadavg()[0]:.2f}; pinned: {pinned}",
                 flush=True,
             )
-            report = asyncio.run(measure(args, upstream, server))
+            report = asyncio.run(measure(args, upstream, server, relay))
             report["machine"] = {
                 "python": sys.version.split()[0],
                 "cores": os.cpu_count(),
@@ -514,8 +625,9 @@ def main() -> None:
                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             }
         finally:
-            if server is not None:
-                server.close()
+            for child in (server, relay):
+                if child is not None:
+                    child.close()
             upstream.close()
     failed = [t for t in report["targets"] if not t["met"]]
     print(f"{len(report['targets']) - len(failed)} of {len(report['targets'])} targets met")

@@ -197,6 +197,11 @@ def test_the_chat_relay_benchmark_reports_every_target_small(tmp_path: Path) -> 
     assert runs["one_at_a_time"]["deltas"] == runs["at_once"]["deltas"] == 4 * 30
     assert {"relayed_1", "straight_1", "relayed_4", "straight_4"} <= set(report["latency_p50_ms"])
     assert all(value > 0 for value in report["deltas_per_s"].values())
+    # The same rounds read through a relay that only copies bytes: every delta arrives.
+    assert {"byte_relay_1", "byte_relay_4"} <= set(report["deltas_per_s"])
+    assert set(report["byte_relay_over_straight"]) == {"1_streams", "4_streams"}
+    assert all(value > 0 for value in report["byte_relay_over_straight"].values())
+    assert "a relay that only copies bytes" in done.stdout
 
 
 @pytest.mark.slow
