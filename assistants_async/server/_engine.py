@@ -25,7 +25,7 @@ from typing import Any, TypeAlias
 from .._schema import Invalid
 from ..models import Assistant, AssistantToolChoice, FunctionTool, Message, Run
 from ._events import _given, _pieces, _silent, _text_part, _tool_call_deltas, _usage, _words
-from ._http import TextDeltaEvent, text_delta_head, text_delta_sse
+from ._http import TextDeltaEvent, text_delta_head
 from ._locks import KeyedLocks
 from ._responders import (
     CallTools,
@@ -921,7 +921,7 @@ class RunEngine:
         text: what the chat responder gives, saving an object a piece.)"""
         # Most parts are text for the open message: told here, without a call a piece,
         # and to a streaming client as bytes from a template, without an object.
-        hold: Callable[[bytes], bool] | None = getattr(emit, "hold", None)
+        hold: Callable[[bytes, str], bool] | None = getattr(emit, "hold", None)
         head = b""
         for part in parts:
             kind = type(part)
@@ -938,7 +938,7 @@ class RunEngine:
                     continue
                 if hold is not None:
                     head = head or text_delta_head(message["id"])
-                    if hold(text_delta_sse(head, text)):
+                    if hold(head, text):
                         turn.pieces.append(text)
                         continue
                 await self._delta(turn, text, emit)

@@ -14,7 +14,7 @@ from ..models.steps import FILE_SEARCH_RESULT_CONTENT
 from ._keys import tenant_of_key
 from ._store import JSON, Page, PageQuery
 
-__all__ = ["BODY", "RECORDING", "STREAM_FAULT", "TENANT", "StreamBreak", "envelope"]
+__all__ = ["BODY", "RECORDING", "STREAM_FAULT", "TENANT", "StreamBreak", "Transcript", "envelope"]
 
 _fast_dumps: Callable[[Any], bytes] | None
 _fast_loads: Callable[[bytes], Any]
@@ -41,8 +41,6 @@ BODY = web.RequestKey("assistants_async.body", dict)
 # Whose request it is: every store call names this tenant.
 TENANT = web.RequestKey("assistants_async.tenant", str)
 STREAM_FAULT = web.RequestKey("assistants_async.stream_fault", StreamBreak)
-# A streamed answer's bytes, kept for replaying it to a retry with the same key.
-RECORDING = web.RequestKey("assistants_async.recording", list)
 
 
 def envelope(message: str, type: str, param: str | None = None, code: str | None = None) -> Any:
@@ -99,7 +97,7 @@ class TextDeltaEvent(dict[str, Any]):
     """A ``thread.message.delta`` of one piece of text, with its server-sent event
     written from a template: the most frequent event of a stream, by far."""
 
-    __slots__ = ("sse",)
+    __slots__ = ("head", "sse", "text")
 
     def __init__(self, message_id: str, text: str) -> None:
         super().__init__(
@@ -111,7 +109,52 @@ class TextDeltaEvent(dict[str, Any]):
                 ]
             },
         )
-        self.sse = text_delta_sse(text_delta_head(message_id), text)
+        self.head = text_delta_head(message_id)
+        self.text = text
+        self.sse = text_delta_sse(self.head, text)
+
+
+class Transcript:
+    """A streamed answer as kept for a replay: its events in order, each unbroken run of
+    one message's text deltas as one delta of its whole text. A client reading it ends
+    with the same objects and text; what is held grows with the text, not with the
+    count of pieces (about 190 bytes a piece, were each event kept)."""
+
+    __slots__ = ("_events", "_head", "_pieces")
+
+    def __init__(self) -> None:
+        self._events: list[bytes] = []
+        self._head = b""  # the text delta head of the open run of pieces
+        self._pieces: list[str] = []
+
+    def event(self, event: bytes) -> None:
+        if self._pieces:
+            self._close()
+        self._events.append(event)
+
+    def text(self, head: bytes, text: str) -> None:
+        """A text delta: ``text`` for the message of ``head`` (see text_delta_head)."""
+        pieces = self._pieces
+        if pieces and head is not self._head and head != self._head:
+            self._close()
+            pieces = self._pieces
+        self._head = head
+        pieces.append(text)
+        if len(pieces) >= 1024:  # a str each costs more than its characters
+            pieces[:] = ["".join(pieces)]
+
+    def _close(self) -> None:
+        self._events.append(text_delta_sse(self._head, "".join(self._pieces)))
+        self._pieces = []
+
+    def bytes(self) -> bytes:
+        if self._pieces:
+            self._close()
+        return b"".join(self._events)
+
+
+# A streamed answer as kept for replaying it to a retry with the same key.
+RECORDING = web.RequestKey("assistants_async.recording", Transcript)
 
 
 def text_delta_head(message_id: str) -> bytes:

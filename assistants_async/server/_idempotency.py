@@ -31,7 +31,7 @@ from typing import Any
 from aiohttp import web
 
 from ._app import error
-from ._http import RECORDING
+from ._http import RECORDING, Transcript
 from ._locks import KeyedLocks
 from ._store import Claim, Conflict, Reply, Store
 
@@ -219,15 +219,16 @@ async def answered(
 ) -> tuple[web.StreamResponse, tuple[bytes, str] | None]:
     """``respond()``'s response, and what to keep of it (body, content type): only what
     was done (a 2xx; a refused request may be sent again). A stream is kept as what it
-    said, or would have said had the client stayed."""
-    recording: list[bytes] = []
+    said, or would have said had the client stayed (its text deltas merged: see
+    Transcript)."""
+    recording = Transcript()
     request[RECORDING] = recording
     response = await respond()
     if response.status >= 300:
         return response, None
     if isinstance(response, web.Response) and isinstance(response.body, bytes):
         return response, (response.body, response.content_type)
-    return response, (b"".join(recording), "text/event-stream")
+    return response, (recording.bytes(), "text/event-stream")
 
 
 def _in_use(key: str, waited: float) -> web.Response:

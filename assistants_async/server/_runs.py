@@ -10,7 +10,18 @@ from aiohttp import web
 
 from ._engine import EXPIRING, MOVING, RunEngine
 from ._handlers import Handlers, page_query, tenant_of
-from ._http import BODY, RECORDING, STREAM_FAULT, _check_include, _json, _list, _sse, envelope
+from ._http import (
+    BODY,
+    RECORDING,
+    STREAM_FAULT,
+    TextDeltaEvent,
+    _check_include,
+    _json,
+    _list,
+    _sse,
+    envelope,
+    text_delta_sse,
+)
 from ._store import JSON, RunRecord, Store
 
 __all__ = ["Progress", "RunHandlers"]
@@ -128,7 +139,7 @@ class RunHandlers:
                 await emit(name, data)
         await self.engine.settle(tenant, run, emit, written=True)
         if emit.recording is not None:
-            emit.recording.append(b"event: done\ndata: [DONE]\n\n")
+            emit.recording.event(b"event: done\ndata: [DONE]\n\n")
         if emit.open:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await response.write_eof(b"event: done\ndata: [DONE]\n\n")  # one write
@@ -192,7 +203,10 @@ class _EventStream:
     async def __call__(self, name: str, data: JSON) -> None:
         event = _sse(name, data)  # encoded once, for the recording and the client
         if self.recording is not None:
-            self.recording.append(event)
+            if type(data) is TextDeltaEvent:
+                self.recording.text(data.head, data.text)
+            else:
+                self.recording.event(event)
         if not self.open:
             return  # the run goes on
         if self.fault is not None and self.sent == self.fault.after_events:
@@ -204,15 +218,16 @@ class _EventStream:
             await self._write(event)
             self.sent += 1
 
-    def hold(self, event: bytes) -> bool:
-        """Within ``batch()``, an event already written as bytes, as ``__call__`` would
-        tell it but without a coroutine (each text piece of a long answer); False,
-        having done nothing, where that would write at once."""
+    def hold(self, head: bytes, text: str) -> bool:
+        """Within ``batch()``, the text delta of ``text`` (its message's ``head``, see
+        text_delta_head), as ``__call__`` would tell it but without a coroutine or an
+        event object (each text piece of a long answer); False, having done nothing,
+        where that would write at once."""
         if self._held is None or self.fault is not None or not self.open:
             return False
         if self.recording is not None:
-            self.recording.append(event)
-        self._held.append(event)
+            self.recording.text(head, text)
+        self._held.append(text_delta_sse(head, text))
         self.sent += 1
         return True
 

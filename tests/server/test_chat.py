@@ -12,12 +12,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Literal
 
+import aiohttp
 import attrs
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from assistants_async import AsyncClient, BadRequestError
+from assistants_async._sse import SSEDecoder
 from assistants_async.server._chat import ChatResponder, ChatSettings, read_api_key
 from assistants_async.server._keys import Keys, tenant_of_key
 from assistants_async.server._memory import MemoryStore
@@ -328,6 +330,61 @@ async def test_a_text_answer_streams_as_message_deltas(served: Served) -> None:
     messages = [m async for m in served.client.messages.list(thread, order="asc")]
     assert _text(messages[-1]) == "It is sunny in Paris."
     assert messages[-1].status == "completed"
+
+
+async def test_a_long_answer_is_kept_for_a_replay_by_its_text_not_its_pieces(
+    served_on: Served,
+) -> None:
+    """A streamed run's answer is kept for a retry with its Idempotency-Key: the same
+    events, each unbroken run of one message's text deltas as one delta of its whole
+    text. What is kept (and held while it streams) grows with the text, not with the
+    count of pieces: about 190 bytes a piece before."""
+    served = served_on
+    words = [f"w{i} " for i in range(2000)]
+    served.double.answer(Say("".join(words), piece=6))
+    asst, thread = await _thread(served)
+    assert served.server.url is not None
+    url = f"{served.server.url}/threads/{thread}/runs"
+    headers = {
+        "Authorization": f"Bearer {KEY}",
+        "OpenAI-Beta": "assistants=v2",
+        "Idempotency-Key": "long-answer",
+    }
+    body = {"assistant_id": asst, "stream": True}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(url, json=body, headers=headers) as response:
+            first = await response.read()
+        async with http.post(url, json=body, headers=headers) as response:
+            again = await response.read()
+            assert response.headers["idempotent-replayed"] == "true"
+
+    def events(raw: bytes) -> list[tuple[str | None, str]]:
+        return [(e.event, e.data) for e in SSEDecoder().feed(raw.decode())]
+
+    told, replayed = events(first), events(again)
+    deltas = [json.loads(d) for n, d in told if n == "thread.message.delta"]
+    assert len(deltas) > 1000  # as the model made it
+    whole = "".join(d["delta"]["content"][0]["text"]["value"] for d in deltas)
+    assert whole == "".join(words)
+    # The replay: every other event as it was told; the deltas, one, in their place.
+    merged = [
+        e
+        for i, e in enumerate(told)
+        if e[0] != "thread.message.delta" or i == 0 or told[i - 1][0] != "thread.message.delta"
+    ]
+    assert [n for n, _ in replayed] == [n for n, _ in merged]
+    for (name, data), (_, was) in zip(replayed, merged, strict=True):
+        if name != "thread.message.delta":
+            assert data == was
+    (delta,) = [json.loads(d) for n, d in replayed if n == "thread.message.delta"]
+    assert delta == {
+        **deltas[0],
+        "delta": {
+            "content": [{"index": 0, "type": "text", "text": {"value": whole, "annotations": []}}]
+        },
+    }
+    assert len(again) < len(first) / 10
+    assert len(served.double.received) == 1  # run once
 
 
 async def test_chunks_that_come_in_one_read_stay_one_event_each(served: Served) -> None:

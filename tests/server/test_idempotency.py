@@ -10,11 +10,16 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
+from hypothesis import given
+from hypothesis import strategies as st
 
+from assistants_async._sse import SSEDecoder
+from assistants_async.server._http import TextDeltaEvent, Transcript, text_delta_head
 from assistants_async.server._idempotency import Idempotency
 from assistants_async.server._store import Claim, Store
 from assistants_async.testing import FakeClock
@@ -181,3 +186,38 @@ async def test_with_no_wait_a_free_key_still_runs(store: Store) -> None:
     handler = Handler()
     handler.go.set()
     assert await answer(idem, handler) == (200, b'{"n": 1}', None)
+
+
+_PIECES = st.lists(
+    st.one_of(
+        st.tuples(st.sampled_from(["msg_a", "msg_b"]), st.text(max_size=4)),
+        st.sampled_from([b"event: thread.run.step.delta\ndata: {}\n\n"]),
+    ),
+    max_size=40,
+)
+
+
+@given(_PIECES)
+def test_a_transcript_tells_what_the_stream_told_its_deltas_merged(
+    told: list[tuple[str, str] | bytes],
+) -> None:
+    """Read back, a transcript says what the stream said, event for event, but for
+    each unbroken run of one message's text deltas, told as one delta of their text."""
+    transcript = Transcript()
+    expected: list[tuple[str | None, Any]] = []
+    for item in told:
+        if isinstance(item, bytes):
+            transcript.event(item)
+            expected.append(("thread.run.step.delta", {}))
+            continue
+        message_id, text = item
+        transcript.text(text_delta_head(message_id), text)
+        last = expected[-1][1] if expected else {}
+        if last.get("id") == message_id:
+            last["delta"]["content"][0]["text"]["value"] += text
+        else:  # the delta the server tells of one piece, as plain JSON
+            expected.append(
+                ("thread.message.delta", json.loads(json.dumps(TextDeltaEvent(message_id, text))))
+            )
+    read = [(e.event, json.loads(e.data)) for e in SSEDecoder().feed(transcript.bytes().decode())]
+    assert read == expected
