@@ -29,7 +29,8 @@ from .models.events import (
     ThreadRunStepDelta,
     UnknownEvent,
     event_from_payload,
-    plain_text_delta,
+    plain_text,
+    plain_text_event,
 )
 from .models.messages import Message, TextDeltaBlock
 from .models.runs import Run
@@ -38,6 +39,14 @@ from .models.steps import RunStep
 __all__ = ["AsyncAssistantStream", "Event"]
 
 Event = AssistantStreamEvent | UnknownEvent
+
+
+class _Text:
+    """What ``_read`` yields, in place of a plain text delta's event, to ``text_deltas()``:
+    the text is in the stream's ``_text``, and no event object was made."""
+
+
+_TEXT: Any = _Text()
 
 # Events after which a run rests or has ended: a stream that stops cleanly right after
 # one lost nothing but its ``done`` (a tolerant client ends it normally).
@@ -98,6 +107,8 @@ class AsyncAssistantStream:
         self._last_run: Run | None = None
         self._closing = False
         self._snapshots = True
+        self._texts_only = False  # text_deltas() is reading: plain deltas as their text
+        self._text = ""
         self.done = False
         # The SSE id of the last event that carried one: what a reconnect would send as
         # Last-Event-ID. The Assistants API sends none; a compatible server may.
@@ -157,12 +168,17 @@ class AsyncAssistantStream:
             async for chunk in response.chunks():
                 for name, data, self.last_event_id, _ in decoder.events(utf8.decode(chunk)):
                     if name == "thread.message.delta":  # most events: first, and fast
-                        plain = plain_text_delta(data)
+                        plain = plain_text(data)
                         if plain is not None:
                             self._last_name = name
+                            payload, message_id, index, text = plain
                             if self._snapshots:
-                                self._track(*plain)
-                            yield plain[0]
+                                self._track_text(message_id, payload)
+                            if self._texts_only:  # text_deltas() wants the text alone
+                                self._text = text
+                                yield _TEXT
+                            else:
+                                yield plain_text_event(message_id, index, text)
                             continue
                     try:
                         event = self._decode(name, data)
@@ -234,10 +250,7 @@ class AsyncAssistantStream:
         """Keep the run, and build messages and steps from their events' JSON."""
         if type(event) is ThreadMessageDelta:  # most events of a stream: first, and fast
             if self._snapshots:
-                snapshot = self._messages.setdefault(event.data.id, {"content": []})
-                delta = payload["delta"]
-                if not append_text(snapshot, delta):
-                    accumulate_delta(snapshot, delta)
+                self._track_text(event.data.id, payload)
             return
         data = getattr(event, "data", None)
         status = getattr(data, "status", None)
@@ -265,12 +278,32 @@ class AsyncAssistantStream:
         elif isinstance(event, ThreadRunStepCompleted):
             self._steps[event.data.id] = payload
 
+    def _track_text(self, message_id: str, payload: Any) -> None:
+        snapshot = self._messages.setdefault(message_id, {"content": []})
+        delta = payload["delta"]
+        if not append_text(snapshot, delta):
+            accumulate_delta(snapshot, delta)
+
     # --- helpers -------------------------------------------------------------------------
 
-    async def text_deltas(self) -> AsyncIterator[str]:
-        """Each piece of message text as it arrives."""
-        async for event in self:
-            if isinstance(event, ThreadMessageDelta):
+    async def text_deltas(self) -> AsyncGenerator[str, None]:
+        """Each piece of message text as it arrives. (A plain delta, one piece of text,
+        nearly every event, is read for its text alone: no event object is made.)"""
+        events = self.__aiter__()
+        while True:
+            # Only while this pulls: a loop that left this one early and reads the
+            # stream itself gets events, never the marker.
+            self._texts_only = True
+            try:
+                event = await events.__anext__()
+            except StopAsyncIteration:
+                return
+            finally:
+                self._texts_only = False
+            if event is _TEXT:
+                if self._text:
+                    yield self._text
+            elif isinstance(event, ThreadMessageDelta):
                 for part in event.data.delta.content or ():
                     if isinstance(part, TextDeltaBlock) and part.text and part.text.value:
                         yield part.text.value

@@ -25,6 +25,7 @@ from assistants_async import (
 from assistants_async._accumulate import accumulate_delta, plain
 from assistants_async.models import (
     DoneEvent,
+    TextDeltaBlock,
     ThreadCreated,
     ThreadMessageDelta,
     ThreadRunStepDelta,
@@ -296,6 +297,34 @@ async def test_text_deltas_reassemble_the_exact_answer(
     assert text == ANSWER
     assert run.status == "completed"
     assert message.to_dict()["content"][0]["text"]["value"] == ANSWER
+    assert snapshot == message
+
+
+async def test_a_loop_that_leaves_text_deltas_early_then_reads_events_gets_events(
+    server: FakeAssistantsServer, client: AsyncClient
+) -> None:
+    """text_deltas() reads a plain delta for its text alone; a loop over the stream
+    after it (its generator not yet closed) gets typed events, the rest of the text in
+    them, and the snapshot holds every piece."""
+    server.responder = scripted([Text(ANSWER)])
+    asst, thread = await setup(client)
+    async with client.runs.stream(thread, assistant_id=asst) as stream:
+        pieces = stream.text_deltas()
+        first = [await pieces.__anext__(), await pieces.__anext__()]
+        events = [event async for event in stream]  # ``pieces`` still open
+        (message,) = await stream.final_messages()
+        snapshot = stream.message_snapshot(message.id)
+        await pieces.aclose()
+    assert all(isinstance(e.event, str) for e in events)  # no marker among them
+    rest = [
+        part.text.value
+        for e in events
+        if isinstance(e, ThreadMessageDelta)
+        for part in e.data.delta.content or ()
+        if isinstance(part, TextDeltaBlock) and part.text and part.text.value
+    ]
+    assert "".join(first + rest) == ANSWER
+    assert len(rest) > 1
     assert snapshot == message
 
 

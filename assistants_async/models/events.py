@@ -309,7 +309,17 @@ def event_from_payload(
 
 
 def plain_text_delta(data: str) -> tuple[ThreadMessageDelta, Any] | None:
-    """The event and its payload, when ``data`` is a plain text delta's; else None.
+    """The event and its payload, when ``data`` is a plain text delta's; else None."""
+    plain = plain_text(data)
+    if plain is None:
+        return None
+    payload, message_id, index, value = plain
+    return plain_text_event(message_id, index, value), payload
+
+
+def plain_text(data: str) -> tuple[Any, str, int, str] | None:
+    """When ``data`` is a plain text delta's: its payload, message id, index and text,
+    without the event's objects (for a reader that wants only the text); else None.
 
     Parsed by orjson alone: were there an integer beyond 64 bits (which it would make a
     float, where the stdlib keeps it), the payload would not be plain (its only number
@@ -320,14 +330,20 @@ def plain_text_delta(data: str) -> tuple[ThreadMessageDelta, Any] | None:
         payload = _fast_loads(data)
     except ValueError:
         return None
-    event = _plain_text_delta(payload)
-    return None if event is None else (event, payload)
+    fields = _plain_fields(payload)
+    return None if fields is None else (payload, *fields)
 
 
 def _plain_text_delta(payload: Any) -> ThreadMessageDelta | None:
     """A delta of one piece of text without annotations (nearly every event of a
     stream), built straight from the payload: the same objects the general decoder
     makes, in about half its time. None for any other shape: the decoder decides."""
+    fields = _plain_fields(payload)
+    return None if fields is None else plain_text_event(*fields)
+
+
+def _plain_fields(payload: Any) -> tuple[str, int, str] | None:
+    """A plain text delta's message id, index and text; None for any other shape."""
     if type(payload) is not dict or len(payload) != 3:
         return None
     message_id = payload.get("id")
@@ -352,6 +368,11 @@ def _plain_text_delta(payload: Any) -> ThreadMessageDelta | None:
     value = text.get("value")
     if type(value) is not str or text.get("annotations") != []:
         return None
+    return message_id, index, value
+
+
+def plain_text_event(message_id: str, index: int, value: str) -> ThreadMessageDelta:
+    """The event of a plain text delta, from what plain_text() found in it."""
     if not _BUILD:
         _BUILD.append(_plain_text_delta_builder())
     event: ThreadMessageDelta = _BUILD[0](message_id, index, value)
