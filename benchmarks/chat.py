@@ -23,7 +23,9 @@ load of 8 on 2 cores).
    alternating rounds. Target: at least 0.8. Beside it, in the same rounds, the same
    straight read through a relay that only copies bytes (``--serve-byte-relay``: no
    HTTP, no JSON, no store): what any relay process can reach on this machine, since a
-   relay is one more process on the same cores.
+   relay is one more process on the same cores. And the relayed answers read with
+   ``text_deltas()`` (each delta's text, no event objects: as the straight read takes
+   each chunk's text), also beside.
 3. Tool-calling runs: ``--tool-runs`` runs one after another, then as many at once, each
    streamed: two tool calls whose arguments come in pieces, outputs submitted, then a
    streamed answer. Every run must complete with every argument and every token; the
@@ -309,6 +311,20 @@ async def relayed(client: Any, assistant_id: str) -> Read:
     return read
 
 
+async def relayed_text(client: Any, assistant_id: str) -> Read:
+    """``relayed``, read with ``text_deltas()``: each delta's text, as the straight read
+    takes each chunk's (no event objects made)."""
+    read = Read()
+    thread = await client.threads.create(messages=[{"role": "user", "content": "bench"}])
+    async with client.runs.stream(thread.id, assistant_id=assistant_id) as stream:
+        async for text in stream.without_snapshots().text_deltas():
+            _stamps(text, read, time.time_ns())
+        run = await stream.final_run()
+    if run.status != "completed":
+        raise RuntimeError(f"a run ended {run.status}: {run.last_error}")
+    return read
+
+
 async def at_once(count: int, read: Any, *args: Any) -> tuple[list[Read], float]:
     """``count`` reads at once; they and the time from the first delta to the last."""
     reads = await asyncio.gather(*(read(*args) for _ in range(count)))
@@ -464,9 +480,11 @@ async def measure(
         rates: dict[str, list[float]] = {}
         cpu: dict[str, list[float]] = {}
         ceiling: dict[str, float] = {}
+        text_deltas: dict[str, float] = {}
         # Whose CPU each way spends (the server and the byte relay idle in the others').
         spenders = {
             "relayed": ("server", "upstream", "client"),
+            "relayed_text": ("server", "upstream", "client"),
             "straight": ("upstream", "client"),
             "byte_relay": ("relay", "upstream", "client"),
         }
@@ -475,13 +493,14 @@ async def measure(
             (args.streams, small, args.tokens_each),
         ):
             for round_ in range(args.rounds):
-                order = ["relayed", "straight", "byte_relay"]
+                order = ["relayed", "straight", "byte_relay", "relayed_text"]
                 if round_ % 2:
                     order.reverse()
                 for way in order:
                     before = _cpu(server, upstream, relay)
-                    if way == "relayed":
-                        reads, wall = await at_once(streams, relayed, ours, assistant_id)
+                    if way.startswith("relayed"):
+                        reader = relayed if way == "relayed" else relayed_text
+                        reads, wall = await at_once(streams, reader, ours, assistant_id)
                     else:
                         client = up if way == "straight" else via
                         reads, wall = await at_once(streams, straight, client, f"bench-{tokens}-0")
@@ -508,9 +527,11 @@ async def measure(
                 Target(f"relayed / straight deltas/s, {streams} streams", ratio, 0.8, None)
             )
             ceiling[f"{streams}_streams"] = of_straight("byte_relay")
+            text_deltas[f"{streams}_streams"] = of_straight("relayed_text")
         report["deltas_per_s"] = {k: statistics.median(v) for k, v in rates.items()}
         report["cpu_us_per_delta"] = {k: statistics.median(v) for k, v in cpu.items()}
         report["byte_relay_over_straight"] = ceiling
+        report["relayed_text_over_straight"] = text_deltas
 
         # 3. tool-calling runs, one at a time then all at once
         one = await tool_runs(ours, server, tools, args.tool_runs, args.tool_tokens, False)
@@ -533,6 +554,7 @@ async def measure(
         )
         for problem in part["problems"][:5]:
             print(f"    {problem}")
+    print(f"relayed, read with text_deltas(), over straight: {_fmt(text_deltas)}")
     print(
         "a relay that only copies bytes, over straight (what any relay process can reach "
         f"on this machine): {_fmt(ceiling)}"

@@ -202,6 +202,8 @@ def test_the_chat_relay_benchmark_reports_every_target_small(tmp_path: Path) -> 
     assert set(report["byte_relay_over_straight"]) == {"1_streams", "4_streams"}
     assert all(value > 0 for value in report["byte_relay_over_straight"].values())
     assert "a relay that only copies bytes" in done.stdout
+    assert {"relayed_text_1", "relayed_text_4"} <= set(report["deltas_per_s"])
+    assert set(report["relayed_text_over_straight"]) == {"1_streams", "4_streams"}
 
 
 @pytest.mark.slow
