@@ -3,9 +3,10 @@ are merged (names case-insensitive; a None value removes one)."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
+
+from ._random import random_bytes
 
 __all__ = [
     "NON_IDEMPOTENT",
@@ -70,5 +71,5 @@ def call_headers(headers: dict[str, str], method: str, extra: Headers | None) ->
     if method in NON_IDEMPOTENT:
         # One key per call, reused by its retries: a retried create cannot run twice.
         # 128 random bits, as uuid4 has, without building a UUID object.
-        headers["Idempotency-Key"] = os.urandom(16).hex()
+        headers["Idempotency-Key"] = random_bytes(16).hex()
     return override_headers(headers, extra, "extra_headers")

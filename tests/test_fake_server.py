@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import secrets
 import string
 from collections.abc import AsyncIterator
 from typing import Any
@@ -23,6 +22,7 @@ from assistants_async import (
 )
 from assistants_async._validators import Invalid
 from assistants_async.server import MemoryStore, Store
+from assistants_async.server import _ids as ids_module
 from assistants_async.testing import (
     FakeAssistantsServer,
     FakeClock,
@@ -535,7 +535,7 @@ def test_random_ids_are_24_letters_and_digits_all_used(monkeypatch: pytest.Monke
     assert set("".join(i[4:] for i in made)) == set(string.ascii_letters + string.digits)
     # Bytes from 248 up would favour some characters: dropped, and more read if need be.
     reads = iter([bytes([255] * 9 + [0] * 23), bytes(range(32))])
-    monkeypatch.setattr(secrets, "token_bytes", lambda n: next(reads))
+    monkeypatch.setattr(ids_module, "random_bytes", lambda n: next(reads))
     assert random_ids("x") == "x_" + (string.ascii_letters + string.digits)[:24]
 
 
