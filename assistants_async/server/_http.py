@@ -120,35 +120,39 @@ class Transcript:
     with the same objects and text; what is held grows with the text, not with the
     count of pieces (about 190 bytes a piece, were each event kept)."""
 
-    __slots__ = ("_events", "_head", "_pieces")
+    __slots__ = ("_chunks", "_events", "_head", "_pieces")
+    _JOIN_AT = 1024  # pieces; a str each costs more than its characters
 
     def __init__(self) -> None:
         self._events: list[bytes] = []
         self._head = b""  # the text delta head of the open run of pieces
         self._pieces: list[str] = []
+        self._chunks: list[str] = []  # its earlier pieces, joined a thousand at a time
 
     def event(self, event: bytes) -> None:
-        if self._pieces:
+        if self._pieces or self._chunks:
             self._close()
         self._events.append(event)
 
     def text(self, head: bytes, text: str) -> None:
         """A text delta: ``text`` for the message of ``head`` (see text_delta_head)."""
         pieces = self._pieces
-        if pieces and head is not self._head and head != self._head:
+        if head is not self._head and (pieces or self._chunks) and head != self._head:
             self._close()
             pieces = self._pieces
         self._head = head
         pieces.append(text)
-        if len(pieces) >= 1024:  # a str each costs more than its characters
-            pieces[:] = ["".join(pieces)]
+        if len(pieces) >= self._JOIN_AT:
+            self._chunks.append("".join(pieces))
+            pieces.clear()
 
     def _close(self) -> None:
-        self._events.append(text_delta_sse(self._head, "".join(self._pieces)))
-        self._pieces = []
+        self._chunks += self._pieces
+        self._events.append(text_delta_sse(self._head, "".join(self._chunks)))
+        self._pieces, self._chunks = [], []
 
     def bytes(self) -> bytes:
-        if self._pieces:
+        if self._pieces or self._chunks:
             self._close()
         return b"".join(self._events)
 

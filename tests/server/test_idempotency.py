@@ -197,13 +197,17 @@ _PIECES = st.lists(
 )
 
 
-@given(_PIECES)
+class _JoinsOften(Transcript):
+    _JOIN_AT = 2  # as a long answer's thousands of pieces are joined, here every two
+
+
+@given(_PIECES, st.sampled_from([Transcript, _JoinsOften]))
 def test_a_transcript_tells_what_the_stream_told_its_deltas_merged(
-    told: list[tuple[str, str] | bytes],
+    told: list[tuple[str, str] | bytes], kind: type[Transcript]
 ) -> None:
     """Read back, a transcript says what the stream said, event for event, but for
     each unbroken run of one message's text deltas, told as one delta of their text."""
-    transcript = Transcript()
+    transcript = kind()
     expected: list[tuple[str | None, Any]] = []
     for item in told:
         if isinstance(item, bytes):
