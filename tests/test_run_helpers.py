@@ -328,6 +328,19 @@ async def test_a_loop_that_leaves_text_deltas_early_then_reads_events_gets_event
     assert snapshot == message
 
 
+async def test_a_reply_with_a_lone_surrogate_completes_with_u_fffd_in_its_place(
+    server: FakeAssistantsServer, client: AsyncClient
+) -> None:
+    """A responder's text that no store can keep as it is (a lone surrogate) is kept
+    and told with U+FFFD in its place; a pair is its character."""
+    server.responder = scripted([Text("a\ud83d\ude00 b\ud83d")])
+    asst, thread = await setup(client)
+    run = await client.runs.create_and_poll(thread, assistant_id=asst)
+    messages = [m async for m in client.messages.list(thread, order="asc")]
+    assert run.status == "completed"
+    assert messages[-1].to_dict()["content"][0]["text"]["value"] == "a\U0001f600 b\ufffd"
+
+
 async def test_a_stream_through_a_tool_call_continues_with_submit_tool_outputs_stream(
     client: AsyncClient,
 ) -> None:

@@ -764,7 +764,7 @@ class RunEngine:
         calls: list[JSON] = []
         for call in reply.calls:
             call_id = self.ids("call")
-            function = {"name": call.name, "arguments": call.arguments_json}
+            function = {"name": _mended(call.name), "arguments": _mended(call.arguments_json)}
             calls.append({"id": call_id, "type": "function", "function": function})
         usage = _usage(prompt, sum(len(c["function"]["arguments"].split()) for c in calls))
         step_calls: list[JSON] = [
@@ -850,6 +850,13 @@ class RunEngine:
                 reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
+        if turn.held:  # a high surrogate whose partner never came
+            turn.held = ""
+            await self._said(tenant, run, turn, "\ufffd", emit)
+        for call in turn.calls:
+            function = call["function"]
+            function["name"] = _mended(function["name"])
+            function["arguments"] = _mended(function["arguments"])
         run = await self._fresh(tenant, run)
         stopped = run.obj["status"] != "in_progress" or part == _ABORTED
         message = turn.message
@@ -931,6 +938,10 @@ class RunEngine:
                 )
             if kind is str or kind is TextDelta:
                 text: str = part if kind is str else part.text  # type: ignore[assignment,union-attr]
+                if turn.held or not text.isascii():
+                    was, text = text, turn.mend(text)
+                    if was and not text:
+                        continue  # a surrogate held for the next piece
                 message = turn.message
                 if not text or message is None or message["status"] != "in_progress":
                     await self._said(tenant, run, turn, text, emit)
@@ -1087,6 +1098,7 @@ class RunEngine:
         incomplete: bool = False,
     ) -> None:
         """The assistant's message, created empty and filled by deltas as it was streamed."""
+        text = _mended(text)
         message = self.message(
             run.thread_id, {"role": "assistant", "content": []}, run=run.obj, status="in_progress"
         )
@@ -1176,10 +1188,21 @@ class _Turn:
         self.calls: list[JSON] = []
         self.by_index: dict[int, JSON] = {}
         self.usage: JSON | None = None
+        self.held = ""  # a high surrogate that ended the last piece, for the next one
 
     @property
     def text(self) -> str:
         return "".join(self.pieces)
+
+    def mend(self, text: str) -> str:
+        """``text``, after what the piece before held, as text that can be stored: a
+        surrogate pair split across pieces joined, a lone surrogate U+FFFD (see
+        _mended); a high surrogate that ends it held, its partner may come next."""
+        if self.held:
+            text, self.held = self.held + text, ""
+        if text and "\ud800" <= text[-1] <= "\udbff":
+            text, self.held = text[:-1], text[-1]
+        return _mended(text)
 
     @property
     def argument_words(self) -> int:
@@ -1274,6 +1297,19 @@ def _of_earlier_turns(state: JSON, messages: list[JSON], steps: list[JSON]) -> s
         elif details["message_creation"]["message_id"] in said:
             kept.add(step["id"])
     return kept
+
+
+def _mended(text: str) -> str:
+    """``text`` with each surrogate pair as its character and each lone surrogate as
+    U+FFFD: what a model server may send (a JSON ``\\ud83d`` apart from its partner), and
+    what no store can keep as text (UTF-8 has no surrogates)."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
 
 
 def _added(total: JSON | None, usage: JSON) -> JSON:

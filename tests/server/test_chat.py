@@ -387,6 +387,41 @@ async def test_a_long_answer_is_kept_for_a_replay_by_its_text_not_its_pieces(
     assert len(served.double.received) == 1  # run once
 
 
+async def test_a_surrogate_pair_split_across_chunks_is_told_as_its_character(
+    served_on: Served,
+) -> None:
+    """A server that writes a character beyond the BMP as a JSON surrogate pair may
+    split the pair across chunks ("\\ud83d", then "\\ude00"): the run completes, and its
+    deltas and message carry the character whole. A surrogate without its partner is
+    U+FFFD, the Unicode replacement, as a decoder gives for a broken character."""
+    served = served_on
+    served.double.answer(Say("a\ud83d\ude00b \udc00 end\ud83d", piece=2))
+    asst, thread = await _thread(served)
+    events = await _events(served, thread, assistant_id=asst)
+
+    whole = "a\U0001f600b \ufffd end\ufffd"
+    deltas = [e.data.delta.content[0].text.value for e in events if e.event.endswith("e.delta")]
+    assert "".join(deltas) == whole
+    assert events[-1].event == "thread.run.completed"
+    (message,) = [e.data for e in events if e.event == "thread.message.completed"]
+    assert _text(message) == whole
+    messages = [m async for m in served.client.messages.list(thread, order="asc")]
+    assert _text(messages[-1]) == whole
+
+
+async def test_a_lone_surrogate_in_a_tool_calls_arguments_is_stored_as_u_fffd(
+    served: Served,
+) -> None:
+    served.double.answer(Say(calls=[("get_weather", '{"city": "\ud83d\ude00 \udc00"}')], piece=3))
+    asst, thread = await _thread(served, tools=[WEATHER])
+    events = await _events(served, thread, assistant_id=asst)
+
+    run = events[-1].data
+    assert run.status == "requires_action"
+    (call,) = run.required_action.submit_tool_outputs.tool_calls
+    assert call.function.arguments == '{"city": "\U0001f600 \ufffd"}'
+
+
 async def test_chunks_that_come_in_one_read_stay_one_event_each(served: Served) -> None:
     """Events told together go out in one write, but each chunk keeps its own event, in
     order, as the service sent many small deltas."""
