@@ -45,7 +45,7 @@ from ._responders import (
 )
 from ._store import ACTIVE, JSON, Conflict, NotFound, PageQuery, RunRecord, Store
 
-__all__ = ["EXPIRING", "MOVING", "Emit", "RunEngine"]
+__all__ = ["EXPIRING", "MOVING", "SERVER_ERROR", "Emit", "RunEngine"]
 
 # Where a step that ended records when.
 _ENDED_AT = {"completed": "completed_at", "cancelled": "cancelled_at", "expired": "expired_at"}
@@ -53,6 +53,8 @@ _ENDED_AT = {"completed": "completed_at", "cancelled": "cancelled_at", "expired"
 # The statuses in which a run moves on its own (the others wait, or are over).
 MOVING = frozenset({"queued", "in_progress", "cancelling"})
 EXPIRING = frozenset({"queued", "in_progress", "requires_action"})
+# What a run that failed for the server's own fault says (the fault is logged, not told).
+SERVER_ERROR = "The server had an error while processing your request."
 
 log = logging.getLogger("assistants_async.server")
 
@@ -571,11 +573,12 @@ class RunEngine:
                 run = await self.advance(tenant, run, emit)
         except NotFound:
             pass  # its thread was deleted: nothing left to move
-        except Exception as exc:
-            # Nobody awaits this task: fail the run visibly rather than leave it moving.
+        except Exception:
+            # Nobody awaits this task: fail the run visibly rather than leave it moving
+            # (what failed is logged: it is the server's, not the run's).
             log.exception("the server's run %s stopped", run.id)
             with contextlib.suppress(Exception):
-                await self.fail(tenant, run, "server_error", f"{type(exc).__name__}: {exc}")
+                await self.fail(tenant, run, "server_error", SERVER_ERROR)
         finally:
             found = self._timers.get(run.id)
             if found is not None and found[1] is task:

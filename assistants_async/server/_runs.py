@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Literal, TypeAlias
 
 from aiohttp import web
 
-from ._engine import EXPIRING, MOVING, RunEngine
+from ._engine import EXPIRING, MOVING, SERVER_ERROR, RunEngine
 from ._handlers import Handlers, page_query, tenant_of
 from ._http import (
     BODY,
@@ -137,13 +138,34 @@ class RunHandlers:
         async with emit.batch():  # one write
             for name, data in prelude:
                 await emit(name, data)
-        await self.engine.settle(tenant, run, emit, written=True)
+        try:
+            await self.engine.settle(tenant, run, emit, written=True)
+        except Exception:
+            await self._stopped(tenant, run, emit)
+            return response
         if emit.recording is not None:
             emit.recording.event(b"event: done\ndata: [DONE]\n\n")
         if emit.open:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await response.write_eof(b"event: done\ndata: [DONE]\n\n")  # one write
         return response
+
+    async def _stopped(self, tenant: str, run: RunRecord, emit: _EventStream) -> None:
+        """The server failed while it streamed the run (a store's write, say). Its
+        headers are sent, so no 500 can be: the run fails (if the store takes that), the
+        client hears so and then an ``error`` event, as the service's streams said one,
+        and the stream ends. What failed is logged, not told."""
+        log.exception("the streamed run %s stopped", run.id)
+        try:
+            run = await self.engine.fail(tenant, run, "server_error", SERVER_ERROR)
+            if run.obj["status"] == "failed":
+                await emit("thread.run.failed", run.obj)
+        except Exception:  # the store fails still: a restart takes the run up
+            log.exception("could not fail the run %s", run.id)
+        await emit("error", envelope(SERVER_ERROR, "server_error")["error"])
+        if emit.open:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await emit.response.write_eof()
 
     async def modify_run(self, request: web.Request) -> web.Response:
         tenant, run = await self._run(request)
@@ -184,6 +206,9 @@ class RunHandlers:
         _check_include(request)
         step_id = request.match_info["step_id"]
         return _json(await self.store.step(tenant, run.thread_id, run.id, step_id))
+
+
+log = logging.getLogger("assistants_async.server")
 
 
 class _EventStream:

@@ -17,11 +17,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from assistants_async import AsyncClient
+from assistants_async import AsyncClient, StreamError
 from assistants_async._check import run_checks
 from assistants_async.server import __main__ as command
 from assistants_async.server._cli import load_script
 from assistants_async.server._keys import ENV_VAR, Keys, load_keys, tenant_of_key
+from assistants_async.server._memory import MemoryStore
 from assistants_async.server._postgres import PostgresStore
 from assistants_async.server._responders import echo
 from assistants_async.server._script import Script
@@ -464,3 +465,57 @@ async def test_a_nul_in_an_id_is_not_found_on_either_store(
             served, "POST", "/assistants", json={"model": "m"}, headers={"Idempotency-Key": "k"}
         )
         assert got == 200
+
+
+class _FailsToEndMessages(MemoryStore):
+    """A store whose disk fills just as a run's message would end, until told not to."""
+
+    failing = True
+
+    async def put_message(self, tenant: str, message: dict[str, Any]) -> None:
+        if self.failing and message.get("status") == "completed":
+            raise OSError("No space left on device")
+        await super().put_message(tenant, message)
+
+
+async def test_a_store_failure_mid_stream_fails_the_run_and_ends_the_stream_with_an_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The stream's headers are sent: a 500 can no longer be. The run fails (as soon as
+    the store takes the write), the client hears ``thread.run.failed`` then an ``error``
+    event (a StreamError, as the service's stream said it), not bytes that break the
+    HTTP framing, and nothing internal is shown."""
+    store = _FailsToEndMessages()
+    async with serving(store) as server, client(server) as api:
+        asst = await api.assistants.create(model="gpt-4o")
+        thread = await api.threads.create(messages=[{"role": "user", "content": "hi"}])
+        heard: list[str] = []
+
+        async def read() -> None:
+            async with api.runs.stream(thread.id, assistant_id=asst.id) as stream:
+                async for event in stream:
+                    heard.append(event.event)
+
+        with pytest.raises(StreamError) as raised:
+            await read()
+        runs = [run async for run in api.runs.list(thread.id)]
+    assert heard[-1] == "thread.run.failed"
+    assert raised.value.type == "server_error"
+    assert "No space" not in str(raised.value)
+    assert runs[0].status == "failed"
+    assert runs[0].last_error is not None
+    assert runs[0].last_error.code == "server_error"
+    assert "No space" not in runs[0].last_error.message
+    assert any("No space left on device" in r.getMessage() or r.exc_info for r in caplog.records)
+
+
+async def test_a_store_failure_fails_a_run_moving_on_its_timer_without_telling_why() -> None:
+    store = _FailsToEndMessages()
+    async with serving(store) as server, client(server) as api:
+        asst = await api.assistants.create(model="gpt-4o")
+        thread = await api.threads.create(messages=[{"role": "user", "content": "hi"}])
+        run = await api.runs.create_and_poll(thread.id, assistant_id=asst.id, poll_interval=0.01)
+    assert run.status == "failed"
+    assert run.last_error is not None
+    assert run.last_error.code == "server_error"
+    assert run.last_error.message == "The server had an error while processing your request."
