@@ -18,6 +18,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "foundation",
         (
             "_version",
+            "_random",
             "_types",
             "_signatures",
             "_errors",
