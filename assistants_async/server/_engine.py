@@ -584,6 +584,10 @@ class RunEngine:
             if found is not None and found[1] is task:
                 del self._timers[run.id]
 
+    def moves_here(self, run_id: str) -> bool:
+        """Whether this process moves the run (one process moves them all)."""
+        return True
+
     async def settle(
         self, tenant: str, run: RunRecord, emit: Emit | None = None, *, written: bool = False
     ) -> RunRecord:
@@ -853,15 +857,9 @@ class RunEngine:
                 reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
-        if turn.held:  # a high surrogate whose partner never came
-            turn.held = ""
-            await self._said(tenant, run, turn, "\ufffd", emit)
-        for call in turn.calls:
-            function = call["function"]
-            function["name"] = _mended(function["name"])
-            function["arguments"] = _mended(function["arguments"])
         run = await self._fresh(tenant, run)
         stopped = run.obj["status"] != "in_progress" or part == _ABORTED
+        await self._unheld(tenant, run, turn, emit, told=not stopped)
         message = turn.message
         if (
             (stopped or isinstance(part, Fail))
@@ -969,6 +967,23 @@ class RunEngine:
                 return part
         return None
 
+    async def _unheld(
+        self, tenant: str, run: RunRecord, turn: _Turn, emit: Emit, *, told: bool
+    ) -> None:
+        """Each high surrogate held whose partner never came (the turn's text, or a
+        call's arguments): U+FFFD in its place, ``told`` as a delta or only kept."""
+        for key in list(turn.held):
+            del turn.held[key]
+            if key is None:
+                if told:
+                    await self._said(tenant, run, turn, "\ufffd", emit)
+                elif turn.message is not None and turn.message["status"] == "in_progress":
+                    turn.pieces.append("\ufffd")
+            elif told:
+                await self._called(tenant, run, turn, ToolCallDelta(key, "", "\ufffd"), emit)
+            else:
+                turn.by_index[key]["function"]["arguments"] += "\ufffd"
+
     async def _said(self, tenant: str, run: RunRecord, turn: _Turn, text: str, emit: Emit) -> None:
         """A piece of the message: the message (and its step) made at the first. (Text
         after a tool call, rare, makes a message of its own: the first one has ended.)"""
@@ -1036,6 +1051,12 @@ class RunEngine:
         self, tenant: str, run: RunRecord, turn: _Turn, part: ToolCallDelta, emit: Emit
     ) -> None:
         """A piece of a tool call: the message said so far ends, the step begins."""
+        name, arguments = part.name, part.arguments
+        if turn.held or not (name.isascii() and arguments.isascii()):
+            if None in turn.held and turn.step is None:  # the message's last character
+                text = turn.held.pop(None)
+                await self._said(tenant, run, turn, _mended(text), emit)
+            name, arguments = _mended(name), turn.mend(arguments, part.index)
         if turn.step is None:
             await self._end_message(tenant, run, turn, emit, "completed", None)
             details = {"type": "tool_calls", "tool_calls": []}
@@ -1049,7 +1070,7 @@ class RunEngine:
             call = {
                 "id": self.ids("call"),
                 "type": "function",
-                "function": {"name": part.name, "arguments": part.arguments},
+                "function": {"name": name, "arguments": arguments},
             }
             turn.by_index[part.index] = call
             turn.calls.append(call)
@@ -1057,18 +1078,18 @@ class RunEngine:
                 "index": len(turn.calls) - 1,
                 "id": call["id"],
                 "type": "function",
-                "function": {"name": part.name, "arguments": part.arguments, "output": None},
+                "function": {"name": name, "arguments": arguments, "output": None},
             }
             await emit("thread.run.step.delta", _step_delta(step_id, delta))
             return
         function = call["function"]
-        function["name"] += part.name
-        function["arguments"] += part.arguments
-        if part.arguments:
+        function["name"] += name
+        function["arguments"] += arguments
+        if arguments:
             delta = {
                 "index": turn.calls.index(call),
                 "type": "function",
-                "function": {"arguments": part.arguments},
+                "function": {"arguments": arguments},
             }
             await emit("thread.run.step.delta", _step_delta(step_id, delta))
 
@@ -1191,20 +1212,24 @@ class _Turn:
         self.calls: list[JSON] = []
         self.by_index: dict[int, JSON] = {}
         self.usage: JSON | None = None
-        self.held = ""  # a high surrogate that ended the last piece, for the next one
+        # A high surrogate that ended the last piece, for the next: of the text (None),
+        # or of a call's arguments (its index).
+        self.held: dict[int | None, str] = {}
 
     @property
     def text(self) -> str:
         return "".join(self.pieces)
 
-    def mend(self, text: str) -> str:
-        """``text``, after what the piece before held, as text that can be stored: a
-        surrogate pair split across pieces joined, a lone surrogate U+FFFD (see
-        _mended); a high surrogate that ends it held, its partner may come next."""
-        if self.held:
-            text, self.held = self.held + text, ""
+    def mend(self, text: str, key: int | None = None) -> str:
+        """``text`` (of the text, or of call ``key``'s arguments), after what the piece
+        before held, as text that can be stored: a surrogate pair split across pieces
+        joined, a lone surrogate U+FFFD (see _mended); a high surrogate that ends it
+        held, its partner may come next."""
+        held = self.held.pop(key, "")
+        if held:
+            text = held + text
         if text and "\ud800" <= text[-1] <= "\udbff":
-            text, self.held = text[:-1], text[-1]
+            text, self.held[key] = text[:-1], text[-1]
         return _mended(text)
 
     @property

@@ -1165,3 +1165,41 @@ async def test_a_cut_turn_of_a_run_whose_time_is_up_ends_as_an_expiry_ends_it(
         "incomplete",
         {"reason": "run_expired"},
     )
+
+
+async def test_a_surrogate_held_when_a_tool_call_ends_the_text_stays_in_its_message(
+    engine: Any,
+) -> None:
+    """A high surrogate whose partner never came, before a tool call: U+FFFD in the
+    message it ended (no message of its own after the call), and a low surrogate after
+    the call is one of its own, not half of a character across two messages."""
+    parts: list[Part] = [TextDelta("Checking \ud83d"), ToolCallDelta(0, "f", "{}")]
+    runs = engine(responder=Streaming([*parts, TextDelta("\ude00 done")]))
+    thread = await thread_with(runs, "Hi")
+    run, heard = await settle(runs, thread)
+    assert run.obj["status"] == "requires_action"
+    said = [m["content"][0]["text"]["value"] for m in await answers(runs, thread)]
+    assert said == ["Checking \ufffd", "\ufffd done"]
+    kinds = [s["type"] for s in await steps(runs, run)]
+    assert kinds == ["message_creation", "tool_calls", "message_creation"]
+    told = [
+        d["delta"]["content"][0]["text"]["value"] for n, d in heard.events if n.endswith("e.delta")
+    ]
+    assert "".join(told) == "".join(said)
+
+
+async def test_a_tool_calls_streamed_arguments_add_up_to_its_stored_ones(engine: Any) -> None:
+    """Arguments with a surrogate pair split across pieces and a lone one: the deltas
+    told carry what is stored and asked for (the character whole, U+FFFD)."""
+    parts = [ToolCallDelta(0, "f", '{"a": "\ud83d'), ToolCallDelta(0, arguments='\ude00 \udc00"}')]
+    runs = engine(responder=Streaming(parts))
+    thread = await thread_with(runs, "Hi")
+    run, heard = await settle(runs, thread)
+    streamed = "".join(
+        d["delta"]["step_details"]["tool_calls"][0]["function"]["arguments"]
+        for n, d in heard.events
+        if n == "thread.run.step.delta"
+    )
+    final = run.obj["required_action"]["submit_tool_outputs"]["tool_calls"][0]["function"]
+    assert final["arguments"] == '{"a": "\U0001f600 \ufffd"}'
+    assert streamed == final["arguments"]
