@@ -204,6 +204,10 @@ class LeasedEngine(RunEngine):
         # run id -> the version a stream elsewhere asked from, for a run not moving here.
         self._asked: dict[str, int] = {}
 
+    def moves_here(self, run_id: str) -> bool:
+        """Whether this process holds the run's lease (else another moves it)."""
+        return run_id in self.held
+
     # --- claiming before moving -------------------------------------------------------
 
     async def claim(self, run: RunRecord) -> bool:

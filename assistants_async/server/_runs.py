@@ -23,7 +23,7 @@ from ._http import (
     envelope,
     text_delta_sse,
 )
-from ._store import JSON, RunRecord, Store
+from ._store import JSON, NotFound, RunRecord, Store
 
 __all__ = ["Progress", "RunHandlers"]
 
@@ -140,6 +140,9 @@ class RunHandlers:
                 await emit(name, data)
         try:
             await self.engine.settle(tenant, run, emit, written=True)
+        except NotFound as gone:  # its thread was deleted meanwhile: nothing left to move
+            await self._end_with_error(emit, envelope(str(gone), "invalid_request_error"))
+            return response
         except Exception:
             await self._stopped(tenant, run, emit)
             return response
@@ -152,17 +155,23 @@ class RunHandlers:
 
     async def _stopped(self, tenant: str, run: RunRecord, emit: _EventStream) -> None:
         """The server failed while it streamed the run (a store's write, say). Its
-        headers are sent, so no 500 can be: the run fails (if the store takes that), the
-        client hears so and then an ``error`` event, as the service's streams said one,
-        and the stream ends. What failed is logged, not told."""
+        headers are sent, so no 500 can be: the run fails (if the store takes that, and
+        this process moves it: a stream that relays another's run fails only itself),
+        the client hears so and then an ``error`` event, as the service's streams said
+        one, and the stream ends. What failed is logged, not told."""
         log.exception("the streamed run %s stopped", run.id)
-        try:
-            run = await self.engine.fail(tenant, run, "server_error", SERVER_ERROR)
-            if run.obj["status"] == "failed":
-                await emit("thread.run.failed", run.obj)
-        except Exception:  # the store fails still: a restart takes the run up
-            log.exception("could not fail the run %s", run.id)
-        await emit("error", envelope(SERVER_ERROR, "server_error")["error"])
+        if self.engine.moves_here(run.id):
+            try:
+                run = await self.engine.fail(tenant, run, "server_error", SERVER_ERROR)
+                if run.obj["status"] == "failed":
+                    await emit("thread.run.failed", run.obj)
+            except Exception:  # the store fails still: a restart takes the run up
+                log.exception("could not fail the run %s", run.id)
+        await self._end_with_error(emit, envelope(SERVER_ERROR, "server_error"))
+
+    @staticmethod
+    async def _end_with_error(emit: _EventStream, error: JSON) -> None:
+        await emit("error", error["error"])
         if emit.open:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await emit.response.write_eof()

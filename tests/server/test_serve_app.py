@@ -24,7 +24,7 @@ from assistants_async.server._cli import load_script
 from assistants_async.server._keys import ENV_VAR, Keys, load_keys, tenant_of_key
 from assistants_async.server._memory import MemoryStore
 from assistants_async.server._postgres import PostgresStore
-from assistants_async.server._responders import echo
+from assistants_async.server._responders import TextDelta, echo
 from assistants_async.server._script import Script
 from assistants_async.server._serve import ACCESS_LOG, AssistantsServer
 from assistants_async.server._sqlite import SQLiteStore
@@ -85,10 +85,14 @@ async def postgres_server(postgres_url: str) -> AsyncIterator[AssistantsServer]:
 
 
 @contextlib.asynccontextmanager
-async def serving(store: Store) -> AsyncIterator[AssistantsServer]:
+async def serving(store: Store, responder: Any = None) -> AsyncIterator[AssistantsServer]:
     await store.open()
     made = AssistantsServer(
-        store, Keys([KEY, OTHER]), responder=echo(), max_body=4000, clock=FakeClock()
+        store,
+        Keys([KEY, OTHER]),
+        responder=responder or echo(),
+        max_body=4000,
+        clock=FakeClock(),
     )
     await made.start()
     try:
@@ -519,3 +523,36 @@ async def test_a_store_failure_fails_a_run_moving_on_its_timer_without_telling_w
     assert run.last_error is not None
     assert run.last_error.code == "server_error"
     assert run.last_error.message == "The server had an error while processing your request."
+
+
+async def test_a_thread_deleted_while_its_run_streams_ends_the_stream_with_not_found() -> None:
+    """Nothing is left to move: the stream ends with an ``error`` event saying so (a
+    StreamError), not a server error, and the server stays up."""
+    begun, deleted = asyncio.Event(), asyncio.Event()
+
+    async def slow(ctx: Any) -> Any:
+        async def parts() -> AsyncIterator[Any]:
+            yield TextDelta("Half ")
+            begun.set()
+            await deleted.wait()
+            yield TextDelta("an answer")
+
+        return parts()
+
+    async with serving(MemoryStore(), slow) as server, client(server) as api:
+        asst = await api.assistants.create(model="gpt-4o")
+        thread = await api.threads.create(messages=[{"role": "user", "content": "hi"}])
+
+        async def read() -> None:
+            async with api.runs.stream(thread.id, assistant_id=asst.id) as stream:
+                await stream.until_done()
+
+        reading = asyncio.create_task(read())
+        await begun.wait()
+        await api.threads.delete(thread.id)
+        deleted.set()
+        with pytest.raises(StreamError) as raised:
+            await reading
+        assert (await api.assistants.retrieve(asst.id)).id == asst.id  # still serving
+    assert raised.value.type == "invalid_request_error"
+    assert thread.id in str(raised.value)
