@@ -601,7 +601,8 @@ def test_a_message_delta_decodes_as_the_general_decoder_decodes_it(
     from assistants_async.models.events import (
         ThreadMessageDelta,
         event_from_payload,
-        plain_text_delta,
+        plain_text,
+        plain_text_event,
     )
 
     text: dict[str, Any] = {"value": value, "annotations": annotations}
@@ -633,20 +634,23 @@ def test_a_message_delta_decodes_as_the_general_decoder_decodes_it(
     general = decoded(lambda: structure_event(ThreadMessageDelta, "thread.message.delta", payload))
     assert decoded(lambda: event_from_payload("thread.message.delta", payload)) == general
     # A stream's reader takes the event straight from its text, where it is plain.
-    found = plain_text_delta(json.dumps(payload))
+    found = plain_text(json.dumps(payload))
     if found is not None:
-        assert (_tree(found[0]), found[1]) == (general, payload)
+        found_payload, message_id, found_index, found_text = found
+        event = plain_text_event(message_id, found_index, found_text)
+        assert (_tree(event), found_payload) == (general, payload)
 
 
 def test_a_delta_with_an_integer_beyond_64_bits_is_left_to_the_general_decoder() -> None:
-    from assistants_async.models.events import plain_text_delta
+    from assistants_async.models.events import plain_text, plain_text_event
 
     text = {"value": "x", "annotations": []}
     block = {"index": 2**70, "type": "text", "text": text}
     data = {"id": "msg_1", "object": "thread.message.delta", "delta": {"content": [block]}}
-    assert plain_text_delta(json.dumps(data)) is None
+    assert plain_text(json.dumps(data)) is None
     block["index"] = 2**62
-    found = plain_text_delta(json.dumps(data))
+    found = plain_text(json.dumps(data))
     assert found is not None
-    assert found[1]["delta"]["content"][0]["index"] == 2**62
-    assert found[0].to_dict()["data"] == data
+    payload, message_id, index, value = found
+    assert payload["delta"]["content"][0]["index"] == index == 2**62
+    assert plain_text_event(message_id, index, value).to_dict()["data"] == data

@@ -308,15 +308,6 @@ def event_from_payload(
     return result
 
 
-def plain_text_delta(data: str) -> tuple[ThreadMessageDelta, Any] | None:
-    """The event and its payload, when ``data`` is a plain text delta's; else None."""
-    plain = plain_text(data)
-    if plain is None:
-        return None
-    payload, message_id, index, value = plain
-    return plain_text_event(message_id, index, value), payload
-
-
 def plain_text(data: str) -> tuple[Any, str, int, str] | None:
     """When ``data`` is a plain text delta's: its payload, message id, index and text,
     without the event's objects (for a reader that wants only the text); else None.

@@ -27,6 +27,8 @@ from ._store import JSON, NotFound, RunRecord, Store
 
 __all__ = ["Progress", "RunHandlers"]
 
+log = logging.getLogger("assistants_async.server")
+
 # When runs move: settled before the answer, one step per retrieve, or on a timer.
 Progress: TypeAlias = Literal["immediate", "per_retrieve", "timer"]
 
@@ -215,9 +217,6 @@ class RunHandlers:
         _check_include(request)
         step_id = request.match_info["step_id"]
         return _json(await self.store.step(tenant, run.thread_id, run.id, step_id))
-
-
-log = logging.getLogger("assistants_async.server")
 
 
 class _EventStream:
